@@ -1,0 +1,79 @@
+/* crypto/ private API: hashing (OpenSSL libcrypto), BIP-340 Schnorr
+ * (libsecp256k1) and the LtHash lattice hash used for the state root.
+ * Only crypto/ includes <secp256k1*.h>; nothing from those headers crosses
+ * this file. All functions are thread-safe (no shared mutable state after
+ * the one-time context set-up, which is guarded by pthread_once).
+ */
+#ifndef PX_CRYPTO_INT_H
+#define PX_CRYPTO_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- SHA-256 (FIPS 180-4) ---- */
+
+/** Incremental SHA-256. The state is opaque; init allocates, final frees. */
+typedef struct px__sha256 {
+    void *md;  /* EVP_MD_CTX * */
+} px__sha256;
+
+/** Returns 0, or -1 on allocation failure (then nothing to free). */
+int px__sha256_init(px__sha256 *h);
+void px__sha256_update(px__sha256 *h, const void *data, size_t len);
+/** Writes the digest and frees the state. */
+void px__sha256_final(px__sha256 *h, uint8_t out[32]);
+/** Frees the state without a digest (error paths). Zeroed state: no-op. */
+void px__sha256_discard(px__sha256 *h);
+
+/** One-shot SHA-256. */
+void px__sha256_once(uint8_t out[32], const void *data, size_t len);
+
+/** BIP-340 tagged hash: SHA-256(SHA-256(tag) || SHA-256(tag) || a || b);
+ *  b may be NULL iff blen is 0. */
+void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
+    size_t alen, const void *b, size_t blen);
+
+/* ---- BIP-340 Schnorr over secp256k1 ---- */
+
+/** 1 if sig is a valid BIP-340 signature of the 32-byte msg under the
+ *  x-only public key pub, else 0 (bad signature or unparsable key). */
+int px__schnorr_verify(const uint8_t sig[64], const uint8_t msg[32],
+    const uint8_t pub[32]);
+
+/** Sign msg (32 bytes) with seckey, no aux randomness (deterministic).
+ *  Writes the x-only public key to pub if non-NULL. Returns 0 or -1
+ *  (invalid secret key). */
+int px__schnorr_sign(uint8_t sig[64], uint8_t pub[32], const uint8_t msg[32],
+    const uint8_t seckey[32]);
+
+/** x-only public key of seckey. Returns 0 or -1 (invalid secret key). */
+int px__pubkey(uint8_t pub[32], const uint8_t seckey[32]);
+
+/** 1 if seckey is a valid secret key (0 < k < n), else 0. */
+int px__seckey_valid(const uint8_t seckey[32]);
+
+/* ---- LtHash: 1024 lanes of u16, sums mod 2^16 (Lewi et al. 2019,
+ * "Securing Update Propagation with Homomorphic Hashing", parameters
+ * n = 1024, d = 16; the construction Solana's accounts lattice hash uses).
+ * The element of a pair is SHAKE128 (FIPS 202) expanded to 2048 bytes over
+ * "parex/lthash" || key || u32le(len) || value, read as 1024 u16le lanes. */
+
+#define PX_LTHASH_LANES 1024
+
+typedef struct px__lthash {
+    uint16_t lanes[PX_LTHASH_LANES];
+} px__lthash;
+
+void px__lthash_zero(px__lthash *h);
+/** acc += element(key, val) if sign > 0, acc -= element(key, val) if < 0. */
+void px__lthash_mix(px__lthash *acc, const uint8_t key[32],
+    const uint8_t *val, size_t len, int sign);
+/** acc += other (lane-wise mod 2^16). */
+void px__lthash_add(px__lthash *acc, const px__lthash *other);
+/** 32-byte state root: tagged hash "parex/stateroot" of the lanes (u16le). */
+void px__lthash_root(uint8_t out[32], const px__lthash *h);
+/** Serialise to / from 2048 bytes (u16le lanes). */
+void px__lthash_store(uint8_t out[2 * PX_LTHASH_LANES], const px__lthash *h);
+void px__lthash_load(px__lthash *h, const uint8_t in[2 * PX_LTHASH_LANES]);
+
+#endif /* PX_CRYPTO_INT_H */

@@ -1,0 +1,1 @@
+typedef int px__placeholder_hash;

@@ -1,0 +1,272 @@
+/* parex — the state store (parex_db), the engine (parex_engine), programs
+ * and block execution.
+ *
+ * Invariants:
+ *  - Executing a block gives byte-identical state, receipts and roots to
+ *    executing its transactions one by one in block order, for every
+ *    thread count and whatever the transactions declare.
+ *  - A rejected block, or any error, leaves the stored state untouched.
+ *  - A committed block is written in one LMDB write transaction: after a
+ *    crash the store holds the whole block or none of it.
+ */
+#ifndef PAREX_ENGINE_H
+#define PAREX_ENGINE_H
+
+#include "parex_common.h"
+#include "parex_tx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct parex_db parex_db;
+typedef struct parex_engine parex_engine;
+typedef struct parex_ctx parex_ctx;
+
+/** LMDB durability (LMDB's MDB_NOMETASYNC / MDB_NOSYNC flags). */
+typedef enum parex_sync {
+    PAREX_SYNC_FULL = 0,  /**< fsync data and meta page at every commit */
+    PAREX_SYNC_META = 1,  /**< MDB_NOMETASYNC: a crash may lose the last block,
+                               never consistency */
+    PAREX_SYNC_NONE = 2   /**< MDB_NOSYNC: the OS flushes; a system crash may
+                               lose recent blocks; a process crash loses none */
+} parex_sync;
+
+typedef struct parex_db_options {
+    uint64_t map_size;    /**< LMDB map size in bytes; 0 = 16 GiB */
+    parex_sync sync;      /**< durability per commit */
+    int read_only;        /**< nonzero: open read-only (MDB_RDONLY) */
+} parex_db_options;
+
+/** Open (creating if needed, unless read-only) a state directory.
+ *
+ *  The directory must exist. A new store is empty: height is undefined
+ *  until parex_db_genesis() writes block 0.
+ *
+ *  Returns: PAREX_OK; PAREX_E_IO (missing directory, permissions);
+ *           PAREX_E_CORRUPT (not a parex store, or damaged);
+ *           PAREX_E_STORAGE (other LMDB failure); PAREX_E_NOMEM.
+ *  Out:     out: the handle, NULL on failure; close with parex_db_close().
+ *           err: may be NULL; message names the path on failure.
+ *  In:      dir: NUL-terminated path; opt: NULL for defaults.
+ *  Thread-safety: the handle may be used from many threads; reads
+ *           (parex_db_get and friends) may run concurrently with an
+ *           engine's execution and commit.
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_open(parex_db **out,
+    parex_error_info *err, const char *dir, const parex_db_options *opt)
+    PAREX_ARG_NONNULL(1, 3);
+
+/** Close the store. NULL is a no-op. No engine may still use it. */
+PAREX_API void parex_db_close(parex_db *db);
+
+/** One key/value pair of state. */
+typedef struct parex_kv {
+    uint8_t key[PAREX_KEY_LEN];
+    const uint8_t *value;  /**< value_len bytes; NULL iff value_len is 0 */
+    size_t value_len;
+} parex_kv;
+
+/** Write the genesis state and header (height 0) into an empty store.
+ *
+ *  Returns: PAREX_OK; PAREX_E_EXISTS (store not empty, nothing written);
+ *           PAREX_E_INVALID (duplicate key, value over limits);
+ *           PAREX_E_MAPFULL, PAREX_E_STORAGE (nothing written).
+ *  Out:     header: may be NULL; the genesis header (state root set).
+ *  In:      kvs: n pairs in any order (NULL iff n is 0);
+ *           fee_recipient: recorded in the genesis header.
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_genesis(parex_db *db,
+    parex_header *header, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 5);
+
+/** Height and header of the last committed block.
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND (no genesis yet), PAREX_E_STORAGE. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_head(const parex_db *db,
+    parex_header *out) PAREX_ARG_NONNULL(1, 2);
+
+/** Header of the committed block at height.
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_STORAGE. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_header(const parex_db *db,
+    parex_header *out, uint64_t height) PAREX_ARG_NONNULL(1, 2);
+
+/** Read the committed value of key.
+ *
+ *  Returns: PAREX_OK (value copied, *len its length); PAREX_E_NOTFOUND;
+ *           PAREX_E_BUFFER (*len set to the length needed, nothing copied);
+ *           PAREX_E_STORAGE.
+ *  Out:     val: caller buffer of *len bytes (may be NULL when *len is 0).
+ *  In/Out:  len: capacity in, value length out.
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_get(const parex_db *db,
+    uint8_t *val, size_t *len, const uint8_t key[32]) PAREX_ARG_NONNULL(1, 3, 4);
+
+/** Callback for parex_db_foreach: nonzero stops the walk. The pointers are
+ *  valid only during the call. */
+typedef int (*parex_kv_fn)(const uint8_t key[32], const uint8_t *val,
+    size_t len, void *user);
+
+/** Visit every committed pair in increasing key order, in one snapshot.
+ *  Returns PAREX_OK (also when fn stopped the walk) or PAREX_E_STORAGE. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_foreach(const parex_db *db,
+    parex_kv_fn fn, void *user) PAREX_ARG_NONNULL(1, 2);
+
+/** Recompute the state root from every stored pair and compare it with the
+ *  stored root.
+ *
+ *  Returns: PAREX_OK (equal); PAREX_E_CORRUPT (different);
+ *           PAREX_E_NOTFOUND (no genesis); PAREX_E_STORAGE.
+ *  Out:     root: may be NULL; the recomputed root.
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_verify(const parex_db *db,
+    uint8_t root[32]) PAREX_ARG_NONNULL(1);
+
+/* ---- programs ----------------------------------------------------------- */
+
+/** A program: a deterministic function of the values it reads, the sender
+ *  and the args. It must touch state only through its ctx and must not
+ *  keep pointers it got from the ctx after it returns.
+ *
+ *  Return 0 for success, a positive failure code (the tx is included, its
+ *  program writes are discarded, its receipt carries the code), or the
+ *  negative code a ctx call returned (always propagate PAREX_E_ABORTED:
+ *  the engine will run the transaction again).
+ *  It may run several times for one transaction (re-execution) and on
+ *  several threads at once for different transactions.
+ */
+typedef int (*parex_program_fn)(parex_ctx *ctx, void *user);
+
+/** Read key. Returns PAREX_OK (*val, *len set; *val valid until the program
+ *  returns), PAREX_E_NOTFOUND (absent), PAREX_E_ABORTED (stop and return
+ *  it), PAREX_E_LIMIT (too many distinct keys touched). */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_get(parex_ctx *ctx,
+    const uint8_t **val, size_t *len, const uint8_t key[32])
+    PAREX_ARG_NONNULL(1, 2, 3, 4);
+
+/** Write key (value copied; len 0 is a present, empty value).
+ *  Returns PAREX_OK, PAREX_E_LIMIT (value over max_value_bytes, or too many
+ *  keys), PAREX_E_ABORTED, PAREX_E_NOMEM. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_put(parex_ctx *ctx,
+    const uint8_t key[32], const uint8_t *val, size_t len)
+    PAREX_ARG_NONNULL(1, 2);
+
+/** Delete key (absent afterwards). Returns as parex_ctx_put. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_del(parex_ctx *ctx,
+    const uint8_t key[32]) PAREX_ARG_NONNULL(1, 2);
+
+/** The transaction being executed (borrowed; valid until return). */
+PAREX_API const parex_tx *parex_ctx_tx(const parex_ctx *ctx)
+    PAREX_ARG_NONNULL(1);
+
+/** Height of the block being executed. */
+PAREX_API uint64_t parex_ctx_height(const parex_ctx *ctx) PAREX_ARG_NONNULL(1);
+
+/* ---- engine ------------------------------------------------------------- */
+
+typedef struct parex_engine_options {
+    unsigned threads;        /**< total threads incl. the caller; 0 = online CPUs */
+    uint32_t chain_id;       /**< txs of another chain id are rejected */
+    parex_limits limits;     /**< zeroed = parex_limits_default() */
+    int sequential;          /**< nonzero: use the sequential reference
+                                  executor (the specification) */
+} parex_engine_options;
+
+/** Per-block counters and stage times (nanoseconds, wall clock). */
+typedef struct parex_block_stats {
+    uint64_t txs, batches, reexecutions, escaped;
+    uint64_t decode_ns, verify_ns, analysis_ns, exec_ns, validate_ns,
+        apply_ns, root_ns, commit_ns, total_ns;
+} parex_block_stats;
+
+/** Receipt of one transaction. */
+typedef struct parex_receipt {
+    uint8_t txid[PAREX_KEY_LEN];
+    uint32_t status;     /**< PAREX_TX_SUCCESS, _FAILED, _UNKNOWN_PROGRAM */
+    int32_t code;        /**< the program's failure code when FAILED */
+    uint64_t fee;        /**< fee charged */
+} parex_receipt;
+
+#define PAREX_TX_SUCCESS 0
+#define PAREX_TX_FAILED 1
+#define PAREX_TX_UNKNOWN_PROGRAM 2
+
+/** Create an engine on db with its thread pool (created once, reused for
+ *  every block). The built-in programs are registered.
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_INVALID (bad options).
+ *  Out:     out: handle or NULL on failure; destroy with
+ *                parex_engine_destroy() before closing db.
+ *  In:      db: borrowed for the engine's lifetime; opt: NULL for defaults.
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_create(parex_engine **out,
+    parex_db *db, const parex_engine_options *opt) PAREX_ARG_NONNULL(1, 2);
+
+/** Stop the pool and free the engine; discards a pending block. NULL is a
+ *  no-op. */
+PAREX_API void parex_engine_destroy(parex_engine *e);
+
+/** Register (or replace) program id. Ids below 256 other than built-ins are
+ *  reserved. Returns PAREX_OK, PAREX_E_INVALID (reserved id), PAREX_E_NOMEM,
+ *  PAREX_E_PENDING. Args: e: exclusive access. fn: must be thread-safe. */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_register(parex_engine *e,
+    uint32_t id, parex_program_fn fn, void *user) PAREX_ARG_NONNULL(1, 3);
+
+/** Execute flags. */
+#define PAREX_EXEC_COMMIT 1u   /**< commit the block before returning */
+
+/** Execute an encoded block on top of the head block.
+ *
+ *  Pipeline: decode and stateless checks; parallel BIP-340 signature
+ *  verification; conflict analysis of the declared read/write sets into
+ *  batches; per batch parallel optimistic execution; validation in block
+ *  order with re-execution; writes applied in block order; fee credit;
+ *  incremental state root (LtHash); with PAREX_EXEC_COMMIT one LMDB write
+ *  transaction. Without it the result is pending: parex_engine_commit() or
+ *  parex_engine_abort() must follow.
+ *
+ *  Returns: PAREX_OK         executed (and committed if asked);
+ *           PAREX_E_BLOCK    the block is invalid; err says which tx and why;
+ *                            nothing is written;
+ *           PAREX_E_BUFFER   cap < tx count; nothing written;
+ *           PAREX_E_NOMEM, PAREX_E_STORAGE, PAREX_E_MAPFULL: nothing written;
+ *           PAREX_E_PENDING  a previous block is still pending;
+ *           PAREX_E_NOTFOUND the store has no genesis.
+ *  Args:    e: exclusive access for the call.
+ *  Out:     header: the new header (roots filled); may be NULL.
+ *           receipts: caller array of cap receipts (NULL iff cap is 0);
+ *                     receipts[i] describes tx i.
+ *           stats: may be NULL. err: may be NULL.
+ *  In:      block, len: encoded block; not retained.
+ *  Source:  batches and optimistic validation after Block-STM (Gelashvili et
+ *           al., arXiv:2203.06871) and Solana's account-lock scheduling;
+ *           LtHash (Bellare-Micciancio 1997; Lewi et al. 2019).
+ *  Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute(parex_engine *e,
+    parex_header *header, parex_receipt *receipts, size_t cap,
+    parex_block_stats *stats, parex_error_info *err, const uint8_t *block,
+    size_t len, unsigned flags) PAREX_ARG_NONNULL(1, 7);
+
+/** Commit the pending block in one LMDB write transaction.
+ *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending), PAREX_E_MAPFULL,
+ *  PAREX_E_STORAGE (nothing committed; the block stays pending). */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_commit(parex_engine *e,
+    parex_block_stats *stats) PAREX_ARG_NONNULL(1);
+
+/** Discard the pending block (no-op if none). */
+PAREX_API void parex_engine_abort(parex_engine *e) PAREX_ARG_NONNULL(1);
+
+/** Threads the engine runs with (including the caller). */
+PAREX_API unsigned parex_engine_threads(const parex_engine *e)
+    PAREX_ARG_NONNULL(1);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAREX_ENGINE_H */

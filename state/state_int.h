@@ -1,0 +1,84 @@
+/* state/ private API: the LMDB store. Only state/ includes <lmdb.h>;
+ * MDB_* codes are mapped to PAREX_E_* in one function (state/lmdb.c).
+ *
+ * Layout: one LMDB environment with four named databases:
+ *   "state"    32-byte key -> value bytes
+ *   "headers"  u64 big-endian height -> 168-byte encoded header
+ *   "meta"     short ASCII names -> bytes ("format", "head", "lthash")
+ *   "receipts" 32-byte tx id -> u64le height || u32le index || receipt
+ * The environment is opened with MDB_NOTLS so read snapshots are tied to
+ * px__snap objects, not threads: every engine worker holds its own.
+ */
+#ifndef PX_STATE_INT_H
+#define PX_STATE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parex/parex_common.h"
+
+typedef enum px__dbi {
+    PX_DB_STATE = 0,
+    PX_DB_HEADERS = 1,
+    PX_DB_META = 2,
+    PX_DB_RECEIPTS = 3,
+    PX_DB_COUNT = 4
+} px__dbi;
+
+typedef struct px__store px__store;
+typedef struct px__snap px__snap;
+typedef struct px__wtxn px__wtxn;
+
+/** Open the environment in directory dir (must exist).
+ *  sync: 0 full, 1 meta (MDB_NOMETASYNC), 2 none (MDB_NOSYNC).
+ *  map_size 0 means 16 GiB. Creates the databases and writes
+ *  meta "format" = "parex-state-1" on a new store (unless read_only).
+ *  Returns PAREX_OK, PAREX_E_IO, PAREX_E_CORRUPT (foreign or damaged file,
+ *  or a "format" other than ours), PAREX_E_READONLY, PAREX_E_STORAGE,
+ *  PAREX_E_NOMEM; err (may be NULL) names dir. */
+int px__store_open(px__store **out, parex_error_info *err, const char *dir,
+    uint64_t map_size, int sync, int read_only);
+void px__store_close(px__store *s);
+int px__store_read_only(const px__store *s);
+
+/** Begin a read snapshot (MDB_RDONLY txn). Thread-safe; the snapshot
+ *  itself is used by one thread at a time. */
+int px__snap_begin(px__snap **out, px__store *s);
+/** End and free (NULL: no-op). */
+void px__snap_end(px__snap *sn);
+/** Release the snapshot but keep its reader slot (mdb_txn_reset). */
+void px__snap_reset(px__snap *sn);
+/** Take a fresh snapshot on a reset px__snap (mdb_txn_renew). */
+int px__snap_renew(px__snap *sn);
+
+/** Point *val/*len at the stored value (valid until the snapshot is reset or
+ *  ended). Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_STORAGE. */
+int px__snap_get(px__snap *sn, px__dbi dbi, const uint8_t **val, size_t *len,
+    const void *key, size_t key_len);
+
+/** Visit pairs of dbi in key order; fn returning nonzero stops. */
+typedef int (*px__visit_fn)(const uint8_t *key, size_t key_len,
+    const uint8_t *val, size_t len, void *user);
+int px__snap_foreach(px__snap *sn, px__dbi dbi, px__visit_fn fn, void *user);
+
+/** Number of entries in dbi. */
+int px__snap_count(px__snap *sn, px__dbi dbi, uint64_t *out);
+
+/** Begin the single write transaction. Returns PAREX_OK, PAREX_E_READONLY,
+ *  PAREX_E_STORAGE. */
+int px__wtxn_begin(px__wtxn **out, px__store *s);
+/** Returns PAREX_OK, PAREX_E_MAPFULL, PAREX_E_STORAGE. */
+int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
+    const void *val, size_t len);
+/** Deleting an absent key is PAREX_OK. */
+int px__wtxn_del(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len);
+/** Read inside the write transaction (sees its own writes). */
+int px__wtxn_get(px__wtxn *w, px__dbi dbi, const uint8_t **val, size_t *len,
+    const void *key, size_t key_len);
+/** Commit and free. On failure nothing is committed and w is freed.
+ *  Returns PAREX_OK, PAREX_E_MAPFULL, PAREX_E_STORAGE, PAREX_E_IO. */
+int px__wtxn_commit(px__wtxn *w);
+/** Abort and free (NULL: no-op). */
+void px__wtxn_abort(px__wtxn *w);
+
+#endif /* PX_STATE_INT_H */

@@ -1,0 +1,129 @@
+#define _XOPEN_SOURCE 700
+#include "testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *p;
+    size_t n;
+
+    if (base == NULL || base[0] == '\0') {
+        base = "/tmp";
+    }
+    n = strlen(base) + 32;
+    p = malloc(n);
+    if (p == NULL) {
+        abort();
+    }
+    snprintf(p, n, "%s/parex-test-XXXXXX", base);
+    if (mkdtemp(p) == NULL) {
+        abort();
+    }
+    return p;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmdir(char *path)
+{
+    if (path == NULL) {
+        return;
+    }
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(path);
+}
+
+uint64_t tu_seed(int argc, char **argv)
+{
+    uint64_t seed = 0;
+    int have = 0;
+    int i;
+    const char *env = getenv("PAREX_TEST_SEED");
+
+    for (i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--seed=", 7) == 0) {
+            seed = strtoull(argv[i] + 7, NULL, 0);
+            have = 1;
+        }
+    }
+    if (!have && env != NULL && env[0] != '\0') {
+        seed = strtoull(env, NULL, 0);
+        have = 1;
+    }
+    if (!have) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^
+            ((uint64_t)getpid() << 32);
+    }
+    printf("# seed: %llu (rerun with --seed=%llu or PAREX_TEST_SEED)\n",
+        (unsigned long long)seed, (unsigned long long)seed);
+    fflush(stdout);
+    return seed;
+}
+
+unsigned tu_iters(unsigned def)
+{
+    const char *env = getenv("PAREX_TEST_ITERS");
+    if (env != NULL && env[0] != '\0') {
+        long v = strtol(env, NULL, 10);
+        if (v > 0) {
+            return (unsigned)v;
+        }
+    }
+    return def;
+}
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void tu_rng_seed(tu_rng *r, uint64_t seed)
+{
+    int i;
+    for (i = 0; i < 4; i++) {
+        r->s[i] = splitmix(&seed);
+    }
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+uint64_t tu_rng_next(tu_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t tu_rng_below(tu_rng *r, uint64_t n)
+{
+    return tu_rng_next(r) % n;
+}
