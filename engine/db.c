@@ -1,1 +1,401 @@
-typedef int px__placeholder_db; /* written next */
+/* parex_db: the public face of the state store — opening, genesis, reads,
+ * iteration and from-scratch verification of the state root. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+static const char META_HEAD[] = "head";
+static const char META_LTHASH[] = "lthash";
+
+void px__header_key(uint8_t out[8], uint64_t height)
+{
+    int i;
+    /* Big-endian so LMDB's byte order is height order. */
+    for (i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)height;
+        height >>= 8;
+    }
+}
+
+int px__read_head(px__snap *sn, parex_header *out)
+{
+    const uint8_t *v;
+    size_t len;
+    uint8_t hk[8];
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_HEAD,
+        sizeof(META_HEAD) - 1);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 8) {
+        return PAREX_E_CORRUPT;
+    }
+    px__header_key(hk, px__ld64(v));
+    rc = px__snap_get(sn, PX_DB_HEADERS, &v, &len, hk, 8);
+    if (rc == PAREX_E_NOTFOUND) {
+        return PAREX_E_CORRUPT;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    return parex_header_decode(out, v, len) == PAREX_OK ? PAREX_OK
+                                                        : PAREX_E_CORRUPT;
+}
+
+int px__read_lthash(px__snap *sn, px__lthash *out)
+{
+    const uint8_t *v;
+    size_t len;
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_LTHASH,
+        sizeof(META_LTHASH) - 1);
+
+    if (rc == PAREX_E_NOTFOUND) {
+        return PAREX_E_CORRUPT;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 2 * PX_LTHASH_LANES) {
+        return PAREX_E_CORRUPT;
+    }
+    px__lthash_load(out, v);
+    return PAREX_OK;
+}
+
+int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt)
+{
+    uint8_t enc[PAREX_HEADER_BYTES], hk[8], hb[8];
+    uint8_t lanes[2 * PX_LTHASH_LANES];
+    int rc;
+
+    parex_header_encode(enc, h);
+    px__header_key(hk, h->height);
+    px__st64(hb, h->height);
+    px__lthash_store(lanes, lt);
+    rc = px__wtxn_put(w, PX_DB_HEADERS, hk, 8, enc, sizeof(enc));
+    if (rc == PAREX_OK) {
+        rc = px__wtxn_put(w, PX_DB_META, META_HEAD, sizeof(META_HEAD) - 1,
+            hb, 8);
+    }
+    if (rc == PAREX_OK) {
+        rc = px__wtxn_put(w, PX_DB_META, META_LTHASH,
+            sizeof(META_LTHASH) - 1, lanes, sizeof(lanes));
+    }
+    return rc;
+}
+
+PAREX_API int parex_db_open(parex_db **out, parex_error_info *err,
+    const char *dir, const parex_db_options *opt)
+{
+    parex_db_options def = { 0, PAREX_SYNC_FULL, 0 };
+    parex_db *db;
+    int rc;
+
+    px__err_clear(err);
+    if (out == NULL || dir == NULL) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    *out = NULL;
+    if (opt == NULL) {
+        opt = &def;
+    }
+    if ((unsigned)opt->sync > PAREX_SYNC_NONE) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "sync",
+            "unknown sync mode %d", (int)opt->sync);
+    }
+    db = calloc(1, sizeof(*db));
+    if (db == NULL) {
+        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    }
+    rc = px__store_open(&db->store, err, dir, opt->map_size, (int)opt->sync,
+        opt->read_only);
+    if (rc != PAREX_OK) {
+        free(db);
+        return rc;
+    }
+    *out = db;
+    return PAREX_OK;
+}
+
+PAREX_API void parex_db_close(parex_db *db)
+{
+    if (db != NULL) {
+        px__store_close(db->store);
+        free(db);
+    }
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return memcmp((*(const parex_kv *const *)a)->key,
+        (*(const parex_kv *const *)b)->key, 32);
+}
+
+static void empty_root(uint8_t out[32], const char *tag)
+{
+    px__tagged_hash(out, tag, NULL, 0, NULL, 0);
+}
+
+PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
+    const parex_kv *kvs, size_t n, const uint8_t fee_recipient[32])
+{
+    const parex_kv **sorted = NULL;
+    px__snap *sn = NULL;
+    px__wtxn *w = NULL;
+    px__lthash lt;
+    parex_header h;
+    parex_limits lim;
+    size_t i;
+    int rc;
+
+    if (db == NULL || fee_recipient == NULL || (kvs == NULL && n > 0)) {
+        return PAREX_E_MISUSE;
+    }
+    parex_limits_default(&lim);
+    sorted = malloc((n > 0 ? n : 1) * sizeof(*sorted));
+    if (sorted == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        if ((kvs[i].value == NULL && kvs[i].value_len > 0) ||
+            kvs[i].value_len > lim.max_value_bytes) {
+            rc = PAREX_E_INVALID;
+            goto out;
+        }
+        sorted[i] = &kvs[i];
+    }
+    qsort(sorted, n, sizeof(*sorted), cmp_kv);
+    for (i = 1; i < n; i++) {
+        if (memcmp(sorted[i - 1]->key, sorted[i]->key, 32) == 0) {
+            rc = PAREX_E_INVALID;
+            goto out;
+        }
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    {
+        parex_header head;
+        uint64_t count = 0;
+        rc = px__read_head(sn, &head);
+        if (rc == PAREX_OK) {
+            rc = PAREX_E_EXISTS;
+            goto out;
+        }
+        if (rc != PAREX_E_NOTFOUND) {
+            goto out;
+        }
+        rc = px__snap_count(sn, PX_DB_STATE, &count);
+        if (rc != PAREX_OK) {
+            goto out;
+        }
+        if (count > 0) {
+            rc = PAREX_E_EXISTS;
+            goto out;
+        }
+    }
+    px__snap_end(sn);
+    sn = NULL;
+
+    px__lthash_zero(&lt);
+    for (i = 0; i < n; i++) {
+        px__lthash_mix(&lt, sorted[i]->key, sorted[i]->value,
+            sorted[i]->value_len, 1);
+    }
+    memset(&h, 0, sizeof(h));
+    empty_root(h.tx_root, "parex/txroot");
+    empty_root(h.receipts_root, "parex/receiptsroot");
+    px__lthash_root(h.state_root, &lt);
+    memcpy(h.fee_recipient, fee_recipient, 32);
+
+    rc = px__wtxn_begin(&w, db->store);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    for (i = 0; i < n && rc == PAREX_OK; i++) {
+        rc = px__wtxn_put(w, PX_DB_STATE, sorted[i]->key, 32,
+            sorted[i]->value, sorted[i]->value_len);
+    }
+    if (rc == PAREX_OK) {
+        rc = px__write_head(w, &h, &lt);
+    }
+    if (rc != PAREX_OK) {
+        px__wtxn_abort(w);
+        goto out;
+    }
+    rc = px__wtxn_commit(w);
+    if (rc == PAREX_OK && header != NULL) {
+        *header = h;
+    }
+out:
+    px__snap_end(sn);
+    free(sorted);
+    return rc;
+}
+
+PAREX_API int parex_db_head(const parex_db *db, parex_header *out)
+{
+    px__snap *sn;
+    int rc;
+
+    if (db == NULL || out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    rc = px__read_head(sn, out);
+    px__snap_end(sn);
+    return rc;
+}
+
+PAREX_API int parex_db_header(const parex_db *db, parex_header *out,
+    uint64_t height)
+{
+    px__snap *sn;
+    const uint8_t *v;
+    size_t len;
+    uint8_t hk[8];
+    int rc;
+
+    if (db == NULL || out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    px__header_key(hk, height);
+    rc = px__snap_get(sn, PX_DB_HEADERS, &v, &len, hk, 8);
+    if (rc == PAREX_OK && parex_header_decode(out, v, len) != PAREX_OK) {
+        rc = PAREX_E_CORRUPT;
+    }
+    px__snap_end(sn);
+    return rc;
+}
+
+PAREX_API int parex_db_get(const parex_db *db, uint8_t *val, size_t *len,
+    const uint8_t key[32])
+{
+    px__snap *sn;
+    const uint8_t *v;
+    size_t l;
+    int rc;
+
+    if (db == NULL || len == NULL || key == NULL ||
+        (val == NULL && *len > 0)) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    rc = px__snap_get(sn, PX_DB_STATE, &v, &l, key, 32);
+    if (rc == PAREX_OK) {
+        if (*len < l) {
+            rc = PAREX_E_BUFFER;
+        } else if (l > 0) {
+            memcpy(val, v, l);
+        }
+        *len = l;
+    }
+    px__snap_end(sn);
+    return rc;
+}
+
+typedef struct foreach_arg {
+    parex_kv_fn fn;
+    void *user;
+} foreach_arg;
+
+static int foreach_visit(const uint8_t *key, size_t key_len,
+    const uint8_t *val, size_t len, void *user)
+{
+    foreach_arg *a = user;
+    if (key_len != 32) {
+        return 0; /* not a state key; cannot happen in our own store */
+    }
+    return a->fn(key, val, len, a->user);
+}
+
+PAREX_API int parex_db_foreach(const parex_db *db, parex_kv_fn fn, void *user)
+{
+    px__snap *sn;
+    foreach_arg a;
+    int rc;
+
+    if (db == NULL || fn == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    a.fn = fn;
+    a.user = user;
+    rc = px__snap_foreach(sn, PX_DB_STATE, foreach_visit, &a);
+    px__snap_end(sn);
+    return rc;
+}
+
+static int verify_visit(const uint8_t *key, size_t key_len,
+    const uint8_t *val, size_t len, void *user)
+{
+    px__lthash *lt = user;
+    if (key_len == 32) {
+        px__lthash_mix(lt, key, val, len, 1);
+    }
+    return 0;
+}
+
+PAREX_API int parex_db_verify(const parex_db *db, uint8_t root[32])
+{
+    px__snap *sn;
+    px__lthash *lt = NULL, *stored = NULL;
+    parex_header head;
+    uint8_t r1[32], r2[32];
+    int rc;
+
+    if (db == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    lt = malloc(sizeof(*lt));
+    stored = malloc(sizeof(*stored));
+    if (lt == NULL || stored == NULL) {
+        free(lt);
+        free(stored);
+        return PAREX_E_NOMEM;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    rc = px__read_head(sn, &head);
+    if (rc == PAREX_OK) {
+        rc = px__read_lthash(sn, stored);
+    }
+    if (rc == PAREX_OK) {
+        px__lthash_zero(lt);
+        rc = px__snap_foreach(sn, PX_DB_STATE, verify_visit, lt);
+    }
+    px__snap_end(sn);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    px__lthash_root(r1, lt);
+    px__lthash_root(r2, stored);
+    if (root != NULL) {
+        memcpy(root, r1, 32);
+    }
+    if (memcmp(r1, r2, 32) != 0 || memcmp(r1, head.state_root, 32) != 0) {
+        rc = PAREX_E_CORRUPT;
+    }
+out:
+    free(lt);
+    free(stored);
+    return rc;
+}

@@ -1,1 +1,97 @@
-typedef int px__placeholder_errors; /* written next */
+/* Error codes, rejection reasons, limits and version: the tables come from
+ * the X-macro lists in parex_common.h so names and values cannot drift. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+PAREX_API const char *parex_strerror(int code)
+{
+    switch (code) {
+    case PAREX_OK:
+        return "success";
+#define XX(name, value, msg) \
+    case (value):            \
+        return msg;
+        PAREX_ERRNO_MAP(XX)
+#undef XX
+    default:
+        return "unknown error";
+    }
+}
+
+PAREX_API const char *parex_errname(int code)
+{
+    switch (code) {
+    case PAREX_OK:
+        return "PAREX_OK";
+#define XX(name, value, msg) \
+    case (value):            \
+        return "PAREX_E_" #name;
+        PAREX_ERRNO_MAP(XX)
+#undef XX
+    default:
+        return "PAREX_E_UNKNOWN";
+    }
+}
+
+PAREX_API const char *parex_reject_name(int reject)
+{
+    switch (reject) {
+#define XX(name, value, msg) \
+    case (value):            \
+        return #name;
+        PAREX_REJECT_MAP(XX)
+#undef XX
+    default:
+        return "UNKNOWN";
+    }
+}
+
+PAREX_API const char *parex_version(void)
+{
+    return "0.1.0";
+}
+
+PAREX_API void parex_limits_default(parex_limits *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    /* Defaults accept every bundled real-chain trace: the largest has
+     * 1,312 written and 431 read keys (plus the account and keys added by
+     * the add: declare mode), and args of about 56 KiB. */
+    out->max_args_bytes = 1u << 20;
+    out->max_keys_per_set = 4096;
+    out->max_value_bytes = 65536;
+    out->max_block_txs = 1000000;
+    out->max_block_bytes = (uint64_t)512 << 20;
+    out->max_tx_accesses = 65536;
+}
+
+void px__err_clear(parex_error_info *err)
+{
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+        err->tx_index = -1;
+    }
+}
+
+int px__fail(parex_error_info *err, int code, int reject, int64_t tx_index,
+    const char *field, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL) {
+        return code;
+    }
+    err->code = code;
+    err->reject = reject;
+    err->tx_index = tx_index;
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return code;
+}

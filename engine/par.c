@@ -1,1 +1,779 @@
-typedef int px__placeholder_par; /* written next */
+/* The parallel executor.
+ *
+ * 1. Conflict analysis: one pass over the declared sets with a hash map of
+ *    keys gives each tx a batch: one more than the highest batch of every
+ *    earlier tx it conflicts with (write-write, read-after-write,
+ *    write-after-read). The sender's account is an implicit write.
+ *    O(total declared keys).
+ * 2. Batches run in order; the txs of one batch run in parallel on the
+ *    pool. Every key has a version list (multi-version memory, as in
+ *    Block-STM): a tx j reads the newest version written by a tx < j, or
+ *    the LMDB snapshot, and records which version it saw; its writes become
+ *    versions tagged (j, incarnation).
+ * 3. If every tx stayed inside its declared sets, the batch order alone
+ *    makes every read exact (a conflicting earlier writer always ran in an
+ *    earlier batch, a later one in a later batch), so nothing needs
+ *    validating. If any tx touched an undeclared key ("escaped"), every tx
+ *    is validated: a read is valid when the version it saw is still the
+ *    newest below it. The first invalid tx m has only exact txs below it,
+ *    so from m on, txs are validated in block order and re-executed when
+ *    invalid; each re-execution reads final versions only.
+ * 4. The change set is the newest version of every key.
+ *
+ * Invariant: within one batch, conforming txs write disjoint keys that no
+ * other conforming tx of the batch reads, so they publish versions while the
+ * batch runs; escaped txs publish after the batch, on one thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+#define NO_TX UINT32_MAX
+
+typedef struct vnode {
+    _Atomic(struct vnode *) next;
+    uint32_t tx, inc;
+    const uint8_t *val;
+    uint32_t len;
+    uint8_t del;
+} vnode;
+
+typedef struct kent {
+    uint8_t key[32];
+    int32_t wbatch, rbatch;     /* conflict analysis; -1 = none */
+    _Atomic(vnode *) head;      /* versions, newest (highest tx) first */
+} kent;
+
+enum { R_READ = 1, R_WRITE = 2, R_LOADED = 4, R_PRESENT = 8 };
+
+typedef struct rec {
+    kent *k;
+    vnode *node;                /* this incarnation's published version */
+    const uint8_t *val;         /* current value inside the tx */
+    uint32_t len;
+    uint32_t obs_tx, obs_inc;   /* version seen by the first read */
+    uint8_t flags;
+} rec;
+
+typedef struct ptx {
+    kent **slots;               /* read set, write set, [account] */
+    uint32_t n_slots, acct_slot;
+    int32_t batch;
+    rec *recs;
+    uint32_t n_recs, cap_recs;
+    uint32_t inc;               /* incarnation; re-executions add one */
+    uint8_t escaped, invalid;
+    px__outcome out;
+} ptx;
+
+typedef struct keymap {
+    kent **slot;
+    size_t mask, n;
+    uint64_t s0, s1;
+} keymap;
+
+typedef struct pexec {
+    const px__exec_env *env;
+    ptx *t;
+    keymap km;
+    px__arena *main_arena;      /* kents; lives as long as the result */
+    pthread_mutex_t km_lock;    /* keymap inserts while batches run */
+    uint32_t *order;
+    atomic_int err;
+    atomic_uint escaped;
+} pexec;
+
+typedef struct pctx {
+    parex_ctx base;
+    pexec *X;
+    ptx *t;
+    uint32_t j;
+    px__worker *wk;
+    uint32_t touched, puts;
+    const uint8_t *prelude_val;
+    uint32_t prelude_len;
+} pctx;
+
+/* ---- key map ---- */
+
+static size_t km_hash(const keymap *m, const uint8_t *k)
+{
+    /* Seeded so crafted keys cannot pile into one probe run; the seed
+     * changes only speed, never results. */
+    uint64_t a = px__ld64(k) ^ m->s0, b = px__ld64(k + 8) ^ m->s1;
+    uint64_t h = a * 0xff51afd7ed558ccdULL;
+    h ^= (b + (h >> 31)) * 0xc4ceb9fe1a85ec53ULL;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static int km_init(keymap *m, size_t expect)
+{
+    size_t cap = 1024;
+    uint64_t t = px__now_ns();
+
+    while (cap < 2 * expect) {
+        cap <<= 1;
+    }
+    m->slot = calloc(cap, sizeof(*m->slot));
+    if (m->slot == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    m->mask = cap - 1;
+    m->n = 0;
+    m->s0 = t * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)m;
+    m->s1 = (t >> 17) ^ 0x5851f42d4c957f2dULL;
+    return PAREX_OK;
+}
+
+static int km_grow(keymap *m)
+{
+    size_t cap = 2 * (m->mask + 1), i;
+    kent **s = calloc(cap, sizeof(*s));
+
+    if (s == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i <= m->mask; i++) {
+        if (m->slot[i] != NULL) {
+            size_t h = km_hash(m, m->slot[i]->key) & (cap - 1);
+            while (s[h] != NULL) {
+                h = (h + 1) & (cap - 1);
+            }
+            s[h] = m->slot[i];
+        }
+    }
+    free(m->slot);
+    m->slot = s;
+    m->mask = cap - 1;
+    return PAREX_OK;
+}
+
+/* Finds or inserts key. NULL on allocation failure. */
+static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
+{
+    size_t h;
+    kent *k;
+
+    if (2 * (m->n + 1) > m->mask + 1 && km_grow(m) != PAREX_OK) {
+        return NULL;
+    }
+    h = km_hash(m, key) & m->mask;
+    while ((k = m->slot[h]) != NULL) {
+        if (memcmp(k->key, key, 32) == 0) {
+            return k;
+        }
+        h = (h + 1) & m->mask;
+    }
+    k = px__arena_alloc(a, sizeof(*k));
+    if (k == NULL) {
+        return NULL;
+    }
+    memcpy(k->key, key, 32);
+    k->wbatch = -1;
+    k->rbatch = -1;
+    atomic_init(&k->head, NULL);
+    m->slot[h] = k;
+    m->n++;
+    return k;
+}
+
+/* ---- versions ---- */
+
+/* Newest version below tx j, or NULL (then the snapshot holds the value). */
+static vnode *visible(kent *k, uint32_t j)
+{
+    vnode *v = atomic_load_explicit(&k->head, memory_order_acquire);
+    while (v != NULL && v->tx >= j) {
+        v = atomic_load_explicit(&v->next, memory_order_acquire);
+    }
+    return v;
+}
+
+static void publish(kent *k, vnode *n)
+{
+    _Atomic(vnode *) *prev = &k->head;
+    vnode *cur = atomic_load_explicit(prev, memory_order_acquire);
+
+    while (cur != NULL && cur->tx > n->tx) {
+        prev = &cur->next;
+        cur = atomic_load_explicit(prev, memory_order_acquire);
+    }
+    atomic_store_explicit(&n->next, cur, memory_order_relaxed);
+    atomic_store_explicit(prev, n, memory_order_release);
+}
+
+/* Only while no batch runs. */
+static void unpublish(kent *k, vnode *n)
+{
+    _Atomic(vnode *) *prev = &k->head;
+    vnode *cur = atomic_load(prev);
+
+    while (cur != NULL && cur != n) {
+        prev = &cur->next;
+        cur = atomic_load(prev);
+    }
+    if (cur != NULL) {
+        atomic_store(prev, atomic_load(&cur->next));
+    }
+}
+
+/* ---- the ctx programs see ---- */
+
+static int bsearch_key(const uint8_t *set, uint32_t n, const uint8_t *key)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(set + 32 * (size_t)mid, key, 32);
+        if (c == 0) {
+            return (int)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+/* Finds the record for key; *writable tells whether the declarations allow
+ * a write. Undeclared keys get a new record and mark the tx escaped. */
+static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
+{
+    ptx *t = c->t;
+    const parex_tx *tx = &c->base.btx->tx;
+    int i;
+    uint32_t r;
+    kent *k;
+
+    i = bsearch_key(tx->write_set, tx->n_write, key);
+    if (i >= 0) {
+        *out = tx->n_read + (uint32_t)i;
+        *writable = 1;
+        return PAREX_OK;
+    }
+    i = bsearch_key(tx->read_set, tx->n_read, key);
+    if (i >= 0) {
+        *out = (uint32_t)i;
+        *writable = (uint32_t)i == t->acct_slot;
+        return PAREX_OK;
+    }
+    if (memcmp(key, c->base.btx->acct, 32) == 0) {
+        *out = t->acct_slot;
+        *writable = 1;
+        return PAREX_OK;
+    }
+    *writable = 0;
+    for (r = t->n_slots; r < t->n_recs; r++) {
+        if (memcmp(t->recs[r].k->key, key, 32) == 0) {
+            *out = r;
+            return PAREX_OK;
+        }
+    }
+    /* Undeclared: the batch schedule no longer vouches for this tx. */
+    t->escaped = 1;
+    if (t->n_recs == t->cap_recs) {
+        uint32_t cap = 2 * t->cap_recs + 8;
+        rec *nr = px__arena_alloc(&c->wk->arena, cap * sizeof(*nr));
+        if (nr == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        memcpy(nr, t->recs, t->n_recs * sizeof(*nr));
+        t->recs = nr;
+        t->cap_recs = cap;
+    }
+    pthread_mutex_lock(&c->X->km_lock);
+    k = km_get(&c->X->km, c->X->main_arena, key);
+    pthread_mutex_unlock(&c->X->km_lock);
+    if (k == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    memset(&t->recs[t->n_recs], 0, sizeof(rec));
+    t->recs[t->n_recs].k = k;
+    *out = t->n_recs++;
+    return PAREX_OK;
+}
+
+static int touch(pctx *c, rec *r)
+{
+    if (r->flags == 0) {
+        if (c->touched >= c->base.lim->max_tx_accesses) {
+            return PAREX_E_LIMIT;
+        }
+        c->touched++;
+    }
+    return PAREX_OK;
+}
+
+static int par_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
+    const uint8_t key[32])
+{
+    pctx *c = (pctx *)ctx;
+    uint32_t i;
+    int w, rc = find_rec(c, key, &i, &w);
+    rec *r;
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    r = &c->t->recs[i];
+    rc = touch(c, r);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!(r->flags & R_LOADED)) {
+        vnode *v = visible(r->k, c->j);
+        r->flags |= R_READ | R_LOADED;
+        if (v != NULL) {
+            r->obs_tx = v->tx;
+            r->obs_inc = v->inc;
+            if (!v->del) {
+                r->flags |= R_PRESENT;
+                r->val = v->val;
+                r->len = v->len;
+            }
+        } else {
+            const uint8_t *sv;
+            size_t sl;
+            r->obs_tx = NO_TX;
+            r->obs_inc = 0;
+            rc = px__snap_get(c->wk->snap, PX_DB_STATE, &sv, &sl, key, 32);
+            if (rc == PAREX_OK) {
+                r->flags |= R_PRESENT;
+                r->val = sv;
+                r->len = (uint32_t)sl;
+            } else if (rc != PAREX_E_NOTFOUND) {
+                return rc;
+            }
+        }
+    }
+    if (!(r->flags & R_PRESENT)) {
+        return PAREX_E_NOTFOUND;
+    }
+    *val = r->val;
+    *len = r->len;
+    return PAREX_OK;
+}
+
+static int par_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
+    size_t len, int del)
+{
+    pctx *c = (pctx *)ctx;
+    uint32_t i;
+    int w, rc = find_rec(c, key, &i, &w);
+    rec *r;
+    uint8_t *copy = NULL;
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    r = &c->t->recs[i];
+    rc = touch(c, r);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!w) {
+        c->t->escaped = 1;
+    }
+    if (!del) {
+        copy = px__arena_alloc(&c->wk->arena, len ? len : 1);
+        if (copy == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        if (len > 0) {
+            memcpy(copy, val, len);
+        }
+    }
+    r->flags = (uint8_t)((r->flags & R_READ) | R_WRITE | R_LOADED |
+        (del ? 0 : R_PRESENT));
+    r->val = copy;
+    r->len = del ? 0 : (uint32_t)len;
+    if (c->puts++ == 0) {
+        /* The prelude's account write is always the first put. */
+        c->prelude_val = copy;
+        c->prelude_len = r->len;
+    }
+    return PAREX_OK;
+}
+
+static void par_rollback(parex_ctx *ctx)
+{
+    pctx *c = (pctx *)ctx;
+    ptx *t = c->t;
+    uint32_t i;
+
+    for (i = 0; i < t->n_recs; i++) {
+        rec *r = &t->recs[i];
+        if (i == t->acct_slot) {
+            r->flags = (uint8_t)((r->flags & R_READ) | R_WRITE | R_LOADED |
+                R_PRESENT);
+            r->val = c->prelude_val;
+            r->len = c->prelude_len;
+        } else if (r->flags & R_WRITE) {
+            /* Nobody reads after a rollback: only the write must go. */
+            r->flags = (uint8_t)(r->flags & ~R_WRITE);
+        }
+    }
+}
+
+static const px__ctx_ops par_ops = { par_get, par_put, par_rollback };
+
+/* Runs one incarnation of tx j on worker w; publish_tx() makes its writes
+ * visible. */
+static int exec_tx(pexec *X, uint32_t j, unsigned w)
+{
+    ptx *t = &X->t[j];
+    px__worker *wk = &X->env->workers[w];
+    pctx c;
+    uint32_t i;
+    int rc;
+
+    t->cap_recs = t->n_slots + 4;
+    t->recs = px__arena_alloc(&wk->arena, t->cap_recs * sizeof(rec));
+    if (t->recs == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < t->n_slots; i++) {
+        memset(&t->recs[i], 0, sizeof(rec));
+        t->recs[i].k = t->slots[i];
+    }
+    t->n_recs = t->n_slots;
+    t->escaped = 0;
+    memset(&c, 0, sizeof(c));
+    c.base.ops = &par_ops;
+    c.base.btx = &X->env->blk->txs[j];
+    c.base.height = X->env->blk->hdr.height;
+    c.base.lim = X->env->lim;
+    c.X = X;
+    c.t = t;
+    c.j = j;
+    c.wk = wk;
+    rc = px__tx_run(&c.base, X->env->progs, &t->out);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (t->escaped) {
+        atomic_fetch_add(&X->escaped, 1);
+    }
+    return PAREX_OK;
+}
+
+static int publish_tx(pexec *X, uint32_t j, unsigned w)
+{
+    ptx *t = &X->t[j];
+    px__worker *wk = &X->env->workers[w];
+    uint32_t i;
+
+    for (i = 0; i < t->n_recs; i++) {
+        rec *r = &t->recs[i];
+        vnode *n;
+        if (!(r->flags & R_WRITE)) {
+            continue;
+        }
+        n = px__arena_alloc(&wk->arena, sizeof(*n));
+        if (n == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        n->tx = j;
+        n->inc = t->inc;
+        n->val = r->val;
+        n->len = r->len;
+        n->del = !(r->flags & R_PRESENT);
+        r->node = n;
+        publish(r->k, n);
+    }
+    return PAREX_OK;
+}
+
+static void unpublish_tx(pexec *X, uint32_t j)
+{
+    ptx *t = &X->t[j];
+    uint32_t i;
+
+    for (i = 0; i < t->n_recs; i++) {
+        if (t->recs[i].node != NULL) {
+            unpublish(t->recs[i].k, t->recs[i].node);
+            t->recs[i].node = NULL;
+        }
+    }
+}
+
+static int validate_tx(const pexec *X, uint32_t j)
+{
+    const ptx *t = &X->t[j];
+    uint32_t i;
+
+    for (i = 0; i < t->n_recs; i++) {
+        const rec *r = &t->recs[i];
+        vnode *v;
+        if (!(r->flags & R_READ)) {
+            continue;
+        }
+        v = visible(r->k, j);
+        if (v == NULL ? r->obs_tx != NO_TX
+                      : (v->tx != r->obs_tx || v->inc != r->obs_inc)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- jobs ---- */
+
+typedef struct batch_job {
+    pexec *X;
+    const uint32_t *txs;
+} batch_job;
+
+static void run_batch(void *arg, unsigned w, size_t b, size_t e)
+{
+    batch_job *bj = arg;
+    size_t i;
+
+    for (i = b; i < e; i++) {
+        uint32_t j = bj->txs[i];
+        int rc = exec_tx(bj->X, j, w);
+        if (rc == PAREX_OK && !bj->X->t[j].escaped) {
+            rc = publish_tx(bj->X, j, w);
+        }
+        if (rc != PAREX_OK) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&bj->X->err, &zero, rc);
+        }
+    }
+}
+
+static void run_validate(void *arg, unsigned w, size_t b, size_t e)
+{
+    pexec *X = arg;
+    size_t j;
+
+    (void)w;
+    for (j = b; j < e; j++) {
+        X->t[j].invalid = (uint8_t)!validate_tx(X, (uint32_t)j);
+    }
+}
+
+/* ---- phases ---- */
+
+static int analyse(pexec *X, px__result *res, uint32_t *n_batches)
+{
+    const px__block *blk = X->env->blk;
+    size_t total = 0, j;
+    kent **slots;
+    uint32_t nb = 0;
+    int rc;
+
+    for (j = 0; j < blk->n; j++) {
+        total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    rc = km_init(&X->km, total);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    slots = px__arena_alloc(X->main_arena, (total + 1) * sizeof(*slots));
+    if (slots == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (j = 0; j < blk->n; j++) {
+        const px__btx *b = &blk->txs[j];
+        ptx *t = &X->t[j];
+        uint32_t nr = b->tx.n_read, nw = b->tx.n_write, i;
+        int32_t bt = 0;
+        int ai;
+
+        t->slots = slots;
+        t->n_slots = nr + nw;
+        ai = bsearch_key(b->tx.write_set, nw, b->acct);
+        if (ai >= 0) {
+            t->acct_slot = nr + (uint32_t)ai;
+        } else if ((ai = bsearch_key(b->tx.read_set, nr, b->acct)) >= 0) {
+            t->acct_slot = (uint32_t)ai;
+        } else {
+            t->acct_slot = t->n_slots++;
+        }
+        for (i = 0; i < t->n_slots; i++) {
+            const uint8_t *key = i < nr ? b->tx.read_set + 32 * (size_t)i
+                : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
+                : b->acct;
+            kent *k = km_get(&X->km, X->main_arena, key);
+            if (k == NULL) {
+                return PAREX_E_NOMEM;
+            }
+            slots[i] = k;
+            if (k->wbatch + 1 > bt) {
+                bt = k->wbatch + 1;
+            }
+            if ((i >= nr || i == t->acct_slot) && k->rbatch + 1 > bt) {
+                bt = k->rbatch + 1;
+            }
+        }
+        for (i = 0; i < t->n_slots; i++) {
+            kent *k = slots[i];
+            if (i >= nr || i == t->acct_slot) {
+                k->wbatch = bt;
+            } else if (k->rbatch < bt) {
+                k->rbatch = bt;
+            }
+        }
+        t->batch = bt;
+        if ((uint32_t)bt + 1 > nb) {
+            nb = (uint32_t)bt + 1;
+        }
+        slots += t->n_slots;
+    }
+    (void)res;
+    *n_batches = nb;
+    return PAREX_OK;
+}
+
+int px__exec_parallel(const px__exec_env *env, px__result *res)
+{
+    pexec X;
+    size_t n = env->blk->n, j;
+    uint32_t nb = 0, b, *start = NULL;
+    uint64_t t0 = px__now_ns(), t1;
+    int rc;
+
+    memset(&X, 0, sizeof(X));
+    X.env = env;
+    X.main_arena = &res->arena;
+    atomic_init(&X.err, 0);
+    atomic_init(&X.escaped, 0);
+    pthread_mutex_init(&X.km_lock, NULL);
+    X.t = calloc(n > 0 ? n : 1, sizeof(*X.t));
+    X.order = malloc((n > 0 ? n : 1) * sizeof(*X.order));
+    if (X.t == NULL || X.order == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    rc = analyse(&X, res, &nb);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    /* Counting sort by batch keeps block order inside each batch. */
+    start = calloc((size_t)nb + 1, sizeof(*start));
+    if (start == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    for (j = 0; j < n; j++) {
+        start[X.t[j].batch + 1]++;
+    }
+    for (b = 0; b < nb; b++) {
+        start[b + 1] += start[b];
+    }
+    {
+        uint32_t *fill = malloc(((size_t)nb + 1) * sizeof(*fill));
+        if (fill == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+        memcpy(fill, start, ((size_t)nb + 1) * sizeof(*fill));
+        for (j = 0; j < n; j++) {
+            X.order[fill[X.t[j].batch]++] = (uint32_t)j;
+        }
+        free(fill);
+    }
+    t1 = px__now_ns();
+    res->analysis_ns = t1 - t0;
+    res->batches = nb;
+
+    for (b = 0; b < nb; b++) {
+        batch_job bj;
+        size_t size = start[b + 1] - start[b], grain;
+        bj.X = &X;
+        bj.txs = X.order + start[b];
+        grain = size / (4 * (size_t)env->threads);
+        grain = grain < 1 ? 1 : grain > 32 ? 32 : grain;
+        px__pool_run(env->pool, run_batch, &bj, size, grain);
+        rc = atomic_load(&X.err);
+        if (rc != PAREX_OK) {
+            goto out;
+        }
+        if (atomic_load(&X.escaped) > 0) {
+            size_t i;
+            for (i = 0; i < size; i++) {
+                uint32_t jj = bj.txs[i];
+                if (X.t[jj].escaped) {
+                    rc = publish_tx(&X, jj, 0);
+                    if (rc != PAREX_OK) {
+                        goto out;
+                    }
+                }
+            }
+        }
+    }
+    t0 = px__now_ns();
+    res->exec_ns = t0 - t1;
+    res->escaped = atomic_load(&X.escaped);
+
+    if (res->escaped > 0) {
+        size_t m;
+        px__pool_run(env->pool, run_validate, &X, n, 64);
+        for (m = 0; m < n && !X.t[m].invalid; m++) {
+        }
+        /* Below m every tx is exact; from m on, each tx is checked against
+         * final versions only, so one re-execution makes it exact. */
+        for (j = m; j < n; j++) {
+            if (j > m && validate_tx(&X, (uint32_t)j)) {
+                continue;
+            }
+            unpublish_tx(&X, (uint32_t)j);
+            X.t[j].inc++;
+            rc = exec_tx(&X, (uint32_t)j, 0);
+            if (rc == PAREX_OK) {
+                rc = publish_tx(&X, (uint32_t)j, 0);
+            }
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+            res->reexecutions++;
+        }
+    }
+    t1 = px__now_ns();
+    res->validate_ns = t1 - t0;
+
+    for (j = 0; j < n; j++) {
+        const px__outcome *o = &X.t[j].out;
+        if (o->reject != PAREX_REJECT_NONE) {
+            res->reject_tx = (int64_t)j;
+            res->reject = o->reject;
+            memcpy(res->reject_field, o->field, sizeof(o->field));
+            goto out;
+        }
+        env->receipts[j] = o->receipt;
+        if (res->fee_total > UINT64_MAX - o->receipt.fee) {
+            res->reject_tx = (int64_t)j;
+            res->reject = PAREX_REJECT_OVERFLOW;
+            memcpy(res->reject_field, "fee", 4);
+            goto out;
+        }
+        res->fee_total += o->receipt.fee;
+    }
+    for (j = 0; j <= X.km.mask; j++) {
+        kent *k = X.km.slot[j];
+        vnode *v;
+        if (k == NULL) {
+            continue;
+        }
+        v = atomic_load(&k->head);
+        if (v != NULL) {
+            rc = px__result_push(res, k->key, v->val, v->len, v->del);
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+        }
+    }
+    px__result_sort(res);
+    res->apply_ns = px__now_ns() - t1;
+out:
+    pthread_mutex_destroy(&X.km_lock);
+    free(X.km.slot);
+    free(X.t);
+    free(X.order);
+    free(start);
+    return rc;
+}

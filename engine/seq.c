@@ -1,1 +1,298 @@
-typedef int px__placeholder_seq; /* written next */
+/* The sequential reference executor: the specification of block execution.
+ *
+ * A plain loop in block order over one overlay (a hash map of the keys the
+ * block touched, over the LMDB snapshot) with an undo log for program
+ * failure. It shares nothing with the parallel executor but the programs
+ * and the tx prelude (px__tx_run), so comparing the two tests the
+ * scheduler, not a copy of it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+typedef struct sent {
+    uint8_t key[32];
+    const uint8_t *val;     /* valid when loaded and present */
+    uint32_t len;
+    uint8_t loaded;         /* val/present mirror the current state */
+    uint8_t present;
+    uint8_t dirty;          /* differs from (or may differ from) storage */
+    uint32_t touch;         /* 1 + index of the last tx that touched it */
+} sent;
+
+typedef struct undo {
+    uint32_t ent;
+    const uint8_t *val;
+    uint32_t len;
+    uint8_t loaded, present, dirty;
+} undo;
+
+typedef struct seq {
+    parex_ctx base;
+    px__snap *snap;
+    px__arena *arena;
+    sent *ents;
+    size_t n_ents, cap_ents;
+    uint32_t *table;        /* ent index + 1; 0 = empty */
+    size_t table_mask;
+    undo *log;
+    size_t n_log, cap_log, mark;
+    uint32_t touch_gen;
+    uint32_t touched;
+} seq;
+
+static size_t key_hash(const uint8_t *k)
+{
+    /* Keys are hash outputs; mixing two words is enough for spreading.
+     * Adversarial keys can only slow the reference down, never change it. */
+    uint64_t a = px__ld64(k), b = px__ld64(k + 8);
+    uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
+    h ^= (b + (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
+    return (size_t)(h ^ (h >> 32));
+}
+
+static int grow_table(seq *s)
+{
+    size_t cap = s->table ? 2 * (s->table_mask + 1) : 1024, i;
+    uint32_t *t = calloc(cap, sizeof(*t));
+
+    if (t == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < s->n_ents; i++) {
+        size_t h = key_hash(s->ents[i].key) & (cap - 1);
+        while (t[h] != 0) {
+            h = (h + 1) & (cap - 1);
+        }
+        t[h] = (uint32_t)(i + 1);
+    }
+    free(s->table);
+    s->table = t;
+    s->table_mask = cap - 1;
+    return PAREX_OK;
+}
+
+/* Finds or inserts key; *idx is its entry. */
+static int find(seq *s, const uint8_t *key, size_t *idx)
+{
+    size_t h;
+
+    if (s->table == NULL || 2 * (s->n_ents + 1) > s->table_mask + 1) {
+        int rc = grow_table(s);
+        if (rc != PAREX_OK) {
+            return rc;
+        }
+    }
+    h = key_hash(key) & s->table_mask;
+    while (s->table[h] != 0) {
+        sent *e = &s->ents[s->table[h] - 1];
+        if (memcmp(e->key, key, 32) == 0) {
+            *idx = s->table[h] - 1;
+            return PAREX_OK;
+        }
+        h = (h + 1) & s->table_mask;
+    }
+    if (s->n_ents == s->cap_ents) {
+        size_t cap = s->cap_ents ? 2 * s->cap_ents : 1024;
+        sent *ne = realloc(s->ents, cap * sizeof(*ne));
+        if (ne == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        s->ents = ne;
+        s->cap_ents = cap;
+    }
+    memset(&s->ents[s->n_ents], 0, sizeof(sent));
+    memcpy(s->ents[s->n_ents].key, key, 32);
+    s->table[h] = (uint32_t)(s->n_ents + 1);
+    *idx = s->n_ents++;
+    return PAREX_OK;
+}
+
+/* Counts distinct keys per tx against max_tx_accesses. */
+static int touch(seq *s, sent *e)
+{
+    if (e->touch != s->touch_gen) {
+        if (s->touched >= s->base.lim->max_tx_accesses) {
+            return PAREX_E_LIMIT;
+        }
+        e->touch = s->touch_gen;
+        s->touched++;
+    }
+    return PAREX_OK;
+}
+
+static int seq_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
+    const uint8_t key[32])
+{
+    seq *s = (seq *)ctx;
+    size_t i;
+    sent *e;
+    int rc = find(s, key, &i);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    e = &s->ents[i];
+    rc = touch(s, e);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!e->loaded) {
+        const uint8_t *v;
+        size_t l;
+        rc = px__snap_get(s->snap, PX_DB_STATE, &v, &l, key, 32);
+        if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
+            return rc;
+        }
+        e->loaded = 1;
+        e->present = rc == PAREX_OK;
+        e->val = e->present ? v : NULL;
+        e->len = e->present ? (uint32_t)l : 0;
+    }
+    if (!e->present) {
+        return PAREX_E_NOTFOUND;
+    }
+    *val = e->val;
+    *len = e->len;
+    return PAREX_OK;
+}
+
+static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
+    size_t len, int del)
+{
+    seq *s = (seq *)ctx;
+    size_t i;
+    sent *e;
+    uint8_t *copy = NULL;
+    undo *u;
+    int rc = find(s, key, &i);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    e = &s->ents[i];
+    rc = touch(s, e);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!del) {
+        copy = px__arena_alloc(s->arena, len ? len : 1);
+        if (copy == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        if (len > 0) {
+            memcpy(copy, val, len);
+        }
+    }
+    if (s->n_log == s->cap_log) {
+        size_t cap = s->cap_log ? 2 * s->cap_log : 256;
+        undo *nl = realloc(s->log, cap * sizeof(*nl));
+        if (nl == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        s->log = nl;
+        s->cap_log = cap;
+    }
+    u = &s->log[s->n_log++];
+    u->ent = (uint32_t)i;
+    u->val = e->val;
+    u->len = e->len;
+    u->loaded = e->loaded;
+    u->present = e->present;
+    u->dirty = e->dirty;
+    e->loaded = 1;
+    e->present = !del;
+    e->val = copy;
+    e->len = del ? 0 : (uint32_t)len;
+    e->dirty = 1;
+    return PAREX_OK;
+}
+
+static void seq_rollback(parex_ctx *ctx)
+{
+    seq *s = (seq *)ctx;
+    while (s->n_log > s->mark) {
+        undo *u = &s->log[--s->n_log];
+        sent *e = &s->ents[u->ent];
+        e->val = u->val;
+        e->len = u->len;
+        e->loaded = u->loaded;
+        e->present = u->present;
+        e->dirty = u->dirty;
+    }
+}
+
+/* The prelude makes exactly one put (the sender's account) before the
+ * program runs, so a program's undo mark is log entry 1 of its tx. */
+static const px__ctx_ops seq_ops = { seq_get, seq_put, seq_rollback };
+
+int px__exec_sequential(const px__exec_env *env, px__result *res)
+{
+    seq s;
+    size_t j;
+    int rc = PAREX_OK;
+    uint64_t t0 = px__now_ns();
+
+    memset(&s, 0, sizeof(s));
+    s.base.ops = &seq_ops;
+    s.base.height = env->blk->hdr.height;
+    s.base.lim = env->lim;
+    s.snap = env->workers[0].snap;
+    s.arena = &res->arena;
+
+    for (j = 0; j < env->blk->n; j++) {
+        px__outcome out;
+        s.base.btx = &env->blk->txs[j];
+        s.touch_gen = (uint32_t)j + 1;
+        s.touched = 0;
+        s.n_log = 0;
+        s.mark = 1;
+        rc = px__tx_run(&s.base, env->progs, &out);
+        if (rc != PAREX_OK) {
+            goto out;
+        }
+        if (out.reject != PAREX_REJECT_NONE) {
+            res->reject_tx = (int64_t)j;
+            res->reject = out.reject;
+            memcpy(res->reject_field, out.field, sizeof(out.field));
+            goto out;
+        }
+        env->receipts[j] = out.receipt;
+        if (res->fee_total > UINT64_MAX - out.receipt.fee) {
+            res->reject_tx = (int64_t)j;
+            res->reject = PAREX_REJECT_OVERFLOW;
+            memcpy(res->reject_field, "fee", 4);
+            goto out;
+        }
+        res->fee_total += out.receipt.fee;
+    }
+    res->exec_ns = px__now_ns() - t0;
+    t0 = px__now_ns();
+    for (j = 0; j < s.n_ents; j++) {
+        const sent *e = &s.ents[j];
+        if (e->dirty) {
+            rc = px__result_push(res, e->key, e->val, e->len, !e->present);
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+        }
+    }
+    /* Keys must outlive the overlay: the change set points at them. */
+    for (j = 0; j < res->n_changes; j++) {
+        uint8_t *k = px__arena_alloc(&res->arena, 32);
+        if (k == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+        memcpy(k, res->changes[j].key, 32);
+        res->changes[j].key = k;
+    }
+    px__result_sort(res);
+    res->apply_ns = px__now_ns() - t0;
+    res->batches = env->blk->n;
+out:
+    free(s.ents);
+    free(s.table);
+    free(s.log);
+    return rc;
+}

@@ -51,7 +51,7 @@ void px__snap_reset(px__snap *sn);
 /** Take a fresh snapshot on a reset px__snap (mdb_txn_renew). */
 int px__snap_renew(px__snap *sn);
 
-/** Point *val/*len at the stored value (valid until the snapshot is reset or
+/** Point *val and *len at the stored value (valid until the snapshot is reset or
  *  ended). Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_STORAGE. */
 int px__snap_get(px__snap *sn, px__dbi dbi, const uint8_t **val, size_t *len,
     const void *key, size_t key_len);

@@ -170,10 +170,15 @@ PAREX_API uint64_t parex_ctx_height(const parex_ctx *ctx) PAREX_ARG_NONNULL(1);
 typedef struct parex_engine_options {
     unsigned threads;        /**< total threads incl. the caller; 0 = online CPUs */
     uint32_t chain_id;       /**< txs of another chain id are rejected */
-    parex_limits limits;     /**< zeroed = parex_limits_default() */
+    parex_limits limits;     /**< all-zero = parex_limits_default() */
     int sequential;          /**< nonzero: use the sequential reference
                                   executor (the specification) */
 } parex_engine_options;
+
+/** Fill *out with the defaults: threads 0 (online CPUs), chain_id 1,
+ *  parex_limits_default(), parallel executor. Thread-safe. Since: 0.1.0 */
+PAREX_API void parex_engine_options_default(parex_engine_options *out)
+    PAREX_ARG_NONNULL(1);
 
 /** Per-block counters and stage times (nanoseconds, wall clock). */
 typedef struct parex_block_stats {

@@ -1,0 +1,233 @@
+/* engine/ private API: block decoding, programs, the key map used by
+ * conflict analysis, the thread pool, and the two executors (the plain
+ * sequential reference and the parallel batched one).
+ *
+ * Invariants:
+ *  - Both executors produce the same px__result for the same block and
+ *    pre-state: receipts, fee total, and the sorted change set. The parallel
+ *    one is correct for any declared sets; declarations only decide speed.
+ *  - Nothing in engine/ writes to the store except px__commit().
+ */
+#ifndef PX_ENGINE_INT_H
+#define PX_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parex/parex.h"
+#include "crypto_int.h"
+#include "state_int.h"
+
+struct parex_db {
+    px__store *store;
+};
+
+/* ---- errors ---- */
+
+/** Fill err (may be NULL) and return code. printf-style message. */
+int px__fail(parex_error_info *err, int code, int reject, int64_t tx_index,
+    const char *field, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+void px__err_clear(parex_error_info *err);
+
+/* ---- little-endian helpers ---- */
+static inline uint32_t px__ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+        (uint32_t)p[3] << 24;
+}
+static inline uint64_t px__ld64(const uint8_t *p)
+{
+    return (uint64_t)px__ld32(p) | (uint64_t)px__ld32(p + 4) << 32;
+}
+static inline void px__st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void px__st64(uint8_t *p, uint64_t v)
+{
+    px__st32(p, (uint32_t)v);
+    px__st32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* ---- arena: bump allocation, freed all at once ---- */
+typedef struct px__chunk px__chunk;
+typedef struct px__arena {
+    px__chunk *head;
+    size_t chunk_size;
+} px__arena;
+
+void px__arena_init(px__arena *a, size_t chunk_size);
+/** 16-byte aligned; NULL on allocation failure. */
+void *px__arena_alloc(px__arena *a, size_t n);
+/** Free everything but keep one chunk for reuse. */
+void px__arena_reset(px__arena *a);
+void px__arena_finish(px__arena *a);
+
+/* ---- decoded block ---- */
+
+typedef struct px__btx {
+    parex_tx tx;            /* borrows from the block buffer */
+    const uint8_t *enc;     /* the tx's canonical encoding */
+    uint32_t enc_len;
+    uint8_t id[32];         /* filled by the verification stage */
+    uint8_t acct[32];       /* sender's account key, likewise */
+} px__btx;
+
+typedef struct px__block {
+    parex_header hdr;
+    size_t n;
+    px__btx *txs;           /* malloc'd, n entries */
+} px__block;
+
+/** Decode an encoded block (structure and every tx, no signatures).
+ *  Returns PAREX_OK, PAREX_E_BLOCK (err: reason MALFORMED or LIMIT, tx
+ *  index, field), PAREX_E_NOMEM. */
+int px__block_decode(px__block *out, parex_error_info *err,
+    const uint8_t *buf, size_t len, const parex_limits *lim);
+void px__block_release(px__block *b);
+/** Decode one tx; err->field names the bad field. Returns PAREX_OK,
+ *  PAREX_E_INVALID, PAREX_E_LIMIT. tx_index is used in messages. */
+int px__tx_decode(parex_tx *out, parex_error_info *err, const uint8_t *in,
+    size_t len, const parex_limits *lim, int64_t tx_index);
+void px__sighash(uint8_t out[32], const uint8_t *enc, size_t enc_len);
+
+/* ---- programs ---- */
+
+typedef struct px__program {
+    uint32_t id;
+    parex_program_fn fn;
+    void *user;
+} px__program;
+
+typedef struct px__programs {
+    px__program *v;   /* sorted by id */
+    size_t n, cap;
+} px__programs;
+
+int px__programs_init(px__programs *p);   /* registers built-ins */
+void px__programs_finish(px__programs *p);
+int px__programs_set(px__programs *p, uint32_t id, parex_program_fn fn,
+    void *user);
+const px__program *px__programs_find(const px__programs *p, uint32_t id);
+
+/* ---- execution context (what programs see) ---- */
+
+typedef struct px__ctx_ops {
+    int (*get)(parex_ctx *ctx, const uint8_t **val, size_t *len,
+        const uint8_t key[32]);
+    /* del != 0: delete (val/len ignored) */
+    int (*put)(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
+        size_t len, int del);
+    /* Everything written after the prelude is discarded. */
+    void (*rollback_program)(parex_ctx *ctx);
+} px__ctx_ops;
+
+struct parex_ctx {
+    const px__ctx_ops *ops;
+    const px__btx *btx;
+    uint64_t height;
+    const parex_limits *lim;
+};
+
+/** Outcome of running one tx through a ctx. */
+typedef struct px__outcome {
+    parex_receipt receipt;
+    int reject;             /* PAREX_REJECT_NONE or the reason */
+    char field[16];
+} px__outcome;
+
+/** Run one tx: nonce and fee prelude, then its program.
+ *  Returns PAREX_OK (out filled; out->reject set when the tx makes the
+ *  block invalid), PAREX_E_NOMEM or PAREX_E_STORAGE (engine failure). */
+int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out);
+
+/* ---- the result of executing a block's transactions ---- */
+
+typedef struct px__change {
+    const uint8_t *key;     /* 32 bytes */
+    const uint8_t *val;     /* NULL when deleted */
+    uint32_t len;
+    uint8_t del;
+} px__change;
+
+typedef struct px__result {
+    px__change *changes;    /* sorted by key, unique; malloc'd */
+    size_t n_changes, cap_changes;
+    uint64_t fee_total;
+    uint64_t batches, reexecutions, escaped;
+    uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
+    px__arena arena;        /* owns change values not owned elsewhere */
+    int64_t reject_tx;      /* -1 or the first invalid tx */
+    int reject;
+    char reject_field[16];
+} px__result;
+
+void px__result_init(px__result *r);
+void px__result_release(px__result *r);
+int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
+    uint32_t len, int del);
+void px__result_sort(px__result *r);
+
+/* ---- thread pool ---- */
+
+typedef struct px__pool px__pool;
+/** Job body: process items [begin, end) on worker w (0 = the caller). */
+typedef void (*px__job_fn)(void *arg, unsigned w, size_t begin, size_t end);
+int px__pool_create(px__pool **out, unsigned threads);
+void px__pool_destroy(px__pool *p);
+unsigned px__pool_threads(const px__pool *p);
+/** Run fn over [0, n) in chunks of grain, on all threads; returns when
+ *  every item is done. Runs inline when n <= grain or one thread. */
+void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
+    size_t grain);
+
+/* ---- executors ---- */
+
+typedef struct px__worker {
+    px__snap *snap;
+    px__arena arena;
+} px__worker;
+
+typedef struct px__exec_env {
+    const px__block *blk;
+    const px__programs *progs;
+    const parex_limits *lim;
+    px__pool *pool;
+    px__worker *workers;    /* one per pool thread, snapshots open */
+    unsigned threads;
+    parex_receipt *receipts;/* n receipts out */
+} px__exec_env;
+
+/** The specification: a plain loop in block order. */
+int px__exec_sequential(const px__exec_env *env, px__result *res);
+/** Conflict analysis, batched optimistic parallel execution, validation
+ *  and re-execution. Same result as px__exec_sequential. */
+int px__exec_parallel(const px__exec_env *env, px__result *res);
+
+/* ---- internals shared by engine.c and db.c ---- */
+void px__header_key(uint8_t out[8], uint64_t height);
+int px__read_head(px__snap *sn, parex_header *out);
+int px__read_lthash(px__snap *sn, px__lthash *out);
+/** Writes header, meta "head" and meta "lthash". */
+int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
+int px__store_error(parex_error_info *err, int code, const char *what);
+
+static inline uint64_t px__now_ns(void);
+#include <time.h>
+static inline uint64_t px__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#endif /* PX_ENGINE_INT_H */

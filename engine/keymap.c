@@ -1,1 +1,0 @@
-typedef int px__placeholder_keymap; /* written next */
