@@ -1,0 +1,275 @@
+/* Differential test: the parallel engine at 1..4 threads against the
+ * sequential reference executor on random blocks — random contention,
+ * failing programs, unknown programs, random and wrong declarations,
+ * and invalid blocks. State roots, headers, receipts, rejections and
+ * finally the full state dump must be identical.
+ *
+ * Prints its seed; rerun with --seed=N. PAREX_TEST_ITERS scales it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "blockgen.h"
+#include "testutil.h"
+
+#define N_ENG 5 /* [0] sequential reference, [1..4] parallel, 1..4 threads */
+
+static uint64_t g_seed;
+
+typedef struct dump {
+    uint8_t *buf;
+    size_t len, cap;
+} dump;
+
+static int dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
+    void *user)
+{
+    dump *d = user;
+    size_t need = d->len + 32 + 8 + len;
+    if (need > d->cap) {
+        d->cap = need * 2;
+        d->buf = realloc(d->buf, d->cap);
+        assert_non_null(d->buf);
+    }
+    memcpy(d->buf + d->len, key, 32);
+    memcpy(d->buf + d->len + 32, &len, 8);
+    if (len > 0) {
+        memcpy(d->buf + d->len + 40, val, len);
+    }
+    d->len = need;
+    return 0;
+}
+
+typedef struct world {
+    char *dir[N_ENG];
+    parex_db *db[N_ENG];
+    parex_engine *e[N_ENG];
+} world;
+
+static void open_world(world *w, bg_world *bw)
+{
+    parex_kv *kvs;
+    size_t n, i;
+
+    bg_genesis(bw, &kvs, &n, 1000000000000ULL);
+    for (i = 0; i < N_ENG; i++) {
+        parex_engine_options o;
+        parex_db_options dbo = { 0, PAREX_SYNC_NONE, 0 };
+        w->dir[i] = tu_tmpdir();
+        assert_int_equal(parex_db_open(&w->db[i], NULL, w->dir[i], &dbo),
+            PAREX_OK);
+        assert_int_equal(parex_db_genesis(w->db[i], NULL, kvs, n,
+                             bw->fee_recipient), PAREX_OK);
+        parex_engine_options_default(&o);
+        o.sequential = i == 0;
+        o.threads = i == 0 ? 1 : (unsigned)i;
+        assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
+            PAREX_OK);
+        assert_int_equal(bg_register(w->e[i]), PAREX_OK);
+    }
+    bg_genesis_free(kvs, n);
+}
+
+static void close_world(world *w)
+{
+    size_t i;
+    for (i = 0; i < N_ENG; i++) {
+        parex_engine_destroy(w->e[i]);
+        parex_db_close(w->db[i]);
+        tu_rmdir(w->dir[i]);
+    }
+}
+
+static void compare_dumps(world *w)
+{
+    dump d[N_ENG];
+    size_t i;
+    memset(d, 0, sizeof(d));
+    for (i = 0; i < N_ENG; i++) {
+        assert_int_equal(parex_db_foreach(w->db[i], dump_kv, &d[i]),
+            PAREX_OK);
+        assert_int_equal(parex_db_verify(w->db[i], NULL), PAREX_OK);
+    }
+    for (i = 1; i < N_ENG; i++) {
+        if (d[i].len != d[0].len ||
+            memcmp(d[i].buf, d[0].buf, d[0].len) != 0) {
+            fail_msg("state dump of the %zu-thread engine differs from the "
+                "sequential reference (seed %llu)", i,
+                (unsigned long long)g_seed);
+        }
+    }
+    for (i = 0; i < N_ENG; i++) {
+        free(d[i].buf);
+    }
+}
+
+static int receipts_equal(const parex_receipt *a, const parex_receipt *b,
+    size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (memcmp(a[i].txid, b[i].txid, 32) != 0 ||
+            a[i].status != b[i].status || a[i].code != b[i].code ||
+            a[i].fee != b[i].fee) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void run_chain(unsigned blocks, size_t max_txs, double contention,
+    double decl, int with_bad, uint64_t seed)
+{
+    world w;
+    bg_world bw;
+    tu_rng rng;
+    parex_header parent;
+    uint64_t *used;
+    unsigned b;
+    size_t i;
+    parex_receipt *rc_buf[N_ENG];
+    uint64_t reexec = 0, escaped = 0, rejected = 0;
+
+    tu_rng_seed(&rng, seed);
+    bg_world_init(&bw, 24, 64);
+    used = calloc(bw.n_senders, sizeof(*used));
+    open_world(&w, &bw);
+    assert_int_equal(parex_db_head(w.db[0], &parent), PAREX_OK);
+    for (i = 0; i < N_ENG; i++) {
+        rc_buf[i] = calloc(max_txs + 1, sizeof(parex_receipt));
+    }
+    for (b = 0; b < blocks; b++) {
+        size_t n = (size_t)tu_rng_below(&rng, max_txs + 1), len;
+        int bad = with_bad && tu_rng_below(&rng, 8) == 0
+            ? 1 + (int)tu_rng_below(&rng, BG_KINDS - 1) : BG_VALID;
+        double c = contention < 0 ? (double)tu_rng_below(&rng, 101) / 100
+                                  : contention;
+        int64_t bad_index;
+        uint8_t *blk;
+        parex_header hdr[N_ENG];
+        parex_error_info err[N_ENG];
+        parex_block_stats st;
+        int rc[N_ENG];
+
+        if (n == 0) {
+            bad = BG_VALID;
+        }
+        blk = bg_block(&bw, &rng, &parent, n, c, decl, bad, &len, used,
+            &bad_index);
+        for (i = 0; i < N_ENG; i++) {
+            parex_header before, after;
+            assert_int_equal(parex_db_head(w.db[i], &before), PAREX_OK);
+            rc[i] = parex_engine_execute(w.e[i], &hdr[i], rc_buf[i],
+                max_txs + 1, &st, &err[i], blk, len, PAREX_EXEC_COMMIT);
+            if (i > 0) {
+                reexec += st.reexecutions;
+                escaped += st.escaped;
+            }
+            if (rc[i] != PAREX_OK) {
+                /* A rejected block leaves state exactly as before. */
+                assert_int_equal(parex_db_head(w.db[i], &after), PAREX_OK);
+                assert_memory_equal(&before, &after, sizeof(before));
+            }
+        }
+        if (bad != BG_VALID) {
+            if (rc[0] != PAREX_E_BLOCK || err[0].tx_index != bad_index) {
+                fail_msg("block %u: injected corruption %d at tx %lld, "
+                    "reference returned %s at tx %lld: %s (seed %llu)", b,
+                    bad, (long long)bad_index, parex_errname(rc[0]),
+                    (long long)err[0].tx_index, err[0].message,
+                    (unsigned long long)g_seed);
+            }
+            rejected++;
+        } else if (rc[0] != PAREX_OK) {
+            fail_msg("block %u: reference rejected a valid block: %s "
+                "(seed %llu)", b, err[0].message, (unsigned long long)g_seed);
+        }
+        for (i = 1; i < N_ENG; i++) {
+            if (rc[i] != rc[0] || err[i].reject != err[0].reject ||
+                err[i].tx_index != err[0].tx_index ||
+                strcmp(err[i].field, err[0].field) != 0) {
+                fail_msg("block %u: %zu threads: %s/%s tx %lld, reference "
+                    "%s/%s tx %lld (seed %llu)", b, i, parex_errname(rc[i]),
+                    parex_reject_name(err[i].reject),
+                    (long long)err[i].tx_index, parex_errname(rc[0]),
+                    parex_reject_name(err[0].reject),
+                    (long long)err[0].tx_index, (unsigned long long)g_seed);
+            }
+            if (rc[0] == PAREX_OK &&
+                (memcmp(&hdr[i], &hdr[0], sizeof(hdr[0])) != 0 ||
+                    !receipts_equal(rc_buf[i], rc_buf[0], n))) {
+                fail_msg("block %u (%zu txs, contention %.2f): %zu threads: "
+                    "header or receipts differ from the reference "
+                    "(seed %llu)", b, n, c, i, (unsigned long long)g_seed);
+            }
+        }
+        if (rc[0] == PAREX_OK) {
+            for (i = 0; i < bw.n_senders; i++) {
+                bw.nonce[i] += used[i];
+            }
+            parent = hdr[0];
+        }
+        free(blk);
+        if (b % 50 == 49) {
+            compare_dumps(&w);
+        }
+    }
+    compare_dumps(&w);
+    printf("# %u blocks: %llu escaped txs, %llu re-executions, %llu "
+        "rejected blocks\n", blocks, (unsigned long long)escaped,
+        (unsigned long long)reexec, (unsigned long long)rejected);
+    for (i = 0; i < N_ENG; i++) {
+        free(rc_buf[i]);
+    }
+    close_world(&w);
+    free(used);
+    bg_world_finish(&bw);
+}
+
+static void test_exact_declarations_match_reference(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(200), 40, -1.0, 0.0, 0, g_seed);
+}
+
+static void test_wrong_declarations_match_reference(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(300), 40, -1.0, 0.5, 0, g_seed + 1);
+}
+
+static void test_all_wrong_high_contention_match_reference(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(150), 64, 0.9, 1.0, 0, g_seed + 2);
+}
+
+static void test_invalid_blocks_rejected_identically(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(300), 24, -1.0, 0.3, 1, g_seed + 3);
+}
+
+static void test_large_blocks_match_reference(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(20) / 4 + 1, 600, -1.0, 0.2, 0, g_seed + 4);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_declarations_match_reference),
+        cmocka_unit_test(test_wrong_declarations_match_reference),
+        cmocka_unit_test(test_all_wrong_high_contention_match_reference),
+        cmocka_unit_test(test_invalid_blocks_rejected_identically),
+        cmocka_unit_test(test_large_blocks_match_reference),
+    };
+    g_seed = tu_seed(argc, argv);
+    return cmocka_run_group_tests_name("diff", tests, NULL, NULL);
+}
