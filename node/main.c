@@ -1,1 +1,87 @@
-int main(void) { return 0; }
+/* The `parex` program: command dispatch and the top-level help. */
+#include "node.h"
+
+#include <string.h>
+
+void node_help_main(FILE *f)
+{
+    fputs(
+"usage: parex COMMAND [ARGS]\n"
+"\n"
+"parex executes blocks of signed transactions in parallel on LMDB state,\n"
+"with results identical to executing them one by one in block order.\n"
+"\n"
+"commands:\n"
+"  replay PATH...          run fixtures (*.json) and real-chain traces\n"
+"                          (*.jsonl) or directories of them, checking every\n"
+"                          expectation; --check compares with the sequential\n"
+"                          reference executor\n"
+"  trace import FILE       turn a trace into a block (binary or JSON)\n"
+"  state dump|get|verify   read a state directory\n"
+"  fixtures generate       write the bundled fixtures (deterministic)\n"
+"  help [COMMAND]          this text, or a command's\n"
+"\n"
+"declare modes (replay, trace import --declare): exact, none,\n"
+"drop:P:SEED (each declared key dropped with probability P),\n"
+"add:P:SEED (extra keys of the block added with probability P).\n"
+"\n"
+"exit status: 0 ok; 1 a verdict failed (replay mismatch, verify MISMATCH,\n"
+"state get: not found); 2 usage error; 3 an input file cannot be read or\n"
+"decoded; 4 storage, memory or unexpected library error.\n"
+"\n"
+"`parex COMMAND --help` describes each command; docs/formats.md specifies\n"
+"every encoding, the fixture format and the limits.\n", f);
+}
+
+static int help(int argc, char **argv)
+{
+    if (argc < 2) {
+        node_help_main(stdout);
+    } else if (strcmp(argv[1], "replay") == 0) {
+        node_help_replay(stdout);
+    } else if (strcmp(argv[1], "trace") == 0) {
+        node_help_trace(stdout);
+    } else if (strcmp(argv[1], "state") == 0) {
+        node_help_state(stdout);
+    } else if (strcmp(argv[1], "fixtures") == 0) {
+        node_help_fixtures(stdout);
+    } else {
+        node_die(NODE_EXIT_USAGE, "help: unknown command '%s'", argv[1]);
+    }
+    return NODE_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 2) {
+        node_help_main(stderr);
+        return NODE_EXIT_USAGE;
+    }
+    cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        node_help_main(stdout);
+        return NODE_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("parex %s\n", parex_version());
+        return NODE_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        return help(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "replay") == 0) {
+        return node_cmd_replay(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "trace") == 0) {
+        return node_cmd_trace(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "state") == 0) {
+        return node_cmd_state(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "fixtures") == 0) {
+        return node_cmd_fixtures(argc - 1, argv + 1);
+    }
+    node_die(NODE_EXIT_USAGE, "unknown command '%s' (see parex --help)", cmd);
+}
