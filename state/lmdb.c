@@ -1,1 +1,652 @@
-typedef int px__placeholder_lmdb;
+/* The LMDB state store behind state_int.h.
+ *
+ * The only file that includes <lmdb.h>; MDB_* codes become PAREX_E_* in
+ * map_mdb() and nowhere else. One environment (a directory holding LMDB's
+ * data.mdb and lock.mdb) with four named databases, opened with MDB_NOTLS
+ * so that a read snapshot belongs to its px__snap rather than to the thread
+ * that began it.
+ *
+ * Nothing here prints, exits or aborts: a damaged or foreign file is an
+ * error code (PAREX_E_CORRUPT) and a message in parex_error_info.
+ */
+#include "state_int.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+/* Named databases, indexed by px__dbi. */
+static const char *const db_names[PX_DB_COUNT] = {
+    "state", "headers", "meta", "receipts",
+};
+
+/* meta "format": written once when a store is created and checked on every
+ * open, so that a foreign LMDB environment is refused before we write. */
+static const char format_key[] = "format";
+static const char format_val[] = "parex-state-1";
+
+/* More named databases than we use, so that a later format can add some
+ * without the old binary failing with MDB_DBS_FULL on open. */
+#define MAX_DBS 8
+/* One reader slot per live px__snap (MDB_NOTLS): every engine worker holds
+ * one, plus the node's readers. The lock file grows by 64 bytes a slot. */
+#define MAX_READERS 1024
+
+struct px__store {
+    MDB_env *env;
+    MDB_dbi dbi[PX_DB_COUNT];
+    int read_only;
+    /* Set while a px__wtxn is open. LMDB's writer lock is not recursive:
+     * a second begin from the thread that holds it would deadlock, so it is
+     * refused instead. */
+    atomic_flag writing;
+};
+
+struct px__snap {
+    px__store *s;
+    MDB_txn *txn;
+    int reset; /* mdb_txn_reset done, no mdb_txn_renew yet */
+};
+
+struct px__wtxn {
+    px__store *s;
+    MDB_txn *txn;
+    int failed; /* first PAREX_E_* of a failed put/del; LMDB then refuses
+                 * every further write and the commit */
+};
+
+/* The one place where MDB_* and errno codes become PAREX_E_* codes. */
+static int map_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return PAREX_OK;
+    case MDB_NOTFOUND:
+        return PAREX_E_NOTFOUND;
+    case MDB_MAP_FULL:
+        return PAREX_E_MAPFULL;
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INCOMPATIBLE:
+        return PAREX_E_CORRUPT;
+    case MDB_BAD_VALSIZE:
+        /* A key of length 0 or over 511 bytes: a caller bug, not a store
+         * failure. */
+        return PAREX_E_INVALID;
+    case ENOMEM:
+        return PAREX_E_NOMEM;
+    case EROFS:
+        return PAREX_E_READONLY;
+    case ENOENT:
+    case ENOTDIR:
+    case EACCES:
+    case EPERM:
+    case EIO:
+    case ENOSPC:
+        return PAREX_E_IO;
+    default:
+        return PAREX_E_STORAGE;
+    }
+}
+
+static void err_clear(parex_error_info *err)
+{
+    if (err != NULL) {
+        memset(err, 0, sizeof *err);
+        err->tx_index = -1;
+    }
+}
+
+/* Fill err (may be NULL) and return code. The message names the directory
+ * and why, e.g. "state store /x: cannot open LMDB environment
+ * (MDB_INVALID: File is not an LMDB file)". */
+static int open_fail(parex_error_info *err, int code, const char *dir,
+    const char *what, const char *why)
+{
+    if (err != NULL) {
+        err_clear(err);
+        err->code = code;
+        snprintf(err->message, sizeof err->message, "state store %s: %s (%s)",
+            dir, what, why);
+    }
+    return code;
+}
+
+static int dbi_ok(px__dbi dbi)
+{
+    return (int)dbi >= 0 && (int)dbi < PX_DB_COUNT;
+}
+
+static MDB_val mval(const void *p, size_t n)
+{
+    MDB_val v;
+
+    v.mv_size = n;
+    v.mv_data = (void *)p; /* LMDB does not write through key/data in */
+    return v;
+}
+
+/* Create the databases of a new store and write its format, in txn. */
+static int create_dbs(px__store *s, parex_error_info *err, const char *dir,
+    MDB_txn *txn)
+{
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    MDB_val k, v;
+    int rc;
+    int i;
+
+    /* No "meta": a new environment, or somebody else's. Only an empty one
+     * may become ours (named databases are entries of the main DB). */
+    rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_stat(txn, main_dbi, &st);
+    }
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot read main database",
+            mdb_strerror(rc));
+    }
+    if (st.ms_entries != 0) {
+        return open_fail(err, PAREX_E_CORRUPT, dir,
+            "not a parex state store",
+            "LMDB environment holds data but no \"meta\" database");
+    }
+    for (i = 0; i < PX_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &s->dbi[i]);
+        if (rc != MDB_SUCCESS) {
+            return open_fail(err, map_mdb(rc), dir, "cannot create database",
+                mdb_strerror(rc));
+        }
+    }
+    k = mval(format_key, sizeof format_key - 1);
+    v = mval(format_val, sizeof format_val - 1);
+    rc = mdb_put(txn, s->dbi[PX_DB_META], &k, &v, 0);
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot write format",
+            mdb_strerror(rc));
+    }
+    return PAREX_OK;
+}
+
+/* Check the format of an existing store and open its databases, in txn. */
+static int check_dbs(px__store *s, parex_error_info *err, const char *dir,
+    MDB_txn *txn)
+{
+    MDB_val k, v;
+    int rc;
+    int i;
+
+    k = mval(format_key, sizeof format_key - 1);
+    rc = mdb_get(txn, s->dbi[PX_DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return open_fail(err, PAREX_E_CORRUPT, dir, "not a parex state store",
+            "meta \"format\" is missing");
+    }
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot read meta \"format\"",
+            mdb_strerror(rc));
+    }
+    if (v.mv_size != sizeof format_val - 1 ||
+        memcmp(v.mv_data, format_val, sizeof format_val - 1) != 0) {
+        return open_fail(err, PAREX_E_CORRUPT, dir, "not a parex state store",
+            "meta \"format\" is not \"parex-state-1\"");
+    }
+    for (i = 0; i < PX_DB_COUNT; i++) {
+        if (i == PX_DB_META) {
+            continue;
+        }
+        rc = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND) {
+            return open_fail(err, PAREX_E_CORRUPT, dir, "damaged state store",
+                "a database is missing");
+        }
+        if (rc != MDB_SUCCESS) {
+            return open_fail(err, map_mdb(rc), dir, "cannot open database",
+                mdb_strerror(rc));
+        }
+    }
+    return PAREX_OK;
+}
+
+/* Open (and on a new store create) the databases. Handles opened in a
+ * transaction survive only if it commits, so even the read-only check
+ * ends in mdb_txn_commit. */
+static int open_dbs(px__store *s, parex_error_info *err, const char *dir)
+{
+    MDB_txn *txn = NULL;
+    int rc;
+    int ret;
+
+    rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot begin transaction",
+            mdb_strerror(rc));
+    }
+    rc = mdb_dbi_open(txn, db_names[PX_DB_META], 0, &s->dbi[PX_DB_META]);
+    if (rc == MDB_NOTFOUND && s->read_only) {
+        ret = open_fail(err, PAREX_E_CORRUPT, dir, "not a parex state store",
+            "no \"meta\" database, and a read-only open cannot create one");
+        goto err_txn;
+    } else if (rc == MDB_NOTFOUND) {
+        ret = create_dbs(s, err, dir, txn);
+    } else if (rc != MDB_SUCCESS) {
+        ret = open_fail(err, map_mdb(rc), dir, "cannot open \"meta\"",
+            mdb_strerror(rc));
+    } else {
+        ret = check_dbs(s, err, dir, txn);
+    }
+    if (ret != PAREX_OK) {
+        goto err_txn;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot commit set-up",
+            mdb_strerror(rc));
+    }
+    return PAREX_OK;
+
+err_txn:
+    mdb_txn_abort(txn);
+    return ret;
+}
+
+/* A read-only open cannot create data.mdb, and LMDB would still create
+ * lock.mdb before finding that out; refuse first so that a mistyped
+ * directory is left as it was. Such a directory is reported as
+ * PAREX_E_CORRUPT ("not a parex state store"), the code for every other
+ * directory that holds no store of ours. */
+static int check_data_file(parex_error_info *err, const char *dir)
+{
+    struct stat st;
+    size_t n = strlen(dir) + sizeof "/data.mdb";
+    char *path = malloc(n);
+    int ret = PAREX_OK;
+
+    if (path == NULL) {
+        return open_fail(err, PAREX_E_NOMEM, dir, "cannot open",
+            strerror(ENOMEM));
+    }
+    snprintf(path, n, "%s/data.mdb", dir);
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT) {
+            ret = open_fail(err, PAREX_E_CORRUPT, dir,
+                "not a parex state store",
+                "no data.mdb, and a read-only open cannot create one");
+        } else {
+            ret = open_fail(err, map_mdb(errno), dir, "cannot stat data.mdb",
+                strerror(errno));
+        }
+    }
+    free(path);
+    return ret;
+}
+
+int px__store_open(px__store **out, parex_error_info *err, const char *dir,
+    uint64_t map_size, int sync, int read_only)
+{
+    /* 16 GiB of address space costs nothing until pages are written;
+     * 32-bit hosts cannot map that much. */
+    const uint64_t def_map =
+        sizeof(size_t) >= 8 ? (uint64_t)16 << 30 : (uint64_t)1 << 30;
+    unsigned int flags = MDB_NOTLS;
+    struct stat st;
+    px__store *s;
+    int rc;
+    int ret;
+
+    *out = NULL;
+    err_clear(err);
+    if (sync < 0 || sync > 2) {
+        return open_fail(err, PAREX_E_MISUSE, dir, "cannot open",
+            "sync mode must be 0, 1 or 2");
+    }
+    if (map_size == 0) {
+        map_size = def_map;
+    }
+    if (map_size > SIZE_MAX) {
+        return open_fail(err, PAREX_E_MISUSE, dir, "cannot open",
+            "map_size exceeds the address space");
+    }
+    if (stat(dir, &st) != 0) {
+        return open_fail(err, map_mdb(errno), dir, "cannot open directory",
+            strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return open_fail(err, PAREX_E_IO, dir, "cannot open directory",
+            strerror(ENOTDIR));
+    }
+    if (read_only) {
+        ret = check_data_file(err, dir);
+        if (ret != PAREX_OK) {
+            return ret;
+        }
+        flags |= MDB_RDONLY;
+    }
+    if (sync == 1) {
+        flags |= MDB_NOMETASYNC;
+    } else if (sync == 2) {
+        flags |= MDB_NOSYNC;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return open_fail(err, PAREX_E_NOMEM, dir, "cannot open",
+            strerror(ENOMEM));
+    }
+    s->read_only = read_only != 0;
+    atomic_flag_clear(&s->writing);
+    rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        ret = open_fail(err, map_mdb(rc), dir, "cannot create environment",
+            mdb_strerror(rc));
+        goto err_store;
+    }
+    rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxreaders(s->env, MAX_READERS);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
+    }
+    if (rc != MDB_SUCCESS) {
+        ret = open_fail(err, map_mdb(rc), dir, "cannot configure environment",
+            mdb_strerror(rc));
+        goto err_env;
+    }
+    /* A foreign or damaged data.mdb fails here with MDB_INVALID or
+     * MDB_VERSION_MISMATCH before LMDB writes to it. */
+    rc = mdb_env_open(s->env, dir, flags, 0644);
+    if (rc != MDB_SUCCESS) {
+        ret = open_fail(err, map_mdb(rc), dir,
+            "cannot open LMDB environment", mdb_strerror(rc));
+        goto err_env;
+    }
+    if (!s->read_only) {
+        int dead;
+
+        /* Free reader slots left by crashed processes; they would pin old
+         * pages forever. Failure only means the slots stay taken. */
+        (void)mdb_reader_check(s->env, &dead);
+    }
+    ret = open_dbs(s, err, dir);
+    if (ret != PAREX_OK) {
+        goto err_env;
+    }
+    *out = s;
+    return PAREX_OK;
+
+err_env:
+    mdb_env_close(s->env);
+err_store:
+    free(s);
+    return ret;
+}
+
+void px__store_close(px__store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    mdb_env_close(s->env);
+    free(s);
+}
+
+int px__store_read_only(const px__store *s)
+{
+    return s->read_only;
+}
+
+int px__snap_begin(px__snap **out, px__store *s)
+{
+    px__snap *sn;
+    int rc;
+
+    *out = NULL;
+    sn = calloc(1, sizeof *sn);
+    if (sn == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    sn->s = s;
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &sn->txn);
+    if (rc != MDB_SUCCESS) {
+        free(sn);
+        return map_mdb(rc);
+    }
+    *out = sn;
+    return PAREX_OK;
+}
+
+void px__snap_end(px__snap *sn)
+{
+    if (sn == NULL) {
+        return;
+    }
+    /* Valid on a reset txn too: it releases the reader slot. */
+    mdb_txn_abort(sn->txn);
+    free(sn);
+}
+
+void px__snap_reset(px__snap *sn)
+{
+    if (sn == NULL || sn->reset) {
+        return;
+    }
+    mdb_txn_reset(sn->txn);
+    sn->reset = 1;
+}
+
+int px__snap_renew(px__snap *sn)
+{
+    int rc;
+
+    /* Renewing a live snapshot is taken to mean "move it to the newest
+     * commit" rather than an error. */
+    px__snap_reset(sn);
+    rc = mdb_txn_renew(sn->txn);
+    if (rc != MDB_SUCCESS) {
+        return map_mdb(rc);
+    }
+    sn->reset = 0;
+    return PAREX_OK;
+}
+
+static int get_in(MDB_txn *txn, MDB_dbi dbi, const uint8_t **val,
+    size_t *len, const void *key, size_t key_len)
+{
+    MDB_val k = mval(key, key_len);
+    MDB_val v;
+    int rc;
+
+    rc = mdb_get(txn, dbi, &k, &v);
+    if (rc != MDB_SUCCESS) {
+        return map_mdb(rc);
+    }
+    *val = v.mv_data;
+    *len = v.mv_size;
+    return PAREX_OK;
+}
+
+int px__snap_get(px__snap *sn, px__dbi dbi, const uint8_t **val, size_t *len,
+    const void *key, size_t key_len)
+{
+    if (!dbi_ok(dbi) || sn->reset) {
+        return PAREX_E_MISUSE;
+    }
+    return get_in(sn->txn, sn->s->dbi[dbi], val, len, key, key_len);
+}
+
+int px__snap_foreach(px__snap *sn, px__dbi dbi, px__visit_fn fn, void *user)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc;
+    int ret = PAREX_OK;
+
+    if (!dbi_ok(dbi) || sn->reset) {
+        return PAREX_E_MISUSE;
+    }
+    rc = mdb_cursor_open(sn->txn, sn->s->dbi[dbi], &cur);
+    if (rc != MDB_SUCCESS) {
+        return map_mdb(rc);
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int r = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, user);
+
+        if (r != 0) {
+            /* A stop is not an error, but a visitor that fails may say
+             * why with a negative PAREX_E_* code, which is passed on. */
+            ret = r < 0 ? r : PAREX_OK;
+            goto err_cursor;
+        }
+    }
+    if (rc != MDB_NOTFOUND) {
+        ret = map_mdb(rc);
+    }
+
+err_cursor:
+    /* Cursors of read-only txns are not freed by the txn's end. */
+    mdb_cursor_close(cur);
+    return ret;
+}
+
+int px__snap_count(px__snap *sn, px__dbi dbi, uint64_t *out)
+{
+    MDB_stat st;
+    int rc;
+
+    if (!dbi_ok(dbi) || sn->reset) {
+        return PAREX_E_MISUSE;
+    }
+    rc = mdb_stat(sn->txn, sn->s->dbi[dbi], &st);
+    if (rc != MDB_SUCCESS) {
+        return map_mdb(rc);
+    }
+    *out = st.ms_entries;
+    return PAREX_OK;
+}
+
+int px__wtxn_begin(px__wtxn **out, px__store *s)
+{
+    px__wtxn *w;
+    int rc;
+
+    *out = NULL;
+    if (s->read_only) {
+        return PAREX_E_READONLY;
+    }
+    if (atomic_flag_test_and_set(&s->writing)) {
+        return PAREX_E_MISUSE;
+    }
+    w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        atomic_flag_clear(&s->writing);
+        return PAREX_E_NOMEM;
+    }
+    w->s = s;
+    rc = mdb_txn_begin(s->env, NULL, 0, &w->txn);
+    if (rc != MDB_SUCCESS) {
+        free(w);
+        atomic_flag_clear(&s->writing);
+        return map_mdb(rc);
+    }
+    *out = w;
+    return PAREX_OK;
+}
+
+int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
+    const void *val, size_t len)
+{
+    MDB_val k = mval(key, key_len);
+    MDB_val v = mval(val, len);
+    int rc;
+
+    if (!dbi_ok(dbi)) {
+        return PAREX_E_MISUSE;
+    }
+    if (w->failed != PAREX_OK) {
+        return w->failed;
+    }
+    rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, 0);
+    if (rc != MDB_SUCCESS) {
+        /* A bad key length leaves the txn usable; anything else (map full,
+         * I/O) poisons it in LMDB, so remember why for the commit. */
+        if (rc != MDB_BAD_VALSIZE) {
+            w->failed = map_mdb(rc);
+        }
+        return map_mdb(rc);
+    }
+    return PAREX_OK;
+}
+
+int px__wtxn_del(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len)
+{
+    MDB_val k = mval(key, key_len);
+    int rc;
+
+    if (!dbi_ok(dbi)) {
+        return PAREX_E_MISUSE;
+    }
+    if (w->failed != PAREX_OK) {
+        return w->failed;
+    }
+    rc = mdb_del(w->txn, w->s->dbi[dbi], &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return PAREX_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        if (rc != MDB_BAD_VALSIZE) {
+            w->failed = map_mdb(rc);
+        }
+        return map_mdb(rc);
+    }
+    return PAREX_OK;
+}
+
+int px__wtxn_get(px__wtxn *w, px__dbi dbi, const uint8_t **val, size_t *len,
+    const void *key, size_t key_len)
+{
+    if (!dbi_ok(dbi)) {
+        return PAREX_E_MISUSE;
+    }
+    return get_in(w->txn, w->s->dbi[dbi], val, len, key, key_len);
+}
+
+static void wtxn_free(px__wtxn *w)
+{
+    atomic_flag_clear(&w->s->writing);
+    free(w);
+}
+
+int px__wtxn_commit(px__wtxn *w)
+{
+    int ret;
+
+    if (w->failed != PAREX_OK) {
+        /* LMDB would refuse with MDB_BAD_TXN; report the cause instead. */
+        mdb_txn_abort(w->txn);
+        ret = w->failed;
+    } else {
+        /* mdb_txn_commit frees the txn whether or not it succeeds. */
+        ret = map_mdb(mdb_txn_commit(w->txn));
+    }
+    wtxn_free(w);
+    return ret;
+}
+
+void px__wtxn_abort(px__wtxn *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    mdb_txn_abort(w->txn);
+    wtxn_free(w);
+}
