@@ -138,6 +138,69 @@ static void empty_root(uint8_t out[32], const char *tag)
     px__tagged_hash(out, tag, NULL, 0, NULL, 0);
 }
 
+/* Sorts the pairs, checks them and folds them into the lattice and the
+ * genesis header; *sorted is malloc'd for the caller. */
+static int genesis_prepare(const parex_kv ***sorted, px__lthash *lt,
+    parex_header *h, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32])
+{
+    const parex_kv **v;
+    parex_limits lim;
+    size_t i;
+
+    parex_limits_default(&lim);
+    v = malloc((n > 0 ? n : 1) * sizeof(*v));
+    if (v == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        if ((kvs[i].value == NULL && kvs[i].value_len > 0) ||
+            kvs[i].value_len > lim.max_value_bytes) {
+            free(v);
+            return PAREX_E_INVALID;
+        }
+        v[i] = &kvs[i];
+    }
+    qsort(v, n, sizeof(*v), cmp_kv);
+    for (i = 1; i < n; i++) {
+        if (memcmp(v[i - 1]->key, v[i]->key, 32) == 0) {
+            free(v);
+            return PAREX_E_INVALID;
+        }
+    }
+    px__lthash_zero(lt);
+    for (i = 0; i < n; i++) {
+        px__lthash_mix(lt, v[i]->key, v[i]->value, v[i]->value_len, 1);
+    }
+    memset(h, 0, sizeof(*h));
+    empty_root(h->tx_root, "parex/txroot");
+    empty_root(h->receipts_root, "parex/receiptsroot");
+    px__lthash_root(h->state_root, lt);
+    memcpy(h->fee_recipient, fee_recipient, 32);
+    *sorted = v;
+    return PAREX_OK;
+}
+
+PAREX_API int parex_genesis_header(parex_header *header, const parex_kv *kvs,
+    size_t n, const uint8_t fee_recipient[32])
+{
+    const parex_kv **sorted = NULL;
+    px__lthash *lt;
+    int rc;
+
+    if (header == NULL || fee_recipient == NULL || (kvs == NULL && n > 0)) {
+        return PAREX_E_MISUSE;
+    }
+    lt = malloc(sizeof(*lt));
+    if (lt == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    rc = genesis_prepare(&sorted, lt, header, kvs, n, fee_recipient);
+    free(sorted);
+    free(lt);
+    return rc;
+}
+
 PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
     const parex_kv *kvs, size_t n, const uint8_t fee_recipient[32])
 {
@@ -146,32 +209,15 @@ PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
     px__wtxn *w = NULL;
     px__lthash lt;
     parex_header h;
-    parex_limits lim;
     size_t i;
     int rc;
 
     if (db == NULL || fee_recipient == NULL || (kvs == NULL && n > 0)) {
         return PAREX_E_MISUSE;
     }
-    parex_limits_default(&lim);
-    sorted = malloc((n > 0 ? n : 1) * sizeof(*sorted));
-    if (sorted == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    for (i = 0; i < n; i++) {
-        if ((kvs[i].value == NULL && kvs[i].value_len > 0) ||
-            kvs[i].value_len > lim.max_value_bytes) {
-            rc = PAREX_E_INVALID;
-            goto out;
-        }
-        sorted[i] = &kvs[i];
-    }
-    qsort(sorted, n, sizeof(*sorted), cmp_kv);
-    for (i = 1; i < n; i++) {
-        if (memcmp(sorted[i - 1]->key, sorted[i]->key, 32) == 0) {
-            rc = PAREX_E_INVALID;
-            goto out;
-        }
+    rc = genesis_prepare(&sorted, &lt, &h, kvs, n, fee_recipient);
+    if (rc != PAREX_OK) {
+        return rc;
     }
     rc = px__snap_begin(&sn, db->store);
     if (rc != PAREX_OK) {
@@ -199,17 +245,6 @@ PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
     }
     px__snap_end(sn);
     sn = NULL;
-
-    px__lthash_zero(&lt);
-    for (i = 0; i < n; i++) {
-        px__lthash_mix(&lt, sorted[i]->key, sorted[i]->value,
-            sorted[i]->value_len, 1);
-    }
-    memset(&h, 0, sizeof(h));
-    empty_root(h.tx_root, "parex/txroot");
-    empty_root(h.receipts_root, "parex/receiptsroot");
-    px__lthash_root(h.state_root, &lt);
-    memcpy(h.fee_recipient, fee_recipient, 32);
 
     rc = px__wtxn_begin(&w, db->store);
     if (rc != PAREX_OK) {

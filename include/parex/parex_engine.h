@@ -69,6 +69,7 @@ typedef struct parex_kv {
 } parex_kv;
 
 /** Write the genesis state and header (height 0) into an empty store.
+ *  The header is the one parex_genesis_header() computes.
  *
  *  Returns: PAREX_OK; PAREX_E_EXISTS (store not empty, nothing written);
  *           PAREX_E_INVALID (duplicate key, value over limits);
@@ -81,6 +82,21 @@ typedef struct parex_kv {
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_genesis(parex_db *db,
     parex_header *header, const parex_kv *kvs, size_t n,
     const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 5);
+
+/** Compute the genesis header parex_db_genesis() would write for these
+ *  pairs, without a store: height 0, zero parent, tx_root and
+ *  receipts_root the tagged hashes "parex/txroot" and "parex/receiptsroot"
+ *  of the empty string, state_root the LtHash root of the pairs.
+ *
+ *  Returns: PAREX_OK; PAREX_E_INVALID (duplicate key, value over
+ *           parex_limits_default().max_value_bytes); PAREX_E_NOMEM.
+ *  Out:     header: the genesis header.
+ *  In:      kvs: n pairs in any order (NULL iff n is 0); fee_recipient.
+ *  Thread-safe. Since: 0.1.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_genesis_header(
+    parex_header *header, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 4);
 
 /** Height and header of the last committed block.
  *  Returns PAREX_OK, PAREX_E_NOTFOUND (no genesis yet), PAREX_E_STORAGE. */

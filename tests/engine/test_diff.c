@@ -58,6 +58,7 @@ static void open_world(world *w, bg_world *bw)
 
     bg_genesis(bw, &kvs, &n, 1000000000000ULL);
     for (i = 0; i < N_ENG; i++) {
+        parex_header computed, stored;
         parex_engine_options o;
         parex_db_options dbo = { 0, PAREX_SYNC_NONE, 0 };
         w->dir[i] = tu_tmpdir();
@@ -65,6 +66,13 @@ static void open_world(world *w, bg_world *bw)
             PAREX_OK);
         assert_int_equal(parex_db_genesis(w->db[i], NULL, kvs, n,
                              bw->fee_recipient), PAREX_OK);
+        /* The store-less genesis header is the one the store wrote. */
+        assert_int_equal(parex_genesis_header(&computed, kvs, n,
+                             bw->fee_recipient), PAREX_OK);
+        assert_int_equal(parex_db_head(w->db[i], &stored), PAREX_OK);
+        assert_memory_equal(computed.state_root, stored.state_root, 32);
+        assert_memory_equal(computed.tx_root, stored.tx_root, 32);
+        assert_int_equal(computed.height, 0);
         parex_engine_options_default(&o);
         o.sequential = i == 0;
         o.threads = i == 0 ? 1 : (unsigned)i;
