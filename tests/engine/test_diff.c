@@ -242,25 +242,25 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
 static void test_exact_declarations_match_reference(void **state)
 {
     (void)state;
-    run_chain(tu_iters(200), 40, -1.0, 0.0, 0, g_seed);
+    run_chain(tu_iters(500), 40, -1.0, 0.0, 0, g_seed);
 }
 
 static void test_wrong_declarations_match_reference(void **state)
 {
     (void)state;
-    run_chain(tu_iters(300), 40, -1.0, 0.5, 0, g_seed + 1);
+    run_chain(tu_iters(700), 40, -1.0, 0.5, 0, g_seed + 1);
 }
 
 static void test_all_wrong_high_contention_match_reference(void **state)
 {
     (void)state;
-    run_chain(tu_iters(150), 64, 0.9, 1.0, 0, g_seed + 2);
+    run_chain(tu_iters(300), 64, 0.9, 1.0, 0, g_seed + 2);
 }
 
 static void test_invalid_blocks_rejected_identically(void **state)
 {
     (void)state;
-    run_chain(tu_iters(300), 24, -1.0, 0.3, 1, g_seed + 3);
+    run_chain(tu_iters(600), 24, -1.0, 0.3, 1, g_seed + 3);
 }
 
 static void test_large_blocks_match_reference(void **state)
