@@ -277,24 +277,12 @@ void node_trace_header(parex_header *h, const parex_header *genesis)
 
 void node_trace_genesis_header(parex_header *out)
 {
-    char *dir = node_tmpdir("genesis");
-    parex_db *db = NULL;
-    parex_error_info ei;
     uint8_t fee[32];
     int rc;
 
     node_trace_fee_recipient(fee);
-    rc = parex_db_open(&db, &ei, dir, NULL);
+    rc = parex_genesis_header(out, NULL, 0, fee);
     if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s", dir,
-            ei.message);
+        node_die(NODE_EXIT_RUNTIME, "genesis header: %s", parex_strerror(rc));
     }
-    rc = parex_db_genesis(db, out, NULL, 0, fee);
-    if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_RUNTIME, "%s: genesis: %s", dir,
-            parex_strerror(rc));
-    }
-    parex_db_close(db);
-    node_rmtree(dir);
-    free(dir);
 }
