@@ -19,6 +19,8 @@ void node_help_main(FILE *f)
 "  trace import FILE       turn a trace into a block (binary or JSON)\n"
 "  state dump|get|verify   read a state directory\n"
 "  fixtures generate       write the bundled fixtures (deterministic)\n"
+"  bench [ARGS]            measure the parallel engine against the\n"
+"                          sequential reference (p2p, hot, traces)\n"
 "  help [COMMAND]          this text, or a command's\n"
 "\n"
 "declare modes (replay, trace import --declare): exact, none,\n"
@@ -45,6 +47,8 @@ static int help(int argc, char **argv)
         node_help_state(stdout);
     } else if (strcmp(argv[1], "fixtures") == 0) {
         node_help_fixtures(stdout);
+    } else if (strcmp(argv[1], "bench") == 0) {
+        node_help_bench(stdout);
     } else {
         node_die(NODE_EXIT_USAGE, "help: unknown command '%s'", argv[1]);
     }
@@ -82,6 +86,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "fixtures") == 0) {
         return node_cmd_fixtures(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "bench") == 0) {
+        return node_cmd_bench(argc - 1, argv + 1);
     }
     node_die(NODE_EXIT_USAGE, "unknown command '%s' (see parex --help)", cmd);
 }

@@ -306,12 +306,14 @@ int node_cmd_replay(int argc, char **argv);
 int node_cmd_trace(int argc, char **argv);
 int node_cmd_state(int argc, char **argv);
 int node_cmd_fixtures(int argc, char **argv);
+int node_cmd_bench(int argc, char **argv);
 
 void node_help_main(FILE *f);
 void node_help_replay(FILE *f);
 void node_help_trace(FILE *f);
 void node_help_state(FILE *f);
 void node_help_fixtures(FILE *f);
+void node_help_bench(FILE *f);
 
 /** Long option with a value: matches "--name VALUE" (advancing *i) and
  *  "--name=VALUE". Returns 1 and sets *val on a match; dies with a usage
