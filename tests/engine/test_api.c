@@ -44,6 +44,7 @@ static volatile parex_kv_fn g_null_kv_fn;
 #define P_FAIL 301      /* writes, deletes, then fails with code 42 */
 #define P_BIG 302       /* writes a value of u32le(args) bytes */
 #define P_READ 303      /* reads u32le(args) distinct keys */
+#define P_MINT 304      /* credits its sender 1000, then fails if args */
 
 /* ---- little helpers ----------------------------------------------------- */
 
@@ -246,6 +247,34 @@ static int prog_read(parex_ctx *ctx, void *user)
     return 0;
 }
 
+/* P_MINT: rewrites the sender's own account (the key the nonce and fee
+ * prelude wrote) with 1000 more, then fails with 7 when it has args. */
+static int prog_mint(parex_ctx *ctx, void *user)
+{
+    const parex_tx *tx = parex_ctx_tx(ctx);
+    uint8_t key[32], val[16];
+    const uint8_t *v;
+    size_t len;
+    uint64_t bal, nonce;
+    int rc;
+
+    (void)user;
+    parex_account_key(key, tx->sender);
+    rc = parex_ctx_get(ctx, &v, &len, key);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (parex_account_decode(&bal, &nonce, v, len) != PAREX_OK) {
+        return 8;
+    }
+    parex_account_encode(val, bal + 1000, nonce);
+    rc = parex_ctx_put(ctx, key, val, sizeof(val));
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    return tx->args_len > 0 ? 7 : 0;
+}
+
 static void env_keys(env *v)
 {
     int i;
@@ -325,6 +354,8 @@ static void env_engine(env *v, const parex_limits *lim)
     assert_int_equal(parex_engine_register(v->e, P_BIG, prog_big, NULL),
         PAREX_OK);
     assert_int_equal(parex_engine_register(v->e, P_READ, prog_read, NULL),
+        PAREX_OK);
+    assert_int_equal(parex_engine_register(v->e, P_MINT, prog_mint, NULL),
         PAREX_OK);
 }
 
@@ -616,14 +647,41 @@ static uint8_t *next_block(env *v, const txb *t, size_t n, size_t *len)
     return encode_block(&h, t, n, len);
 }
 
-/* Executes txs as the next block with commit; asserts success. */
+/* Checks a header's tx root and receipts root against docs/formats.md:
+ * TH("parex/txroot", txid_0 || ...), TH("parex/receiptsroot", receipt_0
+ * || ...) with a receipt txid || u32le status || i32le code || u64le fee;
+ * and that receipt i carries tx i's id. */
+static void check_roots(const parex_header *h, const txb *t, size_t n,
+    const parex_receipt *r)
+{
+    uint8_t ids[32 * MAX_R], recs[48 * MAX_R], expect[32];
+    size_t i;
+
+    assert_true(n <= MAX_R);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(parex_tx_id(ids + 32 * i, &t[i].tx), PAREX_OK);
+        assert_memory_equal(r[i].txid, ids + 32 * i, 32);
+        memcpy(recs + 48 * i, ids + 32 * i, 32);
+        st32(recs + 48 * i + 32, r[i].status);
+        st32(recs + 48 * i + 36, (uint32_t)r[i].code);
+        st64(recs + 48 * i + 40, r[i].fee);
+    }
+    tagged(expect, "parex/txroot", ids, 32 * n);
+    assert_memory_equal(h->tx_root, expect, 32);
+    tagged(expect, "parex/receiptsroot", recs, 48 * n);
+    assert_memory_equal(h->receipts_root, expect, 32);
+}
+
+/* Executes txs as the next block with commit; asserts success, that the
+ * returned header is the new head, and its tx and receipts roots. */
 static void commit_block(env *v, const txb *t, size_t n, parex_header *hdr,
     parex_receipt *r)
 {
     parex_error_info err;
+    parex_header h, head;
     size_t len;
     uint8_t *blk = next_block(v, t, n, &len);
-    int rc = exec(v, hdr, r, n, &err, blk, len, PAREX_EXEC_COMMIT);
+    int rc = exec(v, &h, r, n, &err, blk, len, PAREX_EXEC_COMMIT);
 
     if (rc != PAREX_OK) {
         fail_msg("mode %d: block rejected: %s %s tx %lld field '%s': %s",
@@ -631,6 +689,12 @@ static void commit_block(env *v, const txb *t, size_t n, parex_header *hdr,
             (long long)err.tx_index, err.field, err.message);
     }
     free(blk);
+    assert_int_equal(parex_db_head(v->db, &head), PAREX_OK);
+    assert_header_equal(&h, &head);
+    check_roots(&h, t, n, r);
+    if (hdr != NULL) {
+        *hdr = h;
+    }
 }
 
 /* ---- running a scenario under every executor ----------------------------- */
@@ -1118,24 +1182,7 @@ static void test_claimed_roots_must_match(void **state)
     parex_engine_abort(v->e);
     free(blk);
 
-    /* tx root and receipts root, recomputed from docs/formats.md. */
-    {
-        uint8_t ids[64], rec_enc[96], expect[32];
-        for (i = 0; i < 2; i++) {
-            uint8_t id[32];
-            assert_int_equal(parex_tx_id(id, &t[i].tx), PAREX_OK);
-            assert_memory_equal(r[i].txid, id, 32);
-            memcpy(ids + 32 * i, id, 32);
-            memcpy(rec_enc + 48 * i, id, 32);
-            st32(rec_enc + 48 * i + 32, r[i].status);
-            st32(rec_enc + 48 * i + 36, (uint32_t)r[i].code);
-            st64(rec_enc + 48 * i + 40, r[i].fee);
-        }
-        tagged(expect, "parex/txroot", ids, 64);
-        assert_memory_equal(computed.tx_root, expect, 32);
-        tagged(expect, "parex/receiptsroot", rec_enc, 96);
-        assert_memory_equal(computed.receipts_root, expect, 32);
-    }
+    check_roots(&computed, t, 2, r);
 
     before = snapshot(v);
     next_header(v, &h);
@@ -1646,6 +1693,51 @@ static void scenario_program_failure(env *v)
     assert_true(nonce_of(v, v->acct[0]) == 2);
     assert_true(balance(v, v->acct[0]) == GENESIS_BALANCE - 5);
     assert_true(balance(v, v->fee_acct) == 5);
+
+    /* Block 2, every set declared exactly, so the parallel engine runs
+     * the reader in a later batch without validating it: it must still
+     * see "hello" that the failed tx deleted. */
+    {
+        uint8_t kin[35], kc[32], k2[32];
+        memcpy(kin, "ctx", 3);
+        memcpy(kin + 3, v->pub[2], 32);
+        parex_sha256(kc, kin, sizeof(kin));
+        named_key(k2, "ctx2");
+        txb_init(&t[0], 2, 0, P_FAIL);
+        txb_write(&t[0], kf);
+        txb_write(&t[0], v->k_hello);
+        txb_write(&t[0], v->acct[0]);
+        txb_sign(&t[0], v, 0);
+        txb_init(&t[1], 0, 0, P_CTX);
+        txb_read(&t[1], v->k_hello);
+        txb_write(&t[1], kc);
+        txb_write(&t[1], k2);
+        txb_write(&t[1], v->acct[2]);
+        txb_sign(&t[1], v, 2);
+        commit_block(v, t, 2, &h, r);
+        assert_int_equal(r[0].status, PAREX_TX_FAILED);
+        assert_int_equal(r[0].code, 42);
+        assert_int_equal(r[1].status, PAREX_TX_SUCCESS);
+        len = sizeof(val);
+        assert_int_equal(parex_db_get(v->db, val, &len, kf),
+            PAREX_E_NOTFOUND);
+    }
+
+    /* Block 3: a program that rewrites its sender's account (after the
+     * prelude took the fee and bumped the nonce) and fails keeps the
+     * prelude's value, not its own; the same program succeeding keeps
+     * its own. A later tx of the same sender sees the right nonce. */
+    txb_call(&t[0], v, 1, 1, 2, P_MINT, "f", 1);
+    txb_call(&t[1], v, 1, 2, 3, P_MINT, NULL, 0);
+    txb_transfer(&t[2], v, 1, 0, 3, 0, 1);
+    commit_block(v, t, 3, &h, r);
+    assert_int_equal(r[0].status, PAREX_TX_FAILED);
+    assert_int_equal(r[0].code, 7);
+    assert_int_equal(r[1].status, PAREX_TX_SUCCESS);
+    assert_int_equal(r[2].status, PAREX_TX_SUCCESS);
+    assert_true(nonce_of(v, v->acct[1]) == 4);
+    assert_true(balance(v, v->acct[1]) ==
+        GENESIS_BALANCE - 2 - 3 + 1000 - 1);
 }
 
 static void test_failed_program_writes_are_discarded(void **state)
