@@ -94,10 +94,12 @@ PAREX_API int parex_db_open(parex_db **out, parex_error_info *err,
     int rc;
 
     px__err_clear(err);
+    if (out != NULL) {
+        *out = NULL;
+    }
     if (out == NULL || dir == NULL) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
     }
-    *out = NULL;
     if (opt == NULL) {
         opt = &def;
     }

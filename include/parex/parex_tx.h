@@ -120,7 +120,8 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_tx_id(uint8_t id[32],
     const parex_tx *tx) PAREX_ARG_NONNULL(1, 2);
 
 /** Derive a secret key and its x-only public key from seed bytes,
- *  deterministically: SHA-256("parex/keygen" || u32le(counter) || seed),
+ *  deterministically: the tagged hash, tag "parex/keygen", of
+ *  u32le(counter) || seed,
  *  counter counting up from 0 until the result is a valid secret key.
  *
  *  Returns: PAREX_OK.

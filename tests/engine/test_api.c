@@ -856,12 +856,8 @@ static void test_null_handles_are_misuse(void **state)
     env_close(v);
 }
 
-#ifdef PAREX_TEST_KNOWN_BUGS
-/* KNOWN BUG, left out of the build (define PAREX_TEST_KNOWN_BUGS to run):
- * parex_db_open() returns PAREX_E_MISUSE for a NULL dir before it sets
- * *out = NULL, although the header promises "out: the handle, NULL on
- * failure" (and STYLE.md section 4: "*out = NULL on failure"). A caller
- * that closes *out on failure closes a stale pointer. */
+/* The header promises "out: the handle, NULL on failure", also for misuse:
+ * a caller that closes *out on failure must not close a stale pointer. */
 static void test_db_open_null_dir_resets_out(void **state)
 {
     parex_db *db = (parex_db *)&g_magic;
@@ -870,7 +866,6 @@ static void test_db_open_null_dir_resets_out(void **state)
     assert_int_equal(parex_db_open(&db, NULL, g_null, NULL), PAREX_E_MISUSE);
     assert_null(db);
 }
-#endif
 
 static void test_genesis_twice_is_exists(void **state)
 {
@@ -2133,9 +2128,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_null_handles_are_misuse),
-#ifdef PAREX_TEST_KNOWN_BUGS
         cmocka_unit_test(test_db_open_null_dir_resets_out),
-#endif
         cmocka_unit_test(test_genesis_twice_is_exists),
         cmocka_unit_test(test_execute_without_genesis_is_notfound),
         cmocka_unit_test(test_wrong_height_or_parent_is_rejected),
