@@ -453,9 +453,13 @@ static uint64_t peak_rss_bytes(void)
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
 
+/* Per thread count (index into bench_opts.threads): speedups over the
+ * runs, and speedup / ideal over blocks of at least 100 txs. */
 typedef struct bench_summary {
-    size_t runs;
-    double min_speedup, sum_log_speedup;
+    size_t runs[BENCH_MAX_THREADS], big[BENCH_MAX_THREADS];
+    double min_speedup[BENCH_MAX_THREADS], sum_log[BENCH_MAX_THREADS];
+    double big_sum_log_frac[BENCH_MAX_THREADS];
+    double big_min_frac[BENCH_MAX_THREADS];
     size_t mismatches;
 } bench_summary;
 
@@ -481,9 +485,10 @@ static double ms(uint64_t ns)
 
 /* Measure one workload at one thread count; returns 0, or 1 on a state
  * root mismatch. */
-static int bench_one(const bench_work *w, unsigned threads,
-    const bench_opts *o, bench_summary *sum)
+static int bench_one(const bench_work *w, size_t ti, const bench_opts *o,
+    bench_summary *sum)
 {
+    unsigned threads = o->threads[ti];
     size_t r, k, reps = (size_t)o->reps;
     uint64_t *seq = node_calloc(reps, sizeof(uint64_t));
     uint64_t *par = node_calloc(reps, sizeof(uint64_t));
@@ -617,11 +622,19 @@ static int bench_one(const bench_work *w, unsigned threads,
     }
     fflush(stdout);
 
-    sum->runs++;
-    if (sum->runs == 1 || speedup < sum->min_speedup) {
-        sum->min_speedup = speedup;
+    sum->runs[ti]++;
+    if (sum->runs[ti] == 1 || speedup < sum->min_speedup[ti]) {
+        sum->min_speedup[ti] = speedup;
     }
-    sum->sum_log_speedup += speedup > 0 ? log(speedup) : 0.0;
+    sum->sum_log[ti] += speedup > 0 ? log(speedup) : 0.0;
+    if (rp.s.txs >= 100 * w->nblocks && speedup > 0) {
+        double frac = speedup / ideal;
+        sum->big[ti]++;
+        if (sum->big[ti] == 1 || frac < sum->big_min_frac[ti]) {
+            sum->big_min_frac[ti] = frac;
+        }
+        sum->big_sum_log_frac[ti] += log(frac);
+    }
     sum->mismatches += (size_t)bad;
     for (k = 0; k < ST_N; k++) {
         free(stage[k]);
@@ -722,7 +735,7 @@ static int run_transfers(const bench_opts *o, const char *workload,
 
     gen_transfers(&w, workload, accounts, o->block_size, o->blocks, o->seed);
     for (t = 0; t < o->nthreads; t++) {
-        bad |= bench_one(&w, o->threads[t], o, sum);
+        bad |= bench_one(&w, t, o, sum);
     }
     work_free(&w);
     return bad;
@@ -744,7 +757,7 @@ static int run_traces(const bench_opts *o, const node_paths *ps,
             continue;
         }
         for (t = 0; t < o->nthreads; t++) {
-            bad |= bench_one(&w, o->threads[t], o, sum);
+            bad |= bench_one(&w, t, o, sum);
         }
         work_free(&w);
     }
@@ -754,12 +767,27 @@ static int run_traces(const bench_opts *o, const node_paths *ps,
 static void print_summary(const bench_opts *o, const char *what,
     const bench_summary *s)
 {
-    if (o->json || s->runs == 0) {
+    size_t t;
+
+    if (o->json) {
         return;
     }
-    printf("# %s: %zu runs, exec speedup geomean %.2fx, min %.2fx, %zu "
-        "mismatches\n", what, s->runs, exp(s->sum_log_speedup /
-        (double)s->runs), s->min_speedup, s->mismatches);
+    for (t = 0; t < o->nthreads; t++) {
+        if (s->runs[t] == 0) {
+            continue;
+        }
+        printf("# %s, %u threads: %zu runs, exec speedup geomean %.2fx, "
+            "min %.2fx", what, o->threads[t], s->runs[t],
+            exp(s->sum_log[t] / (double)s->runs[t]), s->min_speedup[t]);
+        if (s->big[t] > 0) {
+            printf("; blocks >= 100 txs: %zu, speedup/ideal geomean %.2f, "
+                "min %.2f", s->big[t],
+                exp(s->big_sum_log_frac[t] / (double)s->big[t]),
+                s->big_min_frac[t]);
+        }
+        printf("\n");
+    }
+    printf("# %s: %zu state root mismatches\n", what, s->mismatches);
     fflush(stdout);
 }
 
@@ -860,6 +888,7 @@ int node_cmd_bench(int argc, char **argv)
         bad |= run_transfers(&o, workload == NULL ? "p2p" : workload,
             have_accounts || workload == NULL ||
             strcmp(workload, "hot") != 0 ? o.accounts : 1000, &sum);
+        print_summary(&o, workload == NULL ? "p2p" : workload, &sum);
     } else {
         memset(&sum, 0, sizeof(sum));
         if (npaths == 0 && node_paths_add(&ps, err,
