@@ -21,6 +21,7 @@ struct parex_engine {
     parex_limits lim;
     uint32_t chain_id;
     int sequential;
+    uint32_t min_width;
     /* the pending block */
     int pending;
     parex_header hdr;
@@ -95,6 +96,10 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
         goto err;
     }
     e->threads = px__pool_threads(e->pool);
+    e->min_width = opt->min_batch_width;
+    if (e->min_width == 0) {
+        e->min_width = e->threads == 1 ? UINT32_MAX : 16 * e->threads;
+    }
     e->workers = calloc(e->threads, sizeof(*e->workers));
     if (e->workers == NULL) {
         rc = PAREX_E_NOMEM;
@@ -516,6 +521,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     env.pool = e->pool;
     env.workers = e->workers;
     env.threads = e->threads;
+    env.min_width = e->min_width;
     env.receipts = e->receipts;
     rc = e->sequential ? px__exec_sequential(&env, &e->res)
                        : px__exec_parallel(&env, &e->res);
@@ -526,6 +532,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     st.batches = e->res.batches;
     st.reexecutions = e->res.reexecutions;
     st.escaped = e->res.escaped;
+    st.fallback = e->res.fallback;
     if (rc != PAREX_OK) {
         px__fail(err, rc, 0, -1, "", "execution failed: %s",
             parex_strerror(rc));

@@ -163,7 +163,7 @@ typedef struct px__result {
     px__change *changes;    /* sorted by key, unique; malloc'd */
     size_t n_changes, cap_changes;
     uint64_t fee_total;
-    uint64_t batches, reexecutions, escaped;
+    uint64_t batches, reexecutions, escaped, fallback;
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
     px__arena arena;        /* owns change values not owned elsewhere */
     int64_t reject_tx;      /* -1 or the first invalid tx */
@@ -204,6 +204,7 @@ typedef struct px__exec_env {
     px__pool *pool;
     px__worker *workers;    /* one per pool thread, snapshots open */
     unsigned threads;
+    uint32_t min_width;     /* see parex_engine_options.min_batch_width */
     parex_receipt *receipts;/* n receipts out */
 } px__exec_env;
 

@@ -680,6 +680,16 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     t1 = px__now_ns();
     res->analysis_ns = t1 - t0;
     res->batches = nb;
+    if (nb > 0 && n / nb < env->min_width) {
+        /* Too narrow to pay for the barriers: the reference executor is
+         * exact by definition and the analysis still reports batches. */
+        uint64_t analysis = res->analysis_ns;
+        rc = px__exec_sequential(env, res);
+        res->analysis_ns = analysis;
+        res->batches = nb;
+        res->fallback = 1;
+        goto out;
+    }
 
     for (b = 0; b < nb; b++) {
         batch_job bj;

@@ -9,6 +9,7 @@
 
 typedef struct replay_opts {
     unsigned threads;
+    uint32_t min_width;
     const char *db_dir;
     node_declare declare;
     const char *declare_str;
@@ -113,6 +114,7 @@ static void chain_open(chain *c, const replay_opts *o, size_t idx,
     }
     memset(&eo, 0, sizeof(eo));
     eo.threads = o->threads;
+    eo.min_batch_width = o->min_width;
     eo.chain_id = chain_id;
     eo.sequential = sequential;
     rc = parex_engine_create(&c->e, c->db, &eo);
@@ -317,6 +319,12 @@ static void compare_expect(verdict *v, const outcome *a,
     }
 }
 
+/* The execution stage: conflict analysis through applying writes. */
+static uint64_t stage_ns(const parex_block_stats *st)
+{
+    return st->analysis_ns + st->exec_ns + st->validate_ns + st->apply_ns;
+}
+
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns == 0 ? 0.0 : (double)n * 1e9 / (double)ns;
@@ -335,14 +343,15 @@ static void print_block(const verdict *v, const outcome *a, size_t ntx,
     if (a->rc == PAREX_OK) {
         t->ok_txs += ntx;
         t->total_ns += a->stats.total_ns;
-        t->exec_ns += a->stats.exec_ns;
+        t->exec_ns += stage_ns(&a->stats);
         hex32(root, a->header.state_root);
         printf("%s block %zu height %llu: txs %zu batches %llu reexec %llu "
-               "root %s %.0f tx/s (exec %.0f tx/s) %s%s\n",
+               "root %s %.0f tx/s (exec %.0f tx/s%s) %s%s\n",
             v->file, v->block, (unsigned long long)height, ntx,
             (unsigned long long)a->stats.batches,
             (unsigned long long)a->stats.reexecutions, root,
-            rate(ntx, a->stats.total_ns), rate(ntx, a->stats.exec_ns),
+            rate(ntx, a->stats.total_ns), rate(ntx, stage_ns(&a->stats)),
+            a->stats.fallback ? ", sequential: narrow batches" : "",
             v->count > 0 ? "MISMATCH " : "ok",
             v->count > 0 ? v->first : "");
     } else {
@@ -596,7 +605,8 @@ void node_help_replay(FILE *f)
 {
     fputs(
 "usage: parex replay [--threads N] [--db DIR] [--declare MODE] [--check]\n"
-"                    [--sync full|meta|none] [--chain-id N] PATH...\n"
+"                    [--sync full|meta|none] [--chain-id N]\n"
+"                    [--min-batch-width N] PATH...\n"
 "\n"
 "Execute fixtures and real-chain traces and check the results.\n"
 "PATH is a fixture (*.json), a trace (*.jsonl) or a directory, walked\n"
@@ -637,6 +647,9 @@ void node_help_replay(FILE *f)
 "  --check          also run the sequential reference executor on its own\n"
 "                   fresh state and compare receipts, roots and the full\n"
 "                   state (the first differing key is named)\n"
+"  --min-batch-width N  blocks whose txs/batches is below N run on the\n"
+"                   sequential executor (0, the default: 16 x threads, and\n"
+"                   always at 1 thread; 1: always run the parallel path)\n"
 "  --sync MODE      LMDB durability per commit: full (default), meta, none\n"
 "  --chain-id N     chain id of trace transactions (default 1); fixtures\n"
 "                   carry their own\n"
@@ -669,6 +682,10 @@ int node_cmd_replay(int argc, char **argv)
     for (k = 1; k < argc; k++) {
         if (node_opt_value(argc, argv, &k, "--threads", &val)) {
             o.threads = (unsigned)node_opt_u64("--threads", val, 4096);
+        } else if (node_opt_value(argc, argv, &k, "--min-batch-width",
+                       &val)) {
+            o.min_width = (uint32_t)node_opt_u64("--min-batch-width", val,
+                UINT32_MAX);
         } else if (node_opt_value(argc, argv, &k, "--db", &val)) {
             o.db_dir = val;
         } else if (node_opt_value(argc, argv, &k, "--declare", &val)) {

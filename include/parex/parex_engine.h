@@ -189,6 +189,13 @@ typedef struct parex_engine_options {
     parex_limits limits;     /**< all-zero = parex_limits_default() */
     int sequential;          /**< nonzero: use the sequential reference
                                   executor (the specification) */
+    uint32_t min_batch_width;/**< a block whose average batch width
+                                  (txs / batches) is below this runs on the
+                                  sequential executor after conflict
+                                  analysis: batches that narrow cost more
+                                  in synchronisation than they gain.
+                                  0 = default: 16 x threads, and every
+                                  block at 1 thread. 1 = never. */
 } parex_engine_options;
 
 /** Fill *out with the defaults: threads 0 (online CPUs), chain_id 1,
@@ -199,6 +206,7 @@ PAREX_API void parex_engine_options_default(parex_engine_options *out)
 /** Per-block counters and stage times (nanoseconds, wall clock). */
 typedef struct parex_block_stats {
     uint64_t txs, batches, reexecutions, escaped;
+    uint64_t fallback;       /**< 1: ran sequentially (see min_batch_width) */
     uint64_t decode_ns, verify_ns, analysis_ns, exec_ns, validate_ns,
         apply_ns, root_ns, commit_ns, total_ns;
 } parex_block_stats;

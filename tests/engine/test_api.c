@@ -342,6 +342,7 @@ static void env_engine(env *v, const parex_limits *lim)
     parex_engine_options_default(&o);
     o.sequential = v->mode == 0;
     o.threads = v->mode == 0 ? 1 : (unsigned)v->mode;
+    o.min_batch_width = 1; /* always exercise the parallel path */
     if (lim != NULL) {
         o.limits = *lim;
     }

@@ -76,6 +76,7 @@ static void open_world(world *w, bg_world *bw)
         parex_engine_options_default(&o);
         o.sequential = i == 0;
         o.threads = i == 0 ? 1 : (unsigned)i;
+        o.min_batch_width = 1; /* always exercise the parallel path */
         assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
             PAREX_OK);
         assert_int_equal(bg_register(w->e[i]), PAREX_OK);

@@ -6,7 +6,7 @@ parex=$1
 fx=$2
 . "$(dirname "$0")/tap.sh"
 for t in 1 2 4; do
-    run "$parex" replay --threads $t --sync none "$fx"
+    run "$parex" replay --threads $t --min-batch-width 1 --sync none "$fx"
     check "replay fixtures at $t thread(s) exits 0" "$rc" "$out
 $err"
     printf '%s\n' "$out" | awk '/ block /{print $1, $3, $13}' >"$work/roots-$t"

@@ -12,7 +12,7 @@ fi
 first=
 for mode in exact drop:0.3:7 none; do
     for t in 1 2; do
-        run "$parex" replay --threads $t --declare "$mode" --check \
+        run "$parex" replay --threads $t --min-batch-width 1 --declare "$mode" --check \
             --sync none "$traces"
         check "traces, declare $mode, $t thread(s), --check: exit 0" "$rc" \
             "$(printf '%s\n' "$err" | head -5)"
