@@ -23,7 +23,6 @@ struct px__pool {
     size_t n, grain;
     atomic_size_t next;
     atomic_uint active;
-    unsigned sleeping_caller;
 };
 
 typedef struct worker_arg {
