@@ -22,6 +22,7 @@ struct parex_engine {
     uint32_t chain_id;
     int sequential;
     uint32_t min_width;
+    px__scratch scratch;
     /* the pending block */
     int pending;
     parex_header hdr;
@@ -146,6 +147,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
         free(e->workers);
     }
     px__programs_finish(&e->progs);
+    px__scratch_free(&e->scratch);
     px__result_release(&e->res);
     px__arena_finish(&e->res.arena);
     free(e);
@@ -522,6 +524,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     env.workers = e->workers;
     env.threads = e->threads;
     env.min_width = e->min_width;
+    env.scratch = &e->scratch;
     env.receipts = e->receipts;
     rc = e->sequential ? px__exec_sequential(&env, &e->res)
                        : px__exec_parallel(&env, &e->res);

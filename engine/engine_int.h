@@ -197,6 +197,19 @@ typedef struct px__worker {
     px__arena arena;
 } px__worker;
 
+/* Per-engine buffers the parallel executor reuses from block to block, so
+ * a block does not pay page faults for fresh multi-megabyte allocations. */
+typedef struct px__scratch {
+    void *t;
+    size_t t_bytes;
+    void *order;
+    size_t order_bytes;
+    void *km;
+    size_t km_bytes;
+} px__scratch;
+
+void px__scratch_free(px__scratch *s);
+
 typedef struct px__exec_env {
     const px__block *blk;
     const px__programs *progs;
@@ -205,6 +218,7 @@ typedef struct px__exec_env {
     px__worker *workers;    /* one per pool thread, snapshots open */
     unsigned threads;
     uint32_t min_width;     /* see parex_engine_options.min_batch_width */
+    px__scratch *scratch;
     parex_receipt *receipts;/* n receipts out */
 } px__exec_env;
 

@@ -107,7 +107,29 @@ static size_t km_hash(const keymap *m, const uint8_t *k)
     return (size_t)(h ^ (h >> 29));
 }
 
-static int km_init(keymap *m, size_t expect)
+/* A buffer of at least `bytes` from *buf (contents not kept). */
+static void *reuse(void **buf, size_t *have, size_t bytes)
+{
+    if (bytes == 0) {
+        bytes = 1;
+    }
+    if (*have < bytes) {
+        free(*buf);
+        *buf = malloc(bytes);
+        *have = *buf != NULL ? bytes : 0;
+    }
+    return *buf;
+}
+
+void px__scratch_free(px__scratch *s)
+{
+    free(s->t);
+    free(s->order);
+    free(s->km);
+    memset(s, 0, sizeof(*s));
+}
+
+static int km_init(keymap *m, size_t expect, px__scratch *sc)
 {
     size_t cap = 1024;
     uint64_t t = px__now_ns();
@@ -115,10 +137,11 @@ static int km_init(keymap *m, size_t expect)
     while (cap < 2 * expect) {
         cap <<= 1;
     }
-    m->slot = calloc(cap, sizeof(*m->slot));
+    m->slot = reuse(&sc->km, &sc->km_bytes, cap * sizeof(*m->slot));
     if (m->slot == NULL) {
         return PAREX_E_NOMEM;
     }
+    memset(m->slot, 0, cap * sizeof(*m->slot));
     m->mask = cap - 1;
     m->n = 0;
     m->s0 = t * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)m;
@@ -569,7 +592,7 @@ static int analyse(pexec *X, px__result *res, uint32_t *n_batches)
     for (j = 0; j < blk->n; j++) {
         total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
     }
-    rc = km_init(&X->km, total);
+    rc = km_init(&X->km, total, X->env->scratch);
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -643,12 +666,14 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     atomic_init(&X.err, 0);
     atomic_init(&X.escaped, 0);
     pthread_mutex_init(&X.km_lock, NULL);
-    X.t = calloc(n > 0 ? n : 1, sizeof(*X.t));
-    X.order = malloc((n > 0 ? n : 1) * sizeof(*X.order));
+    X.t = reuse(&env->scratch->t, &env->scratch->t_bytes, n * sizeof(*X.t));
+    X.order = reuse(&env->scratch->order, &env->scratch->order_bytes,
+        n * sizeof(*X.order));
     if (X.t == NULL || X.order == NULL) {
         rc = PAREX_E_NOMEM;
         goto out;
     }
+    memset(X.t, 0, n * sizeof(*X.t));
     if (env->min_width == UINT32_MAX) {
         /* Every block runs sequentially (one thread): skip the analysis. */
         rc = px__exec_sequential(env, res);
@@ -787,9 +812,11 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     res->apply_ns = px__now_ns() - t1;
 out:
     pthread_mutex_destroy(&X.km_lock);
-    free(X.km.slot);
-    free(X.t);
-    free(X.order);
+    if (X.km.slot != NULL) {
+        /* km_grow may have replaced the table: keep the newest one. */
+        env->scratch->km = X.km.slot;
+        env->scratch->km_bytes = (X.km.mask + 1) * sizeof(*X.km.slot);
+    }
     free(start);
     return rc;
 }
