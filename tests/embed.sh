@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs libparex into a scratch prefix with `meson install`, builds
+# docs/examples/embed.c against it through pkg-config, and runs it, so the
+# example and the installed package never rot.
+# usage: embed.sh BUILD_DIR SOURCE_ROOT
+build="$1"
+src="$2"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/parex-embed-XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+echo "1..3"
+if DESTDIR="$tmp/inst" meson install -C "$build" --no-rebuild --quiet >"$tmp/log" 2>&1; then
+    echo "ok 1 - meson install"
+else
+    echo "not ok 1 - meson install"; sed 's/^/# /' "$tmp/log"; exit 1
+fi
+pc=$(find "$tmp/inst" -name parex.pc | head -n 1)
+# The package was installed under DESTDIR: point its prefix there.
+prefix=${pc%%/lib/*}
+flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
+    --define-variable=prefix="$prefix" --cflags --libs parex 2>"$tmp/log")
+if [ -n "$pc" ] && cc -std=c11 -Wall -Wextra -Werror "$src/docs/examples/embed.c" $flags \
+        -o "$tmp/embed" >>"$tmp/log" 2>&1; then
+    echo "ok 2 - example builds from the installed package via pkg-config ($flags)"
+else
+    echo "not ok 2 - example does not build"; sed 's/^/# /' "$tmp/log"; exit 1
+fi
+libdir=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p' | head -n 1)
+mkdir "$tmp/state"
+if out=$(LD_LIBRARY_PATH="$libdir" "$tmp/embed" "$tmp/state" 2>&1); then
+    echo "ok 3 - example runs: $out"
+else
+    echo "not ok 3 - example failed"; echo "$out" | sed 's/^/# /'; exit 1
+fi
