@@ -684,12 +684,6 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     memset(X.t, 0, n * sizeof(*X.t));
-    if (env->min_width == UINT32_MAX) {
-        /* Every block runs sequentially (one thread): skip the analysis. */
-        rc = px__exec_sequential(env, res);
-        res->fallback = 1;
-        goto out;
-    }
     rc = analyse(&X, res, &nb);
     if (rc != PAREX_OK) {
         goto out;
