@@ -234,7 +234,6 @@ int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
 /** Writes header, meta "head" and meta "lthash". */
 int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
-int px__store_error(parex_error_info *err, int code, const char *what);
 
 static inline uint64_t px__now_ns(void);
 #include <time.h>

@@ -591,7 +591,7 @@ static void run_validate(void *arg, unsigned w, size_t b, size_t e)
 
 /* ---- phases ---- */
 
-static int analyse(pexec *X, px__result *res, uint32_t *n_batches)
+static int analyse(pexec *X, uint32_t *n_batches)
 {
     const px__block *blk = X->env->blk;
     size_t total = 0, j;
@@ -657,7 +657,6 @@ static int analyse(pexec *X, px__result *res, uint32_t *n_batches)
         }
         slots += t->n_slots;
     }
-    (void)res;
     *n_batches = nb;
     return PAREX_OK;
 }
@@ -684,7 +683,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     memset(X.t, 0, n * sizeof(*X.t));
-    rc = analyse(&X, res, &nb);
+    rc = analyse(&X, &nb);
     if (rc != PAREX_OK) {
         goto out;
     }

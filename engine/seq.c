@@ -121,22 +121,25 @@ static int touch(seq *s, sent *e)
     return PAREX_OK;
 }
 
+/* find() plus the per-tx distinct-key count: every ctx access goes here. */
+static int find_touch(seq *s, const uint8_t *key, size_t *idx)
+{
+    int rc = find(s, key, idx);
+    return rc != PAREX_OK ? rc : touch(s, &s->ents[*idx]);
+}
+
 static int seq_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
     const uint8_t key[32])
 {
     seq *s = (seq *)ctx;
     size_t i;
     sent *e;
-    int rc = find(s, key, &i);
+    int rc = find_touch(s, key, &i);
 
     if (rc != PAREX_OK) {
         return rc;
     }
     e = &s->ents[i];
-    rc = touch(s, e);
-    if (rc != PAREX_OK) {
-        return rc;
-    }
     if (!e->loaded) {
         const uint8_t *v;
         size_t l;
@@ -165,16 +168,12 @@ static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
     sent *e;
     uint8_t *copy = NULL;
     undo *u;
-    int rc = find(s, key, &i);
+    int rc = find_touch(s, key, &i);
 
     if (rc != PAREX_OK) {
         return rc;
     }
     e = &s->ents[i];
-    rc = touch(s, e);
-    if (rc != PAREX_OK) {
-        return rc;
-    }
     if (!del) {
         copy = px__arena_alloc(s->arena, len ? len : 1);
         if (copy == NULL) {
