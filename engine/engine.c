@@ -23,6 +23,10 @@ struct parex_engine {
     int sequential;
     uint32_t min_width;
     px__scratch scratch;
+    int profiling;
+    parex_tx_profile *prof;   /* per-tx profile of the last block */
+    size_t n_prof, cap_prof;
+    int prof_valid;
     /* the pending block */
     int pending;
     parex_header hdr;
@@ -82,6 +86,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     e->db = db;
     e->chain_id = opt->chain_id;
     e->sequential = opt->sequential;
+    e->profiling = opt->profile != 0;
     if (limits_zero(&opt->limits)) {
         parex_limits_default(&e->lim);
     } else {
@@ -148,6 +153,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     }
     px__programs_finish(&e->progs);
     px__scratch_free(&e->scratch);
+    free(e->prof);
     px__result_release(&e->res);
     px__arena_finish(&e->res.arena);
     free(e);
@@ -439,6 +445,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
             "pending: commit or abort it first");
     }
+    e->prof_valid = 0;
     for (i = 0; i < e->threads; i++) {
         px__arena_reset(&e->workers[i].arena);
     }
@@ -526,6 +533,23 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     env.min_width = e->min_width;
     env.scratch = &e->scratch;
     env.receipts = e->receipts;
+    env.profile = NULL;
+    if (e->profiling) {
+        if (e->cap_prof < blk.n) {
+            parex_tx_profile *np = realloc(e->prof, blk.n * sizeof(*np));
+            if (np == NULL) {
+                rc = px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+                goto out;
+            }
+            e->prof = np;
+            e->cap_prof = blk.n;
+        }
+        if (blk.n > 0) {
+            memset(e->prof, 0, blk.n * sizeof(*e->prof));
+        }
+        e->n_prof = blk.n;
+        env.profile = e->prof;
+    }
     rc = e->sequential ? px__exec_sequential(&env, &e->res)
                        : px__exec_parallel(&env, &e->res);
     st.analysis_ns = e->res.analysis_ns;
@@ -536,6 +560,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     st.reexecutions = e->res.reexecutions;
     st.escaped = e->res.escaped;
     st.fallback = e->res.fallback;
+    e->prof_valid = e->profiling && rc == PAREX_OK;
     if (rc != PAREX_OK) {
         px__fail(err, rc, 0, -1, "", "execution failed: %s",
             parex_strerror(rc));
@@ -680,4 +705,21 @@ PAREX_API void parex_engine_abort(parex_engine *e)
     if (e != NULL && e->pending) {
         drop_pending(e);
     }
+}
+
+PAREX_API int parex_engine_profile(const parex_engine *e,
+    const parex_tx_profile **profile, size_t *count)
+{
+    if (profile != NULL) {
+        *profile = NULL;
+    }
+    if (count != NULL) {
+        *count = 0;
+    }
+    if (e == NULL || profile == NULL || count == NULL || !e->prof_valid) {
+        return PAREX_E_MISUSE;
+    }
+    *profile = e->prof;
+    *count = e->n_prof;
+    return PAREX_OK;
 }

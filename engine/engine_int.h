@@ -220,6 +220,7 @@ typedef struct px__exec_env {
     uint32_t min_width;     /* see parex_engine_options.min_batch_width */
     px__scratch *scratch;
     parex_receipt *receipts;/* n receipts out */
+    parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
 } px__exec_env;
 
 /** The specification: a plain loop in block order. */

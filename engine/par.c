@@ -4,25 +4,37 @@
  *    keys gives each tx a batch: one more than the highest batch of every
  *    earlier tx it conflicts with (write-write, read-after-write,
  *    write-after-read). The sender's account is an implicit write.
- *    O(total declared keys).
- * 2. Batches run in order; the txs of one batch run in parallel on the
- *    pool. Every key has a version list (multi-version memory, as in
- *    Block-STM): a tx j reads the newest version written by a tx < j, or
- *    the LMDB snapshot, and records which version it saw; its writes become
- *    versions tagged (j, incarnation).
- * 3. If every tx stayed inside its declared sets, the batch order alone
- *    makes every read exact (a conflicting earlier writer always ran in an
- *    earlier batch, a later one in a later batch), so nothing needs
- *    validating. If any tx touched an undeclared key ("escaped"), every tx
- *    is validated: a read is valid when the version it saw is still the
- *    newest below it. The first invalid tx m has only exact txs below it,
- *    so from m on, txs are validated in block order and re-executed when
- *    invalid; each re-execution reads final versions only.
+ *    O(total declared keys). The same pass records each tx's
+ *    dependencies: for every declared key, the last earlier tx that
+ *    declared it in its write set.
+ * 2. Execution is dependency-driven, not batch by batch: workers claim txs
+ *    in block order, and a tx runs as soon as every tx it depends on has
+ *    finished (its pending count reaches zero; whoever brings it to zero
+ *    runs it). Batches stay the unit of analysis and reporting; a barrier
+ *    between them would idle threads on uneven batches (one wide batch,
+ *    then long thin chains). Every key has a version list (multi-version
+ *    memory, as in Block-STM: Gelashvili et al., "Block-STM: Scaling
+ *    Blockchain Execution by Turning Ordering Curse to a Performance
+ *    Blessing", PPoPP 2023): a tx j reads the newest version written by a
+ *    tx < j, or the LMDB snapshot, and records which version it saw; its
+ *    writes become versions tagged (j, incarnation).
+ *    Only read-after-write needs an edge: a write by a later tx is a
+ *    version above the reader and never visible to it, and write-write
+ *    pairs are ordered by the version tags. A declared write counts as a
+ *    read too (read-modify-write).
+ * 3. If every tx stayed inside its declared sets, each read found its
+ *    final version (the last declared writer below it had finished and
+ *    published, and every earlier writer finished before that one), so
+ *    nothing needs validating. If any tx touched an undeclared key
+ *    ("escaped"), every tx is validated: a read is valid when the version
+ *    it saw is still the newest below it. The first invalid tx m has only
+ *    exact txs below it, so from m on, txs are validated in block order and
+ *    re-executed when invalid; each re-execution reads final versions only.
  * 4. The change set is the newest version of every key.
  *
- * Invariant: within one batch, conforming txs write disjoint keys that no
- * other conforming tx of the batch reads, so they publish versions while the
- * batch runs; escaped txs publish after the batch, on one thread.
+ * Versions are inserted with compare-and-swap, so escaped txs publish while
+ * others run; conforming writers of one key never run at once anyway (each
+ * depends on the previous one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +54,7 @@ typedef struct vnode {
 typedef struct kent {
     uint8_t key[32];
     int32_t wbatch, rbatch;     /* conflict analysis; -1 = none */
+    uint32_t lastw;             /* last declared writer so far, or NO_TX */
     _Atomic(vnode *) head;      /* versions, newest (highest tx) first */
 } kent;
 
@@ -63,6 +76,8 @@ typedef struct ptx {
     rec *recs;
     uint32_t n_recs, cap_recs;
     uint32_t inc;               /* incarnation; re-executions add one */
+    uint32_t dep0, ndep;        /* its dependencies: deps[dep0 .. +ndep) */
+    atomic_uint pending;        /* unfinished dependencies + 1 (the claim) */
     uint8_t escaped, invalid;
     px__outcome out;
 } ptx;
@@ -73,13 +88,28 @@ typedef struct keymap {
     uint64_t s0, s1;
 } keymap;
 
+/* A worker's busy flag on a cache line of its own. */
+typedef struct busy_flag {
+    atomic_int v;
+    char pad[64 - sizeof(atomic_int)];
+} busy_flag;
+
 typedef struct pexec {
     const px__exec_env *env;
     ptx *t;
+    uint32_t n;
+    uint32_t *deps;             /* dependency lists, see ptx.dep0 */
+    uint32_t *succ_start;       /* n + 1: dependents of j are */
+    uint32_t *succ;             /*   succ[succ_start[j] .. succ_start[j+1]) */
+    atomic_uint next;           /* next tx to claim, in block order */
+    pthread_mutex_t q_lock;     /* ready txs nobody has taken yet */
+    uint32_t *q;
+    uint32_t q_head, q_tail;
+    atomic_uint q_count;
+    busy_flag *busy;
     keymap km;
     px__arena *main_arena;      /* kents; lives as long as the result */
     pthread_mutex_t km_lock;    /* keymap inserts while batches run */
-    uint32_t *order;
     atomic_int err;
     atomic_uint escaped;
 } pexec;
@@ -205,6 +235,7 @@ static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
     memcpy(k->key, key, 32);
     k->wbatch = -1;
     k->rbatch = -1;
+    k->lastw = NO_TX;
     atomic_init(&k->head, NULL);
     m->slot[h] = k;
     m->n++;
@@ -225,18 +256,25 @@ static vnode *visible(kent *k, uint32_t j)
 
 static void publish(kent *k, vnode *n)
 {
-    _Atomic(vnode *) *prev = &k->head;
-    vnode *cur = atomic_load_explicit(prev, memory_order_acquire);
+    for (;;) {
+        _Atomic(vnode *) *prev = &k->head;
+        vnode *cur = atomic_load_explicit(prev, memory_order_acquire);
 
-    while (cur != NULL && cur->tx > n->tx) {
-        prev = &cur->next;
-        cur = atomic_load_explicit(prev, memory_order_acquire);
+        while (cur != NULL && cur->tx > n->tx) {
+            prev = &cur->next;
+            cur = atomic_load_explicit(prev, memory_order_acquire);
+        }
+        atomic_store_explicit(&n->next, cur, memory_order_relaxed);
+        if (atomic_compare_exchange_strong_explicit(prev, &cur, n,
+                memory_order_release, memory_order_relaxed)) {
+            return;
+        }
+        /* Nodes are never removed while txs run: retrying from the head
+         * sees the newcomer and keeps the list sorted. */
     }
-    atomic_store_explicit(&n->next, cur, memory_order_relaxed);
-    atomic_store_explicit(prev, n, memory_order_release);
 }
 
-/* Only while no batch runs. */
+/* Only while no tx runs. */
 static void unpublish(kent *k, vnode *n)
 {
     _Atomic(vnode *) *prev = &k->head;
@@ -483,7 +521,14 @@ static int exec_tx(pexec *X, uint32_t j, unsigned w)
     c.t = t;
     c.j = j;
     c.wk = wk;
-    rc = px__tx_run(&c.base, X->env->progs, &t->out);
+    if (X->env->profile != NULL) {
+        uint64_t ts = px__now_ns();
+        rc = px__tx_run(&c.base, X->env->progs, &t->out);
+        X->env->profile[j].exec_ns += px__now_ns() - ts;
+        X->env->profile[j].incarnations++;
+    } else {
+        rc = px__tx_run(&c.base, X->env->progs, &t->out);
+    }
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -555,27 +600,111 @@ static int validate_tx(const pexec *X, uint32_t j)
 
 /* ---- jobs ---- */
 
-typedef struct batch_job {
-    pexec *X;
-    const uint32_t *txs;
-} batch_job;
-
-static void run_batch(void *arg, unsigned w, size_t b, size_t e)
+static uint32_t q_pop(pexec *X)
 {
-    batch_job *bj = arg;
-    size_t i;
+    uint32_t j = NO_TX;
 
-    for (i = b; i < e; i++) {
-        uint32_t j = bj->txs[i];
-        int rc = exec_tx(bj->X, j, w);
-        if (rc == PAREX_OK && !bj->X->t[j].escaped) {
-            rc = publish_tx(bj->X, j, w);
-        }
-        if (rc != PAREX_OK) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&bj->X->err, &zero, rc);
+    if (atomic_load(&X->q_count) == 0) {
+        return NO_TX;
+    }
+    pthread_mutex_lock(&X->q_lock);
+    if (X->q_head != X->q_tail) {
+        j = X->q[X->q_head++];
+        atomic_fetch_sub(&X->q_count, 1);
+    }
+    pthread_mutex_unlock(&X->q_lock);
+    return j;
+}
+
+static void q_push(pexec *X, uint32_t j)
+{
+    pthread_mutex_lock(&X->q_lock);
+    X->q[X->q_tail++] = j;      /* each tx is queued at most once: room */
+    atomic_fetch_add(&X->q_count, 1);
+    pthread_mutex_unlock(&X->q_lock);
+}
+
+/* Runs tx j and releases its dependents: the first one that becomes ready
+ * is returned to run next on this worker (it reads what j just wrote),
+ * the others go to the shared queue. */
+static uint32_t run_one(pexec *X, uint32_t j, unsigned w)
+{
+    uint32_t s, e, nextj = NO_TX;
+    int rc = exec_tx(X, j, w);
+
+    if (rc == PAREX_OK) {
+        rc = publish_tx(X, j, w);
+    }
+    if (rc != PAREX_OK) {
+        int zero = 0;
+        atomic_compare_exchange_strong(&X->err, &zero, rc);
+        return NO_TX;
+    }
+    for (s = X->succ_start[j], e = X->succ_start[j + 1]; s < e; s++) {
+        uint32_t d = X->succ[s];
+        if (atomic_fetch_sub_explicit(&X->t[d].pending, 1,
+                memory_order_acq_rel) == 1) {
+            if (nextj == NO_TX) {
+                nextj = d;
+            } else {
+                q_push(X, d);
+            }
         }
     }
+    return nextj;
+}
+
+/* True when no other worker holds work that could make more txs ready. */
+static int all_idle(pexec *X, unsigned w)
+{
+    unsigned i;
+
+    for (i = 0; i < X->env->threads; i++) {
+        if (i != w && atomic_load(&X->busy[i].v)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The worker loop. Each tx ends up run exactly once: by the claimer when
+ * its dependencies had finished, else by whichever finishing dependency
+ * brought its pending count to zero. A worker leaves when claims are
+ * exhausted, the queue is empty and nobody else is running a tx; a worker
+ * still running drains the queue itself before leaving, so leaving early
+ * only costs parallelism, never a tx. */
+static void run_flow(void *arg, unsigned w, size_t b, size_t e)
+{
+    pexec *X = arg;
+    uint32_t j = NO_TX;
+
+    (void)b;
+    (void)e;
+    atomic_store(&X->busy[w].v, 1);
+    while (atomic_load_explicit(&X->err, memory_order_relaxed) == 0) {
+        if (j == NO_TX) {
+            j = q_pop(X);
+        }
+        if (j == NO_TX) {
+            uint32_t c = atomic_fetch_add_explicit(&X->next, 1,
+                memory_order_relaxed);
+            if (c < X->n) {
+                if (atomic_fetch_sub_explicit(&X->t[c].pending, 1,
+                        memory_order_acq_rel) == 1) {
+                    j = c;
+                }
+                continue;
+            }
+            atomic_store(&X->busy[w].v, 0);
+            if (atomic_load(&X->q_count) == 0 && all_idle(X, w)) {
+                break;
+            }
+            atomic_store(&X->busy[w].v, 1);
+            continue;
+        }
+        j = run_one(X, j, w);
+    }
+    atomic_store(&X->busy[w].v, 0);
 }
 
 static void run_validate(void *arg, unsigned w, size_t b, size_t e)
@@ -591,25 +720,36 @@ static void run_validate(void *arg, unsigned w, size_t b, size_t e)
 
 /* ---- phases ---- */
 
+/* Batches, dependency lists and the dependents' index (see the top). */
 static int analyse(pexec *X, uint32_t *n_batches)
 {
     const px__block *blk = X->env->blk;
-    size_t total = 0, j;
+    px__scratch *sc = X->env->scratch;
+    size_t total = 0, j, nd = 0;
     kent **slots;
-    uint32_t nb = 0;
+    uint32_t nb = 0, *deps, *start, *cursor;
     int rc;
 
     for (j = 0; j < blk->n; j++) {
         total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
     }
-    rc = km_init(&X->km, total, X->env->scratch);
+    rc = km_init(&X->km, total, sc);
     if (rc != PAREX_OK) {
         return rc;
     }
     slots = px__arena_alloc(X->main_arena, (total + 1) * sizeof(*slots));
-    if (slots == NULL) {
+    /* deps and succ: total each; succ_start: n + 1; queue: n */
+    deps = reuse(&sc->order, &sc->order_bytes,
+        (2 * total + 2 * blk->n + 1) * sizeof(*deps));
+    if (slots == NULL || deps == NULL) {
         return PAREX_E_NOMEM;
     }
+    X->deps = deps;
+    X->succ = deps + total;
+    X->succ_start = X->succ + total;
+    X->q = X->succ_start + blk->n + 1;
+    start = X->succ_start;
+    memset(start, 0, (blk->n + 1) * sizeof(*start));
     for (j = 0; j < blk->n; j++) {
         const px__btx *b = &blk->txs[j];
         ptx *t = &X->t[j];
@@ -619,6 +759,7 @@ static int analyse(pexec *X, uint32_t *n_batches)
 
         t->slots = slots;
         t->n_slots = nr + nw;
+        t->dep0 = (uint32_t)nd;
         ai = bsearch_key(b->tx.write_set, nw, b->acct);
         if (ai >= 0) {
             t->acct_slot = nr + (uint32_t)ai;
@@ -642,20 +783,41 @@ static int analyse(pexec *X, uint32_t *n_batches)
             if ((i >= nr || i == t->acct_slot) && k->rbatch + 1 > bt) {
                 bt = k->rbatch + 1;
             }
+            if (k->lastw != NO_TX &&
+                (nd == t->dep0 || deps[nd - 1] != k->lastw)) {
+                deps[nd++] = k->lastw;
+                start[k->lastw + 1]++;
+            }
         }
         for (i = 0; i < t->n_slots; i++) {
             kent *k = slots[i];
             if (i >= nr || i == t->acct_slot) {
                 k->wbatch = bt;
+                k->lastw = (uint32_t)j;
             } else if (k->rbatch < bt) {
                 k->rbatch = bt;
             }
         }
         t->batch = bt;
+        t->ndep = (uint32_t)nd - t->dep0;
+        atomic_init(&t->pending, t->ndep + 1);
         if ((uint32_t)bt + 1 > nb) {
             nb = (uint32_t)bt + 1;
         }
         slots += t->n_slots;
+    }
+    for (j = 0; j < blk->n; j++) {
+        start[j + 1] += start[j];
+    }
+    /* Fill the dependents' lists; the queue's room is the cursor. */
+    cursor = X->q;
+    memcpy(cursor, start, blk->n * sizeof(*cursor));
+    for (j = 0; j < blk->n; j++) {
+        const ptx *t = &X->t[j];
+        uint32_t i;
+        for (i = 0; i < t->ndep; i++) {
+            X->succ[cursor[deps[t->dep0 + i]]++] = (uint32_t)j;
+        }
     }
     *n_batches = nb;
     return PAREX_OK;
@@ -665,58 +827,40 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
 {
     pexec X;
     size_t n = env->blk->n, j;
-    uint32_t nb = 0, b, *start = NULL;
+    uint32_t nb = 0;
     uint64_t t0 = px__now_ns(), t1;
+    busy_flag *busy = NULL;
     int rc;
 
     memset(&X, 0, sizeof(X));
     X.env = env;
+    X.n = (uint32_t)n;
     X.main_arena = &res->arena;
     atomic_init(&X.err, 0);
     atomic_init(&X.escaped, 0);
+    atomic_init(&X.next, 0);
+    atomic_init(&X.q_count, 0);
     pthread_mutex_init(&X.km_lock, NULL);
+    pthread_mutex_init(&X.q_lock, NULL);
     X.t = reuse(&env->scratch->t, &env->scratch->t_bytes, n * sizeof(*X.t));
-    X.order = reuse(&env->scratch->order, &env->scratch->order_bytes,
-        n * sizeof(*X.order));
-    if (X.t == NULL || X.order == NULL) {
+    busy = calloc(env->threads, sizeof(*busy));
+    if (X.t == NULL || busy == NULL) {
         rc = PAREX_E_NOMEM;
         goto out;
     }
+    X.busy = busy;
     memset(X.t, 0, n * sizeof(*X.t));
     rc = analyse(&X, &nb);
     if (rc != PAREX_OK) {
         goto out;
     }
-    /* Counting sort by batch keeps block order inside each batch. */
-    start = calloc((size_t)nb + 1, sizeof(*start));
-    if (start == NULL) {
-        rc = PAREX_E_NOMEM;
-        goto out;
-    }
-    for (j = 0; j < n; j++) {
-        start[X.t[j].batch + 1]++;
-    }
-    for (b = 0; b < nb; b++) {
-        start[b + 1] += start[b];
-    }
-    {
-        uint32_t *fill = malloc(((size_t)nb + 1) * sizeof(*fill));
-        if (fill == NULL) {
-            rc = PAREX_E_NOMEM;
-            goto out;
-        }
-        memcpy(fill, start, ((size_t)nb + 1) * sizeof(*fill));
-        for (j = 0; j < n; j++) {
-            X.order[fill[X.t[j].batch]++] = (uint32_t)j;
-        }
-        free(fill);
-    }
     t1 = px__now_ns();
     res->analysis_ns = t1 - t0;
     res->batches = nb;
     if (nb > 0 && n / nb < env->min_width) {
-        /* Too narrow to pay for the barriers: the reference executor is
-         * exact by definition and the analysis still reports batches. */
+        /* Too narrow to pay for the synchronisation: the reference
+         * executor is exact by definition and the analysis still reports
+         * batches. */
         uint64_t analysis = res->analysis_ns;
         rc = px__exec_sequential(env, res);
         res->analysis_ns = analysis;
@@ -725,30 +869,10 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
 
-    for (b = 0; b < nb; b++) {
-        batch_job bj;
-        size_t size = start[b + 1] - start[b], grain;
-        bj.X = &X;
-        bj.txs = X.order + start[b];
-        grain = size / (4 * (size_t)env->threads);
-        grain = grain < 1 ? 1 : grain > 32 ? 32 : grain;
-        px__pool_run(env->pool, run_batch, &bj, size, grain);
-        rc = atomic_load(&X.err);
-        if (rc != PAREX_OK) {
-            goto out;
-        }
-        if (atomic_load(&X.escaped) > 0) {
-            size_t i;
-            for (i = 0; i < size; i++) {
-                uint32_t jj = bj.txs[i];
-                if (X.t[jj].escaped) {
-                    rc = publish_tx(&X, jj, 0);
-                    if (rc != PAREX_OK) {
-                        goto out;
-                    }
-                }
-            }
-        }
+    px__pool_run(env->pool, run_flow, &X, env->threads, 1);
+    rc = atomic_load(&X.err);
+    if (rc != PAREX_OK) {
+        goto out;
     }
     t0 = px__now_ns();
     res->exec_ns = t0 - t1;
@@ -814,12 +938,18 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     px__result_sort(res);
     res->apply_ns = px__now_ns() - t1;
 out:
+    if (env->profile != NULL && X.t != NULL && res->batches == nb) {
+        for (j = 0; j < n; j++) {
+            env->profile[j].batch = (uint32_t)X.t[j].batch;
+        }
+    }
     pthread_mutex_destroy(&X.km_lock);
+    pthread_mutex_destroy(&X.q_lock);
+    free(busy);
     if (X.km.slot != NULL) {
         /* km_grow may have replaced the table: keep the newest one. */
         env->scratch->km = X.km.slot;
         env->scratch->km_bytes = (X.km.mask + 1) * sizeof(*X.km.slot);
     }
-    free(start);
     return rc;
 }

@@ -246,7 +246,15 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
         s.touched = 0;
         s.n_log = 0;
         s.mark = 1;
-        rc = px__tx_run(&s.base, env->progs, &out);
+        if (env->profile != NULL) {
+            uint64_t ts = px__now_ns();
+            rc = px__tx_run(&s.base, env->progs, &out);
+            env->profile[j].exec_ns = px__now_ns() - ts;
+            env->profile[j].incarnations = 1;
+            env->profile[j].batch = (uint32_t)j;
+        } else {
+            rc = px__tx_run(&s.base, env->progs, &out);
+        }
         if (rc != PAREX_OK) {
             goto out;
         }

@@ -196,6 +196,10 @@ typedef struct parex_engine_options {
                                   in synchronisation than they gain.
                                   0 = default: 16 x threads, and every
                                   block at 1 thread. 1 = never. */
+    int profile;             /**< nonzero: record a per-tx profile of every
+                                  executed block, read with
+                                  parex_engine_profile(). Adds two clock
+                                  reads per tx execution. */
 } parex_engine_options;
 
 /** Fill *out with the defaults: threads 0 (online CPUs), chain_id 1,
@@ -289,6 +293,36 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_commit(parex_engine *e,
 
 /** Discard the pending block (no-op if none). */
 PAREX_API void parex_engine_abort(parex_engine *e) PAREX_ARG_NONNULL(1);
+
+/** Per-tx profile of the last executed block (options.profile). */
+typedef struct parex_tx_profile {
+    uint32_t batch;          /**< 0-based batch (level) from conflict
+                                  analysis; under options.sequential, the
+                                  tx's index (the reference runs one tx per
+                                  step) */
+    uint32_t incarnations;   /**< executions of the tx in this block:
+                                  1 + its re-executions */
+    uint64_t exec_ns;        /**< wall time of its executions, summed, ns
+                                  (CLOCK_MONOTONIC) */
+} parex_tx_profile;
+
+/** The per-tx profile of the last block parex_engine_execute() executed,
+ *  one entry per tx in block order: the inputs of makespan projections
+ *  (how the batch schedule would run on more threads).
+ *
+ *  Returns: PAREX_OK; PAREX_E_MISUSE (NULL argument, profiling off, or no
+ *           block executed since the engine was created or since the last
+ *           execute failed before execution).
+ *  Out:     profile: borrowed from the engine, valid until the next
+ *           parex_engine_execute() or parex_engine_destroy(); count: its
+ *           length (the block's tx count). Both set to NULL/0 on error.
+ *  In:      e: the engine. A rejected block (PAREX_E_BLOCK after
+ *           execution) still has a profile of the txs executed.
+ *  Thread-safety: not with a concurrent execute on the same engine.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_profile(
+    const parex_engine *e, const parex_tx_profile **profile, size_t *count);
 
 /** Threads the engine runs with (including the caller). */
 PAREX_API unsigned parex_engine_threads(const parex_engine *e)

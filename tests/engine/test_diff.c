@@ -77,6 +77,7 @@ static void open_world(world *w, bg_world *bw)
         o.sequential = i == 0;
         o.threads = i == 0 ? 1 : (unsigned)i;
         o.min_batch_width = 1; /* always exercise the parallel path */
+        o.profile = i % 2 == 1; /* profiling must not change results */
         assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
             PAREX_OK);
         assert_int_equal(bg_register(w->e[i]), PAREX_OK);
@@ -131,6 +132,34 @@ static int receipts_equal(const parex_receipt *a, const parex_receipt *b,
     return 1;
 }
 
+/* The per-tx profile agrees with the block's counters. */
+static void check_profile(parex_engine *e, const parex_block_stats *st,
+    int profiling)
+{
+    const parex_tx_profile *p;
+    size_t n, i;
+    uint64_t inc = 0, maxb = 0;
+    int rc = parex_engine_profile(e, &p, &n);
+
+    if (!profiling) {
+        assert_int_equal(rc, PAREX_E_MISUSE);
+        assert_null(p);
+        return;
+    }
+    assert_int_equal(rc, PAREX_OK);
+    assert_int_equal(n, st->txs);
+    for (i = 0; i < n; i++) {
+        assert_true(p[i].incarnations >= 1);
+        assert_true(p[i].batch < st->batches);
+        inc += p[i].incarnations;
+        maxb = p[i].batch > maxb ? p[i].batch : maxb;
+    }
+    assert_int_equal(inc, n + st->reexecutions);
+    if (n > 0) {
+        assert_int_equal(maxb + 1, st->batches);
+    }
+}
+
 static void run_chain(unsigned blocks, size_t max_txs, double contention,
     double decl, int with_bad, uint64_t seed)
 {
@@ -178,6 +207,9 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
             if (i > 0) {
                 reexec += st.reexecutions;
                 escaped += st.escaped;
+            }
+            if (rc[i] == PAREX_OK) {
+                check_profile(w.e[i], &st, i % 2 == 1);
             }
             if (rc[i] != PAREX_OK) {
                 /* A rejected block leaves state exactly as before. */
