@@ -1,7 +1,17 @@
 /* node/ private: the modules of `parex bench`.
  *
- * bench.c parses the command line and runs the sweep; bench_work.c
- * generates (and signs) the workloads before any timing.
+ * bench.c        command line, the list of jobs, the sweep
+ * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
+ *                and signed before any timing
+ * bench_run.c    one measured run: warm-up, repetitions, the profiled pass,
+ *                the signature bound, RSS over many blocks
+ * bench_sched.c  the batch-schedule makespan projection and Zipf sampling
+ *                (pure functions, unit-tested)
+ * bench_report.c the table, JSON lines, summaries and the progress line
+ * bench_plot.c   --plot through gnuplot
+ *
+ * Only the parallel engine's figures are split into stages; the sequential
+ * reference supplies the baseline of every speedup.
  */
 #ifndef PX_NODE_BENCH_H
 #define PX_NODE_BENCH_H
@@ -9,27 +19,206 @@
 #include "node.h"
 
 #define BENCH_MAX_THREADS 64
+#define BENCH_MAX_LIST 16
+/* Thread counts the batch-schedule projection is computed for. */
+#define BENCH_NPROJ 5
+extern const unsigned px_bench_proj_threads[BENCH_NPROJ];
+
+typedef struct bench_opts {
+    uint64_t accounts[BENCH_MAX_LIST];
+    size_t naccounts;
+    uint64_t block_sizes[BENCH_MAX_LIST];
+    size_t nblock_sizes;
+    uint64_t blocks, seed, reps;
+    uint64_t rss_blocks;     /* nonzero: the RSS report over that many blocks */
+    int scaling;             /* the time-per-tx report over block sizes */
+    double zipf;             /* 0: uniform */
+    unsigned threads[BENCH_MAX_THREADS];
+    size_t nthreads;
+    parex_sync sync;
+    const char *sync_name;
+    int json;
+    int progress;            /* the progress line on stderr */
+    int profile;             /* the profiled pass (projection) */
+    const char *plot;        /* PNG to draw, or NULL */
+} bench_opts;
 
 /* A generated workload: genesis pairs and signed blocks. */
 typedef struct bench_work {
-    const char *workload;
+    const char *workload;    /* "p2p", "hot" or "trace" */
     char label[256];
     uint64_t accounts, block_size;
+    double zipf;
     size_t nkv;
     parex_kv *kvs;
     uint8_t fee[32];
     size_t nblocks;
     size_t *ntx;
     node_txbytes **txs;
+    uint64_t verify_ps;      /* Schnorr verify per signature per core, ps;
+                                0 until measured */
 } bench_work;
 
-/** p2p: random sender to a random other account; hot: random sender to one
- *  fixed recipient that is not an account of genesis. Deterministic from
- *  seed; dies on usage errors (accounts < 2). */
+/** p2p: a sender to a different recipient, both uniform over the accounts,
+ *  or both Zipf(zipf) distributed when zipf > 0; hot: a uniform sender to
+ *  one fixed recipient that is not an account of genesis. Deterministic
+ *  from seed (and zipf). Dies on usage errors (accounts < 2). */
 void px_bench_gen_transfers(bench_work *w, const char *workload,
-    uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed);
+    uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed,
+    double zipf);
 /** One trace file as one block. Returns 0, or -1 after a warning. */
 int px_bench_gen_trace(bench_work *w, const char *file);
 void px_bench_work_free(bench_work *w);
+
+/* ---- bench_sched.c ---------------------------------------------------- */
+
+/** Makespan of one block's batch schedule on `threads` workers: batches run
+ *  in order with a barrier between them; within a batch the txs are taken
+ *  in block order and each goes to the worker that becomes free first
+ *  (greedy list scheduling, Graham 1966). batch[i] and ns[i] are tx i's
+ *  batch (every batch[i] < n) and execution time. scratch holds
+ *  2n + threads + 1 entries. Returns the makespan in the unit of ns; 0 for
+ *  n == 0, threads == 0 or a batch[i] >= n. */
+uint64_t px_bench_makespan(const uint32_t *batch, const uint64_t *ns,
+    size_t n, unsigned threads, uint64_t *scratch);
+
+/** Zipf(s) over ranks 0..n-1: P(k) proportional to 1/(k+1)^s. */
+typedef struct bench_zipf {
+    double *cdf;
+    size_t n;
+} bench_zipf;
+
+/** s > 0, n >= 1; dies on allocation failure. */
+void px_bench_zipf_init(bench_zipf *z, size_t n, double s);
+/** A rank from a 64-bit uniform draw u (inverse CDF, binary search). */
+size_t px_bench_zipf_draw(const bench_zipf *z, uint64_t u);
+void px_bench_zipf_release(bench_zipf *z);
+
+/* ---- bench_run.c ------------------------------------------------------ */
+
+enum { ST_DECODE, ST_VERIFY, ST_ANALYSIS, ST_EXEC, ST_VALIDATE, ST_APPLY,
+       ST_ROOT, ST_COMMIT, ST_N };
+extern const char *const px_bench_stage_names[ST_N];
+
+typedef struct bench_agg {
+    uint64_t med, min, max;
+} bench_agg;
+
+/* Everything measured for one workload at one thread count. */
+typedef struct bench_result {
+    const char *workload;
+    char label[256];
+    uint64_t accounts, block_size, blocks;
+    double zipf;
+    unsigned threads;
+    uint64_t reps;
+    uint64_t txs, failed, batches, reexecutions, fallback_blocks;
+    bench_agg seq_exec, par_exec, seq_total, par_total, stage[ST_N];
+    double exec_speedup, e2e_speedup, ideal_speedup;
+    double tps_e2e, tps_exec, seq_tps_e2e;
+    double verify_us, sig_bound_tps, sig_bound_ratio;
+    int have_proj;           /* the profiled pass ran */
+    double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
+    uint64_t peak_rss;
+    uint8_t root[32];
+    int roots_match;
+} bench_result;
+
+/** Progress callback state: the line on stderr while a run is measured. */
+typedef struct bench_progress {
+    int on, tty;
+    size_t done, total;      /* runs (workload x thread count) */
+    const char *label;
+    unsigned threads;
+    uint64_t t0_ns;
+} bench_progress;
+
+/* Sums over the blocks of one run. */
+typedef struct bench_run {
+    parex_block_stats s;
+    uint64_t failed, fallback_blocks;
+    double ideal_den;        /* sum over blocks of txs / ideal speedup */
+    uint8_t root[32];
+} bench_run;
+
+/* How one run executes. */
+typedef struct bench_exec_cfg {
+    int sequential;
+    unsigned threads;
+    uint32_t min_batch_width;    /* 0: the engine's default */
+    int profile;                 /* parex_engine_options.profile */
+    parex_sync sync;
+    /* Called after each committed block (may be NULL). */
+    void (*on_block)(void *user, parex_engine *e, size_t b,
+        const parex_block_stats *st);
+    void *user;
+} bench_exec_cfg;
+
+/** One run: a fresh store, genesis, then w's blocks in order, each
+ *  committed. Dies on any engine or storage error. */
+void px_bench_execute(bench_run *out, const bench_work *w,
+    const bench_exec_cfg *cfg);
+
+/** Schnorr verification time per signature on one core, in ps: up to 2000
+ *  of w's txs verified in a loop (repeated to at least 50 ms). Cached in
+ *  w->verify_ps. */
+uint64_t px_bench_verify_ps(bench_work *w);
+
+/** Set the engine option that records per-tx profiles. */
+void px_bench_enable_profile(parex_engine_options *eo);
+/** The profiled pass: one more parallel run with per-tx profiles; fills
+ *  r->proj_speedup and r->proj_ideal and sets r->have_proj. Returns 0, or
+ *  -1 when the engine has no profile (r untouched). */
+int px_bench_profile(bench_result *r, const bench_work *w,
+    unsigned threads, const bench_opts *o);
+
+/** Measure w at `threads`: one warm-up each, o->reps timed repetitions of
+ *  the sequential reference and the parallel engine on fresh stores, then
+ *  (when o->profile) one profiled parallel pass for the projection. */
+void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
+    const bench_opts *o, bench_progress *pg);
+
+/* RSS after each of o->rss_blocks consecutive blocks on one engine. */
+typedef struct bench_rss {
+    unsigned threads;
+    uint64_t blocks, txs, early_block;
+    uint64_t rss_early, rss_last, rss_max;
+    double early_ms_per_block, last_ms_per_block;
+} bench_rss;
+
+/** Run w's blocks in order on one parallel engine at `threads`. */
+void px_bench_rss(bench_rss *out, const bench_work *w, unsigned threads,
+    const bench_opts *o, bench_progress *pg);
+
+/** Resident set size now (VmRSS), bytes; 0 if unknown. */
+uint64_t px_bench_rss_now(void);
+uint64_t px_bench_peak_rss(void);
+
+/* ---- bench_report.c --------------------------------------------------- */
+
+void px_bench_print_header(const bench_opts *o);
+void px_bench_print_result(const bench_opts *o, const bench_result *r);
+void px_bench_print_rss(const bench_opts *o, const bench_work *w,
+    const bench_rss *r);
+/** Per thread count: time per tx at the smallest and largest block size
+ *  among results[0..n-1] (same workload, one per block size). */
+void px_bench_print_scaling(const bench_opts *o, const bench_result *res,
+    size_t n);
+/** Geomean and min of the speedups per thread count over res[0..n-1]. */
+void px_bench_print_summary(const bench_opts *o, const char *what,
+    const bench_result *res, size_t n);
+void px_bench_progress_update(bench_progress *pg, const char *what,
+    size_t i, size_t n);
+void px_bench_progress_clear(bench_progress *pg);
+
+/* ---- bench_plot.c ----------------------------------------------------- */
+
+/** Die with a clear message unless gnuplot is on PATH. */
+void px_bench_plot_check(void);
+/** Draw res[0..n-1] into the PNG file: tx/s and speedup (measured and
+ *  projected) against threads, and speedup against accounts. Returns 0,
+ *  or -1 after a warning. */
+int px_bench_plot(const char *file, const bench_opts *o,
+    const bench_result *res, size_t n);
 
 #endif

@@ -122,11 +122,11 @@ static void parallel_for(bench_pool *p, void *(*fn)(void *))
     }
 }
 
-/* p2p (hot = 0): random sender to a random other account. hot: random
- * sender to one fixed recipient that is not an account of genesis. */
 void px_bench_gen_transfers(bench_work *w, const char *workload,
-    uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed)
+    uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed,
+    double zipf)
 {
+    bench_zipf z = {0};
     bench_pool p;
     bench_acct *accts;
     bench_job *jobs;
@@ -142,9 +142,17 @@ void px_bench_gen_transfers(bench_work *w, const char *workload,
     w->workload = workload;
     w->accounts = accounts;
     w->block_size = block_size;
-    snprintf(w->label, sizeof(w->label), "%s accounts=%llu block=%llu",
-        workload, (unsigned long long)accounts,
-        (unsigned long long)block_size);
+    w->zipf = hot ? 0.0 : zipf;
+    if (w->zipf > 0) {
+        snprintf(w->label, sizeof(w->label), "%s accounts=%llu block=%llu "
+            "zipf=%g", workload, (unsigned long long)accounts,
+            (unsigned long long)block_size, w->zipf);
+        px_bench_zipf_init(&z, (size_t)accounts, w->zipf);
+    } else {
+        snprintf(w->label, sizeof(w->label), "%s accounts=%llu block=%llu",
+            workload, (unsigned long long)accounts,
+            (unsigned long long)block_size);
+    }
     node_key_from_str(hot_sec, w->fee, "parex-bench/fee-recipient");
     node_key_from_str(hot_sec, hot_pub, "parex-bench/hot-recipient");
 
@@ -176,7 +184,22 @@ void px_bench_gen_transfers(bench_work *w, const char *workload,
             sizeof(node_txbytes));
         for (i = 0; i < w->ntx[b]; i++) {
             bench_job *j = &jobs[b * (size_t)block_size + i];
-            size_t from = (size_t)(node_rng_next(&rng) % accounts);
+            size_t from;
+            if (z.n > 0) {
+                /* Both ends Zipf-distributed; the recipient is redrawn
+                 * until it differs (the sender cannot pay itself). */
+                size_t to;
+                from = px_bench_zipf_draw(&z, node_rng_next(&rng));
+                do {
+                    to = px_bench_zipf_draw(&z, node_rng_next(&rng));
+                } while (to == from);
+                j->from = &accts[from];
+                j->to = accts[to].pub;
+                j->nonce = accts[from].nonce++;
+                j->out = &w->txs[b][i];
+                continue;
+            }
+            from = (size_t)(node_rng_next(&rng) % accounts);
             j->from = &accts[from];
             if (hot) {
                 j->to = hot_pub;
@@ -193,6 +216,7 @@ void px_bench_gen_transfers(bench_work *w, const char *workload,
     p.n = n;
     parallel_for(&p, worker_sign);
     free(jobs);
+    px_bench_zipf_release(&z);
     memset(accts, 0, (size_t)accounts * sizeof(*accts));
     free(accts);
 }

@@ -1,0 +1,296 @@
+/* `parex bench --plot FILE.png`: a gnuplot script with the data inline
+ * (datablocks, gnuplot >= 5.0), run as a child process.
+ *
+ * Panels: tx/s against threads; exec speedup against threads, measured and
+ * projected from the batch schedule; exec speedup and tx/s of p2p against
+ * the number of accounts (contention falls as accounts grow). Traces are
+ * drawn as one series, the geometric mean over the trace blocks.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define PLOT_MAX_POINTS 64
+
+typedef struct plot_series {
+    char title[160];
+    double x[PLOT_MAX_POINTS], y[PLOT_MAX_POINTS];
+    double logsum[PLOT_MAX_POINTS];   /* for geometric means */
+    size_t cnt[PLOT_MAX_POINTS];
+    size_t n;
+    int dashed;
+} plot_series;
+
+typedef struct plot_panel {
+    const char *title, *xlabel, *ylabel;
+    int logx;                /* 0, or the base of a log x axis */
+    int logy, diagonal;
+    plot_series *s;
+    size_t n, cap;
+} plot_panel;
+
+static int on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+
+    while (path != NULL && *path != '\0') {
+        size_t n = strcspn(path, ":");
+        if (n > 0 && n + strlen(prog) + 2 < sizeof(buf)) {
+            memcpy(buf, path, n);
+            buf[n] = '/';
+            strcpy(buf + n + 1, prog);
+            if (access(buf, X_OK) == 0) {
+                return 1;
+            }
+        }
+        path += n;
+        if (*path == ':') {
+            path++;
+        }
+    }
+    return 0;
+}
+
+void px_bench_plot_check(void)
+{
+    if (!on_path("gnuplot")) {
+        node_die(NODE_EXIT_RUNTIME, "bench: --plot needs gnuplot, which is "
+            "not on PATH (Debian: apt-get install gnuplot-nox)");
+    }
+}
+
+static plot_series *series(plot_panel *p, const char *title, int dashed)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++) {
+        if (strcmp(p->s[i].title, title) == 0 && p->s[i].dashed == dashed) {
+            return &p->s[i];
+        }
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap == 0 ? 8 : 2 * p->cap;
+        p->s = node_realloc(p->s, p->cap * sizeof(*p->s));
+    }
+    memset(&p->s[p->n], 0, sizeof(p->s[p->n]));
+    /* gnuplot strings: no quotes or backslashes in titles. */
+    snprintf(p->s[p->n].title, sizeof(p->s[p->n].title), "%s", title);
+    for (i = 0; p->s[p->n].title[i] != '\0'; i++) {
+        if (p->s[p->n].title[i] == '"' || p->s[p->n].title[i] == '\\') {
+            p->s[p->n].title[i] = '_';
+        }
+    }
+    p->s[p->n].dashed = dashed;
+    return &p->s[p->n++];
+}
+
+/* Add (x, y) to s; points with equal x are combined by geometric mean. */
+static void point(plot_series *s, double x, double y)
+{
+    size_t i;
+
+    if (!(y > 0) || !isfinite(y)) {
+        return;
+    }
+    for (i = 0; i < s->n; i++) {
+        if (s->x[i] == x) {
+            break;
+        }
+    }
+    if (i == s->n) {
+        if (s->n == PLOT_MAX_POINTS) {
+            return;
+        }
+        s->x[s->n++] = x;
+    }
+    s->logsum[i] += log(y);
+    s->cnt[i]++;
+    s->y[i] = exp(s->logsum[i] / (double)s->cnt[i]);
+}
+
+static int cmp_x(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    return *x < *y ? -1 : *x > *y;
+}
+
+static void write_panel(FILE *f, const plot_panel *p, size_t id)
+{
+    size_t i, k;
+
+    for (i = 0; i < p->n; i++) {
+        const plot_series *s = &p->s[i];
+        double xy[2 * PLOT_MAX_POINTS];
+        for (k = 0; k < s->n; k++) {
+            xy[2 * k] = s->x[k];
+            xy[2 * k + 1] = s->y[k];
+        }
+        qsort(xy, s->n, 2 * sizeof(double), cmp_x);
+        fprintf(f, "$d%zu_%zu << EOD\n", id, i);
+        for (k = 0; k < s->n; k++) {
+            fprintf(f, "%.6g %.6g\n", xy[2 * k], xy[2 * k + 1]);
+        }
+        fprintf(f, "EOD\n");
+    }
+    fprintf(f, "set title \"%s\"\nset xlabel \"%s\"\nset ylabel \"%s\"\n",
+        p->title, p->xlabel, p->ylabel);
+    if (p->logx > 0) {
+        fprintf(f, "set logscale x %d\n", p->logx);
+    } else {
+        fprintf(f, "unset logscale x\n");
+    }
+    fprintf(f, "%s logscale y\n", p->logy ? "set" : "unset");
+    fprintf(f, "plot ");
+    for (i = 0; i < p->n; i++) {
+        fprintf(f, "%s$d%zu_%zu with linespoints dt %d lw 2 title \"%s\"",
+            i == 0 ? "" : ", ", id, i, p->s[i].dashed ? 2 : 1,
+            p->s[i].title);
+    }
+    if (p->diagonal) {
+        fprintf(f, ", x with lines dt 3 lc rgb \"gray\" title \"linear\"");
+    }
+    fprintf(f, "\n");
+}
+
+static const char *key_of(const bench_result *r, char *buf, size_t n)
+{
+    if (strcmp(r->workload, "trace") == 0) {
+        return "traces (geomean)";
+    }
+    snprintf(buf, n, "%s", r->label);
+    return buf;
+}
+
+static unsigned max_threads(const bench_opts *o)
+{
+    unsigned m = 0;
+    size_t t;
+
+    for (t = 0; t < o->nthreads; t++) {
+        m = o->threads[t] > m ? o->threads[t] : m;
+    }
+    return m;
+}
+
+int px_bench_plot(const char *file, const bench_opts *o,
+    const bench_result *res, size_t n)
+{
+    plot_panel pan[4];
+    char *dir = node_tmpdir("plot"), *script;
+    char key[300];
+    unsigned top = max_threads(o);
+    size_t i, k, npanels = 0;
+    FILE *f;
+    pid_t pid;
+    int status, rc = -1;
+    char *argv[3];
+
+    memset(pan, 0, sizeof(pan));
+    pan[0].title = "end-to-end throughput";
+    pan[0].xlabel = "threads";
+    pan[0].ylabel = "tx/s";
+    pan[0].logx = 2;
+    pan[1].title = "exec speedup: measured (solid), projected from the "
+        "batch schedule (dashed)";
+    pan[1].xlabel = "threads";
+    pan[1].ylabel = "speedup over sequential";
+    pan[1].logx = 2;
+    pan[1].logy = pan[1].diagonal = 1;
+    pan[2].title = "p2p exec speedup against contention";
+    pan[2].xlabel = "accounts";
+    pan[2].ylabel = "speedup over sequential";
+    pan[2].logx = 10;
+    pan[3].title = "p2p end-to-end throughput against contention";
+    pan[3].xlabel = "accounts";
+    pan[3].ylabel = "tx/s";
+    pan[3].logx = 10;
+    for (i = 0; i < n; i++) {
+        const bench_result *r = &res[i];
+        const char *kk = key_of(r, key, sizeof(key));
+        char t[200];
+
+        point(series(&pan[0], kk, 0), r->threads, r->tps_e2e);
+        point(series(&pan[1], kk, 0), r->threads, r->exec_speedup);
+        if (r->have_proj && r->threads == top) {
+            plot_series *s = series(&pan[1], kk, 1);
+            for (k = 0; k < BENCH_NPROJ; k++) {
+                point(s, px_bench_proj_threads[k], r->proj_speedup[k]);
+            }
+        }
+        if (strcmp(r->workload, "p2p") != 0) {
+            continue;
+        }
+        snprintf(t, sizeof(t), "%u thr, block %llu%s", r->threads,
+            (unsigned long long)r->block_size, r->zipf > 0 ? ", zipf" : "");
+        point(series(&pan[2], t, 0), (double)r->accounts, r->exec_speedup);
+        point(series(&pan[3], t, 0), (double)r->accounts, r->tps_e2e);
+        if (r->have_proj && r->threads == top) {
+            snprintf(t, sizeof(t), "projected 16 thr, block %llu%s",
+                (unsigned long long)r->block_size,
+                r->zipf > 0 ? ", zipf" : "");
+            point(series(&pan[2], t, 1), (double)r->accounts,
+                r->proj_speedup[2]);
+        }
+    }
+    for (k = 0; k < 4; k++) {
+        npanels += pan[k].n > 0;
+    }
+    script = node_malloc(strlen(dir) + 16);
+    sprintf(script, "%s/plot.gp", dir);
+    f = fopen(script, "w");
+    if (f == NULL) {
+        node_warn("%s: cannot write: %s", script, strerror(errno));
+        goto out;
+    }
+    fprintf(f, "set terminal pngcairo size 1400,%d font \",10\"\n"
+        "set output \"%s\"\nset termoption noenhanced\nset grid\n"
+        "set key top left font \",8\"\nset multiplot layout %d,2 title "
+        "\"parex bench (sync=%s, cpus=%u)\"\n",
+        npanels > 2 ? 1000 : 520, file, npanels > 2 ? 2 : 1, o->sync_name,
+        node_cpus());
+    for (k = 0; k < 4; k++) {
+        if (pan[k].n > 0) {
+            write_panel(f, &pan[k], k);
+        }
+    }
+    fprintf(f, "unset multiplot\n");
+    if (fclose(f) != 0) {
+        node_warn("%s: cannot write: %s", script, strerror(errno));
+        goto out;
+    }
+    argv[0] = "gnuplot";
+    argv[1] = script;
+    argv[2] = NULL;
+    status = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+    if (status != 0) {
+        node_warn("bench: --plot: cannot run gnuplot: %s", strerror(status));
+        goto out;
+    }
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+        node_warn("bench: --plot: gnuplot failed drawing %s (its messages "
+            "are above)", file);
+        goto out;
+    }
+    rc = 0;
+out:
+    for (k = 0; k < 4; k++) {
+        free(pan[k].s);
+    }
+    if (node_rmtree(dir) != 0) {
+        node_warn("%s: cannot remove: %s", dir, strerror(errno));
+    }
+    free(script);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,403 @@
+/* `parex bench` measurements: runs on fresh stores, the timed repetitions,
+ * the signature bound and RSS over many blocks.
+ *
+ * Times come from parex_block_stats summed over the blocks of a run; the
+ * harness adds no timer calls of its own inside a run.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+const char *const px_bench_stage_names[ST_N] = { "decode", "verify",
+    "analysis", "exec", "validate", "apply", "root", "commit" };
+
+static uint64_t stage_of(const parex_block_stats *s, int k)
+{
+    switch (k) {
+    case ST_DECODE: return s->decode_ns;
+    case ST_VERIFY: return s->verify_ns;
+    case ST_ANALYSIS: return s->analysis_ns;
+    case ST_EXEC: return s->exec_ns;
+    case ST_VALIDATE: return s->validate_ns;
+    case ST_APPLY: return s->apply_ns;
+    case ST_ROOT: return s->root_ns;
+    default: return s->commit_ns;
+    }
+}
+
+/* The execution stage: conflict analysis through applying writes. */
+static uint64_t exec_stage(const parex_block_stats *s)
+{
+    return s->analysis_ns + s->exec_ns + s->validate_ns + s->apply_ns;
+}
+
+static void stats_add(parex_block_stats *a, const parex_block_stats *b)
+{
+    a->txs += b->txs;
+    a->batches += b->batches;
+    a->reexecutions += b->reexecutions;
+    a->escaped += b->escaped;
+    a->fallback += b->fallback;
+    a->decode_ns += b->decode_ns;
+    a->verify_ns += b->verify_ns;
+    a->analysis_ns += b->analysis_ns;
+    a->exec_ns += b->exec_ns;
+    a->validate_ns += b->validate_ns;
+    a->apply_ns += b->apply_ns;
+    a->root_ns += b->root_ns;
+    a->commit_ns += b->commit_ns;
+    a->total_ns += b->total_ns;
+}
+
+void px_bench_execute(bench_run *out, const bench_work *w,
+    const bench_exec_cfg *cfg)
+{
+    char *dir = node_tmpdir("bench");
+    parex_db_options dbo;
+    parex_engine_options eo;
+    parex_error_info ei;
+    parex_db *db = NULL;
+    parex_engine *e = NULL;
+    parex_header head, h;
+    node_buf block = {0};
+    parex_receipt *rc_buf = NULL;
+    size_t b, i, cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&dbo, 0, sizeof(dbo));
+    dbo.sync = cfg->sync;
+    memset(&ei, 0, sizeof(ei));
+    rc = parex_db_open(&db, &ei, dir, &dbo);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s (%s)", dir,
+            ei.message, parex_errname(rc));
+    }
+    rc = parex_db_genesis(db, &head, w->kvs, w->nkv, w->fee);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: genesis: %s", w->label,
+            parex_strerror(rc));
+    }
+    parex_engine_options_default(&eo);
+    eo.threads = cfg->threads;
+    eo.chain_id = 1;
+    eo.sequential = cfg->sequential;
+    eo.min_batch_width = cfg->min_batch_width;
+    if (cfg->profile) {
+        px_bench_enable_profile(&eo);
+    }
+    rc = parex_engine_create(&e, db, &eo);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: cannot create the engine: %s",
+            w->label, parex_strerror(rc));
+    }
+    for (b = 0; b < w->nblocks; b++) {
+        parex_block_stats st;
+        double ideal;
+
+        memset(&h, 0, sizeof(h));
+        h.height = head.height + 1;
+        parex_header_hash(h.parent, &head);
+        memcpy(h.fee_recipient, w->fee, 32);
+        block.len = 0;
+        node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
+        if (w->ntx[b] > cap) {
+            cap = w->ntx[b];
+            rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
+        }
+        memset(&st, 0, sizeof(st));
+        memset(&ei, 0, sizeof(ei));
+        rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
+            w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
+        if (rc != PAREX_OK) {
+            node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
+                "at tx %lld: %s", w->label, b,
+                cfg->sequential ? "sequential" : "parallel",
+                parex_errname(rc), parex_reject_name(ei.reject),
+                (long long)ei.tx_index, ei.message);
+        }
+        for (i = 0; i < w->ntx[b]; i++) {
+            if (rc_buf[i].status != PAREX_TX_SUCCESS) {
+                out->failed++;
+            }
+        }
+        /* Ideal per block: min(threads, txs / batches); the run's ideal
+         * is total txs over the sum of txs / ideal, i.e. what the blocks
+         * would take if every block reached its own ideal. */
+        ideal = st.batches == 0 ? 1.0 : (double)st.txs / (double)st.batches;
+        if (ideal > cfg->threads) {
+            ideal = cfg->threads;
+        }
+        if (ideal < 1.0) {
+            ideal = 1.0;
+        }
+        out->ideal_den += (double)st.txs / ideal;
+        out->fallback_blocks += st.fallback != 0;
+        stats_add(&out->s, &st);
+        if (cfg->on_block != NULL) {
+            cfg->on_block(cfg->user, e, b, &st);
+        }
+    }
+    memcpy(out->root, head.state_root, 32);
+    node_buf_release(&block);
+    free(rc_buf);
+    parex_engine_destroy(e);
+    parex_db_close(db);
+    if (node_rmtree(dir) != 0) {
+        node_warn("%s: cannot remove: %s", dir, strerror(errno));
+    }
+    free(dir);
+}
+
+/* ---- the signature bound ---------------------------------------------- */
+
+uint64_t px_bench_verify_ps(bench_work *w)
+{
+    enum { MAX_TXS = 2000 };
+    parex_tx *txs;
+    size_t n = 0, b, i;
+    uint64_t t0, dt, loops = 0;
+
+    if (w->verify_ps != 0) {
+        return w->verify_ps;
+    }
+    txs = node_calloc(MAX_TXS, sizeof(*txs));
+    for (b = 0; b < w->nblocks && n < MAX_TXS; b++) {
+        for (i = 0; i < w->ntx[b] && n < MAX_TXS; i++) {
+            if (parex_tx_decode(&txs[n], NULL, w->txs[b][i].p,
+                    w->txs[b][i].len, NULL) == PAREX_OK) {
+                n++;
+            }
+        }
+    }
+    if (n == 0) {
+        free(txs);
+        return 0;
+    }
+    /* Every signature is valid (the runs accept the blocks), so a failed
+     * verify here is a library error, not data. */
+    t0 = node_now_ns();
+    do {
+        for (i = 0; i < n; i++) {
+            if (parex_tx_verify(&txs[i]) != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "bench %s: tx %zu does not "
+                    "verify", w->label, i);
+            }
+        }
+        loops++;
+        dt = node_now_ns() - t0;
+    } while (dt < 50000000u);
+    free(txs);
+    w->verify_ps = dt * 1000u / (loops * n);
+    return w->verify_ps == 0 ? 1 : w->verify_ps;
+}
+
+/* ---- repetitions ------------------------------------------------------ */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bench_agg agg(uint64_t *v, size_t n)
+{
+    bench_agg a;
+
+    qsort(v, n, sizeof(*v), cmp_u64);
+    a.min = v[0];
+    a.max = v[n - 1];
+    a.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return a;
+}
+
+uint64_t px_bench_peak_rss(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+uint64_t px_bench_rss_now(void)
+{
+    unsigned long long size = 0, resident = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
+}
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
+void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
+    const bench_opts *o, bench_progress *pg)
+{
+    size_t rep, k, reps = (size_t)o->reps, nruns = 2 * (reps + 1);
+    uint64_t *v[4 + ST_N];
+    bench_exec_cfg cs, cp;
+    bench_run rs, rp;
+    unsigned cores;
+
+    memset(r, 0, sizeof(*r));
+    r->workload = w->workload;
+    snprintf(r->label, sizeof(r->label), "%s", w->label);
+    r->accounts = w->accounts;
+    r->block_size = w->block_size;
+    r->blocks = w->nblocks;
+    r->zipf = w->zipf;
+    r->threads = threads;
+    r->reps = o->reps;
+    r->roots_match = 1;
+    for (k = 0; k < 4 + ST_N; k++) {
+        v[k] = node_calloc(reps, sizeof(uint64_t));
+    }
+    memset(&cs, 0, sizeof(cs));
+    cs.sequential = 1;
+    cs.threads = threads;
+    cs.sync = o->sync;
+    cp = cs;
+    cp.sequential = 0;
+    /* rep == reps is the warm-up, run first and not counted. */
+    for (rep = 0; rep <= reps; rep++) {
+        size_t slot = rep == 0 ? reps : rep - 1;
+        px_bench_progress_update(pg, "sequential", 2 * rep, nruns);
+        px_bench_execute(&rs, w, &cs);
+        px_bench_progress_update(pg, "parallel", 2 * rep + 1, nruns);
+        px_bench_execute(&rp, w, &cp);
+        if (memcmp(rs.root, rp.root, 32) != 0) {
+            char a[65], b[65];
+            node_hex(a, rs.root, 32);
+            node_hex(b, rp.root, 32);
+            node_warn("bench %s: threads %u: MISMATCH state root: "
+                "sequential %s parallel %s", w->label, threads, a, b);
+            r->roots_match = 0;
+        }
+        if (rs.failed != rp.failed) {
+            node_warn("bench %s: threads %u: MISMATCH failed txs: "
+                "sequential %llu parallel %llu", w->label, threads,
+                (unsigned long long)rs.failed, (unsigned long long)rp.failed);
+            r->roots_match = 0;
+        }
+        if (slot == reps) {
+            continue;
+        }
+        v[0][slot] = exec_stage(&rs.s);
+        v[1][slot] = exec_stage(&rp.s);
+        v[2][slot] = rs.s.total_ns;
+        v[3][slot] = rp.s.total_ns;
+        for (k = 0; k < ST_N; k++) {
+            v[4 + k][slot] = stage_of(&rp.s, (int)k);
+        }
+    }
+    r->seq_exec = agg(v[0], reps);
+    r->par_exec = agg(v[1], reps);
+    r->seq_total = agg(v[2], reps);
+    r->par_total = agg(v[3], reps);
+    for (k = 0; k < ST_N; k++) {
+        r->stage[k] = agg(v[4 + k], reps);
+    }
+    for (k = 0; k < 4 + ST_N; k++) {
+        free(v[k]);
+    }
+    r->txs = rp.s.txs;
+    r->failed = rp.failed;
+    r->batches = rp.s.batches;
+    r->reexecutions = rp.s.reexecutions;
+    r->fallback_blocks = rp.fallback_blocks;
+    memcpy(r->root, rp.root, 32);
+    r->exec_speedup = ratio((double)r->seq_exec.med, (double)r->par_exec.med);
+    r->e2e_speedup = ratio((double)r->seq_total.med,
+        (double)r->par_total.med);
+    r->ideal_speedup = rp.ideal_den > 0 ? (double)rp.s.txs / rp.ideal_den
+        : 1.0;
+    r->tps_e2e = ratio((double)r->txs * 1e9, (double)r->par_total.med);
+    r->tps_exec = ratio((double)r->txs * 1e9, (double)r->par_exec.med);
+    r->seq_tps_e2e = ratio((double)r->txs * 1e9, (double)r->seq_total.med);
+
+    /* The end-to-end ceiling: every tx needs one signature verification,
+     * spread over the threads that exist (more threads than CPUs verify
+     * no faster). */
+    cores = threads < node_cpus() ? threads : node_cpus();
+    r->verify_us = (double)px_bench_verify_ps(w) / 1e6;
+    r->sig_bound_tps = ratio((double)cores * 1e6, r->verify_us);
+    r->sig_bound_ratio = ratio(r->tps_e2e, r->sig_bound_tps);
+
+    if (o->profile) {
+        px_bench_progress_update(pg, "profiled pass", nruns, nruns + 1);
+        if (px_bench_profile(r, w, threads, o) != 0) {
+            r->have_proj = 0;
+        }
+    }
+    r->peak_rss = px_bench_peak_rss();
+}
+
+/* ---- RSS over many blocks --------------------------------------------- */
+
+typedef struct rss_state {
+    bench_rss *out;
+    bench_progress *pg;
+    uint64_t last_t;
+    uint64_t early_ns, last_ns;
+} rss_state;
+
+static void rss_on_block(void *user, parex_engine *e, size_t b,
+    const parex_block_stats *st)
+{
+    rss_state *s = user;
+    uint64_t rss = px_bench_rss_now();
+
+    (void)e;
+    if (rss > s->out->rss_max) {
+        s->out->rss_max = rss;
+    }
+    if (b + 1 == s->out->early_block) {
+        s->out->rss_early = rss;
+        s->early_ns = st->total_ns;
+    }
+    s->out->rss_last = rss;
+    s->last_ns = st->total_ns;
+    px_bench_progress_update(s->pg, "block", b + 1, s->out->blocks);
+}
+
+void px_bench_rss(bench_rss *out, const bench_work *w, unsigned threads,
+    const bench_opts *o, bench_progress *pg)
+{
+    bench_exec_cfg c;
+    bench_run run;
+    rss_state s;
+
+    memset(out, 0, sizeof(*out));
+    memset(&s, 0, sizeof(s));
+    out->threads = threads;
+    out->blocks = w->nblocks;
+    /* "After the first few": block 5 when there are at least 10. */
+    out->early_block = w->nblocks >= 10 ? 5 : 1;
+    s.out = out;
+    s.pg = pg;
+    memset(&c, 0, sizeof(c));
+    c.threads = threads;
+    c.sync = o->sync;
+    c.on_block = rss_on_block;
+    c.user = &s;
+    px_bench_execute(&run, w, &c);
+    out->txs = run.s.txs;
+    out->early_ms_per_block = (double)s.early_ns / 1e6;
+    out->last_ms_per_block = (double)s.last_ns / 1e6;
+}

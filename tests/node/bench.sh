@@ -1,0 +1,168 @@
+#!/bin/sh
+# `parex bench` on tiny workloads: the JSON lines carry every field, --zipf
+# is deterministic, the RSS and scaling reports, --plot, the progress line
+# stays off stdout, and bad options name what is wrong. No timing
+# assertions: only counts, roots and the presence of the figures.
+# usage: bench.sh PAREX JSON_GET
+parex=$1
+jget=$2
+. "$(dirname "$0")/tap.sh"
+
+tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
+fields="workload name accounts block_size blocks zipf threads sync reps seed
+txs failed_txs batches reexecutions fallback_blocks seq_exec_s par_exec_s
+seq_exec_min_s seq_exec_max_s par_exec_min_s par_exec_max_s seq_total_s
+par_total_s exec_speedup e2e_speedup ideal_speedup tps_e2e tps_exec
+seq_tps_e2e verify_us sig_bound_tps sig_bound_ratio projected_speedup
+projected_ideal peak_rss_bytes stage_ns.decode stage_ns.verify
+stage_ns.analysis stage_ns.exec stage_ns.validate stage_ns.apply
+stage_ns.root stage_ns.commit state_root roots_match"
+
+run "$parex" bench --help
+check "bench --help exits 0" "$rc" "$err"
+for word in --zipf --plot --rss-blocks --scaling --sync --progress \
+    "signature bound" "makespan" "exit status"; do
+    printf '%s' "$out" | grep -q -- "$word"
+    check "bench --help mentions '$word'" $? "$out"
+done
+
+# --json: one object per run with every field; --progress goes to stderr.
+run "$parex" bench $tiny --threads 1,2 --json --progress
+check "bench --json exits 0" "$rc" "$err"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+check "bench --json: one line per thread count" $? "$out"
+printf '%s\n' "$out" | "$jget" $fields >"$work/fields" 2>"$work/jerr"
+check "bench --json: every line has every field" $? "$(cat "$work/jerr")"
+printf '%s\n' "$out" | "$jget" workload threads txs sync roots_match \
+    >"$work/v"
+printf 'p2p\t1\t80\tnone\ttrue\np2p\t2\t80\tnone\ttrue\n' | cmp -s - "$work/v"
+check "bench --json: workload, threads, txs, sync, roots" $? \
+    "$(cat "$work/v")"
+printf '%s' "$err" | grep -q '\[2/2\] p2p accounts=10 block=40, 2 thr'
+check "bench --progress reports on stderr" $? "$err"
+printf '%s\n' "$out" | grep -qv '^{'
+[ $? -ne 0 ]
+check "bench --progress keeps stdout JSON only" $? "$out"
+printf '%s\n' "$out" | "$jget" verify_us sig_bound_tps | awk -F'\t' \
+    '$1 <= 0 || $2 <= 0 { bad = 1 } END { exit bad }'
+check "bench --json: signature bound measured" $? "$out"
+
+# --zipf: the same seed gives the same blocks, hence the same batches and
+# state root; another seed or no skew gives other blocks.
+zrun() {
+    "$parex" bench --accounts 50 --block-size 60 --blocks 2 --reps 1 \
+        --sync none --threads 2 --json --no-profile "$@" |
+        "$jget" txs batches state_root
+}
+a=$(zrun --zipf 1.2 --seed 7)
+b=$(zrun --zipf 1.2 --seed 7)
+c=$(zrun --zipf 1.2 --seed 8)
+u=$(zrun --seed 7)
+[ -n "$a" ] && [ "$a" = "$b" ]
+check "bench --zipf is deterministic" $? "$a / $b"
+[ -n "$c" ] && [ "$a" != "$c" ]
+check "bench --zipf: another seed, other blocks" $? "$a / $c"
+[ -n "$u" ] && [ "$a" != "$u" ]
+check "bench --zipf: skewed differs from uniform" $? "$a / $u"
+# Skew concentrates the txs on few accounts: more batches than uniform.
+za=$(printf '%s' "$a" | cut -f2)
+zu=$(printf '%s' "$u" | cut -f2)
+[ "$za" -gt "$zu" ]
+check "bench --zipf 1.2: more batches than uniform ($za > $zu)" $? "$a / $u"
+
+# hot: every tx writes one key, so every tx is its own batch.
+run "$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
+    --reps 1 --sync none --threads 2 --json --no-profile
+v=$(printf '%s\n' "$out" | "$jget" txs batches ideal_speedup)
+[ "$rc" -eq 0 ] && printf '%s' "$v" | awk -F'\t' \
+    '$1 != 30 || $2 != 30 || $3 != 1 { bad = 1 } END { exit bad }'
+check "bench hot: batches = txs, ideal 1" $? "$v $err"
+
+# --rss-blocks: RSS after block 5 and after the last block.
+run "$parex" bench --rss-blocks 12 --block-size 10 --accounts 20 \
+    --threads 2 --sync none --json
+check "bench --rss-blocks exits 0" "$rc" "$err"
+v=$(printf '%s\n' "$out" | "$jget" mode blocks txs early_block \
+    rss_early_bytes rss_last_bytes rss_growth 2>&1)
+printf '%s' "$v" | awk -F'\t' '$1 != "rss" || $2 != 12 || $3 != 120 ||
+    $4 != 5 || $5 <= 0 || $6 <= 0 || $7 <= 0 { bad = 1 } END { exit bad }'
+check "bench --rss-blocks reports RSS after block 5 and 12" $? "$v"
+
+# --scaling: the same txs in small and large blocks, time per tx of each.
+run "$parex" bench --scaling --block-size 10,40 --accounts 20 --threads 2 \
+    --reps 1 --sync none --json --no-profile
+check "bench --scaling exits 0" "$rc" "$err"
+v=$(printf '%s\n' "$out" | grep -v '"mode"' | "$jget" block_size blocks txs)
+[ "$v" = "$(printf '10\t4\t40\n40\t1\t40')" ]
+check "bench --scaling: equal txs at each block size" $? "$v"
+v=$(printf '%s\n' "$out" | grep '"mode":"scaling"' | "$jget" \
+    small_block_size large_block_size exec_ratio e2e_ratio 2>&1)
+printf '%s' "$v" | awk -F'\t' '$1 != 10 || $2 != 40 || $3 <= 0 || $4 <= 0 {
+    bad = 1 } END { exit bad }'
+check "bench --scaling: a scaling line" $? "$v"
+
+# Traces: one real-chain block, when the data is there.
+tr=$(ls "${PAREX_TRACES:-/nonexistent}"/*/*.jsonl 2>/dev/null | head -1)
+if [ -n "$tr" ]; then
+    run "$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --json --no-profile "$tr"
+    v=$(printf '%s\n' "$out" | "$jget" workload roots_match 2>&1)
+    [ "$rc" -eq 0 ] && [ "$v" = "$(printf 'trace\ttrue')" ]
+    check "bench trace: one block, roots match" $? "$v $err"
+else
+    ok "bench trace: skipped (no traces)"
+fi
+
+# The table (no --json) names the sync mode and the bound.
+run "$parex" bench $tiny --threads 2 --sync full
+printf '%s' "$out" | grep -q 'sync=full' &&
+    printf '%s' "$out" | grep -q 'signature bound'
+check "bench table names sync=full and the signature bound" $? "$out"
+
+# --plot: a PNG when gnuplot is there; a clear error when it is not.
+if command -v gnuplot >/dev/null 2>&1; then
+    run "$parex" bench $tiny --threads 1,2 --no-profile --plot \
+        "$work/b.png"
+    head -c 4 "$work/b.png" 2>/dev/null | od -An -c | grep -q 'P   N   G'
+    check "bench --plot writes a PNG" $? "$err"
+else
+    ok "bench --plot: skipped (no gnuplot)"
+fi
+run env PATH=/nonexistent "$parex" bench $tiny --plot "$work/c.png"
+expect_fail "bench --plot without gnuplot" 4 "needs gnuplot"
+
+# Usage errors name the option.
+run "$parex" bench --zipf abc
+expect_fail "bench --zipf abc" 2 "zipf: 'abc' is not a number in (0, 10\]"
+run "$parex" bench --zipf 0
+expect_fail "bench --zipf 0" 2 "zipf: '0'"
+run "$parex" bench --zipf 11
+expect_fail "bench --zipf 11" 2 "zipf: '11'"
+run "$parex" bench --workload hot --zipf 1
+expect_fail "bench hot --zipf" 2 "zipf is for the p2p workload"
+run "$parex" bench --threads 0
+expect_fail "bench --threads 0" 2 "threads must be positive"
+run "$parex" bench --accounts 1
+expect_fail "bench --accounts 1" 2 "accounts must be at least 2"
+run "$parex" bench --block-size 10,x
+expect_fail "bench --block-size 10,x" 2 "option --block-size: 'x'"
+run "$parex" bench --rss-blocks 0
+expect_fail "bench --rss-blocks 0" 2 "rss-blocks must be positive"
+run "$parex" bench --rss-blocks 5 --scaling
+expect_fail "bench --rss-blocks --scaling" 2 "does not combine"
+run "$parex" bench --scaling --accounts 10,20
+expect_fail "bench --scaling two account counts" 2 "one --accounts value"
+run "$parex" bench --workload trace --accounts 10
+expect_fail "bench trace --accounts" 2 "for the p2p and hot workloads"
+run "$parex" bench --workload frob
+expect_fail "bench unknown workload" 2 "unknown workload 'frob'"
+run "$parex" bench --frob
+expect_fail "bench unknown option" 2 "unknown option '--frob'"
+run "$parex" bench --sync maybe
+expect_fail "bench bad --sync" 2 "option --sync"
+run "$parex" bench --plot 'a"b.png'
+expect_fail "bench --plot bad name" 2 "not a usable file name"
+run "$parex" bench --workload p2p /nonexistent/x.jsonl
+expect_fail "bench missing path" 3 "/nonexistent"
+
+finish
