@@ -289,6 +289,52 @@ static int check_data_file(parex_error_info *err, const char *dir)
     return ret;
 }
 
+/* LMDB reads pages through its memory map and trusts the meta page's
+ * last page number. A data.mdb cut short (a copy that stopped early, a full
+ * disk in a copy tool) would make such a read raise SIGBUS, so the file
+ * must reach at least to the end of the last page the meta page names. */
+static int check_size(px__store *s, parex_error_info *err, const char *dir)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fst;
+    size_t n = strlen(dir) + sizeof "/data.mdb";
+    char *path;
+    uint64_t need;
+    int rc;
+    int ret = PAREX_OK;
+
+    rc = mdb_env_info(s->env, &info);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_stat(s->env, &st);
+    }
+    if (rc != MDB_SUCCESS) {
+        return open_fail(err, map_mdb(rc), dir, "cannot read the meta page",
+            mdb_strerror(rc));
+    }
+    path = malloc(n);
+    if (path == NULL) {
+        return open_fail(err, PAREX_E_NOMEM, dir, "cannot open",
+            strerror(ENOMEM));
+    }
+    snprintf(path, n, "%s/data.mdb", dir);
+    need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (stat(path, &fst) != 0) {
+        ret = open_fail(err, map_mdb(errno), dir, "cannot stat data.mdb",
+            strerror(errno));
+    } else if ((uint64_t)fst.st_size < need) {
+        char why[96];
+
+        snprintf(why, sizeof why, "data.mdb has %llu bytes, its last "
+            "page ends at %llu", (unsigned long long)fst.st_size,
+            (unsigned long long)need);
+        ret = open_fail(err, PAREX_E_CORRUPT, dir,
+            "damaged state store: data.mdb is truncated", why);
+    }
+    free(path);
+    return ret;
+}
+
 int px__store_open(px__store **out, parex_error_info *err, const char *dir,
     uint64_t map_size, int sync, int read_only)
 {
@@ -375,6 +421,10 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
         /* Free reader slots left by crashed processes; they would pin old
          * pages forever. Failure only means the slots stay taken. */
         (void)mdb_reader_check(s->env, &dead);
+    }
+    ret = check_size(s, err, dir);
+    if (ret != PAREX_OK) {
+        goto err_env;
     }
     ret = open_dbs(s, err, dir);
     if (ret != PAREX_OK) {

@@ -43,8 +43,11 @@ typedef struct parex_db_options {
  *  The directory must exist. A new store is empty: height is undefined
  *  until parex_db_genesis() writes block 0.
  *
- *  Returns: PAREX_OK; PAREX_E_IO (missing directory, permissions);
- *           PAREX_E_CORRUPT (not a parex store, or damaged);
+ *  Returns: PAREX_OK; PAREX_E_IO (missing directory, permissions: LMDB
+ *           needs write access to lock.mdb even to read);
+ *           PAREX_E_CORRUPT (not a parex store, or damaged: meta pages
+ *           invalid, data.mdb shorter than its last committed page);
+ *           nothing in the directory is changed by a failed open;
  *           PAREX_E_STORAGE (other LMDB failure); PAREX_E_NOMEM.
  *  Out:     out: the handle, NULL on failure; close with parex_db_close().
  *           err: may be NULL; message names the path on failure.
