@@ -774,6 +774,48 @@ static void fx_multi_block(const char *out)
     gen_end(&g);
 }
 
+/* Many small blocks: the crash-consistency test (tests/node/crash.sh)
+ * kills `parex replay` at random moments, and with blocks this small most
+ * of the time goes into commits, so the kills land in them too. */
+static void fx_many_blocks(const char *out)
+{
+    gen g;
+    size_t blk, j, n;
+    gspec s;
+
+    gen_begin(&g, out, "chain-many-blocks", "240 small blocks (0 to 3 "
+        "seeded random transfers among 16 accounts), a block rejected for a "
+        "replayed nonce after every 40th; the workload of the crash test",
+        404);
+    for (j = 0; j < 16; j++) {
+        char name[8];
+        snprintf(name, sizeof(name), "a%zu", j);
+        gen_account(&g, name, 1000000 + 100 * j);
+    }
+    gen_genesis(&g);
+    for (blk = 0; blk < 240; blk++) {
+        n = gen_rand(&g, 4);
+        for (j = 0; j < n; j++) {
+            size_t from = gen_rand(&g, 16);
+            size_t to = gen_rand(&g, 16);
+            gen_transfer(&g, from, g.acct[to].pub, 1 + gen_rand(&g, 500),
+                gen_rand(&g, 3), DECL_EXACT, OK, 0);
+        }
+        gen_valid(&g);
+        if (blk % 40 == 39) {
+            gen_transfer(&g, 0, g.acct[1].pub, 1, 1, DECL_EXACT, OK, 0);
+            memset(&s, 0, sizeof(s));
+            s.from = 2;
+            s.nonce_set = 1;
+            s.nonce = 0;
+            s.want_status = -1;
+            gen_tx(&g, &s);
+            gen_rejected(&g, PAREX_REJECT_BAD_NONCE, 1);
+        }
+    }
+    gen_end(&g);
+}
+
 static void fx_fee_recipient(const char *out)
 {
     gen g;
@@ -1200,10 +1242,11 @@ void node_help_fixtures(FILE *f)
 "sequential reference executor; each fixture's intended outcomes (the\n"
 "rejection reason and tx index of every invalid block, the failure code\n"
 "of failing txs) are asserted while generating. The fixtures cover\n"
-"transfers at low and high contention, multi-block chains, the fee\n"
-"recipient, failing programs, wrong declarations and invalid blocks (bad\n"
-"signature, bad nonce, unpayable fee, wrong chain id, malformed txs, over\n"
-"limits, wrong height, wrong parent, wrong claimed roots).\n"
+"transfers at low and high contention, multi-block chains (one of 240\n"
+"small blocks, the crash test's workload), the fee recipient, failing\n"
+"programs, wrong declarations and invalid blocks (bad signature, bad\n"
+"nonce, unpayable fee, wrong chain id, malformed txs, over limits, wrong\n"
+"height, wrong parent, wrong claimed roots).\n"
 "\n"
 "exit status: 0 ok; 2 usage error; 4 library error or an intended outcome\n"
 "that the reference executor does not produce.\n", f);
@@ -1240,6 +1283,7 @@ int node_cmd_fixtures(int argc, char **argv)
     fx_low_contention(out);
     fx_high_contention(out);
     fx_multi_block(out);
+    fx_many_blocks(out);
     fx_fee_recipient(out);
     fx_failing(out);
     fx_wrong_declarations(out);

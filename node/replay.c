@@ -16,10 +16,12 @@ typedef struct replay_opts {
     int check;
     parex_sync sync;
     uint32_t chain_id;
+    uint64_t map_size;
+    int resume;
 } replay_opts;
 
 typedef struct replay_totals {
-    size_t files, blocks, txs, mismatches, load_errors;
+    size_t files, blocks, txs, mismatches, load_errors, skipped;
     uint64_t ok_txs, total_ns, exec_ns;
 } replay_totals;
 
@@ -96,7 +98,12 @@ static void chain_open(chain *c, const replay_opts *o, size_t idx,
     memset(c, 0, sizeof(*c));
     if (o->db_dir != NULL) {
         c->dir = sub_dir(o, idx, file, sequential && o->check ? ".ref" : "");
-        if (node_mkdir_fresh(c->dir) != 0) {
+        if (o->resume) {
+            if (mkdir(c->dir, 0777) != 0 && errno != EEXIST) {
+                node_die(NODE_EXIT_RUNTIME, "%s: cannot create: %s", c->dir,
+                    strerror(errno));
+            }
+        } else if (node_mkdir_fresh(c->dir) != 0) {
             node_die(NODE_EXIT_RUNTIME, "%s: cannot create a fresh state "
                 "directory: %s", c->dir, strerror(errno));
         }
@@ -106,6 +113,7 @@ static void chain_open(chain *c, const replay_opts *o, size_t idx,
     }
     memset(&dbo, 0, sizeof(dbo));
     dbo.sync = o->sync;
+    dbo.map_size = o->map_size;
     memset(&ei, 0, sizeof(ei));
     rc = parex_db_open(&c->db, &ei, c->dir, &dbo);
     if (rc != PAREX_OK) {
@@ -166,7 +174,12 @@ static void run_block(outcome *out, chain *c, const node_buf *block,
         block->p, block->len, PAREX_EXEC_COMMIT);
     if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
         node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
-            "(%s)", file, bi, parex_strerror(out->rc), out->err.message);
+            "(%s: %s)%s", file, bi, parex_strerror(out->rc),
+            parex_errname(out->rc), out->err.message,
+            out->rc == PAREX_E_MAPFULL
+                ? "; nothing of the block was written: rerun with a larger "
+                  "--map-size and --resume"
+                : "");
     }
 }
 
@@ -469,6 +482,142 @@ static void compare_state(verdict *v, const chain *a, const chain *r)
     free(l.off);
 }
 
+/* ---- resuming on a kept store (--resume) ------------------------------ */
+
+/* TH(tag, x) = SHA-256(SHA-256(tag) || SHA-256(tag) || x), docs/formats.md. */
+static void tagged_hash(uint8_t out[32], const char *tag, const uint8_t *x,
+    size_t len)
+{
+    uint8_t *buf = node_malloc(64 + len);
+
+    parex_sha256(buf, tag, strlen(tag));
+    memcpy(buf + 32, buf, 32);
+    if (len > 0) {
+        memcpy(buf + 64, x, len);
+    }
+    parex_sha256(out, buf, 64 + len);
+    free(buf);
+}
+
+/* The tx root a block of these txs commits to: TH("parex/txroot",
+ * txid_0 || ...), txid = TH("parex/txid", encoding) (docs/formats.md). */
+static void tx_root_of(uint8_t out[32], const node_txbytes *txs, size_t n)
+{
+    uint8_t *ids = node_malloc(n > 0 ? 32 * n : 1);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        tagged_hash(ids + 32 * i, "parex/txid", txs[i].p, txs[i].len);
+    }
+    tagged_hash(out, "parex/txroot", ids, 32 * n);
+    free(ids);
+}
+
+/* Where a kept store stands. Returns 0 when it has no genesis yet (the
+ * caller writes it), 1 when its genesis is this file's (*g set, *top the
+ * stored head height), -1 (a mismatch reported) when it is another's. */
+static int resume_start(verdict *v, parex_header *g, uint64_t *top,
+    const chain *c, const parex_header *want)
+{
+    parex_header head;
+    int rc = parex_db_head(c->db, &head);
+
+    if (rc == PAREX_E_NOTFOUND) {
+        return 0;
+    }
+    if (rc == PAREX_OK) {
+        rc = parex_db_header(c->db, g, 0);
+    }
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: %s: cannot read the stored chain: "
+            "%s", v->file, c->dir, parex_strerror(rc));
+    }
+    if (!same_header(g, want)) {
+        mismatch(v, "--resume: the genesis stored in %s is not this file's",
+            c->dir);
+        return -1;
+    }
+    *top = head.height;
+    return 1;
+}
+
+/* A block below the stored head: it must be the block stored at its
+ * height (same parent, tx root, fee recipient and, when known, state
+ * root); then it is skipped. Returns 0 (cur moves to it) or -1 (a
+ * mismatch reported). */
+static int resume_skip(verdict *v, parex_header *cur, const chain *c,
+    const parex_header *h, const node_txbytes *txs, size_t ntx,
+    const uint8_t *want_root)
+{
+    parex_header st;
+    uint8_t txr[32];
+    const char *what = NULL;
+    int rc = parex_db_header(c->db, &st, cur->height + 1);
+
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: %s: cannot read the header at "
+            "height %llu: %s", v->file, c->dir,
+            (unsigned long long)cur->height + 1, parex_strerror(rc));
+    }
+    tx_root_of(txr, txs, ntx);
+    if (h->height != st.height) {
+        what = "height";
+    } else if (memcmp(h->parent, st.parent, 32) != 0) {
+        what = "parent";
+    } else if (memcmp(txr, st.tx_root, 32) != 0) {
+        what = "tx_root";
+    } else if (memcmp(h->fee_recipient, st.fee_recipient, 32) != 0) {
+        what = "fee_recipient";
+    } else if (want_root != NULL && memcmp(want_root, st.state_root, 32)) {
+        what = "state_root";
+    }
+    if (what != NULL) {
+        mismatch(v, "--resume: the block stored at height %llu in %s is not "
+            "this block (%s differs)", (unsigned long long)st.height, c->dir,
+            what);
+        return -1;
+    }
+    *cur = st;
+    return 0;
+}
+
+static void print_skipped(const verdict *v, const parex_header *h,
+    replay_totals *t)
+{
+    char root[65];
+
+    t->skipped++;
+    hex32(root, h->state_root);
+    printf("%s block %zu height %llu: committed before, skipped, root %s "
+           "ok\n", v->file, v->block, (unsigned long long)h->height, root);
+    fflush(stdout);
+}
+
+/* The file's genesis line: its state root, and where a resumed store
+ * stood. */
+static void print_genesis(const char *file, const parex_header *g,
+    int resumed, uint64_t top)
+{
+    char root[65];
+
+    hex32(root, g->state_root);
+    printf("%s genesis height 0: root %s", file, root);
+    if (resumed) {
+        printf(", resuming on a store at height %llu",
+            (unsigned long long)top);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+static void print_resume_mismatch(const verdict *v, replay_totals *t)
+{
+    t->blocks++;
+    t->mismatches++;
+    printf("%s block %zu: MISMATCH %s\n", v->file, v->block, v->first);
+    fflush(stdout);
+}
+
 /* ---- one file --------------------------------------------------------- */
 
 static void replay_fixture(const replay_opts *o, replay_totals *t,
@@ -477,9 +626,11 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
     node_fixture f;
     char err[NODE_ERR_LEN];
     chain c, r;
-    parex_header g;
+    parex_header g, cur;
+    uint64_t top = 0;
     size_t bi;
     verdict fv;
+    int resumed = 0;
 
     if (node_fixture_load(&f, err, file) != 0) {
         node_warn("%s", err);
@@ -488,7 +639,28 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
     }
     memset(&r, 0, sizeof(r));
     chain_open(&c, o, idx, file, 0, f.chain_id);
-    chain_genesis(&c, &g, file, f.kvs, f.nkv, f.fee_recipient);
+    if (o->resume) {
+        parex_header want;
+        int rc = parex_genesis_header(&want, f.kvs, f.nkv, f.fee_recipient);
+        if (rc != PAREX_OK) {
+            node_die(NODE_EXIT_RUNTIME, "%s: genesis: %s", file,
+                parex_strerror(rc));
+        }
+        memset(&fv, 0, sizeof(fv));
+        fv.file = file;
+        resumed = resume_start(&fv, &g, &top, &c, &want);
+        if (resumed < 0) {
+            print_resume_mismatch(&fv, t);
+            chain_close(&c);
+            node_fixture_release(&f);
+            return;
+        }
+    }
+    if (!resumed) {
+        chain_genesis(&c, &g, file, f.kvs, f.nkv, f.fee_recipient);
+    }
+    print_genesis(file, &g, resumed, top);
+    cur = g;
     if (o->check) {
         parex_header g2;
         chain_open(&r, o, idx, file, 1, f.chain_id);
@@ -506,6 +678,26 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         memset(&v, 0, sizeof(v));
         v.file = file;
         v.block = bi;
+        if (cur.height < top) {
+            /* Resuming: blocks up to the stored head were committed by an
+             * earlier run (rejected ones never changed anything). */
+            if (b->reject != PAREX_REJECT_NONE) {
+                continue;
+            }
+            if (!b->have_height) {
+                h.height = cur.height + 1;
+            }
+            if (!b->have_parent) {
+                parex_header_hash(h.parent, &cur);
+            }
+            if (resume_skip(&v, &cur, &c, &h, b->txs, b->ntx,
+                    b->state_root) != 0) {
+                print_resume_mismatch(&v, t);
+                break;
+            }
+            print_skipped(&v, &cur, t);
+            continue;
+        }
         head_of(&c, &head, file);
         if (!b->have_height) {
             h.height = head.height + 1;
@@ -525,6 +717,14 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         print_block(&v, &a, b->ntx, h.height, note, t);
         free(a.receipts);
         node_buf_release(&block);
+    }
+    if (bi == f.nblocks && cur.height < top) {
+        memset(&fv, 0, sizeof(fv));
+        fv.file = file;
+        fv.block = f.nblocks;
+        mismatch(&fv, "--resume: %s holds blocks up to height %llu, past "
+            "this file's last block", c.dir, (unsigned long long)top);
+        print_resume_mismatch(&fv, t);
     }
     if (o->check) {
         memset(&fv, 0, sizeof(fv));
@@ -552,6 +752,8 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     node_buf block = {0};
     outcome a, ro;
     verdict v;
+    uint64_t top = 0;
+    int resumed = 0;
 
     if (node_trace_load(&tr, err, file) != 0) {
         node_warn("%s", err);
@@ -560,8 +762,26 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     }
     node_trace_fee_recipient(fee);
     memset(&r, 0, sizeof(r));
+    memset(&v, 0, sizeof(v));
+    v.file = file;
     chain_open(&c, o, idx, file, 0, o->chain_id);
-    chain_genesis(&c, &g, file, NULL, 0, fee);
+    if (o->resume) {
+        parex_header want;
+        int rc = parex_genesis_header(&want, NULL, 0, fee);
+        if (rc != PAREX_OK) {
+            node_die(NODE_EXIT_RUNTIME, "%s: genesis: %s", file,
+                parex_strerror(rc));
+        }
+        resumed = resume_start(&v, &g, &top, &c, &want);
+        if (resumed < 0) {
+            print_resume_mismatch(&v, t);
+            goto out;
+        }
+    }
+    if (!resumed) {
+        chain_genesis(&c, &g, file, NULL, 0, fee);
+    }
+    print_genesis(file, &g, resumed, top);
     if (o->check) {
         parex_header g2;
         chain_open(&r, o, idx, file, 1, o->chain_id);
@@ -573,10 +793,17 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
         goto out;
     }
     node_trace_header(&h, &g);
+    if (top >= 1) {
+        parex_header cur = g;
+        if (resume_skip(&v, &cur, &c, &h, txs, tr.n, NULL) != 0) {
+            print_resume_mismatch(&v, t);
+        } else {
+            print_skipped(&v, &cur, t);
+        }
+        goto out;
+    }
     node_block_encode(&block, &h, txs, tr.n);
 
-    memset(&v, 0, sizeof(v));
-    v.file = file;
     run_block(&a, &c, &block, tr.n, file, 0);
     if (a.rc == PAREX_E_BLOCK) {
         mismatch(&v, "trace block rejected: %s at tx %lld, field '%s': %s",
@@ -604,8 +831,9 @@ out:
 void node_help_replay(FILE *f)
 {
     fputs(
-"usage: parex replay [--threads N] [--db DIR] [--declare MODE] [--check]\n"
-"                    [--sync full|meta|none] [--chain-id N]\n"
+"usage: parex replay [--threads N] [--db DIR [--resume]] [--declare MODE]\n"
+"                    [--check] [--sync full|meta|none] [--map-size BYTES]\n"
+"                    [--chain-id N]\n"
 "                    [--min-batch-width N] PATH...\n"
 "\n"
 "Execute fixtures and real-chain traces and check the results.\n"
@@ -621,7 +849,8 @@ void node_help_replay(FILE *f)
 "unchanged afterwards). A trace becomes one block of signed `trace` program\n"
 "transactions on an empty state, as `parex trace import` builds it.\n"
 "\n"
-"Per block one line: file, block index, height, txs, batches,\n"
+"Per file first a genesis line (its state root), then per block one\n"
+"line: file, block index, height, txs, batches,\n"
 "re-executions, state root, end-to-end tx/s (parex_block_stats.total_ns),\n"
 "execution-stage tx/s (exec_ns) and the verdict: ok, rejected-as-expected,\n"
 "or MISMATCH with the first difference. Every difference is also printed to\n"
@@ -650,7 +879,19 @@ void node_help_replay(FILE *f)
 "  --min-batch-width N  blocks whose txs/batches is below N run on the\n"
 "                   sequential executor (0, the default: 16 x threads, and\n"
 "                   always at 1 thread; 1: always run the parallel path)\n"
+"  --resume         with --db: continue on the kept stores instead of\n"
+"                   fresh ones. Blocks up to a store's head are checked\n"
+"                   against the stored chain (height, parent, tx root, fee\n"
+"                   recipient, the fixture's state root) and skipped; the\n"
+"                   rest run as usual. A store without genesis starts from\n"
+"                   genesis. Picks up after a crash or a full map. Not with\n"
+"                   --check.\n"
+"  --map-size BYTES LMDB map size: the most the store may grow to\n"
+"                   (default 0: 16 GiB); beyond it a commit fails with\n"
+"                   PAREX_E_MAPFULL and nothing of the block is written\n"
 "  --sync MODE      LMDB durability per commit: full (default), meta, none\n"
+"                   (none: a process crash loses nothing committed, a\n"
+"                   system crash or power loss may; see docs/security.md)\n"
 "  --chain-id N     chain id of trace transactions (default 1); fixtures\n"
 "                   carry their own\n"
 "\n"
@@ -695,8 +936,12 @@ int node_cmd_replay(int argc, char **argv)
         } else if (node_opt_value(argc, argv, &k, "--chain-id", &val)) {
             o.chain_id = (uint32_t)node_opt_u64("--chain-id", val,
                 UINT32_MAX);
+        } else if (node_opt_value(argc, argv, &k, "--map-size", &val)) {
+            o.map_size = node_opt_u64("--map-size", val, UINT64_MAX);
         } else if (strcmp(argv[k], "--check") == 0) {
             o.check = 1;
+        } else if (strcmp(argv[k], "--resume") == 0) {
+            o.resume = 1;
         } else if (strcmp(argv[k], "--") == 0) {
             for (k++; k < argc; k++) {
                 if (node_paths_add(&ps, err, argv[k]) != 0) {
@@ -717,6 +962,13 @@ int node_cmd_replay(int argc, char **argv)
     if (npaths == 0) {
         node_die(NODE_EXIT_USAGE, "replay: no PATH given (see parex replay "
             "--help)");
+    }
+    if (o.resume && o.db_dir == NULL) {
+        node_die(NODE_EXIT_USAGE, "replay: --resume needs --db DIR");
+    }
+    if (o.resume && o.check) {
+        node_die(NODE_EXIT_USAGE, "replay: --resume and --check cannot be "
+            "combined");
     }
     if (node_declare_parse(&o.declare, err, o.declare_str) != 0) {
         node_die(NODE_EXIT_USAGE, "replay: %s", err);
@@ -740,9 +992,13 @@ int node_cmd_replay(int argc, char **argv)
         }
     }
     printf("summary: files %zu, blocks %zu, txs %zu, mismatches %zu, load "
-           "errors %zu, %.0f tx/s (exec %.0f tx/s)\n",
+           "errors %zu, %.0f tx/s (exec %.0f tx/s)",
         t.files, t.blocks, t.txs, t.mismatches, t.load_errors,
         rate(t.ok_txs, t.total_ns), rate(t.ok_txs, t.exec_ns));
+    if (o.resume) {
+        printf(", skipped %zu committed before", t.skipped);
+    }
+    printf("\n");
     node_paths_release(&ps);
     if (t.load_errors > 0) {
         return NODE_EXIT_INPUT;
