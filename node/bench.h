@@ -3,7 +3,7 @@
  * bench.c        command line, the list of jobs, the sweep
  * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
  *                and signed before any timing
- * bench_run.c    one measured run: warm-up, repetitions, the profiled pass,
+ * bench_run.c    one measured run: warm-up, repetitions, the profiled runs,
  *                the signature bound, RSS over many blocks
  * bench_sched.c  the batch-schedule makespan projection and Zipf sampling
  *                (pure functions, unit-tested)
@@ -39,7 +39,7 @@ typedef struct bench_opts {
     const char *sync_name;
     int json;
     int progress;            /* the progress line on stderr */
-    int profile;             /* the profiled pass (projection) */
+    int profile;             /* the profiled runs (projection) */
     const char *plot;        /* PNG to draw, or NULL */
 } bench_opts;
 
@@ -57,6 +57,8 @@ typedef struct bench_work {
     node_txbytes **txs;
     uint64_t verify_ps;      /* Schnorr verify per signature per core, ps;
                                 0 until measured */
+    int proj_state;          /* 0 not yet profiled, 1 done, -1 failed */
+    double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
 } bench_work;
 
 /** p2p: a sender to a different recipient, both uniform over the accounts,
@@ -117,7 +119,7 @@ typedef struct bench_result {
     double exec_speedup, e2e_speedup, ideal_speedup;
     double tps_e2e, tps_exec, seq_tps_e2e;
     double verify_us, sig_bound_tps, sig_bound_ratio;
-    int have_proj;           /* the profiled pass ran */
+    int have_proj;           /* the profiled runs ran */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
     uint64_t peak_rss;
     uint8_t root[32];
@@ -166,11 +168,12 @@ uint64_t px_bench_verify_ps(bench_work *w);
 
 /** Set the engine option that records per-tx profiles. */
 void px_bench_enable_profile(parex_engine_options *eo);
-/** The profiled pass: one more parallel run with per-tx profiles; fills
- *  r->proj_speedup and r->proj_ideal and sets r->have_proj. Returns 0, or
- *  -1 when the engine has no profile (r untouched). */
-int px_bench_profile(bench_result *r, const bench_work *w,
-    unsigned threads, const bench_opts *o);
+/** The projection: PROF_PASSES profiled one-thread runs of w (computed
+ *  once per workload, kept in w), each tx's minimum time, replayed by
+ *  px_bench_makespan() at 4..64 threads. Fills r->proj_speedup and
+ *  r->proj_ideal and sets r->have_proj. Returns 0, or -1 when the engine
+ *  gave no usable profile (r untouched). */
+int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o);
 
 /** Measure w at `threads`: one warm-up each, o->reps timed repetitions of
  *  the sequential reference and the parallel engine on fresh stores, then

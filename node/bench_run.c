@@ -340,8 +340,8 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->sig_bound_ratio = ratio(r->tps_e2e, r->sig_bound_tps);
 
     if (o->profile) {
-        px_bench_progress_update(pg, "profiled pass", nruns, nruns + 1);
-        if (px_bench_profile(r, w, threads, o) != 0) {
+        px_bench_progress_update(pg, "profiled runs", nruns, nruns + 1);
+        if (px_bench_profile(r, w, o) != 0) {
             r->have_proj = 0;
         }
     }

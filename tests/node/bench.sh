@@ -46,6 +46,16 @@ check "bench --progress keeps stdout JSON only" $? "$out"
 printf '%s\n' "$out" | "$jget" verify_us sig_bound_tps | awk -F'\t' \
     '$1 <= 0 || $2 <= 0 { bad = 1 } END { exit bad }'
 check "bench --json: signature bound measured" $? "$out"
+# The projection: present, at most P at P threads, and never above the
+# ideal min(P, txs / batches) by more than rounding.
+printf '%s\n' "$out" | "$jget" projected_speedup.4 projected_speedup.64 \
+    projected_ideal.4 projected_ideal.64 | awk -F'\t' \
+    '!($1 > 0 && $1 <= 4 && $2 > 0 && $2 <= 64 && $1 <= $3 * 1.0001 &&
+       $2 <= $4 * 1.0001) { bad = 1 } END { exit bad }'
+check "bench --json: projected speedup within (0, ideal]" $? "$out"
+printf '%s\n' "$out" | "$jget" projected_speedup projected_ideal | \
+    sort -u | wc -l | grep -qx 1
+check "bench --json: the projection is one per workload" $? "$out"
 
 # --zipf: the same seed gives the same blocks, hence the same batches and
 # state root; another seed or no skew gives other blocks.
