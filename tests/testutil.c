@@ -99,9 +99,28 @@ static uint64_t splitmix(uint64_t *x)
 void tu_rng_seed(tu_rng *r, uint64_t seed)
 {
     int i;
+    memset(r, 0, sizeof(*r));
     for (i = 0; i < 4; i++) {
         r->s[i] = splitmix(&seed);
     }
+}
+
+void tu_rng_bytes(tu_rng *r, const uint8_t *data, size_t len)
+{
+    memset(r, 0, sizeof(*r));
+    r->data = data;
+    r->len = len;
+}
+
+/* The next nbytes (<= 8) of the stream as a little-endian number. */
+static uint64_t stream_take(tu_rng *r, unsigned nbytes)
+{
+    uint64_t v = 0;
+    unsigned i;
+    for (i = 0; i < nbytes && r->pos < r->len; i++) {
+        v |= (uint64_t)r->data[r->pos++] << (8 * i);
+    }
+    return v;
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -111,9 +130,12 @@ static uint64_t rotl(uint64_t x, int k)
 
 uint64_t tu_rng_next(tu_rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
+    uint64_t *s = r->s, result, t;
+    if (r->data != NULL) {
+        return stream_take(r, 8);
+    }
+    result = rotl(s[1] * 5, 7) * 9;
+    t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
     s[1] ^= s[2];
@@ -125,5 +147,12 @@ uint64_t tu_rng_next(tu_rng *r)
 
 uint64_t tu_rng_below(tu_rng *r, uint64_t n)
 {
+    if (r->data != NULL) {
+        unsigned nbytes = 1;
+        while (nbytes < 8 && ((n - 1) >> (8 * nbytes)) != 0) {
+            nbytes++;
+        }
+        return stream_take(r, nbytes) % n;
+    }
     return tu_rng_next(r) % n;
 }

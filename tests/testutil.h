@@ -14,11 +14,20 @@ void tu_rmdir(char *path);
 uint64_t tu_seed(int argc, char **argv);
 /** Iteration scale: PAREX_TEST_ITERS or def. */
 unsigned tu_iters(unsigned def);
-/** xoshiro256** style deterministic PRNG. */
-typedef struct tu_rng { uint64_t s[4]; } tu_rng;
+/** xoshiro256** style deterministic PRNG, or a byte stream (fuzzing). */
+typedef struct tu_rng {
+    uint64_t s[4];
+    const uint8_t *data;   /* non-NULL: draws come from these bytes */
+    size_t len, pos;
+} tu_rng;
 void tu_rng_seed(tu_rng *r, uint64_t seed);
+/** Draws read data[0..len-1] instead of a generator, so a fuzzer's input
+ *  steers every choice of the code that draws: tu_rng_next takes 8 bytes
+ *  (little-endian), tu_rng_below(n) only as many as n - 1 needs (one byte
+ *  for n <= 256). Past the end every draw is 0. data is borrowed. */
+void tu_rng_bytes(tu_rng *r, const uint8_t *data, size_t len);
 uint64_t tu_rng_next(tu_rng *r);
-/** Uniform in [0, n). n > 0. */
+/** Uniform in [0, n) (from a byte stream: the bytes' value mod n). n > 0. */
 uint64_t tu_rng_below(tu_rng *r, uint64_t n);
 
 #endif
