@@ -21,6 +21,12 @@ void node_help_main(FILE *f)
 "  fixtures generate       write the bundled fixtures (deterministic)\n"
 "  bench [ARGS]            measure the parallel engine against the\n"
 "                          sequential reference (p2p, hot, traces)\n"
+"  node --db DIR --listen HOST:PORT --genesis FILE\n"
+"                          run the reference node (JSON-RPC over HTTP,\n"
+"                          block production, /metrics; docs/node.md)\n"
+"  keygen, tx transfer, submit, load\n"
+"                          the node's clients: keys, signed transfers,\n"
+"                          submission, a load run\n"
 "  help [COMMAND]          this text, or a command's\n"
 "\n"
 "declare modes (replay, trace import --declare): exact, none,\n"
@@ -49,6 +55,16 @@ static int help(int argc, char **argv)
         node_help_fixtures(stdout);
     } else if (strcmp(argv[1], "bench") == 0) {
         node_help_bench(stdout);
+    } else if (strcmp(argv[1], "node") == 0) {
+        node_help_node(stdout);
+    } else if (strcmp(argv[1], "keygen") == 0) {
+        node_help_keygen(stdout);
+    } else if (strcmp(argv[1], "tx") == 0) {
+        node_help_tx(stdout);
+    } else if (strcmp(argv[1], "submit") == 0) {
+        node_help_submit(stdout);
+    } else if (strcmp(argv[1], "load") == 0) {
+        node_help_load(stdout);
     } else {
         node_die(NODE_EXIT_USAGE, "help: unknown command '%s'", argv[1]);
     }
@@ -89,6 +105,21 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "bench") == 0) {
         return node_cmd_bench(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "node") == 0) {
+        return node_cmd_node(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "keygen") == 0) {
+        return node_cmd_keygen(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "tx") == 0) {
+        return node_cmd_tx(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "submit") == 0) {
+        return node_cmd_submit(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "load") == 0) {
+        return node_cmd_load(argc - 1, argv + 1);
     }
     node_die(NODE_EXIT_USAGE, "unknown command '%s' (see parex --help)", cmd);
 }

@@ -307,6 +307,11 @@ int node_cmd_trace(int argc, char **argv);
 int node_cmd_state(int argc, char **argv);
 int node_cmd_fixtures(int argc, char **argv);
 int node_cmd_bench(int argc, char **argv);
+int node_cmd_node(int argc, char **argv);
+int node_cmd_keygen(int argc, char **argv);
+int node_cmd_tx(int argc, char **argv);
+int node_cmd_submit(int argc, char **argv);
+int node_cmd_load(int argc, char **argv);
 
 void node_help_main(FILE *f);
 void node_help_replay(FILE *f);
@@ -314,6 +319,11 @@ void node_help_trace(FILE *f);
 void node_help_state(FILE *f);
 void node_help_fixtures(FILE *f);
 void node_help_bench(FILE *f);
+void node_help_node(FILE *f);
+void node_help_keygen(FILE *f);
+void node_help_tx(FILE *f);
+void node_help_submit(FILE *f);
+void node_help_load(FILE *f);
 
 /** Long option with a value: matches "--name VALUE" (advancing *i) and
  *  "--name=VALUE". Returns 1 and sets *val on a match; dies with a usage
