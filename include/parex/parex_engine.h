@@ -193,10 +193,13 @@ typedef struct parex_engine_options {
     int sequential;          /**< nonzero: use the sequential reference
                                   executor (the specification) */
     uint32_t min_batch_width;/**< a block whose average batch width
-                                  (txs / batches) is below this runs on the
-                                  sequential executor after conflict
-                                  analysis: batches that narrow cost more
-                                  in synchronisation than they gain.
+                                  (txs / batches, judged on an analysed
+                                  prefix of max(256, txs/16) txs) is below
+                                  this runs on the sequential executor:
+                                  blocks that narrow cost more in
+                                  synchronisation than they gain. The rest
+                                  of the analysis overlaps it on a worker,
+                                  so stats.batches stays exact.
                                   0 = default: 16 x threads, and every
                                   block at 1 thread. 1 = never. */
     int profile;             /**< nonzero: record a per-tx profile of every
@@ -259,7 +262,9 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_register(parex_engine *e,
  *
  *  Pipeline: decode and stateless checks; parallel BIP-340 signature
  *  verification; conflict analysis of the declared read/write sets into
- *  batches; per batch parallel optimistic execution; validation in block
+ *  batches and dependencies; dependency-driven optimistic parallel
+ *  execution (a tx starts when the txs it depends on have finished; narrow
+ *  blocks run on the sequential reference, see min_batch_width); validation in block
  *  order with re-execution; writes applied in block order; fee credit;
  *  incremental state root (LtHash); with PAREX_EXEC_COMMIT one LMDB write
  *  transaction. Without it the result is pending: parex_engine_commit() or
