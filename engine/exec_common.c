@@ -111,9 +111,76 @@ static int cmp_change(const void *a, const void *b)
         32);
 }
 
+/* Bucket index of a key: its top `bits` bits. */
+static size_t top_bits(const uint8_t *key, unsigned bits)
+{
+    return (((size_t)key[0] << 8) | key[1]) >> (16 - bits);
+}
+
+static void sort_small(px__change *v, size_t n)
+{
+    size_t i, j;
+
+    if (n > 16) {
+        qsort(v, n, sizeof(*v), cmp_change);
+        return;
+    }
+    for (i = 1; i < n; i++) {
+        px__change x = v[i];
+        for (j = i; j > 0 && memcmp(v[j - 1].key, x.key, 32) > 0; j--) {
+            v[j] = v[j - 1];
+        }
+        v[j] = x;
+    }
+}
+
+/* State keys are hash outputs, so a counting sort on their top bits leaves
+ * buckets of one or two: linear time where qsort's comparisons were a
+ * large part of applying a big block's writes. Crafted keys that share
+ * their top bits only land in one bucket, sorted by qsort: never worse
+ * than O(n log n). If the buffers cannot be had, plain qsort. */
 void px__result_sort(px__result *r)
 {
-    if (r->n_changes > 1) {
-        qsort(r->changes, r->n_changes, sizeof(*r->changes), cmp_change);
+    size_t n = r->n_changes, i, nb;
+    unsigned bits = 8;
+    uint32_t *cnt = NULL;
+    px__change *out = NULL;
+
+    if (n < 1024) {
+        sort_small(r->changes, n);
+        return;
     }
+    while (bits < 16 && ((size_t)1 << bits) < n / 2) {
+        bits++;
+    }
+    nb = (size_t)1 << bits;
+    cnt = calloc(nb + 1, sizeof(*cnt));
+    out = malloc(n * sizeof(*out));
+    if (cnt == NULL || out == NULL) {
+        qsort(r->changes, n, sizeof(*r->changes), cmp_change);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        cnt[top_bits(r->changes[i].key, bits) + 1]++;
+    }
+    for (i = 0; i < nb; i++) {
+        cnt[i + 1] += cnt[i];
+    }
+    for (i = 0; i < n; i++) {
+        out[cnt[top_bits(r->changes[i].key, bits)]++] = r->changes[i];
+    }
+    /* cnt[b] is now the end of bucket b, the start of bucket b + 1. */
+    for (i = 0; i < nb; i++) {
+        size_t b = i == 0 ? 0 : cnt[i - 1];
+        if (cnt[i] - b > 1) {
+            sort_small(out + b, cnt[i] - b);
+        }
+    }
+    free(r->changes);
+    r->changes = out;
+    r->cap_changes = n;
+    out = NULL;
+out:
+    free(out);
+    free(cnt);
 }
