@@ -77,8 +77,10 @@ typedef struct ptx {
     rec *recs;
     uint32_t n_recs, cap_recs;
     uint32_t inc;               /* incarnation; re-executions add one */
-    uint32_t dep0, ndep;        /* its dependencies: deps[dep0 .. +ndep) */
-    atomic_uint pending;        /* unfinished dependencies + 1 (the claim) */
+    atomic_uint pending;        /* unfinished dependencies + 1 (the claim)
+                                   (+ 1 while its analysis runs) */
+    _Atomic uint32_t succ;      /* dependents: edge list head, NIL, or
+                                   CLOSED once the tx has finished */
     uint8_t escaped, invalid;
     px__outcome out;
 } ptx;
@@ -95,14 +97,27 @@ typedef struct busy_flag {
     char pad[64 - sizeof(atomic_int)];
 } busy_flag;
 
+/* One dependency: `tx` waits for the tx whose list holds this edge. */
+typedef struct edge {
+    uint32_t tx, next;
+} edge;
+
+#define NIL UINT32_MAX
+#define CLOSED (UINT32_MAX - 1)
+
+struct analysis;
+
 typedef struct pexec {
     const px__exec_env *env;
     ptx *t;
     uint32_t n;
-    uint32_t *deps;             /* dependency lists, see ptx.dep0 */
-    uint32_t *succ_start;       /* n + 1: dependents of j are */
-    uint32_t *succ;             /*   succ[succ_start[j] .. succ_start[j+1]) */
+    edge *edges;                /* room for one per declared key */
+    uint32_t n_edges;           /* written by the analysing thread only */
+    atomic_uint analysed;       /* txs below this are analysed */
     atomic_uint next;           /* next tx to claim, in block order */
+    atomic_int analyst;         /* taken by the worker finishing analysis */
+    struct analysis *A;
+    uint64_t analysis_ns;       /* the overlapped part */
     pthread_mutex_t q_lock;     /* ready txs nobody has taken yet */
     uint32_t *q;
     uint32_t q_head, q_tail;
@@ -110,7 +125,8 @@ typedef struct pexec {
     busy_flag *busy;
     keymap km;
     px__arena *main_arena;      /* kents; lives as long as the result */
-    pthread_mutex_t km_lock;    /* keymap inserts while batches run */
+    pthread_mutex_t km_lock;    /* the keymap while txs run: the analysis
+                                   (per chunk) and escaped txs' inserts */
     atomic_int err;
     atomic_uint escaped;
 } pexec;
@@ -627,10 +643,11 @@ static void q_push(pexec *X, uint32_t j)
 
 /* Runs tx j and releases its dependents: the first one that becomes ready
  * is returned to run next on this worker (it reads what j just wrote),
- * the others go to the shared queue. */
+ * the others go to the shared queue. Closing j's list makes later edges
+ * to j (from an analysis still running) see that j has finished. */
 static uint32_t run_one(pexec *X, uint32_t j, unsigned w)
 {
-    uint32_t s, e, nextj = NO_TX;
+    uint32_t e, nextj = NO_TX;
     int rc = exec_tx(X, j, w);
 
     if (rc == PAREX_OK) {
@@ -641,8 +658,9 @@ static uint32_t run_one(pexec *X, uint32_t j, unsigned w)
         atomic_compare_exchange_strong(&X->err, &zero, rc);
         return NO_TX;
     }
-    for (s = X->succ_start[j], e = X->succ_start[j + 1]; s < e; s++) {
-        uint32_t d = X->succ[s];
+    e = atomic_exchange_explicit(&X->t[j].succ, CLOSED, memory_order_acq_rel);
+    for (; e != NIL; e = X->edges[e].next) {
+        uint32_t d = X->edges[e].tx;
         if (atomic_fetch_sub_explicit(&X->t[d].pending, 1,
                 memory_order_acq_rel) == 1) {
             if (nextj == NO_TX) {
@@ -668,12 +686,41 @@ static int all_idle(pexec *X, unsigned w)
     return 1;
 }
 
+static int analyse_rest(pexec *X);
+
+/* Claims analysed txs in block order until one is ready (its last
+ * dependency runs the others). NO_TX when none is claimable now;
+ * *exhausted then tells whether every tx has been claimed. */
+static uint32_t claim(pexec *X, int *exhausted)
+{
+    uint32_t c = atomic_load_explicit(&X->next, memory_order_relaxed);
+
+    for (;;) {
+        uint32_t lim = atomic_load_explicit(&X->analysed,
+            memory_order_acquire);
+        if (c >= lim) {
+            *exhausted = c >= X->n;
+            return NO_TX;
+        }
+        if (atomic_compare_exchange_weak_explicit(&X->next, &c, c + 1,
+                memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_fetch_sub_explicit(&X->t[c].pending, 1,
+                    memory_order_acq_rel) == 1) {
+                *exhausted = 0;
+                return c;
+            }
+            c++;
+        }
+    }
+}
+
 /* The worker loop. Each tx ends up run exactly once: by the claimer when
  * its dependencies had finished, else by whichever finishing dependency
- * brought its pending count to zero. A worker leaves when claims are
- * exhausted, the queue is empty and nobody else is running a tx; a worker
- * still running drains the queue itself before leaving, so leaving early
- * only costs parallelism, never a tx. */
+ * brought its pending count to zero. The first worker in finishes the
+ * conflict analysis while the others already run analysed txs. A worker
+ * leaves when every tx is claimed, the queue is empty and nobody else is
+ * running a tx; a worker still running drains the queue itself before
+ * leaving, so leaving early only costs parallelism, never a tx. */
 static void run_flow(void *arg, unsigned w, size_t b, size_t e)
 {
     pexec *X = arg;
@@ -682,22 +729,29 @@ static void run_flow(void *arg, unsigned w, size_t b, size_t e)
     (void)b;
     (void)e;
     atomic_store(&X->busy[w].v, 1);
+    if (atomic_exchange(&X->analyst, 1) == 0) {
+        int rc = analyse_rest(X);
+        if (rc != PAREX_OK) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&X->err, &zero, rc);
+        }
+    }
     while (atomic_load_explicit(&X->err, memory_order_relaxed) == 0) {
+        int exhausted = 0;
         if (j == NO_TX) {
             j = q_pop(X);
         }
         if (j == NO_TX) {
-            uint32_t c = atomic_fetch_add_explicit(&X->next, 1,
-                memory_order_relaxed);
-            if (c < X->n) {
-                if (atomic_fetch_sub_explicit(&X->t[c].pending, 1,
-                        memory_order_acq_rel) == 1) {
-                    j = c;
-                }
+            j = claim(X, &exhausted);
+            if (j != NO_TX) {
+                continue;
+            }
+            if (atomic_load(&X->q_count) != 0) {
                 continue;
             }
             atomic_store(&X->busy[w].v, 0);
-            if (atomic_load(&X->q_count) == 0 && all_idle(X, w)) {
+            if (exhausted && atomic_load(&X->q_count) == 0 &&
+                all_idle(X, w)) {
                 break;
             }
             /* Others still run txs that may release more: stay, but leave
@@ -726,24 +780,24 @@ static void run_validate(void *arg, unsigned w, size_t b, size_t e)
 
 /* ---- phases ---- */
 
-/* Conflict analysis runs in three steps so that the middle one can run on
- * a worker while the caller already executes a narrow block sequentially:
- * begin (tables), range (batches and dependency lists of txs [from, to)),
- * finish (the dependents' index, needed by the parallel path only). */
+/* Conflict analysis runs in steps so that it can overlap execution: begin
+ * (tables), then ranges of txs in block order (batches and dependency
+ * edges); the first worker into the execution job analyses the rest in
+ * chunks while the others run what is analysed. */
 typedef struct analysis {
     kent **slots;               /* next free slot pointers */
-    size_t nd;                  /* dependency edges so far */
     uint32_t nb;                /* batches so far */
     px__arena *arena;           /* key entries */
     size_t next_tx;             /* first tx not analysed yet */
 } analysis;
+
+#define ANALYSIS_CHUNK 64
 
 static int analyse_begin(pexec *X, analysis *A)
 {
     const px__block *blk = X->env->blk;
     px__scratch *sc = X->env->scratch;
     size_t total = 0, j;
-    uint32_t *deps;
     int rc;
 
     for (j = 0; j < blk->n; j++) {
@@ -756,38 +810,60 @@ static int analyse_begin(pexec *X, analysis *A)
     memset(A, 0, sizeof(*A));
     A->arena = X->main_arena;
     A->slots = px__arena_alloc(X->main_arena, (total + 1) * sizeof(kent *));
-    /* deps and succ: total each; succ_start: n + 1; queue: n */
-    deps = reuse(&sc->order, &sc->order_bytes,
-        (2 * total + 2 * blk->n + 1) * sizeof(*deps));
-    if (A->slots == NULL || deps == NULL) {
+    X->edges = reuse(&sc->order, &sc->order_bytes,
+        (total + 1) * sizeof(edge) + blk->n * sizeof(uint32_t));
+    if (A->slots == NULL || X->edges == NULL) {
         return PAREX_E_NOMEM;
     }
-    X->deps = deps;
-    X->succ = deps + total;
-    X->succ_start = X->succ + total;
-    X->q = X->succ_start + blk->n + 1;
-    memset(X->succ_start, 0, (blk->n + 1) * sizeof(*X->succ_start));
+    X->q = (uint32_t *)(X->edges + total + 1);
     return PAREX_OK;
+}
+
+/* Tx j waits for tx d, unless d has already finished. The count goes up
+ * before the edge is visible, so d finishing at once cannot take it to
+ * zero (the claim and the analysis guard hold it above). */
+static void add_edge(pexec *X, uint32_t d, uint32_t j)
+{
+    uint32_t idx = X->n_edges, h;
+    edge *e = &X->edges[idx];
+    _Atomic uint32_t *head = &X->t[d].succ;
+
+    atomic_fetch_add_explicit(&X->t[j].pending, 1, memory_order_relaxed);
+    e->tx = j;
+    h = atomic_load_explicit(head, memory_order_acquire);
+    for (;;) {
+        if (h == CLOSED) {
+            atomic_fetch_sub_explicit(&X->t[j].pending, 1,
+                memory_order_relaxed);
+            return;
+        }
+        e->next = h;
+        if (atomic_compare_exchange_weak_explicit(head, &h, idx,
+                memory_order_acq_rel, memory_order_acquire)) {
+            X->n_edges++;
+            return;
+        }
+    }
 }
 
 static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
 {
     const px__block *blk = X->env->blk;
-    uint32_t *deps = X->deps, *start = X->succ_start;
     kent **slots = A->slots;
-    size_t j, nd = A->nd;
+    size_t j;
     uint32_t nb = A->nb;
 
     for (j = from; j < to; j++) {
         const px__btx *b = &blk->txs[j];
         ptx *t = &X->t[j];
-        uint32_t nr = b->tx.n_read, nw = b->tx.n_write, i;
+        uint32_t nr = b->tx.n_read, nw = b->tx.n_write, i, last = NO_TX;
         int32_t bt = 0;
         int ai;
 
         t->slots = slots;
         t->n_slots = nr + nw;
-        t->dep0 = (uint32_t)nd;
+        atomic_init(&t->pending, 2);    /* the claim and this analysis */
+        atomic_init(&t->succ, NIL);
         ai = bsearch_key(b->tx.write_set, nw, b->acct);
         if (ai >= 0) {
             t->acct_slot = nr + (uint32_t)ai;
@@ -811,10 +887,9 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
             if ((i >= nr || i == t->acct_slot) && k->rbatch + 1 > bt) {
                 bt = k->rbatch + 1;
             }
-            if (k->lastw != NO_TX &&
-                (nd == t->dep0 || deps[nd - 1] != k->lastw)) {
-                deps[nd++] = k->lastw;
-                start[k->lastw + 1]++;
+            if (k->lastw != NO_TX && k->lastw != last) {
+                last = k->lastw;
+                add_edge(X, last, (uint32_t)j);
             }
         }
         for (i = 0; i < t->n_slots; i++) {
@@ -827,37 +902,41 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
             }
         }
         t->batch = bt;
-        t->ndep = (uint32_t)nd - t->dep0;
-        atomic_init(&t->pending, t->ndep + 1);
+        atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
         if ((uint32_t)bt + 1 > nb) {
             nb = (uint32_t)bt + 1;
         }
         slots += t->n_slots;
     }
     A->slots = slots;
-    A->nd = nd;
     A->nb = nb;
     A->next_tx = to;
     return PAREX_OK;
 }
 
-static void analyse_finish(pexec *X)
+/* The rest of the analysis, on the first worker into the execution job:
+ * chunk by chunk under the keymap lock (escaped txs insert keys too),
+ * each chunk published to the claimers. */
+static int analyse_rest(pexec *X)
 {
-    size_t n = X->n, j;
-    uint32_t *start = X->succ_start, *cursor = X->q;
+    analysis *A = X->A;
+    uint64_t t0 = px__now_ns();
+    int rc = PAREX_OK;
 
-    for (j = 0; j < n; j++) {
-        start[j + 1] += start[j];
-    }
-    /* The queue's room is the cursor until execution starts. */
-    memcpy(cursor, start, n * sizeof(*cursor));
-    for (j = 0; j < n; j++) {
-        const ptx *t = &X->t[j];
-        uint32_t i;
-        for (i = 0; i < t->ndep; i++) {
-            X->succ[cursor[X->deps[t->dep0 + i]]++] = (uint32_t)j;
+    while (rc == PAREX_OK && A->next_tx < X->n) {
+        size_t to = A->next_tx + ANALYSIS_CHUNK < X->n
+            ? A->next_tx + ANALYSIS_CHUNK : X->n;
+        pthread_mutex_lock(&X->km_lock);
+        rc = analyse_range(X, A, A->next_tx, to);
+        pthread_mutex_unlock(&X->km_lock);
+        atomic_store_explicit(&X->analysed, (uint32_t)A->next_tx,
+            memory_order_release);
+        if (atomic_load_explicit(&X->err, memory_order_relaxed) != 0) {
+            break;
         }
     }
+    X->analysis_ns = px__now_ns() - t0;
+    return rc;
 }
 
 /* A narrow block, decided on a prefix: item 0 runs the reference executor,
@@ -886,10 +965,11 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
 }
 
 /* Txs analysed before deciding whether a block is too narrow to run in
- * parallel: enough to see its shape, small next to the whole analysis. */
+ * parallel: enough to see its shape, small next to the whole analysis
+ * (which, on a narrow block, is all that stays on the critical path). */
 static size_t prefix_len(size_t n, unsigned threads)
 {
-    size_t p = n / 16 > 256 ? n / 16 : 256;
+    size_t p = n / 32 > 64 ? n / 32 : 64;
     return threads < 2 || p > n ? n : p;
 }
 
@@ -952,25 +1032,22 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->fallback = 1;
         goto out;
     }
-    if (A.next_tx < n) {
-        rc = analyse_range(&X, &A, A.next_tx, n);
-        if (rc != PAREX_OK) {
-            goto out;
-        }
-    }
-    analyse_finish(&X);
-    nb = A.nb;
-    t1 = px__now_ns();
-    res->analysis_ns = t1 - t0;
-    res->batches = nb;
-
+    /* The analysed prefix is claimable; the rest is analysed while it
+     * runs. analysis_ns is the whole analysis, exec_ns the rest of the
+     * wall time, so the stages still add up. */
+    X.A = &A;
+    atomic_init(&X.analysed, (uint32_t)A.next_tx);
+    atomic_init(&X.analyst, 0);
     px__pool_run(env->pool, run_flow, &X, env->threads, 1);
     rc = atomic_load(&X.err);
+    nb = A.nb;
+    res->batches = nb;
     if (rc != PAREX_OK) {
         goto out;
     }
     t0 = px__now_ns();
-    res->exec_ns = t0 - t1;
+    res->analysis_ns += X.analysis_ns;
+    res->exec_ns = t0 - t1 - X.analysis_ns;
     res->escaped = atomic_load(&X.escaped);
 
     if (res->escaped > 0) {

@@ -194,7 +194,7 @@ typedef struct parex_engine_options {
                                   executor (the specification) */
     uint32_t min_batch_width;/**< a block whose average batch width
                                   (txs / batches, judged on an analysed
-                                  prefix of max(256, txs/16) txs) is below
+                                  prefix of max(64, txs/32) txs) is below
                                   this runs on the sequential executor:
                                   blocks that narrow cost more in
                                   synchronisation than they gain. The rest
