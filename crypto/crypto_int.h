@@ -55,8 +55,10 @@ int px__seckey_valid(const uint8_t seckey[32]);
 /* ---- LtHash: 1024 lanes of u16, sums mod 2^16 (Lewi et al. 2019,
  * "Securing Update Propagation with Homomorphic Hashing", parameters
  * n = 1024, d = 16; the construction Solana's accounts lattice hash uses).
- * The element of a pair is SHAKE128 (FIPS 202) expanded to 2048 bytes over
- * "parex/lthash" || key || u32le(len) || value, read as 1024 u16le lanes. */
+ * The element of a pair is the first 2048 bytes of the ChaCha20 keystream
+ * (RFC 8439, counter 0, nonce 0) keyed by
+ * TaggedHash("parex/lthash", key || u32le(len) || value), read as 1024
+ * u16le lanes. */
 
 #define PX_LTHASH_LANES 1024
 
