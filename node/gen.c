@@ -308,7 +308,9 @@ static void gen_raw(gen *g, const uint8_t *p, size_t len)
     gtx *t = push_tx(g);
 
     t->enc.p = node_malloc(len);
-    memcpy(t->enc.p, p, len);
+    if (len > 0) {
+        memcpy(t->enc.p, p, len); /* p may be NULL for the empty tx */
+    }
     t->enc.len = len;
     t->enc.raw = 1;
     t->json = node_raw_to_json(p, len);
