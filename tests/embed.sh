@@ -18,7 +18,10 @@ pc=$(find "$tmp/inst" -name parex.pc | head -n 1)
 prefix=${pc%%/lib/*}
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
     --define-variable=prefix="$prefix" --cflags --libs parex 2>"$tmp/log")
-if [ -n "$pc" ] && cc -std=c11 -Wall -Wextra -Werror "$src/docs/examples/embed.c" $flags \
+# PAREX_EMBED_CC / PAREX_EMBED_CFLAGS: the build's compiler and its
+# -fsanitize flags (set by tests/meson.build).
+if [ -n "$pc" ] && ${PAREX_EMBED_CC:-cc} -std=c11 -Wall -Wextra -Werror \
+        $PAREX_EMBED_CFLAGS "$src/docs/examples/embed.c" $flags \
         -o "$tmp/embed" >>"$tmp/log" 2>&1; then
     echo "ok 2 - example builds from the installed package via pkg-config ($flags)"
 else
