@@ -308,12 +308,40 @@ static void unpublish(kent *k, vnode *n)
 
 /* ---- the ctx programs see ---- */
 
+static inline uint64_t ld_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
+        (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+        (uint64_t)p[6] << 8 | (uint64_t)p[7];
+#endif
+}
+
+/* memcmp order of two keys, inline: every declared-set lookup of a ctx
+ * access and of the analysis goes through here. */
+static inline int key_cmp(const uint8_t *a, const uint8_t *b)
+{
+    int i;
+    for (i = 0; i < 32; i += 8) {
+        uint64_t x = ld_be64(a + i), y = ld_be64(b + i);
+        if (x != y) {
+            return x < y ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
 static int bsearch_key(const uint8_t *set, uint32_t n, const uint8_t *key)
 {
     uint32_t lo = 0, hi = n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(set + 32 * (size_t)mid, key, 32);
+        int c = key_cmp(set + 32 * (size_t)mid, key);
         if (c == 0) {
             return (int)mid;
         }
@@ -861,6 +889,11 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
         int ai;
 
         t->slots = slots;
+        t->recs = NULL;
+        t->n_recs = 0;
+        t->inc = 0;
+        t->escaped = 0;
+        t->invalid = 0;
         t->n_slots = nr + nw;
         atomic_init(&t->pending, 2);    /* the claim and this analysis */
         atomic_init(&t->succ, NIL);
@@ -1000,7 +1033,6 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     X.busy = busy;
-    memset(X.t, 0, n * sizeof(*X.t));
     rc = analyse_begin(&X, &A);
     if (rc == PAREX_OK) {
         rc = analyse_range(&X, &A, 0, prefix_len(n, env->threads));
