@@ -200,7 +200,7 @@ int node_cmd_node(int argc, char **argv)
             parex_strerror(rc));
     }
     logpath = node_malloc(strlen(dir) + 16);
-    sprintf(logpath, "%s/blocks.log", dir);
+    snprintf(logpath, strlen(dir) + 16, "%s/blocks.log", dir);
     if (node_blocklog_open(&c.log, err, logpath, c.db,
             sync != PAREX_SYNC_NONE) != 0) {
         node_die(NODE_EXIT_RUNTIME, "%s", err);

@@ -82,7 +82,7 @@ static void setup(void)
     hex = node_malloc(2 * len + 1);
     node_hex(hex, buf, len);
     body = node_malloc(2 * len + 100);
-    sprintf(body, "{\"jsonrpc\":\"2.0\",\"method\":\"submitTransaction\","
+    snprintf(body, 2 * len + 100, "{\"jsonrpc\":\"2.0\",\"method\":\"submitTransaction\","
         "\"params\":[\"%s\"],\"id\":1}", hex);
     free(node_rpc_handle(&ctx, body, strlen(body)));
     FUZZ_CHECK(node_produce_block(&ctx, engine, err) == 1);

@@ -334,9 +334,10 @@ static int call_err(world *w, const char *body)
 
 static char *submit_body(const char *hex)
 {
-    char *b = node_malloc(strlen(hex) + 100);
+    size_t n = strlen(hex) + 100;
+    char *b = node_malloc(n);
 
-    sprintf(b, "{\"jsonrpc\":\"2.0\",\"method\":\"submitTransaction\","
+    snprintf(b, n, "{\"jsonrpc\":\"2.0\",\"method\":\"submitTransaction\","
         "\"params\":[\"%s\"],\"id\":1}", hex);
     return b;
 }
