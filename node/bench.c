@@ -58,6 +58,7 @@ void node_help_bench(FILE *f)
 "                   [--zipf S] [--reps N] [--seed N] [--sync full|meta|none]\n"
 "                   [--json] [--plot FILE.png] [--progress|--no-progress]\n"
 "                   [--no-profile] [--rss-blocks N] [--scaling] [PATH...]\n"
+"       parex bench --replot FILE.jsonl --plot FILE.png\n"
 "\n"
 "Measure the parallel engine against the sequential reference executor on\n"
 "the same blocks and pre-state, in one process. Blocks are generated and\n"
@@ -117,6 +118,8 @@ void node_help_bench(FILE *f)
 "  --progress       a progress line on stderr (default: when stderr is a\n"
 "                   terminal); --no-progress: never\n"
 "  --no-profile     skip the profiled runs (no projection)\n"
+"  --replot FILE    draw the lines of an earlier --json run (FILE) with\n"
+"                   --plot instead of measuring\n"
 "  --rss-blocks N   instead of timing: run N consecutive blocks (default\n"
 "                   block size 1000) on one parallel engine per thread\n"
 "                   count and report the RSS after block 5 and block N\n"
@@ -363,6 +366,8 @@ int node_cmd_bench(int argc, char **argv)
                 node_die(NODE_EXIT_USAGE, "bench: --rss-blocks must be "
                     "positive");
             }
+        } else if (node_opt_value(argc, argv, &k, "--replot", &val)) {
+            o.replot = val;
         } else if (strcmp(argv[k], "--scaling") == 0) {
             o.scaling = 1;
         } else if (strcmp(argv[k], "--json") == 0) {
@@ -412,8 +417,16 @@ int node_cmd_bench(int argc, char **argv)
         node_die(NODE_EXIT_USAGE, "bench: --scaling compares block sizes at "
             "one --accounts value");
     }
+    if (o.replot != NULL && o.plot == NULL) {
+        node_die(NODE_EXIT_USAGE, "bench: --replot FILE needs --plot OUT.png");
+    }
     if (o.plot != NULL) {
         px_bench_plot_check();
+    }
+    if (o.replot != NULL) {
+        k = px_bench_replot(o.replot, o.plot, &o);
+        return k == 0 ? NODE_EXIT_OK : k == -1 ? NODE_EXIT_INPUT
+            : NODE_EXIT_RUNTIME;
     }
     sweep = workload == NULL && o.naccounts == 0 && o.nblock_sizes == 0 &&
         !have_zipf && o.rss_blocks == 0 && !o.scaling;

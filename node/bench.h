@@ -41,6 +41,8 @@ typedef struct bench_opts {
     int progress;            /* the progress line on stderr */
     int profile;             /* the profiled runs (projection) */
     const char *plot;        /* PNG to draw, or NULL */
+    const char *replot;      /* --json output to draw instead of measuring */
+    char replot_sync[16];
 } bench_opts;
 
 /* A generated workload: genesis pairs and signed blocks. */
@@ -117,6 +119,8 @@ typedef struct bench_result {
     uint64_t txs, failed, batches, reexecutions, fallback_blocks;
     bench_agg seq_exec, par_exec, seq_total, par_total, stage[ST_N];
     double exec_speedup, e2e_speedup, ideal_speedup;
+    double exec_speedup_min;     /* of the fastest runs: robust to noise
+                                    that only ever adds time */
     double tps_e2e, tps_exec, seq_tps_e2e;
     double verify_us, sig_bound_tps, sig_bound_ratio;
     int have_proj;           /* the profiled runs ran */
@@ -223,5 +227,10 @@ void px_bench_plot_check(void);
  *  or -1 after a warning. */
 int px_bench_plot(const char *file, const bench_opts *o,
     const bench_result *res, size_t n);
+
+/** --replot: read the lines of an earlier `parex bench --json` from in
+ *  and draw them into out, measuring nothing. Returns 0; -1 after a
+ *  warning naming the file, line and field; -2 when gnuplot failed. */
+int px_bench_replot(const char *in, const char *out, bench_opts *o);
 
 #endif

@@ -162,10 +162,20 @@ static void write_panel(FILE *f, const plot_panel *p, size_t id)
     fprintf(f, "\n");
 }
 
-static const char *key_of(const bench_result *r, char *buf, size_t n)
+/* The series a result belongs to against threads: one per workload, or,
+ * when a sweep has more workloads than a legend can show, one per p2p
+ * block size (geometric mean over the account counts). Traces are always
+ * one series. */
+static const char *key_of(const bench_result *r, int many, char *buf,
+    size_t n)
 {
     if (strcmp(r->workload, "trace") == 0) {
         return "traces (geomean)";
+    }
+    if (many && strcmp(r->workload, "p2p") == 0) {
+        snprintf(buf, n, "p2p block=%llu%s (geomean over accounts)",
+            (unsigned long long)r->block_size, r->zipf > 0 ? " zipf" : "");
+        return buf;
     }
     snprintf(buf, n, "%s", r->label);
     return buf;
@@ -189,7 +199,7 @@ int px_bench_plot(const char *file, const bench_opts *o,
     char *dir = node_tmpdir("plot"), *script;
     char key[300];
     unsigned top = max_threads(o);
-    size_t i, k, npanels = 0;
+    size_t i, k, npanels = 0, nlabels = 0;
     FILE *f;
     pid_t pid;
     int status, rc = -1;
@@ -210,13 +220,19 @@ int px_bench_plot(const char *file, const bench_opts *o,
     pan[2].xlabel = "accounts";
     pan[2].ylabel = "speedup over sequential";
     pan[2].logx = 10;
+    pan[2].logy = 1;
     pan[3].title = "p2p end-to-end throughput against contention";
     pan[3].xlabel = "accounts";
     pan[3].ylabel = "tx/s";
     pan[3].logx = 10;
     for (i = 0; i < n; i++) {
+        if (res[i].threads == top) {
+            nlabels++;
+        }
+    }
+    for (i = 0; i < n; i++) {
         const bench_result *r = &res[i];
-        const char *kk = key_of(r, key, sizeof(key));
+        const char *kk = key_of(r, nlabels > 6, key, sizeof(key));
         char t[200];
 
         point(series(&pan[0], kk, 0), r->threads, r->tps_e2e);
@@ -235,11 +251,15 @@ int px_bench_plot(const char *file, const bench_opts *o,
         point(series(&pan[2], t, 0), (double)r->accounts, r->exec_speedup);
         point(series(&pan[3], t, 0), (double)r->accounts, r->tps_e2e);
         if (r->have_proj && r->threads == top) {
-            snprintf(t, sizeof(t), "projected 16 thr, block %llu%s",
-                (unsigned long long)r->block_size,
-                r->zipf > 0 ? ", zipf" : "");
-            point(series(&pan[2], t, 1), (double)r->accounts,
-                r->proj_speedup[2]);
+            /* Projections at 8 and 64 threads (indices 1 and 4). */
+            for (k = 1; k < BENCH_NPROJ; k += 3) {
+                snprintf(t, sizeof(t), "projected %u thr, block %llu%s",
+                    px_bench_proj_threads[k],
+                    (unsigned long long)r->block_size,
+                    r->zipf > 0 ? ", zipf" : "");
+                point(series(&pan[2], t, 1), (double)r->accounts,
+                    r->proj_speedup[k]);
+            }
         }
     }
     for (k = 0; k < 4; k++) {
@@ -292,5 +312,151 @@ out:
     }
     free(script);
     free(dir);
+    return rc;
+}
+
+/* One --json line back into the fields the plot uses. */
+static int result_from_json(bench_result *r, char *err, const char *where,
+    const json_t *o)
+{
+    const json_t *ps = json_object_get(o, "projected_speedup");
+    const char *wl = json_string_value(json_object_get(o, "workload"));
+    const char *name = json_string_value(json_object_get(o, "name"));
+    static const char *const reals[] = { "zipf", "tps_e2e", "exec_speedup" };
+    double *dst[3];
+    size_t k;
+
+    memset(r, 0, sizeof(*r));
+    if (wl == NULL || name == NULL) {
+        return node_err(err, "%s: field 'workload' or 'name' missing or not "
+            "a string", where);
+    }
+    /* The plot compares workloads by name only; keep the known ones. */
+    r->workload = strcmp(wl, "p2p") == 0 ? "p2p" : strcmp(wl, "hot") == 0
+        ? "hot" : "trace";
+    snprintf(r->label, sizeof(r->label), "%s", name);
+    if (node_json_u64(&r->accounts, err, where, "accounts",
+            json_object_get(o, "accounts")) != 0 ||
+        node_json_u64(&r->block_size, err, where, "block_size",
+            json_object_get(o, "block_size")) != 0) {
+        return -1;
+    }
+    {
+        uint64_t t;
+        if (node_json_u64(&t, err, where, "threads",
+                json_object_get(o, "threads")) != 0 || t == 0 || t > 4096) {
+            return node_err(err, "%s: field 'threads' missing or not in "
+                "1..4096", where);
+        }
+        r->threads = (unsigned)t;
+    }
+    dst[0] = &r->zipf;
+    dst[1] = &r->tps_e2e;
+    dst[2] = &r->exec_speedup;
+    for (k = 0; k < 3; k++) {
+        const json_t *v = json_object_get(o, reals[k]);
+        if (!json_is_number(v)) {
+            return node_err(err, "%s: field '%s' missing or not a number",
+                where, reals[k]);
+        }
+        *dst[k] = json_number_value(v);
+    }
+    if (json_is_object(ps)) {
+        for (k = 0; k < BENCH_NPROJ; k++) {
+            char key[16];
+            const json_t *v;
+            snprintf(key, sizeof(key), "%u", px_bench_proj_threads[k]);
+            v = json_object_get(ps, key);
+            if (!json_is_number(v)) {
+                return node_err(err, "%s: field 'projected_speedup.%s' "
+                    "missing or not a number", where, key);
+            }
+            r->proj_speedup[k] = json_number_value(v);
+        }
+        r->have_proj = 1;
+    }
+    return 0;
+}
+
+int px_bench_replot(const char *in, const char *out, bench_opts *o)
+{
+    char err[NODE_ERR_LEN], where[512];
+    bench_result *res = NULL;
+    size_t n = 0, cap = 0, line = 0;
+    char *text = NULL, *p, *nl;
+    size_t len;
+    int rc = -1;
+
+    if (node_read_file(&text, &len, in) != 0) {
+        node_warn("%s: cannot read: %s", in, strerror(errno));
+        return -1;
+    }
+    for (p = text; *p != '\0'; p = nl) {
+        json_error_t je;
+        json_t *j;
+
+        line++;
+        nl = strchr(p, '\n');
+        if (nl == NULL) {
+            nl = p + strlen(p);
+        } else {
+            *nl++ = '\0';
+        }
+        if (*p == '\0') {
+            continue;
+        }
+        snprintf(where, sizeof(where), "%s:%zu", in, line);
+        j = json_loads(p, 0, &je);
+        if (!json_is_object(j)) {
+            node_warn("%s: not a JSON object: %s", where, je.text);
+            json_decref(j);
+            goto out;
+        }
+        /* The --rss-blocks and --scaling lines have no per-run figures. */
+        if (json_object_get(j, "mode") != NULL) {
+            json_decref(j);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap == 0 ? 32 : 2 * cap;
+            res = node_realloc(res, cap * sizeof(*res));
+        }
+        if (result_from_json(&res[n], err, where, j) != 0) {
+            node_warn("%s", err);
+            json_decref(j);
+            goto out;
+        }
+        if (n == 0) {
+            const char *sync = json_string_value(json_object_get(j,
+                "sync"));
+            snprintf(o->replot_sync, sizeof(o->replot_sync), "%s",
+                sync == NULL ? "?" : sync);
+            o->sync_name = o->replot_sync;
+        }
+        json_decref(j);
+        n++;
+    }
+    if (n == 0) {
+        node_warn("%s: no bench results (lines of `parex bench --json`)",
+            in);
+        goto out;
+    }
+    /* The thread counts of the file stand in for --threads. */
+    o->nthreads = 0;
+    for (line = 0; line < n; line++) {
+        size_t t;
+        for (t = 0; t < o->nthreads; t++) {
+            if (o->threads[t] == res[line].threads) {
+                break;
+            }
+        }
+        if (t == o->nthreads && o->nthreads < BENCH_MAX_THREADS) {
+            o->threads[o->nthreads++] = res[line].threads;
+        }
+    }
+    rc = px_bench_plot(out, o, res, n) == 0 ? 0 : -2;
+out:
+    free(res);
+    free(text);
     return rc;
 }

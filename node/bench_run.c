@@ -323,6 +323,8 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->fallback_blocks = rp.fallback_blocks;
     memcpy(r->root, rp.root, 32);
     r->exec_speedup = ratio((double)r->seq_exec.med, (double)r->par_exec.med);
+    r->exec_speedup_min = ratio((double)r->seq_exec.min,
+        (double)r->par_exec.min);
     r->e2e_speedup = ratio((double)r->seq_total.med,
         (double)r->par_total.med);
     r->ideal_speedup = rp.ideal_den > 0 ? (double)rp.s.txs / rp.ideal_den

@@ -12,7 +12,7 @@ tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
 fields="workload name accounts block_size blocks zipf threads sync reps seed
 txs failed_txs batches reexecutions fallback_blocks seq_exec_s par_exec_s
 seq_exec_min_s seq_exec_max_s par_exec_min_s par_exec_max_s seq_total_s
-par_total_s exec_speedup e2e_speedup ideal_speedup tps_e2e tps_exec
+par_total_s exec_speedup exec_speedup_min e2e_speedup ideal_speedup tps_e2e tps_exec
 seq_tps_e2e verify_us sig_bound_tps sig_bound_ratio projected_speedup
 projected_ideal peak_rss_bytes stage_ns.decode stage_ns.verify
 stage_ns.analysis stage_ns.exec stage_ns.validate stage_ns.apply
@@ -29,6 +29,7 @@ done
 # --json: one object per run with every field; --progress goes to stderr.
 run "$parex" bench $tiny --threads 1,2 --json --progress
 check "bench --json exits 0" "$rc" "$err"
+printf '%s\n' "$out" >"$work/runs.jsonl"
 [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
 check "bench --json: one line per thread count" $? "$out"
 printf '%s\n' "$out" | "$jget" $fields >"$work/fields" 2>"$work/jerr"
@@ -135,9 +136,23 @@ if command -v gnuplot >/dev/null 2>&1; then
         "$work/b.png"
     head -c 4 "$work/b.png" 2>/dev/null | od -An -c | grep -q 'P   N   G'
     check "bench --plot writes a PNG" $? "$err"
+    run "$parex" bench --replot "$work/runs.jsonl" --plot "$work/r.png"
+    head -c 4 "$work/r.png" 2>/dev/null | od -An -c | grep -q 'P   N   G'
+    check "bench --replot draws an earlier --json run" $? "$err"
 else
     ok "bench --plot: skipped (no gnuplot)"
+    ok "bench --replot: skipped (no gnuplot)"
 fi
+printf '{"workload":"p2p","name":"x","accounts":2}\n' >"$work/bad.jsonl"
+run "$parex" bench --replot "$work/bad.jsonl" --plot "$work/x.png"
+if command -v gnuplot >/dev/null 2>&1; then
+    expect_fail "bench --replot names the file, line and field" 3 \
+        "bad.jsonl:1: .*block_size"
+else
+    expect_fail "bench --replot without gnuplot" 4 "needs gnuplot"
+fi
+run "$parex" bench --replot "$work/runs.jsonl"
+expect_fail "bench --replot without --plot" 2 "needs --plot"
 run env PATH=/nonexistent "$parex" bench $tiny --plot "$work/c.png"
 expect_fail "bench --plot without gnuplot" 4 "needs gnuplot"
 
