@@ -39,6 +39,7 @@ MAX_BODY = 65536
 
 n_ok = 0
 n_plan = 0
+procs = []   # every node started, killed on the way out (also on failure)
 
 
 def ok(cond, what):
@@ -80,6 +81,7 @@ class Node:
              str(rng.choice([10, 30, 60])), "--max-block-txs", "50",
              "--threads", "2", "--max-body", str(MAX_BODY)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(self.p)
         line = self.p.stdout.readline()
         ok(line.startswith("parex node: listening on http://127.0.0.1:"),
            "node started: %s" % line.strip())
@@ -128,6 +130,10 @@ def main():
     try:
         body(tmp)
     finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
