@@ -190,6 +190,10 @@ typedef struct bench_rss {
     unsigned threads;
     uint64_t blocks, txs, early_block;
     uint64_t rss_early, rss_last, rss_max;
+    /* The RSS split: anonymous memory (heap: the engine's and the
+     * harness's) and file pages (the LMDB map, which grows with the pages
+     * a run has touched and with LMDB's copy-on-write free list). */
+    uint64_t anon_early, anon_last, file_early, file_last;
     double early_ms_per_block, last_ms_per_block;
 } bench_rss;
 
@@ -200,6 +204,8 @@ void px_bench_rss(bench_rss *out, const bench_work *w, unsigned threads,
 /** Resident set size now (VmRSS), bytes; 0 if unknown. */
 uint64_t px_bench_rss_now(void);
 uint64_t px_bench_peak_rss(void);
+/** RssAnon and RssFile of /proc/self/status, bytes; 0 if unknown. */
+void px_bench_rss_split(uint64_t *anon, uint64_t *file);
 
 /* ---- bench_report.c --------------------------------------------------- */
 

@@ -182,6 +182,10 @@ void px_bench_print_rss(const bench_opts *o, const bench_work *w,
         set_int(j, "rss_last_bytes", r->rss_last);
         set_int(j, "rss_max_bytes", r->rss_max);
         set_real(j, "rss_growth", growth);
+        set_int(j, "rss_anon_early_bytes", r->anon_early);
+        set_int(j, "rss_anon_last_bytes", r->anon_last);
+        set_int(j, "rss_file_early_bytes", r->file_early);
+        set_int(j, "rss_file_last_bytes", r->file_last);
         set_real(j, "early_block_ms", r->early_ms_per_block);
         set_real(j, "last_block_ms", r->last_ms_per_block);
         set_int(j, "peak_rss_bytes", px_bench_peak_rss());
@@ -195,6 +199,9 @@ void px_bench_print_rss(const bench_opts *o, const bench_work *w,
         (unsigned long long)r->early_block, mib(r->rss_early),
         (unsigned long long)r->blocks, mib(r->rss_last), growth,
         mib(r->rss_max), r->early_ms_per_block, r->last_ms_per_block);
+    printf("    of which anonymous (heap) %.1f -> %.1f MiB, file pages (LMDB "
+        "map) %.1f -> %.1f MiB\n", mib(r->anon_early), mib(r->anon_last),
+        mib(r->file_early), mib(r->file_last));
     fflush(stdout);
 }
 

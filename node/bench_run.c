@@ -241,6 +241,27 @@ uint64_t px_bench_rss_now(void)
     return page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
 }
 
+void px_bench_rss_split(uint64_t *anon, uint64_t *file)
+{
+    char line[256];
+    unsigned long long kb;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    *anon = 0;
+    *file = 0;
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "RssAnon: %llu", &kb) == 1) {
+            *anon = (uint64_t)kb * 1024u;
+        } else if (sscanf(line, "RssFile: %llu", &kb) == 1) {
+            *file = (uint64_t)kb * 1024u;
+        }
+    }
+    fclose(f);
+}
+
 static double ratio(double a, double b)
 {
     return b > 0 ? a / b : 0.0;
@@ -371,7 +392,11 @@ static void rss_on_block(void *user, parex_engine *e, size_t b,
     }
     if (b + 1 == s->out->early_block) {
         s->out->rss_early = rss;
+        px_bench_rss_split(&s->out->anon_early, &s->out->file_early);
         s->early_ns = st->total_ns;
+    }
+    if (b + 1 == s->out->blocks) {
+        px_bench_rss_split(&s->out->anon_last, &s->out->file_last);
     }
     s->out->rss_last = rss;
     s->last_ns = st->total_ns;

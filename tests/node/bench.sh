@@ -94,9 +94,11 @@ run "$parex" bench --rss-blocks 12 --block-size 10 --accounts 20 \
     --threads 2 --sync none --json
 check "bench --rss-blocks exits 0" "$rc" "$err"
 v=$(printf '%s\n' "$out" | "$jget" mode blocks txs early_block \
-    rss_early_bytes rss_last_bytes rss_growth 2>&1)
+    rss_early_bytes rss_last_bytes rss_growth rss_anon_early_bytes \
+    rss_anon_last_bytes rss_file_early_bytes rss_file_last_bytes 2>&1)
 printf '%s' "$v" | awk -F'\t' '$1 != "rss" || $2 != 12 || $3 != 120 ||
-    $4 != 5 || $5 <= 0 || $6 <= 0 || $7 <= 0 { bad = 1 } END { exit bad }'
+    $4 != 5 || $5 <= 0 || $6 <= 0 || $7 <= 0 || $8 <= 0 || $9 <= 0 ||
+    $8 > $5 || $9 > $6 { bad = 1 } END { exit bad }'
 check "bench --rss-blocks reports RSS after block 5 and 12" $? "$v"
 
 # --scaling: the same txs in small and large blocks, time per tx of each.
