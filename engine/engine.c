@@ -560,6 +560,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     st.reexecutions = e->res.reexecutions;
     st.escaped = e->res.escaped;
     st.fallback = e->res.fallback;
+    st.map_probes = e->res.map_probes;
     e->prof_valid = e->profiling && rc == PAREX_OK;
     if (rc != PAREX_OK) {
         px__fail(err, rc, 0, -1, "", "execution failed: %s",

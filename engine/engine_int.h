@@ -45,6 +45,30 @@ static inline uint64_t px__ld64(const uint8_t *p)
 {
     return (uint64_t)px__ld32(p) | (uint64_t)px__ld32(p + 4) << 32;
 }
+/* Hash of a 32-byte state key for the engine's hash maps, over all 32
+ * bytes and seeded per map. Keys in read and write sets, and keys that
+ * programs such as `trace` take from their args, are chosen by tx
+ * senders: hashing only a prefix let keys that share it pile into one
+ * probe run (quadratic work, tests/engine/test_hostile.c). Not a
+ * cryptographic hash; the seed is unpredictable (clock and address) and
+ * changes only speed, never results. Finalizer: MurmurHash3's fmix64. */
+static inline uint64_t px__key_hash(const uint8_t *k, uint64_t s0,
+    uint64_t s1)
+{
+    uint64_t h = s0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        h = (h ^ px__ld64(k + 8 * i)) * 0x9e3779b97f4a7c15ULL;
+        h ^= (h >> 29) + s1;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
 static inline void px__st32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -165,6 +189,7 @@ typedef struct px__result {
     uint64_t fee_total;
     uint64_t batches, reexecutions, escaped, fallback;
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
+    uint64_t map_probes;    /* parex_block_stats.map_probes */
     px__arena arena;        /* owns change values not owned elsewhere */
     int64_t reject_tx;      /* -1 or the first invalid tx */
     int reject;

@@ -76,6 +76,9 @@ typedef struct ptx {
     int32_t batch;
     rec *recs;
     uint32_t n_recs, cap_recs;
+    uint32_t *uidx;             /* undeclared recs by key: 1 + rec index,
+                                   open addressing; NULL until the first */
+    uint32_t uidx_mask;
     uint32_t inc;               /* incarnation; re-executions add one */
     atomic_uint pending;        /* unfinished dependencies + 1 (the claim)
                                    (+ 1 while its analysis runs) */
@@ -89,6 +92,7 @@ typedef struct keymap {
     kent **slot;
     size_t mask, n;
     uint64_t s0, s1;
+    uint64_t probes;            /* slots inspected by km_get */
 } keymap;
 
 /* A worker's busy flag on a cache line of its own. */
@@ -156,12 +160,7 @@ static inline int key_eq(const uint8_t *a, const uint8_t *b)
 
 static size_t km_hash(const keymap *m, const uint8_t *k)
 {
-    /* Seeded so crafted keys cannot pile into one probe run; the seed
-     * changes only speed, never results. */
-    uint64_t a = px__ld64(k) ^ m->s0, b = px__ld64(k + 8) ^ m->s1;
-    uint64_t h = a * 0xff51afd7ed558ccdULL;
-    h ^= (b + (h >> 31)) * 0xc4ceb9fe1a85ec53ULL;
-    return (size_t)(h ^ (h >> 29));
+    return (size_t)px__key_hash(k, m->s0, m->s1);
 }
 
 /* A buffer of at least `bytes` from *buf (contents not kept). */
@@ -201,6 +200,7 @@ static int km_init(keymap *m, size_t expect, px__scratch *sc)
     memset(m->slot, 0, cap * sizeof(*m->slot));
     m->mask = cap - 1;
     m->n = 0;
+    m->probes = 0;
     m->s0 = t * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)m;
     m->s1 = (t >> 17) ^ 0x5851f42d4c957f2dULL;
     return PAREX_OK;
@@ -239,11 +239,13 @@ static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
         return NULL;
     }
     h = km_hash(m, key) & m->mask;
+    m->probes++;
     while ((k = m->slot[h]) != NULL) {
         if (key_eq(k->key, key)) {
             return k;
         }
         h = (h + 1) & m->mask;
+        m->probes++;
     }
     k = px__arena_alloc(a, sizeof(*k));
     if (k == NULL) {
@@ -354,6 +356,42 @@ static int bsearch_key(const uint8_t *set, uint32_t n, const uint8_t *key)
     return -1;
 }
 
+/* Indexes the newest record (an undeclared key) in the tx's uidx, growing
+ * it at half load. A linear scan made a tx touching u undeclared keys cost
+ * O(u^2) (65,000 keys: 77 s against 1.4 s sequentially); with the index
+ * each access is O(1) expected. Old tables stay in the worker's arena
+ * until the block ends: at most twice the final one. */
+static int uidx_add(pctx *c)
+{
+    ptx *t = c->t;
+    uint32_t n = t->n_recs - t->n_slots, r;
+    size_t h;
+
+    if (t->uidx == NULL || 2 * (size_t)n > (size_t)t->uidx_mask + 1) {
+        uint32_t cap = t->uidx == NULL ? 16 : 2 * (t->uidx_mask + 1);
+        uint32_t *u = px__arena_alloc(&c->wk->arena, cap * sizeof(*u));
+        if (u == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        memset(u, 0, cap * sizeof(*u));
+        t->uidx = u;
+        t->uidx_mask = cap - 1;
+        for (r = t->n_slots; r + 1 < t->n_recs; r++) {
+            h = km_hash(&c->X->km, t->recs[r].k->key) & t->uidx_mask;
+            while (u[h] != 0) {
+                h = (h + 1) & t->uidx_mask;
+            }
+            u[h] = r + 1;
+        }
+    }
+    h = km_hash(&c->X->km, t->recs[t->n_recs - 1].k->key) & t->uidx_mask;
+    while (t->uidx[h] != 0) {
+        h = (h + 1) & t->uidx_mask;
+    }
+    t->uidx[h] = t->n_recs;
+    return PAREX_OK;
+}
+
 /* Finds the record for key; *writable tells whether the declarations allow
  * a write. Undeclared keys get a new record and mark the tx escaped. */
 static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
@@ -382,10 +420,14 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
         return PAREX_OK;
     }
     *writable = 0;
-    for (r = t->n_slots; r < t->n_recs; r++) {
-        if (memcmp(t->recs[r].k->key, key, 32) == 0) {
-            *out = r;
-            return PAREX_OK;
+    if (t->uidx != NULL) {
+        size_t h = km_hash(&c->X->km, key) & t->uidx_mask;
+        while ((r = t->uidx[h]) != 0) {
+            if (key_eq(t->recs[r - 1].k->key, key)) {
+                *out = r - 1;
+                return PAREX_OK;
+            }
+            h = (h + 1) & t->uidx_mask;
         }
     }
     /* Undeclared: the batch schedule no longer vouches for this tx. */
@@ -409,7 +451,7 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
     memset(&t->recs[t->n_recs], 0, sizeof(rec));
     t->recs[t->n_recs].k = k;
     *out = t->n_recs++;
-    return PAREX_OK;
+    return uidx_add(c);
 }
 
 static int touch(pctx *c, rec *r)
@@ -556,6 +598,8 @@ static int exec_tx(pexec *X, uint32_t j, unsigned w)
         t->recs[i].k = t->slots[i];
     }
     t->n_recs = t->n_slots;
+    t->uidx = NULL;
+    t->uidx_mask = 0;
     t->escaped = 0;
     memset(&c, 0, sizeof(c));
     c.base.ops = &par_ops;
@@ -1060,6 +1104,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
          * outlasts the reference shows up as execution. */
         res->exec_ns = px__now_ns() - t1 - res->apply_ns;
         res->analysis_ns = t1 - t0;
+        /* The reference set its own overlay's probes. */
+        res->map_probes += X.km.probes;
         res->batches = nb;
         res->fallback = 1;
         goto out;
@@ -1074,6 +1120,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     rc = atomic_load(&X.err);
     nb = A.nb;
     res->batches = nb;
+    /* Analysis and the undeclared keys of first incarnations. */
+    res->map_probes = X.km.probes;
     if (rc != PAREX_OK) {
         goto out;
     }

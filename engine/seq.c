@@ -39,16 +39,13 @@ typedef struct seq {
     size_t n_log, cap_log, mark;
     uint32_t touch_gen;
     uint32_t touched;
+    uint64_t probes;        /* table slots inspected by find() */
+    uint64_t s0, s1;        /* key_hash seed */
 } seq;
 
-static size_t key_hash(const uint8_t *k)
+static size_t key_hash(const seq *s, const uint8_t *k)
 {
-    /* Keys are hash outputs; mixing two words is enough for spreading.
-     * Adversarial keys can only slow the reference down, never change it. */
-    uint64_t a = px__ld64(k), b = px__ld64(k + 8);
-    uint64_t h = (a ^ 0x9e3779b97f4a7c15ULL) * 0xff51afd7ed558ccdULL;
-    h ^= (b + (h >> 29)) * 0xc4ceb9fe1a85ec53ULL;
-    return (size_t)(h ^ (h >> 32));
+    return (size_t)px__key_hash(k, s->s0, s->s1);
 }
 
 static int grow_table(seq *s)
@@ -60,7 +57,7 @@ static int grow_table(seq *s)
         return PAREX_E_NOMEM;
     }
     for (i = 0; i < s->n_ents; i++) {
-        size_t h = key_hash(s->ents[i].key) & (cap - 1);
+        size_t h = key_hash(s, s->ents[i].key) & (cap - 1);
         while (t[h] != 0) {
             h = (h + 1) & (cap - 1);
         }
@@ -83,7 +80,8 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
             return rc;
         }
     }
-    h = key_hash(key) & s->table_mask;
+    h = key_hash(s, key) & s->table_mask;
+    s->probes++;
     while (s->table[h] != 0) {
         sent *e = &s->ents[s->table[h] - 1];
         if (memcmp(e->key, key, 32) == 0) {
@@ -91,6 +89,7 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
             return PAREX_OK;
         }
         h = (h + 1) & s->table_mask;
+        s->probes++;
     }
     if (s->n_ents == s->cap_ents) {
         size_t cap = s->cap_ents ? 2 * s->cap_ents : 1024;
@@ -238,6 +237,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     s.base.lim = env->lim;
     s.snap = env->workers[0].snap;
     s.arena = &res->arena;
+    s.s0 = t0 * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)&s;
+    s.s1 = (t0 >> 17) ^ 0x5851f42d4c957f2dULL;
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
@@ -298,6 +299,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     res->apply_ns = px__now_ns() - t0;
     res->batches = env->blk->n;
 out:
+    res->map_probes = s.probes;
     free(s.ents);
     free(s.table);
     free(s.log);

@@ -219,6 +219,13 @@ typedef struct parex_block_stats {
     uint64_t fallback;       /**< 1: ran sequentially (see min_batch_width) */
     uint64_t decode_ns, verify_ns, analysis_ns, exec_ns, validate_ns,
         apply_ns, root_ns, commit_ns, total_ns;
+    uint64_t map_probes;     /**< hash-map slots inspected by conflict
+                                  analysis and first executions'
+                                  undeclared keys (parallel executor) or
+                                  by the reference executor's overlay: a work
+                                  count, within a small multiple of the
+                                  keys looked up whatever the keys are
+                                  (tests/engine/test_hostile.c) */
 } parex_block_stats;
 
 /** Receipt of one transaction. */
