@@ -232,8 +232,23 @@ static int open_dbs(px__store *s, parex_error_info *err, const char *dir)
     }
     rc = mdb_dbi_open(txn, db_names[PX_DB_META], 0, &s->dbi[PX_DB_META]);
     if (rc == MDB_NOTFOUND && s->read_only) {
-        ret = open_fail(err, PAREX_E_CORRUPT, dir, "not a parex state store",
-            "no \"meta\" database, and a read-only open cannot create one");
+        MDB_dbi main_dbi;
+        MDB_stat st;
+
+        /* An environment with nothing in it is a store whose creation was
+         * cut short (a crash between LMDB's file set-up and our first
+         * commit): say so, it is not somebody else's data. */
+        if (mdb_dbi_open(txn, NULL, 0, &main_dbi) == MDB_SUCCESS &&
+            mdb_stat(txn, main_dbi, &st) == MDB_SUCCESS &&
+            st.ms_entries == 0) {
+            ret = open_fail(err, PAREX_E_CORRUPT, dir,
+                "not a parex state store yet", "empty LMDB environment: its "
+                "creation was interrupted; a read-write open sets it up");
+        } else {
+            ret = open_fail(err, PAREX_E_CORRUPT, dir,
+                "not a parex state store", "no \"meta\" database, and a "
+                "read-only open cannot create one");
+        }
         goto err_txn;
     } else if (rc == MDB_NOTFOUND) {
         ret = create_dbs(s, err, dir, txn);
