@@ -373,7 +373,8 @@ int node_fixture_load(node_fixture *out, char *err, const char *file)
 
     memset(out, 0, sizeof(*out));
     if (node_read_file(&text, &len, file) != 0) {
-        return node_err(err, "%s: cannot read: %s", file, strerror(errno));
+        return node_err(err, "%s: cannot read: %s", file,
+            node_read_error(errno));
     }
     rc = node_fixture_parse(out, err, file, text, len);
     free(text);

@@ -78,8 +78,19 @@ long node_unhex(uint8_t *out, const char *hex, size_t hexlen);
  *  Returns 0 or -1. */
 int node_parse_u64(uint64_t *out, const char *s);
 
-/** Read a whole file (NUL-terminated copy). Returns 0 or -1 (errno). */
+/** Largest input file the loaders read whole (fixtures, traces): twice
+ *  the largest block (max_block_bytes, 512 MiB) as hex JSON would not fit,
+ *  but no real input comes near; it bounds what a file can make us
+ *  allocate. docs/security.md. */
+#define NODE_MAX_INPUT_BYTES ((uint64_t)1 << 30)
+
+/** Read a whole file (NUL-terminated copy). Returns 0 or -1 (errno;
+ *  EFBIG for a file over NODE_MAX_INPUT_BYTES, checked before reading). */
 int node_read_file(char **out, size_t *len, const char *path);
+
+/** The reason node_read_file failed, for messages: strerror(errno), or
+ *  the input limit for EFBIG. */
+const char *node_read_error(int err);
 
 /** Monotonic clock in nanoseconds. */
 uint64_t node_now_ns(void);

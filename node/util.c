@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 void node_die(int code, const char *fmt, ...)
 {
@@ -220,8 +221,15 @@ int node_read_file(char **out, size_t *len, const char *path)
     char chunk[65536];
     size_t got;
     int saved;
+    struct stat st;
 
     if (f == NULL) {
+        return -1;
+    }
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size > NODE_MAX_INPUT_BYTES) {
+        fclose(f);
+        errno = EFBIG;
         return -1;
     }
     while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -316,4 +324,9 @@ int node_wants_help(int argc, char **argv)
         }
     }
     return 0;
+}
+
+const char *node_read_error(int err)
+{
+    return err == EFBIG ? "larger than the 1 GiB input limit" : strerror(err);
 }
