@@ -14,22 +14,26 @@
 
 /** Incremental SHA-256. The state is opaque; init allocates, final frees. */
 typedef struct px__sha256 {
-    void *md;  /* EVP_MD_CTX * */
+    void *md;    /* EVP_MD_CTX * */
+    int failed;  /* an update failed; final reports it */
 } px__sha256;
 
 /** Returns 0, or -1 on allocation failure (then nothing to free). */
 int px__sha256_init(px__sha256 *h);
+/** A failure (OpenSSL, never the data) is kept for px__sha256_final. */
 void px__sha256_update(px__sha256 *h, const void *data, size_t len);
-/** Writes the digest and frees the state. */
-void px__sha256_final(px__sha256 *h, uint8_t out[32]);
+/** Writes the digest and frees the state. Returns 0, or -1 if OpenSSL
+ *  failed in an update or here (out is then unspecified). */
+int px__sha256_final(px__sha256 *h, uint8_t out[32]);
 /** Frees the state without a digest (error paths). Zeroed state: no-op. */
 void px__sha256_discard(px__sha256 *h);
 
-/** One-shot SHA-256. */
+/** One-shot SHA-256. Cannot fail: when OpenSSL's EVP layer fails
+ *  (allocation), an allocation-free path computes the same digest. */
 void px__sha256_once(uint8_t out[32], const void *data, size_t len);
 
 /** BIP-340 tagged hash: SHA-256(SHA-256(tag) || SHA-256(tag) || a || b);
- *  b may be NULL iff blen is 0. */
+ *  b may be NULL iff blen is 0. Cannot fail, as px__sha256_once. */
 void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
     size_t alen, const void *b, size_t blen);
 
@@ -67,8 +71,10 @@ typedef struct px__lthash {
 } px__lthash;
 
 void px__lthash_zero(px__lthash *h);
-/** acc += element(key, val) if sign > 0, acc -= element(key, val) if < 0. */
-void px__lthash_mix(px__lthash *acc, const uint8_t key[32],
+/** acc += element(key, val) if sign > 0, acc -= element(key, val) if < 0.
+ *  Returns 0, or -1 if OpenSSL failed (allocation); acc is then
+ *  unchanged. */
+int px__lthash_mix(px__lthash *acc, const uint8_t key[32],
     const uint8_t *val, size_t len, int sign);
 /** acc += other (lane-wise mod 2^16). */
 void px__lthash_add(px__lthash *acc, const px__lthash *other);
@@ -77,5 +83,13 @@ void px__lthash_root(uint8_t out[32], const px__lthash *h);
 /** Serialise to / from 2048 bytes (u16le lanes). */
 void px__lthash_store(uint8_t out[2 * PX_LTHASH_LANES], const px__lthash *h);
 void px__lthash_load(px__lthash *h, const uint8_t in[2 * PX_LTHASH_LANES]);
+
+/* ---- test hook ---- */
+
+/** Tests only: nonzero makes every OpenSSL EVP call of crypto/ fail, as on
+ *  allocation failure, so the fallback and error paths can be exercised.
+ *  Process-wide; not for use while other threads hash. */
+void px__crypto_test_fail(int on);
+int px__crypto_test_failing(void);
 
 #endif /* PX_CRYPTO_INT_H */

@@ -9,15 +9,28 @@
  *  - each thread reuses one scratch EVP_MD_CTX (pthread key, freed at
  *    thread exit), so px__sha256_once allocates nothing in steady state.
  *
- * The void functions have no way to report failure. OpenSSL can fail here
- * only on allocation failure or a broken installation, never because of the
- * data hashed, and a made-up digest would silently corrupt consensus state,
- * so those paths end in crypto_fail() (abort).
+ * OpenSSL can fail here only on allocation failure or a broken
+ * installation, never because of the data hashed. The library must not
+ * abort, and a made-up digest would silently corrupt consensus state, so:
+ *  - the one-shot and tagged hashes (void: they sit under void public
+ *    functions such as parex_sha256 and parex_header_hash) fall back to
+ *    OpenSSL's low-level SHA256_Init/Update/Final, which work on a struct
+ *    on the stack, allocate nothing and cannot fail; the digest is the
+ *    same (tests/crypto checks it);
+ *  - the incremental hash reports failure from px__sha256_final.
+ * Nothing is slower on the normal path: one relaxed atomic load of the
+ * test hook per call.
  */
+/* SHA256_Init and friends are deprecated in OpenSSL 3 in favour of EVP,
+ * but still built and maintained; they are the allocation-free path. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "crypto_int.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,9 +49,42 @@ static EVP_MD_CTX *tag_ctx[N_TAGS]; /* read-only after hash_init() */
 static pthread_key_t scratch_key;
 static int scratch_key_ok;
 
-_Noreturn static void crypto_fail(void)
+static atomic_int evp_fail;
+
+void px__crypto_test_fail(int on)
 {
-    abort();
+    atomic_store(&evp_fail, on);
+}
+
+int px__crypto_test_failing(void)
+{
+    return atomic_load_explicit(&evp_fail, memory_order_relaxed);
+}
+
+/* TH(tag, a || b), or plain SHA-256(a || b) when tag is NULL, without EVP. */
+static void fallback_hash(uint8_t out[32], const char *tag, const void *a,
+    size_t alen, const void *b, size_t blen)
+{
+    SHA256_CTX c;
+    uint8_t th[32];
+
+    if (tag != NULL) {
+        SHA256_Init(&c);
+        SHA256_Update(&c, tag, strlen(tag));
+        SHA256_Final(th, &c);
+    }
+    SHA256_Init(&c);
+    if (tag != NULL) {
+        SHA256_Update(&c, th, sizeof th);
+        SHA256_Update(&c, th, sizeof th);
+    }
+    if (alen > 0) {
+        SHA256_Update(&c, a, alen);
+    }
+    if (blen > 0) {
+        SHA256_Update(&c, b, blen);
+    }
+    SHA256_Final(out, &c);
 }
 
 static void scratch_free(void *p)
@@ -108,7 +154,7 @@ static EVP_MD_CTX *scratch(void)
     EVP_MD_CTX *c;
 
     pthread_once(&hash_once, hash_init);
-    if (!scratch_key_ok) {
+    if (!scratch_key_ok || px__crypto_test_failing()) {
         return NULL;
     }
     c = pthread_getspecific(scratch_key);
@@ -130,8 +176,9 @@ int px__sha256_init(px__sha256 *h)
     EVP_MD_CTX *c;
 
     h->md = NULL;
+    h->failed = 0;
     pthread_once(&hash_once, hash_init);
-    if (sha256_md == NULL) {
+    if (sha256_md == NULL || px__crypto_test_failing()) {
         return -1;
     }
     c = EVP_MD_CTX_new();
@@ -148,19 +195,22 @@ int px__sha256_init(px__sha256 *h)
 
 void px__sha256_update(px__sha256 *h, const void *data, size_t len)
 {
-    /* SHA-256 update cannot fail on an initialised provider context. */
-    if (EVP_DigestUpdate(h->md, data, len) != 1) {
-        crypto_fail();
+    if (!h->failed && (px__crypto_test_failing() ||
+                          EVP_DigestUpdate(h->md, data, len) != 1)) {
+        h->failed = 1;
     }
 }
 
-void px__sha256_final(px__sha256 *h, uint8_t out[32])
+int px__sha256_final(px__sha256 *h, uint8_t out[32])
 {
-    if (EVP_DigestFinal_ex(h->md, out, NULL) != 1) {
-        crypto_fail();
+    int rc = 0;
+
+    if (h->failed || EVP_DigestFinal_ex(h->md, out, NULL) != 1) {
+        rc = -1;
     }
     EVP_MD_CTX_free(h->md);
     h->md = NULL;
+    return rc;
 }
 
 void px__sha256_discard(px__sha256 *h)
@@ -174,7 +224,7 @@ void px__sha256_once(uint8_t out[32], const void *data, size_t len)
     EVP_MD_CTX *c = scratch();
 
     if (c == NULL || digest_with(c, out, data, len) != 0) {
-        crypto_fail();
+        fallback_hash(out, NULL, data, len, NULL, 0);
     }
 }
 
@@ -186,7 +236,8 @@ void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
     int ok;
 
     if (c == NULL) {
-        crypto_fail();
+        fallback_hash(out, tag, a, alen, b, blen);
+        return;
     }
     for (i = 0; i < N_TAGS; i++) {
         if (strcmp(tag, known_tags[i]) == 0) {
@@ -203,6 +254,6 @@ void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
     if (!ok || EVP_DigestUpdate(c, a, alen) != 1 ||
         EVP_DigestUpdate(c, b, blen) != 1 ||
         EVP_DigestFinal_ex(c, out, NULL) != 1) {
-        crypto_fail();
+        fallback_hash(out, tag, a, alen, b, blen);
     }
 }

@@ -20,8 +20,10 @@
  * call with the new key.
  *
  * As in hash.c, OpenSSL can fail here only on allocation failure or a
- * broken installation, and a wrong element would silently corrupt the state
- * root, so those paths abort (the functions return void).
+ * broken installation. A wrong element would silently corrupt the state
+ * root and the library must not abort, so px__lthash_mix reports the
+ * failure and its callers fail the operation (PAREX_E_NOMEM, nothing
+ * committed).
  */
 #include "crypto_int.h"
 
@@ -36,11 +38,6 @@ static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *chacha; /* NULL if set-up failed */
 static pthread_key_t chacha_key;
 static const uint8_t zeros[ELEM_BYTES];
-
-_Noreturn static void crypto_fail(void)
-{
-    abort();
-}
 
 static void chacha_ctx_free(void *p)
 {
@@ -61,26 +58,30 @@ static void chacha_init(void)
     chacha = c;
 }
 
-/* The calling thread's ChaCha20 context; aborts if none can be had. */
+/* The calling thread's ChaCha20 context, or NULL if none can be had. */
 static EVP_CIPHER_CTX *chacha_ctx(void)
 {
     EVP_CIPHER_CTX *c;
 
     pthread_once(&chacha_once, chacha_init);
-    if (chacha == NULL) {
-        crypto_fail();
+    if (chacha == NULL || px__crypto_test_failing()) {
+        return NULL;
     }
     c = pthread_getspecific(chacha_key);
     if (c == NULL) {
         c = EVP_CIPHER_CTX_new();
-        if (c == NULL || pthread_setspecific(chacha_key, c) != 0) {
-            crypto_fail();
+        if (c == NULL) {
+            return NULL;
+        }
+        if (pthread_setspecific(chacha_key, c) != 0) {
+            EVP_CIPHER_CTX_free(c);
+            return NULL;
         }
     }
     return c;
 }
 
-static void element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
+static int element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
     const uint8_t *val, size_t len)
 {
     EVP_CIPHER_CTX *c = chacha_ctx();
@@ -89,6 +90,9 @@ static void element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
     uint8_t head[36], k[32];
     int n = 0;
 
+    if (c == NULL) {
+        return -1;
+    }
     /* Values are bounded far below 4 GiB by parex_limits.max_value_bytes;
      * the length field only has to make the encoding prefix-free. */
     memcpy(head, key, 32);
@@ -100,8 +104,9 @@ static void element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
     if (EVP_EncryptInit_ex2(c, chacha, k, iv, NULL) != 1 ||
         EVP_EncryptUpdate(c, out, &n, zeros, ELEM_BYTES) != 1 ||
         n != ELEM_BYTES) {
-        crypto_fail();
+        return -1;
     }
+    return 0;
 }
 
 void px__lthash_zero(px__lthash *h)
@@ -109,16 +114,18 @@ void px__lthash_zero(px__lthash *h)
     memset(h->lanes, 0, sizeof h->lanes);
 }
 
-void px__lthash_mix(px__lthash *acc, const uint8_t key[32],
+int px__lthash_mix(px__lthash *acc, const uint8_t key[32],
     const uint8_t *val, size_t len, int sign)
 {
     uint8_t e[ELEM_BYTES];
     size_t i;
 
     if (sign == 0) {
-        return;
+        return 0;
     }
-    element(e, key, val, len);
+    if (element(e, key, val, len) != 0) {
+        return -1;
+    }
     /* Lanes are u16 and C arithmetic on them is mod 2^16 after the cast,
      * which is exactly the group operation. */
     if (sign > 0) {
@@ -132,6 +139,7 @@ void px__lthash_mix(px__lthash *acc, const uint8_t key[32],
             acc->lanes[i] = (uint16_t)(acc->lanes[i] - v);
         }
     }
+    return 0;
 }
 
 void px__lthash_add(px__lthash *acc, const px__lthash *other)

@@ -172,7 +172,11 @@ static int genesis_prepare(const parex_kv ***sorted, px__lthash *lt,
     }
     px__lthash_zero(lt);
     for (i = 0; i < n; i++) {
-        px__lthash_mix(lt, v[i]->key, v[i]->value, v[i]->value_len, 1);
+        if (px__lthash_mix(lt, v[i]->key, v[i]->value, v[i]->value_len,
+                1) != 0) {
+            free(v);
+            return PAREX_E_NOMEM;
+        }
     }
     memset(h, 0, sizeof(*h));
     empty_root(h->tx_root, "parex/txroot");
@@ -383,8 +387,8 @@ static int verify_visit(const uint8_t *key, size_t key_len,
     const uint8_t *val, size_t len, void *user)
 {
     px__lthash *lt = user;
-    if (key_len == 32) {
-        px__lthash_mix(lt, key, val, len, 1);
+    if (key_len == 32 && px__lthash_mix(lt, key, val, len, 1) != 0) {
+        return PAREX_E_NOMEM; /* stops the walk; passed on */
     }
     return 0;
 }

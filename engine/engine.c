@@ -234,14 +234,18 @@ static void run_root(void *arg, unsigned w, size_t b, size_t e)
                 (len == 0 || memcmp(old, c->val, len) == 0)) {
                 continue; /* unchanged: both terms cancel */
             }
-            px__lthash_mix(&rj->acc[w], c->key, old, len, -1);
-        } else if (rc != PAREX_E_NOTFOUND) {
+            if (px__lthash_mix(&rj->acc[w], c->key, old, len, -1) != 0) {
+                rc = PAREX_E_NOMEM;
+            }
+        }
+        if ((rc == PAREX_OK || rc == PAREX_E_NOTFOUND) && !c->del) {
+            rc = px__lthash_mix(&rj->acc[w], c->key, c->val, c->len, 1) == 0
+                ? PAREX_OK
+                : PAREX_E_NOMEM;
+        }
+        if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
             int zero = 0;
             atomic_compare_exchange_strong(&rj->err, &zero, rc);
-            continue;
-        }
-        if (!c->del) {
-            px__lthash_mix(&rj->acc[w], c->key, c->val, c->len, 1);
         }
     }
 }

@@ -196,7 +196,10 @@ static int prog_trace(parex_ctx *ctx, void *user)
             px__sha256_update(&sh, v, vlen);
         }
     }
-    px__sha256_final(&sh, h);
+    if (px__sha256_final(&sh, h) != 0) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
     rc = PAREX_OK;
     memcpy(buf, h, 32);
     for (i = 0; i < nw && rc == PAREX_OK; i++) {

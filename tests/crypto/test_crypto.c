@@ -126,6 +126,65 @@ static void test_sha256_discard(void **state)
     px__sha256_discard(&h); /* twice is harmless */
 }
 
+/* When OpenSSL's EVP layer fails (as on allocation failure; forced here
+ * with the test hook), nothing aborts: the one-shot and tagged hashes give
+ * the same digests through the allocation-free path, the incremental hash
+ * and the LtHash element report the failure, and the accumulator is left
+ * as it was. */
+static void test_evp_failure_falls_back_or_reports(void **state)
+{
+    static const char *const tags[] = { "parex/txid", "parex/block",
+        "parex/not-prepared", "" };
+    uint8_t msg[300], want[32], got[32];
+    px__lthash a, b;
+    px__sha256 h;
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < sizeof msg; i++) {
+        msg[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (n = 0; n <= sizeof msg; n += 75) {
+        px__sha256_once(want, msg, n);
+        px__crypto_test_fail(1);
+        memset(got, 0, sizeof got);
+        px__sha256_once(got, msg, n);
+        px__crypto_test_fail(0);
+        assert_memory_equal(got, want, 32);
+        for (i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+            px__tagged_hash(want, tags[i], msg, n, msg, n / 2);
+            px__crypto_test_fail(1);
+            memset(got, 0, sizeof got);
+            px__tagged_hash(got, tags[i], msg, n, msg, n / 2);
+            px__crypto_test_fail(0);
+            assert_memory_equal(got, want, 32);
+        }
+    }
+    /* Incremental: init refuses, or a failed update fails the final. */
+    px__crypto_test_fail(1);
+    assert_int_equal(px__sha256_init(&h), -1);
+    assert_null(h.md);
+    px__crypto_test_fail(0);
+    assert_int_equal(px__sha256_init(&h), 0);
+    px__sha256_update(&h, msg, 10);
+    px__crypto_test_fail(1);
+    px__sha256_update(&h, msg, 10);
+    px__crypto_test_fail(0);
+    px__sha256_update(&h, msg, 10);
+    assert_int_equal(px__sha256_final(&h, got), -1);
+    assert_null(h.md);
+    /* LtHash: -1 and the accumulator untouched. */
+    px__lthash_zero(&a);
+    assert_int_equal(px__lthash_mix(&a, msg, msg, 40, 1), 0);
+    b = a;
+    px__crypto_test_fail(1);
+    assert_int_equal(px__lthash_mix(&a, msg + 32, msg, 40, 1), -1);
+    assert_int_equal(px__lthash_mix(&a, msg, msg, 40, -1), -1);
+    px__crypto_test_fail(0);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(px__lthash_mix(&a, msg, msg, 40, -1), 0);
+}
+
 /* ---- BIP-340 tagged hash ---- */
 
 static void test_tagged_hash_python_vectors(void **state)
@@ -750,6 +809,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sha256_incremental_million_a),
         cmocka_unit_test(test_sha256_incremental_matches_once),
         cmocka_unit_test(test_sha256_discard),
+        cmocka_unit_test(test_evp_failure_falls_back_or_reports),
         cmocka_unit_test(test_tagged_hash_python_vectors),
         cmocka_unit_test(test_tagged_hash_matches_definition),
         cmocka_unit_test(test_bip340_verify_vectors),

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto_int.h"
 #include "parex/parex.h"
 #include "testutil.h"
 #include "txb.h"
@@ -546,6 +547,53 @@ static void test_flipped_value_fails_verify(void **state)
     tu_rmdir(c.dir);
 }
 
+/* OpenSSL failing (as on allocation failure; forced with crypto/'s test
+ * hook) while a block's state root is computed, a store is verified or a
+ * genesis written: PAREX_E_NOMEM, nothing committed, nothing aborts; the
+ * same calls succeed once OpenSSL works again. */
+static void test_crypto_failure_is_nomem(void **state)
+{
+    chain c;
+    committed before;
+    parex_error_info err;
+    parex_kv kv;
+    parex_header g;
+    uint8_t *blk, fee[32] = { 1 };
+    size_t len;
+    char *dir;
+    parex_db *db;
+
+    (void)state;
+    chain_new(&c, BIG_MAP, 2);
+    before = snapshot(&c);
+    blk = fill_block(&c, &len, 1);
+    px__crypto_test_fail(1);
+    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT),
+        PAREX_E_NOMEM);
+    assert_int_equal(parex_db_verify(c.db, NULL), PAREX_E_NOMEM);
+    px__crypto_test_fail(0);
+    assert_int_equal(err.code, PAREX_E_NOMEM);
+    assert_unchanged(&c, &before);
+    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT),
+        PAREX_OK);
+    free(blk);
+    chain_free(&c);
+
+    dir = tu_tmpdir();
+    assert_int_equal(parex_db_open(&db, NULL, dir, NULL), PAREX_OK);
+    memset(&kv, 0, sizeof(kv));
+    kv.value = (const uint8_t *)"v";
+    kv.value_len = 1;
+    px__crypto_test_fail(1);
+    assert_int_equal(parex_db_genesis(db, NULL, &kv, 1, fee), PAREX_E_NOMEM);
+    assert_int_equal(parex_genesis_header(&g, &kv, 1, fee), PAREX_E_NOMEM);
+    px__crypto_test_fail(0);
+    assert_int_equal(parex_db_head(db, &g), PAREX_E_NOTFOUND);
+    assert_int_equal(parex_db_genesis(db, NULL, &kv, 1, fee), PAREX_OK);
+    parex_db_close(db);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_damaged_meta_pages_are_corrupt),
         cmocka_unit_test(test_truncated_data_file_is_corrupt),
         cmocka_unit_test(test_flipped_value_fails_verify),
+        cmocka_unit_test(test_crypto_failure_is_nomem),
     };
 
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
