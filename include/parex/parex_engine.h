@@ -76,7 +76,8 @@ typedef struct parex_kv {
  *
  *  Returns: PAREX_OK; PAREX_E_EXISTS (store not empty, nothing written);
  *           PAREX_E_INVALID (duplicate key, value over limits);
- *           PAREX_E_MAPFULL, PAREX_E_STORAGE (nothing written).
+ *           PAREX_E_MAPFULL, PAREX_E_STORAGE, PAREX_E_NOMEM (allocation,
+ *           also inside OpenSSL) (nothing written).
  *  Out:     header: may be NULL; the genesis header (state root set).
  *  In:      kvs: n pairs in any order (NULL iff n is 0);
  *           fee_recipient: recorded in the genesis header.
@@ -137,7 +138,8 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_foreach(const parex_db *db,
  *  stored root.
  *
  *  Returns: PAREX_OK (equal); PAREX_E_CORRUPT (different);
- *           PAREX_E_NOTFOUND (no genesis); PAREX_E_STORAGE.
+ *           PAREX_E_NOTFOUND (no genesis); PAREX_E_STORAGE;
+ *           PAREX_E_NOMEM (allocation, also inside OpenSSL).
  *  Out:     root: may be NULL; the recomputed root.
  *  Since: 0.1.0
  */
