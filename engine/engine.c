@@ -537,6 +537,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     env.min_width = e->min_width;
     env.scratch = &e->scratch;
     env.receipts = e->receipts;
+    env.count_batches = 0;
     env.profile = NULL;
     if (e->profiling) {
         if (e->cap_prof < blk.n) {

@@ -246,6 +246,8 @@ typedef struct px__exec_env {
     px__scratch *scratch;
     parex_receipt *receipts;/* n receipts out */
     parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
+    int count_batches;      /* sequential executor: report the conflict
+                               analysis' batch count, not one per tx */
 } px__exec_env;
 
 /** The specification: a plain loop in block order. */

@@ -1060,6 +1060,15 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     analysis A;
     int rc;
 
+    if (env->min_width == UINT32_MAX) {
+        /* Every block runs sequentially (one thread): the reference
+         * counts batches on its own key map, no separate analysis. */
+        px__exec_env se = *env;
+        se.count_batches = 1;
+        rc = px__exec_sequential(&se, res);
+        res->fallback = 1;
+        return rc;
+    }
     memset(&X, 0, sizeof(X));
     X.env = env;
     X.n = (uint32_t)n;

@@ -18,6 +18,7 @@ typedef struct sent {
     uint8_t present;
     uint8_t dirty;          /* differs from (or may differ from) storage */
     uint32_t touch;         /* 1 + index of the last tx that touched it */
+    int32_t wbatch, rbatch; /* conflict analysis (count_batches); -1 none */
 } sent;
 
 typedef struct undo {
@@ -102,6 +103,8 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
     }
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
     memcpy(s->ents[s->n_ents].key, key, 32);
+    s->ents[s->n_ents].wbatch = -1;
+    s->ents[s->n_ents].rbatch = -1;
     s->table[h] = (uint32_t)(s->n_ents + 1);
     *idx = s->n_ents++;
     return PAREX_OK;
@@ -224,12 +227,70 @@ static void seq_rollback(parex_ctx *ctx)
  * program runs, so a program's undo mark is log entry 1 of its tx. */
 static const px__ctx_ops seq_ops = { seq_get, seq_put, seq_rollback };
 
+/* The batch of tx j by the rules of the parallel executor's conflict
+ * analysis (engine/par.c: a declared write, and the sender's account,
+ * conflict with earlier reads and writes; a read with earlier writes), on
+ * this executor's own key map: when every block runs here (one thread),
+ * the batch count stays exact for a fraction of a separate analysis, the
+ * entries being the ones the tx is about to touch. */
+static int tx_batch(seq *s, const px__btx *b, int32_t *out)
+{
+    const parex_tx *tx = &b->tx;
+    uint32_t nr = tx->n_read, nw = tx->n_write, i, acct = UINT32_MAX;
+    int32_t bt = 0;
+    size_t idx;
+    int pass, rc;
+
+    for (i = 0; i < nw && acct == UINT32_MAX; i++) {
+        if (memcmp(tx->write_set + 32 * (size_t)i, b->acct, 32) == 0) {
+            acct = nr + i;
+        }
+    }
+    for (i = 0; i < nr && acct == UINT32_MAX; i++) {
+        if (memcmp(tx->read_set + 32 * (size_t)i, b->acct, 32) == 0) {
+            acct = i;
+        }
+    }
+    /* Pass 0 finds the batch, pass 1 records it on the keys. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i <= nr + nw; i++) {
+            const uint8_t *key = i < nr ? tx->read_set + 32 * (size_t)i
+                : i < nr + nw ? tx->write_set + 32 * (size_t)(i - nr)
+                : b->acct;
+            int w = i >= nr || i == acct;
+            sent *e;
+            if (i == nr + nw && acct != UINT32_MAX) {
+                break;      /* the account is one of the declared keys */
+            }
+            rc = find(s, key, &idx);
+            if (rc != PAREX_OK) {
+                return rc;
+            }
+            e = &s->ents[idx];
+            if (pass == 0) {
+                if (e->wbatch + 1 > bt) {
+                    bt = e->wbatch + 1;
+                }
+                if (w && e->rbatch + 1 > bt) {
+                    bt = e->rbatch + 1;
+                }
+            } else if (w) {
+                e->wbatch = bt;
+            } else if (e->rbatch < bt) {
+                e->rbatch = bt;
+            }
+        }
+    }
+    *out = bt;
+    return PAREX_OK;
+}
+
 int px__exec_sequential(const px__exec_env *env, px__result *res)
 {
     seq s;
     size_t j;
     int rc = PAREX_OK;
-    uint64_t t0 = px__now_ns();
+    uint64_t t0 = px__now_ns(), nb = 0;
 
     memset(&s, 0, sizeof(s));
     s.base.ops = &seq_ops;
@@ -242,6 +303,16 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
+        int32_t bt = (int32_t)j;
+        if (env->count_batches) {
+            rc = tx_batch(&s, &env->blk->txs[j], &bt);
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+            if ((uint64_t)bt + 1 > nb) {
+                nb = (uint64_t)bt + 1;
+            }
+        }
         s.base.btx = &env->blk->txs[j];
         s.touch_gen = (uint32_t)j + 1;
         s.touched = 0;
@@ -252,7 +323,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
             rc = px__tx_run(&s.base, env->progs, &out);
             env->profile[j].exec_ns = px__now_ns() - ts;
             env->profile[j].incarnations = 1;
-            env->profile[j].batch = (uint32_t)j;
+            env->profile[j].batch = (uint32_t)bt;
         } else {
             rc = px__tx_run(&s.base, env->progs, &out);
         }
@@ -297,7 +368,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     }
     px__result_sort(res);
     res->apply_ns = px__now_ns() - t0;
-    res->batches = env->blk->n;
+    res->batches = env->count_batches ? nb : env->blk->n;
 out:
     res->map_probes = s.probes;
     free(s.ents);

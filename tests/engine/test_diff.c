@@ -19,8 +19,10 @@
 
 /* [0] sequential reference, [1..4] parallel at 1..4 threads on the parallel
  * path, [5] 2 threads with the default min_batch_width: narrow blocks take
- * the sequential fallback with the analysis overlapped. */
-#define N_ENG 6
+ * the sequential fallback with the analysis overlapped, [6] 1 thread with
+ * the default: every block on the reference, which counts the batches. */
+#define N_ENG 7
+#define PROFILED(i) ((i) % 2 == 1 || (i) == 6)
 
 static uint64_t g_seed;
 
@@ -78,9 +80,9 @@ static void open_world(world *w, bg_world *bw)
         assert_int_equal(computed.height, 0);
         parex_engine_options_default(&o);
         o.sequential = i == 0;
-        o.threads = i == 0 ? 1 : i == 5 ? 2 : (unsigned)i;
-        o.min_batch_width = i == 5 ? 0 : 1;
-        o.profile = i % 2 == 1; /* profiling must not change results */
+        o.threads = i == 0 || i == 6 ? 1 : i == 5 ? 2 : (unsigned)i;
+        o.min_batch_width = i >= 5 ? 0 : 1;
+        o.profile = PROFILED(i); /* profiling must not change results */
         assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
             PAREX_OK);
         assert_int_equal(bg_register(w->e[i]), PAREX_OK);
@@ -214,7 +216,7 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
                 escaped += st.escaped;
             }
             if (rc[i] == PAREX_OK) {
-                check_profile(w.e[i], &st, i % 2 == 1);
+                check_profile(w.e[i], &st, PROFILED(i));
             }
             if (rc[i] != PAREX_OK) {
                 /* A rejected block leaves state exactly as before. */
