@@ -133,6 +133,12 @@ typedef struct pexec {
                                    (per chunk) and escaped txs' inserts */
     atomic_int err;
     atomic_uint escaped;
+    /* Undeclared keys can grow one key's version list to every tx of the
+     * block, and then every reader walks it: readers x writers. Past this
+     * many steps the block is handed to the reference executor, O(txs). */
+    atomic_uint_fast64_t walk;
+    uint64_t walk_budget;
+    atomic_int give_up;
 } pexec;
 
 typedef struct pctx {
@@ -144,6 +150,7 @@ typedef struct pctx {
     uint32_t touched, puts;
     const uint8_t *prelude_val;
     uint32_t prelude_len;
+    uint64_t steps;             /* version-list steps of this execution */
 } pctx;
 
 /* ---- key map ---- */
@@ -263,17 +270,21 @@ static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
 
 /* ---- versions ---- */
 
+/* Version lists are walked from the newest; *steps counts the versions
+ * skipped, the work bound of a block (see walked()). */
+
 /* Newest version below tx j, or NULL (then the snapshot holds the value). */
-static vnode *visible(kent *k, uint32_t j)
+static vnode *visible(kent *k, uint32_t j, uint64_t *steps)
 {
     vnode *v = atomic_load_explicit(&k->head, memory_order_acquire);
     while (v != NULL && v->tx >= j) {
         v = atomic_load_explicit(&v->next, memory_order_acquire);
+        (*steps)++;
     }
     return v;
 }
 
-static void publish(kent *k, vnode *n)
+static void publish(kent *k, vnode *n, uint64_t *steps)
 {
     for (;;) {
         _Atomic(vnode *) *prev = &k->head;
@@ -282,6 +293,7 @@ static void publish(kent *k, vnode *n)
         while (cur != NULL && cur->tx > n->tx) {
             prev = &cur->next;
             cur = atomic_load_explicit(prev, memory_order_acquire);
+            (*steps)++;
         }
         atomic_store_explicit(&n->next, cur, memory_order_relaxed);
         if (atomic_compare_exchange_strong_explicit(prev, &cur, n,
@@ -294,7 +306,7 @@ static void publish(kent *k, vnode *n)
 }
 
 /* Only while no tx runs. */
-static void unpublish(kent *k, vnode *n)
+static void unpublish(kent *k, vnode *n, uint64_t *steps)
 {
     _Atomic(vnode *) *prev = &k->head;
     vnode *cur = atomic_load(prev);
@@ -302,6 +314,7 @@ static void unpublish(kent *k, vnode *n)
     while (cur != NULL && cur != n) {
         prev = &cur->next;
         cur = atomic_load(prev);
+        (*steps)++;
     }
     if (cur != NULL) {
         atomic_store(prev, atomic_load(&cur->next));
@@ -482,7 +495,7 @@ static int par_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
         return rc;
     }
     if (!(r->flags & R_LOADED)) {
-        vnode *v = visible(r->k, c->j);
+        vnode *v = visible(r->k, c->j, &c->steps);
         r->flags |= R_READ | R_LOADED;
         if (v != NULL) {
             r->obs_tx = v->tx;
@@ -578,6 +591,17 @@ static void par_rollback(parex_ctx *ctx)
 
 static const px__ctx_ops par_ops = { par_get, par_put, par_rollback };
 
+/* Adds steps to the block's version-list work; past the budget, workers
+ * stop and the block goes to the reference executor. */
+static void walked(pexec *X, uint64_t steps)
+{
+    if (steps != 0 &&
+        atomic_fetch_add_explicit(&X->walk, steps, memory_order_relaxed) +
+                steps > X->walk_budget) {
+        atomic_store(&X->give_up, 1);
+    }
+}
+
 /* Runs one incarnation of tx j on worker w; publish_tx() makes its writes
  * visible. */
 static int exec_tx(pexec *X, uint32_t j, unsigned w)
@@ -618,6 +642,7 @@ static int exec_tx(pexec *X, uint32_t j, unsigned w)
     } else {
         rc = px__tx_run(&c.base, X->env->progs, &t->out);
     }
+    walked(X, c.steps);
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -631,6 +656,7 @@ static int publish_tx(pexec *X, uint32_t j, unsigned w)
 {
     ptx *t = &X->t[j];
     px__worker *wk = &X->env->workers[w];
+    uint64_t steps = 0;
     uint32_t i;
 
     for (i = 0; i < t->n_recs; i++) {
@@ -641,6 +667,7 @@ static int publish_tx(pexec *X, uint32_t j, unsigned w)
         }
         n = px__arena_alloc(&wk->arena, sizeof(*n));
         if (n == NULL) {
+            walked(X, steps);
             return PAREX_E_NOMEM;
         }
         n->tx = j;
@@ -649,28 +676,33 @@ static int publish_tx(pexec *X, uint32_t j, unsigned w)
         n->len = r->len;
         n->del = !(r->flags & R_PRESENT);
         r->node = n;
-        publish(r->k, n);
+        publish(r->k, n, &steps);
     }
+    walked(X, steps);
     return PAREX_OK;
 }
 
 static void unpublish_tx(pexec *X, uint32_t j)
 {
     ptx *t = &X->t[j];
+    uint64_t steps = 0;
     uint32_t i;
 
     for (i = 0; i < t->n_recs; i++) {
         if (t->recs[i].node != NULL) {
-            unpublish(t->recs[i].k, t->recs[i].node);
+            unpublish(t->recs[i].k, t->recs[i].node, &steps);
             t->recs[i].node = NULL;
         }
     }
+    walked(X, steps);
 }
 
-static int validate_tx(const pexec *X, uint32_t j)
+static int validate_tx(pexec *X, uint32_t j)
 {
     const ptx *t = &X->t[j];
+    uint64_t steps = 0;
     uint32_t i;
+    int ok = 1;
 
     for (i = 0; i < t->n_recs; i++) {
         const rec *r = &t->recs[i];
@@ -678,13 +710,15 @@ static int validate_tx(const pexec *X, uint32_t j)
         if (!(r->flags & R_READ)) {
             continue;
         }
-        v = visible(r->k, j);
+        v = visible(r->k, j, &steps);
         if (v == NULL ? r->obs_tx != NO_TX
                       : (v->tx != r->obs_tx || v->inc != r->obs_inc)) {
-            return 0;
+            ok = 0;
+            break;
         }
     }
-    return 1;
+    walked(X, steps);
+    return ok;
 }
 
 /* ---- jobs ---- */
@@ -808,7 +842,8 @@ static void run_flow(void *arg, unsigned w, size_t b, size_t e)
             atomic_compare_exchange_strong(&X->err, &zero, rc);
         }
     }
-    while (atomic_load_explicit(&X->err, memory_order_relaxed) == 0) {
+    while (atomic_load_explicit(&X->err, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&X->give_up, memory_order_relaxed) == 0) {
         int exhausted = 0;
         if (j == NO_TX) {
             j = q_pop(X);
@@ -845,7 +880,8 @@ static void run_validate(void *arg, unsigned w, size_t b, size_t e)
     size_t j;
 
     (void)w;
-    for (j = b; j < e; j++) {
+    for (j = b; j < e && !atomic_load_explicit(&X->give_up,
+             memory_order_relaxed); j++) {
         X->t[j].invalid = (uint8_t)!validate_tx(X, (uint32_t)j);
     }
 }
@@ -888,6 +924,9 @@ static int analyse_begin(pexec *X, analysis *A)
         return PAREX_E_NOMEM;
     }
     X->q = (uint32_t *)(X->edges + total + 1);
+    /* Exact declarations walk nothing; a few steps per declared key is
+     * generous for wrong ones before the reference is cheaper. */
+    X->walk_budget = 16 * ((uint64_t)total + blk->n) + 65536;
     return PAREX_OK;
 }
 
@@ -1077,6 +1116,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     atomic_init(&X.escaped, 0);
     atomic_init(&X.next, 0);
     atomic_init(&X.q_count, 0);
+    atomic_init(&X.walk, 0);
+    atomic_init(&X.give_up, 0);
     pthread_mutex_init(&X.km_lock, NULL);
     pthread_mutex_init(&X.q_lock, NULL);
     X.t = reuse(&env->scratch->t, &env->scratch->t_bytes, n * sizeof(*X.t));
@@ -1139,14 +1180,14 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     res->exec_ns = t0 - t1 - X.analysis_ns;
     res->escaped = atomic_load(&X.escaped);
 
-    if (res->escaped > 0) {
+    if (res->escaped > 0 && !atomic_load(&X.give_up)) {
         size_t m;
         px__pool_run(env->pool, run_validate, &X, n, 64);
         for (m = 0; m < n && !X.t[m].invalid; m++) {
         }
         /* Below m every tx is exact; from m on, each tx is checked against
          * final versions only, so one re-execution makes it exact. */
-        for (j = m; j < n; j++) {
+        for (j = m; j < n && !atomic_load(&X.give_up); j++) {
             if (j > m && validate_tx(&X, (uint32_t)j)) {
                 continue;
             }
@@ -1161,6 +1202,23 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
             }
             res->reexecutions++;
         }
+    }
+    if (atomic_load(&X.give_up)) {
+        /* Past the work bound (see pexec.walk): start over on the
+         * reference, exact by definition and linear in the block. Nothing
+         * was pushed to the result yet. */
+        uint64_t wasted = res->exec_ns, t2 = px__now_ns(), runs = 0;
+        for (j = 0; j < n; j++) {
+            runs += X.t[j].recs != NULL ? 1u + X.t[j].inc : 0u;
+        }
+        rc = px__exec_sequential(env, res);
+        res->validate_ns = t2 - t0;
+        res->exec_ns += wasted;
+        res->map_probes += X.km.probes;
+        res->batches = nb;
+        res->fallback = 1;
+        res->reexecutions = runs;  /* every run before the reference's */
+        goto out;
     }
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;

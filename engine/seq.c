@@ -321,8 +321,9 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
         if (env->profile != NULL) {
             uint64_t ts = px__now_ns();
             rc = px__tx_run(&s.base, env->progs, &out);
-            env->profile[j].exec_ns = px__now_ns() - ts;
-            env->profile[j].incarnations = 1;
+            /* Adds: the parallel executor may have run it already. */
+            env->profile[j].exec_ns += px__now_ns() - ts;
+            env->profile[j].incarnations++;
             env->profile[j].batch = (uint32_t)bt;
         } else {
             rc = px__tx_run(&s.base, env->progs, &out);

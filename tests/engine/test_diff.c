@@ -176,7 +176,7 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
     unsigned b;
     size_t i;
     parex_receipt *rc_buf[N_ENG];
-    uint64_t reexec = 0, escaped = 0, rejected = 0;
+    uint64_t reexec = 0, escaped = 0, rejected = 0, bounded = 0;
 
     tu_rng_seed(&rng, seed);
     bg_world_init(&bw, 24, 64);
@@ -214,6 +214,11 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
             if (i > 0) {
                 reexec += st.reexecutions;
                 escaped += st.escaped;
+            }
+            /* On the forced parallel path a fallback means the version-list
+             * work bound handed the block to the reference. */
+            if (i >= 1 && i <= 4 && rc[i] == PAREX_OK && st.fallback) {
+                bounded++;
             }
             if (rc[i] == PAREX_OK) {
                 check_profile(w.e[i], &st, PROFILED(i));
@@ -276,8 +281,9 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
     }
     compare_dumps(&w);
     printf("# %u blocks: %llu escaped txs, %llu re-executions, %llu "
-        "rejected blocks\n", blocks, (unsigned long long)escaped,
-        (unsigned long long)reexec, (unsigned long long)rejected);
+        "rejected blocks, %llu runs past the work bound\n", blocks,
+        (unsigned long long)escaped, (unsigned long long)reexec,
+        (unsigned long long)rejected, (unsigned long long)bounded);
     for (i = 0; i < N_ENG; i++) {
         free(rc_buf[i]);
     }
