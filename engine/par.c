@@ -189,6 +189,7 @@ void px__scratch_free(px__scratch *s)
     free(s->t);
     free(s->order);
     free(s->km);
+    free(s->slots);
     memset(s, 0, sizeof(*s));
 }
 
@@ -917,7 +918,10 @@ static int analyse_begin(pexec *X, analysis *A)
     }
     memset(A, 0, sizeof(*A));
     A->arena = X->main_arena;
-    A->slots = px__arena_alloc(X->main_arena, (total + 1) * sizeof(kent *));
+    /* Only the block's execution uses them: reused, not page-faulted in
+     * afresh for every block. */
+    A->slots = reuse(&sc->slots, &sc->slots_bytes,
+        (total + 1) * sizeof(kent *));
     X->edges = reuse(&sc->order, &sc->order_bytes,
         (total + 1) * sizeof(edge) + blk->n * sizeof(uint32_t));
     if (A->slots == NULL || X->edges == NULL) {

@@ -236,9 +236,11 @@ static const px__ctx_ops seq_ops = { seq_get, seq_put, seq_rollback };
 static int tx_batch(seq *s, const px__btx *b, int32_t *out)
 {
     const parex_tx *tx = &b->tx;
-    uint32_t nr = tx->n_read, nw = tx->n_write, i, acct = UINT32_MAX;
+    uint32_t nr = tx->n_read, nw = tx->n_write, i, n, acct = UINT32_MAX;
+    /* Entries found in the first pass, so the second need not hash again
+     * (most txs declare a handful of keys). */
+    size_t seen[32], idx;
     int32_t bt = 0;
-    size_t idx;
     int pass, rc;
 
     for (i = 0; i < nw && acct == UINT32_MAX; i++) {
@@ -251,20 +253,25 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
             acct = i;
         }
     }
+    n = nr + nw + (acct == UINT32_MAX);   /* + the account if undeclared */
     /* Pass 0 finds the batch, pass 1 records it on the keys. */
     for (pass = 0; pass < 2; pass++) {
-        for (i = 0; i <= nr + nw; i++) {
+        for (i = 0; i < n; i++) {
             const uint8_t *key = i < nr ? tx->read_set + 32 * (size_t)i
                 : i < nr + nw ? tx->write_set + 32 * (size_t)(i - nr)
                 : b->acct;
             int w = i >= nr || i == acct;
             sent *e;
-            if (i == nr + nw && acct != UINT32_MAX) {
-                break;      /* the account is one of the declared keys */
-            }
-            rc = find(s, key, &idx);
-            if (rc != PAREX_OK) {
-                return rc;
+            if (pass == 1 && i < 32) {
+                idx = seen[i];
+            } else {
+                rc = find(s, key, &idx);
+                if (rc != PAREX_OK) {
+                    return rc;
+                }
+                if (i < 32) {
+                    seen[i] = idx;
+                }
             }
             e = &s->ents[idx];
             if (pass == 0) {
