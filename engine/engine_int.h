@@ -231,6 +231,8 @@ typedef struct px__scratch {
     size_t order_bytes;
     void *km;
     size_t km_bytes;
+    void *km2;              /* spare keymap table (see km_reserve) */
+    size_t km2_bytes;
     void *slots;
     size_t slots_bytes;
 } px__scratch;

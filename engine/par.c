@@ -93,6 +93,7 @@ typedef struct keymap {
     size_t mask, n;
     uint64_t s0, s1;
     uint64_t probes;            /* slots inspected by km_get */
+    px__scratch *sc;            /* its table lives in sc->km */
 } keymap;
 
 /* A worker's busy flag on a cache line of its own. */
@@ -139,6 +140,7 @@ typedef struct pexec {
     atomic_uint_fast64_t walk;
     uint64_t walk_budget;
     atomic_int give_up;
+    size_t total_keys;          /* declared keys of the block (+ accounts) */
 } pexec;
 
 typedef struct pctx {
@@ -189,6 +191,7 @@ void px__scratch_free(px__scratch *s)
     free(s->t);
     free(s->order);
     free(s->km);
+    free(s->km2);
     free(s->slots);
     memset(s, 0, sizeof(*s));
 }
@@ -209,6 +212,7 @@ static int km_init(keymap *m, size_t expect, px__scratch *sc)
     m->mask = cap - 1;
     m->n = 0;
     m->probes = 0;
+    m->sc = sc;
     m->s0 = t * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)m;
     m->s1 = (t >> 17) ^ 0x5851f42d4c957f2dULL;
     return PAREX_OK;
@@ -232,6 +236,48 @@ static int km_grow(keymap *m)
         }
     }
     free(m->slot);
+    m->slot = s;
+    m->mask = cap - 1;
+    m->sc->km = s;
+    m->sc->km_bytes = cap * sizeof(*s);
+    return PAREX_OK;
+}
+
+/* Grows the table to hold `expect` keys at load 1/2 in one step, into the
+ * engine's spare table buffer (the old table becomes the spare). The
+ * table starts sized for the analysed prefix only, so clearing a big
+ * block's table happens here, on whichever thread runs the rest of the
+ * analysis, not before the narrow-or-wide decision. */
+static int km_reserve(keymap *m, size_t expect)
+{
+    px__scratch *sc = m->sc;
+    size_t cap = m->mask + 1, i;
+    kent **s;
+
+    if (cap >= 2 * expect) {
+        return PAREX_OK;
+    }
+    while (cap < 2 * expect) {
+        cap <<= 1;
+    }
+    s = reuse(&sc->km2, &sc->km2_bytes, cap * sizeof(*s));
+    if (s == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    memset(s, 0, cap * sizeof(*s));
+    for (i = 0; i <= m->mask; i++) {
+        if (m->slot[i] != NULL) {
+            size_t h = km_hash(m, m->slot[i]->key) & (cap - 1);
+            while (s[h] != NULL) {
+                h = (h + 1) & (cap - 1);
+            }
+            s[h] = m->slot[i];
+        }
+    }
+    sc->km2 = sc->km;
+    sc->km2_bytes = sc->km_bytes;
+    sc->km = s;
+    sc->km_bytes = cap * sizeof(*s);
     m->slot = s;
     m->mask = cap - 1;
     return PAREX_OK;
@@ -902,6 +948,8 @@ typedef struct analysis {
 
 #define ANALYSIS_CHUNK 64
 
+static size_t prefix_len(size_t n, unsigned threads);
+
 static int analyse_begin(pexec *X, analysis *A)
 {
     const px__block *blk = X->env->blk;
@@ -909,10 +957,17 @@ static int analyse_begin(pexec *X, analysis *A)
     size_t total = 0, j;
     int rc;
 
+    size_t pre = 0, np = prefix_len(blk->n, X->env->threads);
+
     for (j = 0; j < blk->n; j++) {
         total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+        if (j + 1 == np) {
+            pre = total;
+        }
     }
-    rc = km_init(&X->km, total, sc);
+    X->total_keys = total;
+    /* Sized for the prefix; km_reserve() sizes it for the block later. */
+    rc = km_init(&X->km, pre, sc);
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -1043,6 +1098,11 @@ static int analyse_rest(pexec *X)
     uint64_t t0 = px__now_ns();
     int rc = PAREX_OK;
 
+    if (A->next_tx < X->n) {
+        pthread_mutex_lock(&X->km_lock);
+        rc = km_reserve(&X->km, X->total_keys);
+        pthread_mutex_unlock(&X->km_lock);
+    }
     while (rc == PAREX_OK && A->next_tx < X->n) {
         size_t to = A->next_tx + ANALYSIS_CHUNK < X->n
             ? A->next_tx + ANALYSIS_CHUNK : X->n;
@@ -1079,7 +1139,11 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
         if (i == 0) {
             o->rc_seq = px__exec_sequential(o->X->env, o->res);
         } else {
-            o->rc_an = analyse_range(o->X, o->A, o->A->next_tx, o->X->n);
+            o->rc_an = km_reserve(&o->X->km, o->X->total_keys);
+            if (o->rc_an == PAREX_OK) {
+                o->rc_an = analyse_range(o->X, o->A, o->A->next_tx,
+                    o->X->n);
+            }
         }
     }
 }
