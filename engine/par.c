@@ -218,36 +218,12 @@ static int km_init(keymap *m, size_t expect, px__scratch *sc)
     return PAREX_OK;
 }
 
-static int km_grow(keymap *m)
-{
-    size_t cap = 2 * (m->mask + 1), i;
-    kent **s = calloc(cap, sizeof(*s));
-
-    if (s == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    for (i = 0; i <= m->mask; i++) {
-        if (m->slot[i] != NULL) {
-            size_t h = km_hash(m, m->slot[i]->key) & (cap - 1);
-            while (s[h] != NULL) {
-                h = (h + 1) & (cap - 1);
-            }
-            s[h] = m->slot[i];
-        }
-    }
-    free(m->slot);
-    m->slot = s;
-    m->mask = cap - 1;
-    m->sc->km = s;
-    m->sc->km_bytes = cap * sizeof(*s);
-    return PAREX_OK;
-}
-
 /* Grows the table to hold `expect` keys at load 1/2 in one step, into the
- * engine's spare table buffer (the old table becomes the spare). The
- * table starts sized for the analysed prefix only, so clearing a big
- * block's table happens here, on whichever thread runs the rest of the
- * analysis, not before the narrow-or-wide decision. */
+ * engine's spare table buffer (the old table becomes the spare, so the
+ * table is always sc->km). The table starts sized for the analysed prefix
+ * only, so clearing a big block's table happens here, on whichever thread
+ * runs the rest of the analysis, not before the narrow-or-wide decision;
+ * km_get also grows through here when a block outruns its estimate. */
 static int km_reserve(keymap *m, size_t expect)
 {
     px__scratch *sc = m->sc;
@@ -289,7 +265,8 @@ static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
     size_t h;
     kent *k;
 
-    if (2 * (m->n + 1) > m->mask + 1 && km_grow(m) != PAREX_OK) {
+    if (2 * (m->n + 1) > m->mask + 1 &&
+        km_reserve(m, m->n + 1) != PAREX_OK) {
         return NULL;
     }
     h = km_hash(m, key) & m->mask;
@@ -1333,10 +1310,5 @@ out:
     pthread_mutex_destroy(&X.km_lock);
     pthread_mutex_destroy(&X.q_lock);
     free(busy);
-    if (X.km.slot != NULL) {
-        /* km_grow may have replaced the table: keep the newest one. */
-        env->scratch->km = X.km.slot;
-        env->scratch->km_bytes = (X.km.mask + 1) * sizeof(*X.km.slot);
-    }
     return rc;
 }
