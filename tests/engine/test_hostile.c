@@ -28,6 +28,7 @@
 #include "parex/parex.h"
 #include "testutil.h"
 #include "txb.h"
+#include "engine_int.h"
 
 #define N_MODES 5       /* 0: sequential reference; 1..4: parallel threads */
 #define N_SENDERS 8
@@ -42,27 +43,13 @@ typedef struct world {
     uint64_t nonce[N_SENDERS];
 } world;
 
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-        (uint32_t)p[3] << 24;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* Key i of the loop program's universe: SHA-256("loop" || u32le i). */
 static void loop_key(uint8_t out[32], uint32_t i)
 {
     uint8_t in[8];
 
     memcpy(in, "loop", 4);
-    st32(in + 4, i);
+    px__st32(in + 4, i);
     parex_sha256(out, in, sizeof(in));
 }
 
@@ -83,9 +70,9 @@ static int prog_loop(parex_ctx *ctx, void *user)
     if (tx->args_len != 12) {
         return 9;
     }
-    n = ld32(tx->args);
-    rounds = ld32(tx->args + 4);
-    base = ld32(tx->args + 8);
+    n = px__ld32(tx->args);
+    rounds = px__ld32(tx->args + 4);
+    base = px__ld32(tx->args + 8);
     for (r = 0; r < rounds; r++) {
         for (i = 0; i < n; i++) {
             loop_key(key, base + i);
@@ -121,7 +108,7 @@ static int prog_maxw(parex_ctx *ctx, void *user)
     if (tx->args_len != 4) {
         return 9;
     }
-    size = ld32(tx->args);
+    size = px__ld32(tx->args);
     val = malloc(size > 0 ? size : 1);
     if (val == NULL) {
         return PAREX_E_NOMEM;
@@ -489,7 +476,7 @@ static void sc_maxw(world *w, outcome *out, size_t *n)
             }
             qsort(ws[s], MAXW_KEYS, 32, cmp32);
             /* Round 1: sender 5 writes one byte over the limit. */
-            st32(args[s], MAXW_VALUE + (round == 1 && s == 5));
+            px__st32(args[s], MAXW_VALUE + (round == 1 && s == 5));
             memset(&txs[s], 0, sizeof(txs[s]));
             txs[s].chain_id = 1;
             txs[s].nonce = w->nonce[s]++;
@@ -542,8 +529,8 @@ static void test_max_value_on_every_key(void **state)
 static void crafted_key(uint8_t out[32], uint32_t salt, uint32_t i)
 {
     memset(out, 0xab, 16);
-    st32(out + 16, salt);
-    st32(out + 20, i);
+    px__st32(out + 16, salt);
+    px__st32(out + 20, i);
     memset(out + 24, 0, 8);
 }
 

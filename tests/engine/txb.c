@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "engine_int.h"
+
 void txb_keys(uint8_t sec[32], uint8_t pub[32], const char *name)
 {
     assert_int_equal(parex_key_from_seed(sec, pub, (const uint8_t *)name,
@@ -42,26 +44,12 @@ uint8_t *txb_block(size_t *len, const parex_header *parent,
     return out;
 }
 
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-        (uint32_t)p[3] << 24;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 void txb_fill_args(uint8_t out[12], uint32_t count, uint32_t size,
     uint32_t salt)
 {
-    st32(out, count);
-    st32(out + 4, size);
-    st32(out + 8, salt);
+    px__st32(out, count);
+    px__st32(out + 4, size);
+    px__st32(out + 8, salt);
 }
 
 static int prog_fill(parex_ctx *ctx, void *user)
@@ -75,17 +63,17 @@ static int prog_fill(parex_ctx *ctx, void *user)
     if (tx->args_len != 12) {
         return 9;
     }
-    count = ld32(tx->args);
-    size = ld32(tx->args + 4);
-    salt = ld32(tx->args + 8);
+    count = px__ld32(tx->args);
+    size = px__ld32(tx->args + 4);
+    salt = px__ld32(tx->args + 8);
     val = malloc(size > 0 ? size : 1);
     if (val == NULL) {
         return PAREX_E_NOMEM;
     }
     for (i = 0; i < count && rc == PAREX_OK; i++) {
         memcpy(in, "fill", 4);
-        st32(in + 4, salt);
-        st32(in + 8, i);
+        px__st32(in + 4, salt);
+        px__st32(in + 8, i);
         parex_sha256(key, in, sizeof(in));
         for (j = 0; j < size; j++) {
             val[j] = (uint8_t)(salt + i + j);
