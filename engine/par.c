@@ -1302,7 +1302,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     px__result_sort(res);
     res->apply_ns = px__now_ns() - t1;
 out:
-    if (env->profile != NULL && X.t != NULL && res->batches == nb) {
+    if (env->profile != NULL && rc == PAREX_OK) {
         for (j = 0; j < n; j++) {
             env->profile[j].batch = (uint32_t)X.t[j].batch;
         }
