@@ -9,6 +9,11 @@
 char *tu_tmpdir(void);
 /** Remove a directory tree made by tu_tmpdir() and free the path. */
 void tu_rmdir(char *path);
+/** Whole file into a malloc'd buffer (one spare byte); fails the test on
+ *  any error. *len: its size in bytes. */
+unsigned char *tu_read_file(const char *path, size_t *len);
+/** Replace a file's contents with n bytes of p; fails the test on error. */
+void tu_write_file(const char *path, const void *p, size_t n);
 /** Seed for randomised tests: --seed=N in argv or PAREX_TEST_SEED, else
  *  time-based; printed to stdout as "# seed: N". */
 uint64_t tu_seed(int argc, char **argv);

@@ -256,34 +256,6 @@ static void test_map_full_commits_nothing_parallel(void **state)
 
 /* ---- read-only ------------------------------------------------------------ */
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long n;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static char *data_path(const char *dir)
 {
     size_t n = strlen(dir) + sizeof("/data.mdb");
@@ -311,7 +283,7 @@ static void test_read_only_store_refuses_blocks(void **state)
     free(blk);
     chain_detach(&c);
     data = data_path(c.dir);
-    bytes0 = read_file(data, &n0);
+    bytes0 = tu_read_file(data, &n0);
 
     chain_attach(&c, 0, 1, 2);
     before = snapshot(&c);
@@ -328,7 +300,7 @@ static void test_read_only_store_refuses_blocks(void **state)
     assert_unchanged(&c, &before);
     free(blk);
     chain_detach(&c);
-    bytes1 = read_file(data, &n1);
+    bytes1 = tu_read_file(data, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(bytes0, bytes1, n0);
     free(bytes0);
@@ -380,7 +352,7 @@ static void test_unwritable_directory_is_io(void **state)
     chain_new(&c, BIG_MAP, 1);
     chain_detach(&c);
     data = data_path(c.dir);
-    bytes0 = read_file(data, &n0);
+    bytes0 = tu_read_file(data, &n0);
     /* The test directory is 0700 (mkdtemp); others need to traverse it. */
     assert_int_equal(chmod(c.dir, 0555), 0);
     assert_int_equal(chmod(data, 0444), 0);
@@ -404,7 +376,7 @@ static void test_unwritable_directory_is_io(void **state)
             assert_int_equal(WEXITSTATUS(status), 0);
         }
     }
-    bytes1 = read_file(data, &n1);
+    bytes1 = tu_read_file(data, &n1);
     assert_int_equal(n0, n1);
     assert_memory_equal(bytes0, bytes1, n0);
     assert_int_equal(chmod(c.dir, 0700), 0);
@@ -428,7 +400,7 @@ static void assert_refused_untouched(const char *dir, const char *data)
     size_t n0, n1;
     int ro;
 
-    b0 = read_file(data, &n0);
+    b0 = tu_read_file(data, &n0);
     for (ro = 0; ro < 2; ro++) {
         memset(&o, 0, sizeof(o));
         o.read_only = ro;
@@ -437,7 +409,7 @@ static void assert_refused_untouched(const char *dir, const char *data)
         assert_null(db);
         assert_int_equal(err.code, PAREX_E_CORRUPT);
         assert_non_null(strstr(err.message, dir));
-        b1 = read_file(data, &n1);
+        b1 = tu_read_file(data, &n1);
         assert_int_equal(n0, n1);
         assert_memory_equal(b0, b1, n0);
         free(b1);
@@ -472,10 +444,10 @@ static void test_damaged_meta_pages_are_corrupt(void **state)
 
     (void)state;
     /* LMDB's two meta pages lead the file; both zeroed: not an LMDB file. */
-    b = read_file(data, &n);
+    b = tu_read_file(data, &n);
     assert_true(n > 2 * 4096);
     memset(b, 0, 2 * 4096);
-    write_file(data, b, n);
+    tu_write_file(data, b, n);
     free(b);
     assert_refused_untouched(c.dir, data);
     free(data);
@@ -492,9 +464,9 @@ static void test_truncated_data_file_is_corrupt(void **state)
     (void)state;
     /* Cut after the meta pages: the meta pages name pages past the end.
      * Reading them through the map would be SIGBUS, so the open refuses. */
-    b = read_file(data, &n);
+    b = tu_read_file(data, &n);
     assert_true(n > 4 * 4096);
-    write_file(data, b, 3 * 4096);
+    tu_write_file(data, b, 3 * 4096);
     free(b);
     assert_refused_untouched(c.dir, data);
     free(data);
@@ -524,7 +496,7 @@ static void test_flipped_value_fails_verify(void **state)
     in[4] = 2;
     in[8] = 5;
     parex_sha256(key, in, sizeof(in));
-    b = read_file(data, &n);
+    b = tu_read_file(data, &n);
     for (i = 0; i + sizeof(want) <= n; i++) {
         if (memcmp(b + i, want, sizeof(want)) == 0) {
             b[i + 100] ^= 0x01;
@@ -532,7 +504,7 @@ static void test_flipped_value_fails_verify(void **state)
         }
     }
     assert_true(hits >= 1);
-    write_file(data, b, n);
+    tu_write_file(data, b, n);
     free(b);
 
     chain_attach(&c, 0, 1, 1);

@@ -425,34 +425,6 @@ static void test_map_full(void **state)
     px__store_close(s);
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long n;
-
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void write_all(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void test_foreign_file_is_corrupt_and_untouched(void **state)
 {
     const char *dir = *state;
@@ -470,7 +442,7 @@ static void test_foreign_file_is_corrupt_and_untouched(void **state)
     for (i = 0; i < sizeof junk; i++) {
         junk[i] = (unsigned char)tu_rng_next(&r);
     }
-    write_all(data, junk, sizeof junk);
+    tu_write_file(data, junk, sizeof junk);
     for (ro = 0; ro < 2; ro++) {
         assert_int_equal(px__store_open(&s, &err, dir, 0, 0, ro),
             PAREX_E_CORRUPT);
@@ -478,15 +450,15 @@ static void test_foreign_file_is_corrupt_and_untouched(void **state)
         assert_int_equal(err.code, PAREX_E_CORRUPT);
         assert_int_equal(err.tx_index, -1);
         assert_non_null(strstr(err.message, dir));
-        after = read_all(data, &n);
+        after = tu_read_file(data, &n);
         assert_int_equal(n, sizeof junk);
         assert_memory_equal(after, junk, sizeof junk);
         free(after);
     }
     /* A short foreign file too. */
-    write_all(data, "hello, not lmdb\n", 16);
+    tu_write_file(data, "hello, not lmdb\n", 16);
     assert_int_equal(px__store_open(&s, NULL, dir, 0, 0, 0), PAREX_E_CORRUPT);
-    after = read_all(data, &n);
+    after = tu_read_file(data, &n);
     assert_int_equal(n, 16);
     assert_memory_equal(after, "hello, not lmdb\n", 16);
     free(after);
@@ -508,7 +480,7 @@ static void test_missing_dir_is_io(void **state)
     assert_int_equal(px__store_open(&s, &err, missing, 0, 0, 1),
         PAREX_E_IO);
     /* A path that is a file, not a directory. */
-    write_all(file, "x", 1);
+    tu_write_file(file, "x", 1);
     assert_int_equal(px__store_open(&s, &err, file, 0, 0, 0), PAREX_E_IO);
     free(missing);
     free(file);
