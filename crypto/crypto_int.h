@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal/px_assert.h"
+
 /* ---- SHA-256 (FIPS 180-4) ---- */
 
 /** Incremental SHA-256. The state is opaque; init allocates, final frees. */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "parex/parex_common.h"
+#include "internal/px_assert.h"
 
 typedef enum px__dbi {
     PX_DB_STATE = 0,

@@ -14,5 +14,9 @@ done
 for f in $(grep -rlE --include='*.c' --include='*.h' '"(engine_int|state_int|crypto_int)\.h"' node 2>/dev/null); do
     echo "node/ includes a private header: $f"; bad=1
 done
+# include/internal/ (assertions) is for the library's modules only.
+for f in $(grep -rlE --include='*.c' --include='*.h' '"internal/' node include/parex 2>/dev/null); do
+    echo "internal header included outside engine/, state/, crypto/: $f"; bad=1
+done
 [ $bad -eq 0 ] && echo "1..1" && echo "ok 1 - include boundaries hold"
 exit $bad
