@@ -322,9 +322,20 @@ static int credit_fees(parex_engine *e, parex_error_info *err)
         }
     }
     if (bal > UINT64_MAX - r->fee_total) {
-        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_OVERFLOW, -1,
-            "fee_recipient", "crediting %llu in fees overflows the fee "
-            "recipient's balance", (unsigned long long)r->fee_total);
+        /* Name the tx whose fee, credited in block order, first pushes the
+         * balance over, so that a producer can drop that tx alone. */
+        uint64_t run = bal;
+        size_t j = 0;
+        while (j + 1 < e->n_receipts &&
+               e->receipts[j].fee <= UINT64_MAX - run) {
+            run += e->receipts[j].fee;
+            j++;
+        }
+        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_OVERFLOW,
+            (int64_t)j, "fee_recipient", "tx %zu: its fee %llu overflows the fee "
+            "recipient's balance (%llu in fees credited to %llu)", j,
+            (unsigned long long)e->receipts[j].fee,
+            (unsigned long long)r->fee_total, (unsigned long long)bal);
     }
     val = px__arena_alloc(&r->arena, PAREX_ACCOUNT_BYTES);
     if (val == NULL) {
