@@ -39,6 +39,21 @@ void node_warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* Log levels of node_log(). */
+#define NODE_LOG_DEBUG 0
+#define NODE_LOG_INFO 1
+#define NODE_LOG_WARN 2
+#define NODE_LOG_ERROR 3
+/** Lines below this level are not printed (default NODE_LOG_INFO). */
+extern int node_log_level;
+/** One log line on stderr: "2026-01-02T03:04:05.678Z info <msg>" (UTC
+ *  wall clock, the level's name), written with one call so that lines of
+ *  threads do not mix. Thread-safe. */
+void node_log(int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /** snprintf into err[NODE_ERR_LEN]; returns -1 so loaders can
  *  `return node_err(...)`. */
 int node_err(char *err, const char *fmt, ...)
@@ -67,6 +82,8 @@ void node_buf_release(node_buf *b);
 
 void node_put_u32le(uint8_t out[4], uint32_t v);
 void node_put_u64le(uint8_t out[8], uint64_t v);
+/** The u64 stored little-endian at in. */
+uint64_t node_get_u64le(const uint8_t in[8]);
 
 /** Lower-case hex of n bytes into out (2n+1 chars, NUL-terminated). */
 void node_hex(char *out, const uint8_t *in, size_t n);
