@@ -84,6 +84,7 @@ void node_mempool_destroy(node_mempool *mp);
 typedef struct node_mp_in {
     const uint8_t *txid, *sender;  /* 32 bytes each */
     uint64_t nonce, fee, t_ns;
+    uint64_t next_nonce;           /* the sender's committed next nonce */
     const uint8_t *bytes;
     size_t len;
 } node_mp_in;
@@ -94,8 +95,9 @@ typedef void (*node_mp_gone_fn)(const node_mp_tx *tx, int reason,
     void *user);
 
 /** Add a transaction (bytes copied). When the pool is full, the last txs
- *  of other senders paying strictly less per byte are evicted (gone is
- *  told, may be NULL) if that makes room. Returns NODE_MP_OK or one of the
+ *  of other senders are evicted (gone is told, may be NULL) if that makes
+ *  room: those stuck behind a nonce gap when this tx is ready, else those
+ *  paying strictly less per byte (stuck first, then the cheapest). Returns NODE_MP_OK or one of the
  *  negative NODE_MP_* codes; nothing changes on error. */
 int node_mempool_add(node_mempool *mp, const node_mp_in *in,
     node_mp_gone_fn gone, void *user);

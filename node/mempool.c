@@ -11,6 +11,7 @@ typedef struct sender {
     node_mp_tx **txs;          /* strictly increasing nonces */
     size_t n, cap;
     uint64_t fees;             /* sum of the pending txs' fees (saturated) */
+    uint64_t hint;             /* its committed next nonce, last seen */
     struct sender *prev, *next; /* in the order senders became pending */
 } sender;
 
@@ -102,13 +103,23 @@ static size_t lower_bound(const sender *s, uint64_t nonce)
 typedef struct victim {
     sender *s;
     node_mp_tx *t;
+    int stuck;
 } victim;
+
+/* The last tx of s cannot run before a gap in s's nonces closes. */
+static int last_stuck(const sender *s)
+{
+    return s->txs[s->n - 1]->nonce - s->hint != s->n - 1;
+}
 
 static int victim_cmp(const void *pa, const void *pb)
 {
-    const node_mp_tx *a = ((const victim *)pa)->t;
-    const node_mp_tx *b = ((const victim *)pb)->t;
+    const victim *va = pa, *vb = pb;
+    const node_mp_tx *a = va->t, *b = vb->t;
 
+    if (va->stuck != vb->stuck) {
+        return va->stuck ? -1 : 1;   /* stuck ones go first */
+    }
     if (worth_less(a, b->fee, b->len)) {
         return -1;
     }
@@ -121,13 +132,15 @@ static int victim_cmp(const void *pa, const void *pb)
 
 static void remove_at(node_mempool *mp, sender *s, size_t at);
 
-/* Make room for one tx of len bytes paying fee by evicting the last
- * (highest-nonce) txs of other senders that pay strictly less per byte,
- * lowest first: the pool keeps the txs that pay the most, and a sender's
- * remaining txs stay a run of nonces. 0 when there is room (evicted ones
- * reported), -1 when there is none (nothing changed). */
+/* Make room for one tx of len bytes paying fee (ready: it can run once the
+ * txs before it do, no gap) by evicting the last (highest-nonce) txs of
+ * other senders: ones stuck behind a nonce gap when the new tx is ready,
+ * or ones paying strictly less per byte; stuck first, then lowest value.
+ * The pool keeps what can run and pays most, and a sender's remaining txs
+ * stay a run of nonces. 0 when there is room (evicted ones reported), -1
+ * when there is none (nothing changed). */
 static int make_room(node_mempool *mp, const uint8_t *pub, uint64_t fee,
-    size_t len, node_mp_gone_fn gone, void *user)
+    size_t len, int ready, node_mp_gone_fn gone, void *user)
 {
     victim *v;
     sender *s;
@@ -145,9 +158,12 @@ static int make_room(node_mempool *mp, const uint8_t *pub, uint64_t fee,
     v = node_malloc((mp->nsenders + 1) * sizeof(*v));
     for (s = mp->head; s != NULL; s = s->next) {
         node_mp_tx *t = s->txs[s->n - 1];
-        if (memcmp(s->pub, pub, 32) != 0 && worth_less(t, fee, len)) {
+        int stuck = last_stuck(s);
+        if (memcmp(s->pub, pub, 32) != 0 &&
+            ((ready && stuck) || worth_less(t, fee, len))) {
             v[nv].s = s;
             v[nv].t = t;
+            v[nv].stuck = stuck;
             nv++;
         }
     }
@@ -177,6 +193,7 @@ int node_mempool_add(node_mempool *mp, const node_mp_in *in,
     sender *s;
     node_mp_tx *t;
     size_t at;
+    int ready;
 
     if (node_keymap_get(&mp->by_id, in->txid, NULL)) {
         return NODE_MP_DUP;
@@ -191,8 +208,15 @@ int node_mempool_add(node_mempool *mp, const node_mp_in *in,
         if (s->n >= mp->max_per_sender) {
             return NODE_MP_SENDER_FULL;
         }
+        s->hint = in->next_nonce;
     }
-    if (make_room(mp, in->sender, in->fee, in->len, gone, user) != 0) {
+    /* Ready: the nonces from the sender's next one up to this tx's are
+     * all pending (at of them, none below next: stale ones are gone or
+     * counted out here). */
+    ready = in->nonce >= in->next_nonce &&
+        in->nonce - in->next_nonce == (s == NULL ? 0 : at -
+            lower_bound(s, in->next_nonce));
+    if (make_room(mp, in->sender, in->fee, in->len, ready, gone, user) != 0) {
         return NODE_MP_FULL;
     }
     /* Eviction never takes this sender's txs: s and at still hold. */
@@ -208,6 +232,7 @@ int node_mempool_add(node_mempool *mp, const node_mp_in *in,
         mp->tail = s;
         node_keymap_put(&mp->by_sender, in->sender, (uint64_t)(uintptr_t)s);
         mp->nsenders++;
+        s->hint = in->next_nonce;
     }
     t = node_calloc(1, sizeof(*t));
     memcpy(t->txid, in->txid, 32);
@@ -344,6 +369,7 @@ size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
         if (nonce_of(&want, s->pub, user) != 0) {
             continue;
         }
+        s->hint = want;
         /* Nonces below the committed one can never be included again. */
         gone = 0;
         while (!gone && s->txs[0]->nonce < want) {

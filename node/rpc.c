@@ -249,6 +249,7 @@ static int submit_checked(call *k)
     in.nonce = tx.nonce;
     in.fee = tx.fee;
     in.t_ns = node_now_ns();
+    in.next_nonce = next;
     in.bytes = bytes;
     in.len = n;
     pthread_mutex_lock(&c->lock);

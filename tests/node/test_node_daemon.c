@@ -96,10 +96,11 @@ static void drop_cb(const node_mp_tx *t, uint64_t next, void *user)
     n->dropped++;
 }
 
-/* Add a tx of len zero bytes paying fee, arriving at time t. */
-static int mp_put(node_mempool *mp, const uint8_t id[32],
-    const uint8_t pub[32], uint64_t nonce, uint64_t fee, size_t len,
-    uint64_t t, node_mp_gone_fn gone, void *user)
+/* Add a tx of len zero bytes paying fee, arriving at time t, its sender's
+ * committed next nonce being next. */
+static int mp_put_next(node_mempool *mp, const uint8_t id[32],
+    const uint8_t pub[32], uint64_t nonce, uint64_t next, uint64_t fee,
+    size_t len, uint64_t t, node_mp_gone_fn gone, void *user)
 {
     uint8_t bytes[64] = {0};
     node_mp_in in;
@@ -109,11 +110,19 @@ static int mp_put(node_mempool *mp, const uint8_t id[32],
     in.txid = id;
     in.sender = pub;
     in.nonce = nonce;
+    in.next_nonce = next;
     in.fee = fee;
     in.t_ns = t;
     in.bytes = bytes;
     in.len = len;
     return node_mempool_add(mp, &in, gone, user);
+}
+
+static int mp_put(node_mempool *mp, const uint8_t id[32],
+    const uint8_t pub[32], uint64_t nonce, uint64_t fee, size_t len,
+    uint64_t t, node_mp_gone_fn gone, void *user)
+{
+    return mp_put_next(mp, id, pub, nonce, 0, fee, len, t, gone, user);
 }
 
 static void mp_add(node_mempool *mp, const nonces *n, int s, uint64_t nonce,
@@ -124,8 +133,8 @@ static void mp_add(node_mempool *mp, const nonces *n, int s, uint64_t nonce,
     memset(id, 0, 32);
     id[0] = (uint8_t)s;
     node_put_u64le(id + 8, nonce);
-    assert_int_equal(mp_put(mp, id, n->pub[s], nonce, 1, 10, 0, NULL, NULL),
-        want);
+    assert_int_equal(mp_put_next(mp, id, n->pub[s], nonce, n->next[s], 1,
+        10, 0, NULL, NULL), want);
 }
 
 static void test_mempool_rules(void **state)
@@ -157,7 +166,8 @@ static void test_mempool_rules(void **state)
     assert_int_equal(node_mempool_senders(mp), 3);
     assert_int_equal(node_mempool_bytes(mp), 50);
     mp_add(mp, &n, 3, 0, NODE_MP_OK);
-    mp_add(mp, &n, 3, 1, NODE_MP_FULL);   /* 6 txs at most */
+    /* 6 txs at most: a gapped tx of the same value evicts nothing. */
+    mp_add(mp, &n, 3, 2, NODE_MP_FULL);
     assert_int_equal(node_mempool_size(mp), 6);
 
     /* Senders in arrival order; each its consecutive run from its next
@@ -245,15 +255,15 @@ static void gone_cb(const node_mp_tx *t, int reason, void *user)
     g->n++;
 }
 
-/* Attack 1 at the mempool: a full pool of cheap txs (nonce gaps, the
- * attacker's) takes a tx paying more per byte by evicting the cheapest,
- * last nonce first; equal value never evicts; a sender's own txs are never
- * the victims; the per-sender cap holds; the fee sum follows adds and
- * removals; txs expire. */
+/* Attack 1 at the mempool: a full pool of the attacker's txs stuck
+ * behind a nonce gap takes a ready tx even at the same fee (the stuck ones
+ * go first, last nonce first); otherwise only a tx paying more per byte
+ * evicts; a sender's own txs are never the victims; the per-sender cap
+ * holds; the fee sum follows adds and removals; txs expire. */
 static void test_mempool_evicts_expires_and_caps(void **state)
 {
     node_mempool *mp = node_mempool_create(4, 1000, 3);
-    uint8_t id[32], att[32], hon[32], other[32];
+    uint8_t id[32], att[32], hon[32], other[32], fourth[32];
     gone_log g;
     uint64_t i;
 
@@ -262,8 +272,10 @@ static void test_mempool_evicts_expires_and_caps(void **state)
     memset(att, 0xa0, 32);
     memset(hon, 0xb0, 32);
     memset(other, 0xc0, 32);
+    memset(fourth, 0xd0, 32);
     memset(id, 0, 32);
-    /* The attacker: fee 1 for 60 bytes, nonces 1.. (never ready). */
+    /* The attacker: fee 1 for 60 bytes, nonces 1.. while its next is 0
+     * (never ready). */
     for (i = 1; i <= 3; i++) {
         id[0] = (uint8_t)i;
         assert_int_equal(mp_put(mp, id, att, i, 1, 60, 100 + i, gone_cb, &g),
@@ -274,39 +286,53 @@ static void test_mempool_evicts_expires_and_caps(void **state)
     assert_int_equal(mp_put(mp, id, att, 4, 1, 60, 104, gone_cb, &g),
         NODE_MP_SENDER_FULL);
     assert_int_equal(node_mempool_sender_fees(mp, att), 3);
-    /* Another cheap sender fills the pool (4 txs). */
+    /* A ready sender fills the pool (4 txs). */
     id[0] = 5;
     assert_int_equal(mp_put(mp, id, other, 0, 2, 60, 105, gone_cb, &g),
         NODE_MP_OK);
-    /* Equal value per byte (1/60): refused, nothing evicted. */
+    /* A gapped tx paying the same per byte (1/60): refused. */
     id[0] = 6;
-    assert_int_equal(mp_put(mp, id, hon, 0, 1, 60, 106, gone_cb, &g),
+    assert_int_equal(mp_put(mp, id, hon, 5, 1, 60, 106, gone_cb, &g),
         NODE_MP_FULL);
     assert_int_equal(g.n, 0);
-    /* The honest sender pays 1 for 20 bytes: the attacker's last nonce
-     * (the cheapest per byte) goes. */
-    assert_int_equal(mp_put(mp, id, hon, 0, 1, 20, 106, gone_cb, &g),
+    /* A ready one at the same fee: the attacker's last nonce goes. */
+    assert_int_equal(mp_put(mp, id, hon, 0, 1, 60, 106, gone_cb, &g),
         NODE_MP_OK);
     assert_int_equal(g.n, 1);
     assert_int_equal(g.reason[0], NODE_DROP_EVICTED);
     assert_true(g.nonce[0] == 3 && g.first[0] == 0xa0);
     assert_int_equal(node_mempool_size(mp), 4);
     assert_int_equal(node_mempool_sender_fees(mp, att), 2);
-    /* The attacker cannot evict the honest tx with its own cheap one, nor
-     * does a tx evict its own sender's txs. */
+    /* The honest sender's next (ready) tx at 1/60 evicts the attacker's
+     * stuck nonce 2, not the ready tx of the other sender; a tx paying
+     * 1/20 then evicts the attacker's nonce 1. */
     id[0] = 7;
     assert_int_equal(mp_put(mp, id, hon, 1, 1, 60, 107, gone_cb, &g),
-        NODE_MP_FULL);
-    /* Expiry: everything that arrived before 105 goes (the attacker's
-     * nonces 1 and 2). */
-    assert_int_equal(node_mempool_expire(mp, 105, gone_cb, &g), 2);
-    assert_int_equal(g.n, 3);
-    assert_int_equal(g.reason[1], NODE_DROP_EXPIRED);
-    assert_int_equal(g.reason[2], NODE_DROP_EXPIRED);
+        NODE_MP_OK);
+    assert_true(g.n == 2 && g.nonce[1] == 2 && g.first[1] == 0xa0);
+    id[0] = 8;
+    assert_int_equal(mp_put(mp, id, fourth, 0, 1, 20, 108, gone_cb, &g),
+        NODE_MP_OK);
+    assert_true(g.n == 3 && g.nonce[2] == 1 && g.first[2] == 0xa0);
     assert_int_equal(node_mempool_sender_count(mp, att), 0);
     assert_int_equal(node_mempool_sender_fees(mp, att), 0);
+    /* All ready now: 1/60 displaces neither 2/60 nor 1/20, and never the
+     * honest sender's own txs. */
+    id[0] = 9;
+    assert_int_equal(mp_put(mp, id, att, 0, 1, 60, 109, gone_cb, &g),
+        NODE_MP_FULL);
+    id[0] = 10;
+    assert_int_equal(mp_put(mp, id, hon, 2, 1, 60, 109, gone_cb, &g),
+        NODE_MP_FULL);
+    /* Expiry: everything that arrived before 107 goes (the other
+     * sender's tx and the honest nonce 0; nonce 1 stays). */
+    assert_int_equal(node_mempool_expire(mp, 107, gone_cb, &g), 2);
+    assert_int_equal(g.n, 5);
+    assert_int_equal(g.reason[3], NODE_DROP_EXPIRED);
+    assert_int_equal(g.reason[4], NODE_DROP_EXPIRED);
     assert_int_equal(node_mempool_size(mp), 2);
     assert_int_equal(node_mempool_senders(mp), 2);
+    assert_int_equal(node_mempool_sender_fees(mp, hon), 1);
     node_mempool_destroy(mp);
 }
 
@@ -874,15 +900,17 @@ static void test_admission_rules(void **state)
         free(tx);
     }
     assert_int_equal(node_mempool_size(w->c.mp), 4);
-    /* A third sender paying the same per byte: refused, MEMPOOL_FULL. */
+    /* A third sender's gapped tx paying the same per byte: refused,
+     * MEMPOOL_FULL. */
     node_key_from_str(w->sec[2], w->pub[2], "acct-2");
-    tx = transfer_hex(w, 2, 0, 1, 0, 1, 7);
+    tx = transfer_hex(w, 2, 0, 1, 3, 1, 7);
     assert_int_equal(submit_reason(w, tx, reason, sizeof(reason)),
         NODE_RPC_MEMPOOL_FULL);
     assert_string_equal(reason, "MEMPOOL_FULL");
     free(tx);
-    /* Paying more: it gets in, account 1's last nonce is evicted. */
-    tx = transfer_hex(w, 2, 0, 1, 0, 2, 7);
+    /* Its ready tx at the same fee gets in: account 1's last nonce, stuck
+     * behind the gap, is evicted. */
+    tx = transfer_hex(w, 2, 0, 1, 0, 1, 7);
     assert_int_equal(submit_reason(w, tx, reason, sizeof(reason)), 0);
     txid_of(id_ok, tx);
     free(tx);

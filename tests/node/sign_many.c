@@ -1,0 +1,75 @@
+/* sign-many SEED FIRST N NONCE AMOUNT FEE CHAIN [ARGS_BYTES]: print, one
+ * per line, the hex of signed transfers from the senders of seeds
+ * SEED-FIRST .. SEED-(FIRST+N-1) (parex_key_from_seed, as `parex keygen
+ * --seed` and `parex load` name them), each paying AMOUNT to the account
+ * of seed "SEED-to" with the given NONCE and FEE. With ARGS_BYTES the args
+ * are that many bytes instead of the 40 of a transfer (the tx still
+ * decodes and is included; the transfer program fails it as bad args):
+ * large txs for the response-size test. One process signs thousands of
+ * txs for tests/node/hostile.py, which `parex tx transfer` would need a
+ * process per sender for. Exit 2 on usage errors. */
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    uint64_t first, n, nonce, amount, fee, chain, args_bytes = 40, i;
+    uint8_t sec[32], pub[32], tsec[32], tpub[32], wkey[32];
+    uint8_t *args, *buf;
+    char seed[300];
+    size_t cap;
+
+    if (argc < 8 || argc > 9 || strlen(argv[1]) > 200 ||
+        node_parse_u64(&first, argv[2]) != 0 ||
+        node_parse_u64(&n, argv[3]) != 0 ||
+        node_parse_u64(&nonce, argv[4]) != 0 ||
+        node_parse_u64(&amount, argv[5]) != 0 ||
+        node_parse_u64(&fee, argv[6]) != 0 ||
+        node_parse_u64(&chain, argv[7]) != 0 || chain > UINT32_MAX ||
+        (argc == 9 && (node_parse_u64(&args_bytes, argv[8]) != 0 ||
+                       args_bytes < 40 || args_bytes > (1u << 20)))) {
+        fprintf(stderr, "usage: sign-many SEED FIRST N NONCE AMOUNT FEE "
+            "CHAIN [ARGS_BYTES 40..1048576]\n");
+        return 2;
+    }
+    snprintf(seed, sizeof(seed), "%s-to", argv[1]);
+    node_key_from_str(tsec, tpub, seed);
+    parex_account_key(wkey, tpub);
+    args = node_calloc(1, (size_t)args_bytes);
+    parex_transfer_args(args, tpub, amount);
+    cap = PAREX_TX_MIN_BYTES + (size_t)args_bytes + 64;
+    buf = node_malloc(cap);
+    for (i = first; i < first + n; i++) {
+        parex_tx tx;
+        size_t len = cap;
+        char *hex;
+        snprintf(seed, sizeof(seed), "%s-%llu", argv[1],
+            (unsigned long long)i);
+        node_key_from_str(sec, pub, seed);
+        memset(&tx, 0, sizeof(tx));
+        tx.chain_id = (uint32_t)chain;
+        tx.nonce = nonce;
+        tx.fee = fee;
+        tx.program = PAREX_PROGRAM_TRANSFER;
+        tx.args = args;
+        tx.args_len = (uint32_t)args_bytes;
+        tx.write_set = wkey;
+        tx.n_write = 1;
+        if (parex_tx_sign(&tx, sec) != PAREX_OK ||
+            parex_tx_encode(buf, &len, &tx) != PAREX_OK) {
+            fprintf(stderr, "sign-many: cannot sign tx %llu\n",
+                (unsigned long long)i);
+            return 1;
+        }
+        hex = node_malloc(2 * len + 1);
+        node_hex(hex, buf, len);
+        puts(hex);
+        free(hex);
+    }
+    free(args);
+    free(buf);
+    return 0;
+}
