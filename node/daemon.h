@@ -221,7 +221,7 @@ typedef struct node_metrics {
     node_hist block_time;       /* execute + commit per block */
     uint64_t rpc_calls[NODE_METHODS + 1];  /* last: unknown method */
     node_hist rpc_time[NODE_METHODS + 1];
-    uint64_t http_busy, http_too_large, http_deadline;
+    uint64_t http_busy, http_too_large, http_deadline, http_conn_limit;
     uint64_t batch_truncated;   /* batch entries over the response limit */
 } node_metrics;
 

@@ -13,6 +13,7 @@
 typedef struct call {
     node_ctx *c;
     int rej;                /* NODE_REJ_* of a refused submission */
+    size_t room;            /* bytes left for this response (--max-response) */
     const json_t *params;   /* array, object or NULL */
     json_t *result;         /* set on success */
     int code;               /* JSON-RPC error code when result is NULL */
@@ -450,6 +451,22 @@ static int m_get_block(call *k)
         return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu is "
             "not in the block log", (unsigned long long)height);
     }
+    /* The hex of the txs alone is twice their bytes: when even that does
+     * not fit what is left of the response, answer so without building
+     * it (a batch of these must not cost a block's JSON each). */
+    if (full && len > PAREX_HEADER_BYTES + 4 + 4 * n &&
+        2 * (len - PAREX_HEADER_BYTES - 4 - 4 * n) > k->room) {
+        free(block);
+        free(r);
+        pthread_mutex_lock(&c->mlock);
+        c->m.batch_truncated++;
+        pthread_mutex_unlock(&c->mlock);
+        return fail(k, NODE_RPC_TOO_LARGE, "response too large: block "
+            "%llu with its txs takes over the %zu bytes left of the "
+            "%zu-byte limit (--max-response); ask for it on its own or "
+            "with full=false", (unsigned long long)height, k->room,
+            c->max_response);
+    }
     parex_header_hash(hash, &h);
     k->result = node_header_to_json(&h, 1);
     json_object_set_new(k->result, "hash", node_json_from_hex(hash, 32));
@@ -623,7 +640,7 @@ static json_t *error_obj(json_t *id, int code, const char *msg, json_t *data)
 }
 
 /* One request object: the response, or NULL for a notification. */
-static json_t *handle_one(node_ctx *c, json_t *req)
+static json_t *handle_one(node_ctx *c, json_t *req, size_t room)
 {
     const json_t *v, *mv;
     json_t *id;
@@ -664,6 +681,7 @@ static json_t *handle_one(node_ctx *c, json_t *req)
     }
     memset(&k, 0, sizeof(k));
     k.c = c;
+    k.room = room;
     k.params = json_object_get(req, "params");
     if (k.params != NULL && !json_is_array(k.params) &&
         !json_is_object(k.params)) {
@@ -769,7 +787,7 @@ char *node_rpc_handle(node_ctx *c, const char *body, size_t len)
         return node_rpc_error_text(NODE_RPC_PARSE, msg);
     }
     if (!json_is_array(req)) {
-        resp = handle_one(c, req);
+        resp = handle_one(c, req, c->max_response);
         json_decref(req);
         if (resp == NULL) {
             return NULL;
@@ -794,7 +812,8 @@ char *node_rpc_handle(node_ctx *c, const char *body, size_t len)
      * a batch never holds more than the limit plus one response. */
     node_buf_put(&out, "[", 1);
     for (i = 0; i < json_array_size(req); i++) {
-        resp = handle_one(c, json_array_get(req, i));
+        resp = handle_one(c, json_array_get(req, i), out.len + 2 <
+            c->max_response ? c->max_response - out.len - 2 : 0);
         if (resp == NULL) {
             continue;
         }

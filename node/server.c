@@ -31,7 +31,7 @@ struct node_server {
     pthread_mutex_t rlock;       /* guards conns, nconns, stopping */
     pthread_cond_t rwake;
     struct conn_rec *conns;
-    size_t nconns;
+    size_t nconns, max_conns;
     int stopping, has_reaper;
     pthread_t reaper;
 };
@@ -256,11 +256,13 @@ char *node_metrics_text(node_ctx *c)
     put(&b, "parex_node_http_refused_total{limit=\"body_budget\"} %llu\n"
         "parex_node_http_refused_total{limit=\"max_body\"} %llu\n"
         "parex_node_http_refused_total{limit=\"deadline\"} %llu\n"
-        "parex_node_http_refused_total{limit=\"max_response\"} %llu\n",
+        "parex_node_http_refused_total{limit=\"max_response\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"max_conns\"} %llu\n",
         (unsigned long long)m->http_busy,
         (unsigned long long)m->http_too_large,
         (unsigned long long)m->http_deadline,
-        (unsigned long long)m->batch_truncated);
+        (unsigned long long)m->batch_truncated,
+        (unsigned long long)m->http_conn_limit);
     process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
     free(m);
@@ -324,6 +326,36 @@ static void set_reading(node_server *s, struct MHD_Connection *conn,
     pthread_mutex_unlock(&s->rlock);
 }
 
+/* Over --max-conns: shut down the connection whose request has been
+ * arriving longest (if for over a second: a fast request is never cut),
+ * else the new one. libmicrohttpd's own limit is set higher, so that it
+ * keeps accepting: were it to stop, new clients would queue in the
+ * kernel's backlog behind every slow connection waiting there. Caller
+ * holds rlock. */
+static void make_way(node_server *s, conn_rec *fresh)
+{
+    uint64_t now = node_now_ns();
+    conn_rec *r, *old = NULL;
+
+    for (r = s->conns; r != NULL; r = r->next) {
+        if (r != fresh && r->reading && !r->reaped && r->fd >= 0 &&
+            now - r->since_ns > 1000000000ULL &&
+            (old == NULL || r->since_ns < old->since_ns)) {
+            old = r;
+        }
+    }
+    if (old == NULL) {
+        old = fresh;
+    }
+    if (old->fd >= 0) {
+        shutdown(old->fd, SHUT_RDWR);
+    }
+    old->reaped = 1;
+    pthread_mutex_lock(&s->c->mlock);
+    s->c->m.http_conn_limit++;
+    pthread_mutex_unlock(&s->c->mlock);
+}
+
 static void notify_conn(void *cls, struct MHD_Connection *conn,
     void **socket_context, enum MHD_ConnectionNotificationCode toe)
 {
@@ -344,6 +376,9 @@ static void notify_conn(void *cls, struct MHD_Connection *conn,
         }
         s->conns = r;
         s->nconns++;
+        if (s->nconns > s->max_conns) {
+            make_way(s, r);
+        }
         pthread_mutex_unlock(&s->rlock);
         *socket_context = r;
         return;
@@ -418,13 +453,22 @@ static void *reaper_main(void *arg)
     return NULL;
 }
 
-/* Reserve n bytes of the body budget: 0, or -1 (nothing reserved). */
+/* Bodies up to this size may use the last eighth of the budget, which
+ * large ones may not: small requests (queries, single txs) still get in
+ * while large bodies hold the rest. */
+#define SMALL_BODY 65536
+
+/* Reserve n more bytes of the body budget for q: 0, or -1 (nothing
+ * reserved). */
 static int reserve(node_server *s, request *q, size_t n)
 {
-    size_t cur = atomic_load(&s->in_flight);
+    size_t cur = atomic_load(&s->in_flight), cap = s->c->body_budget;
 
+    if (q->reserved + n > SMALL_BODY) {
+        cap -= cap / 8;
+    }
     do {
-        if (n > s->c->body_budget || cur > s->c->body_budget - n) {
+        if (n > cap || cur > cap - n) {
             return -1;
         }
     } while (!atomic_compare_exchange_weak(&s->in_flight, &cur, cur + n));
@@ -613,6 +657,7 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
     *out = NULL;
     s->c = c;
     s->deadline_ns = o->deadline_ms * 1000000ULL;
+    s->max_conns = o->max_conns;
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->last_log_ns, 0);
     atomic_init(&s->log_suppressed, 0);
@@ -677,7 +722,7 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_conns,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_conns + o->max_conns / 4 + 16,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_conns_per_ip,
         MHD_OPTION_END);
     if (s->d == NULL) {
