@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "node.h"
+#include "formats/node.h"
 
 #define FILE_NAME "fuzz.json"
 

@@ -11,7 +11,7 @@
  * it; only the producer writes). */
 #include <string.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "fuzz.h"
 
 static node_ctx ctx;

@@ -10,7 +10,7 @@
 
 #include "engine_int.h"
 #include "fuzz.h"
-#include "node.h"
+#include "formats/node.h"
 
 #define FILE_NAME "fuzz.jsonl"
 

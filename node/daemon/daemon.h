@@ -11,7 +11,7 @@
 #ifndef PX_NODE_DAEMON_H
 #define PX_NODE_DAEMON_H
 
-#include "node.h"
+#include "formats/node.h"
 
 #include <pthread.h>
 

@@ -16,7 +16,7 @@
 #ifndef PX_NODE_BENCH_H
 #define PX_NODE_BENCH_H
 
-#include "node.h"
+#include "formats/node.h"
 
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_LIST 16

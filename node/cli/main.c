@@ -1,5 +1,5 @@
 /* The `parex` program: command dispatch and the top-level help. */
-#include "node.h"
+#include "formats/node.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * workload is generated (and signed) before timing; see bench.h for the
  * modules.
  */
-#include "bench.h"
+#include "bench/bench.h"
 
 #include <errno.h>
 #include <math.h>
