@@ -6,6 +6,7 @@
  * workload is generated (and signed) before timing; see bench.h for the
  * modules.
  */
+#include "cli.h"
 #include "bench/bench.h"
 
 #include <errno.h>

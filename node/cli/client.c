@@ -1,5 +1,6 @@
 /* Clients of the reference node: `parex keygen`, `parex tx transfer`,
  * `parex submit` and the load generator `parex load`. */
+#include "cli.h"
 #include "daemon/daemon.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* The `parex` program: command dispatch and the top-level help. */
-#include "formats/node.h"
+#include "cli.h"
 
 #include <string.h>
 

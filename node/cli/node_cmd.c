@@ -1,5 +1,6 @@
 /* `parex node`: the reference node. Owns a state directory, takes signed
  * transactions over JSON-RPC, produces blocks with the engine. */
+#include "cli.h"
 #include "daemon/daemon.h"
 
 #include <errno.h>
