@@ -12,7 +12,7 @@
  *
  * sign-many --txid HEX: print the tx id of a signed tx.
  * Exit 2 on usage errors. */
-#include "node.h"
+#include "formats/node.h"
 
 #include <stdio.h>
 #include <stdlib.h>
