@@ -364,17 +364,20 @@ void node_server_stop(node_server *s);
 /* ---- http.c: a minimal HTTP/1.1 client -------------------------------- */
 
 typedef struct node_http {
-    int fd;
-    char host[256];
-    unsigned port;
-    char path[256];
+    void *curl;                /* libcurl easy handle, made on first post */
+    char url[600];
+    uint64_t timeout_ms;       /* per request, connect to last byte */
 } node_http;
 
-/** Parse "http://HOST:PORT[/PATH]" or "HOST:PORT". Returns 0 or -1. */
+/** Parse "http://HOST:PORT[/PATH]", "HOST:PORT" or "[V6]:PORT" into h
+ *  (timeout 30 s). Returns 0 or -1. */
 int node_http_parse_url(node_http *h, char *err, const char *url);
+/** The total time one post may take, connect to last byte (ms). */
+void node_http_set_timeout(node_http *h, uint64_t ms);
 /** POST body (Content-Type: application/json) over a keep-alive
- *  connection (opened or reopened as needed); *resp malloc'd, NUL-ended.
- *  Returns the HTTP status or -1 with err. */
+ *  connection (libcurl reopens it as needed); *resp malloc'd, NUL-ended.
+ *  Returns the HTTP status or -1 with err (no connection, or no complete
+ *  answer within the timeout). */
 int node_http_post(node_http *h, char *err, const char *body, size_t len,
     char **resp, size_t *resp_len);
 void node_http_close(node_http *h);

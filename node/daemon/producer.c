@@ -203,6 +203,10 @@ static void record_metrics(node_ctx *c, const parex_block_stats *s,
     pthread_mutex_unlock(&c->mlock);
 }
 
+/* The growth path of a full store (docs/node.md, "Limits"). */
+#define MAPFULL_HINT "; the state store reached --map-size: restart the " \
+    "node with a larger --map-size (the map grows on open; nothing is lost)"
+
 /* A selected tx, copied out of the mempool. */
 typedef struct cand {
     uint8_t txid[32], sender[32];
@@ -248,6 +252,8 @@ static int writes_key(const parex_tx *tx, const uint8_t key[32])
     return 0;
 }
 
+/* The entry of key, loaded on first use. Growing the table moves the
+ * entries: a pointer from an earlier call is stale after this one. */
 static acct_run *model_get(model *m, const uint8_t key[32])
 {
     uint8_t val[PAREX_ACCOUNT_BYTES];
@@ -402,6 +408,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
                     (unsigned long long)a->bal);
             } else {
                 fr = model_get(&md, fkey);
+                a = model_get(&md, skey);   /* fr's growth may move it */
                 if (fr->state == ACCT_OK &&
                     (fees > UINT64_MAX - cs[i].fee ||
                      fr->bal > UINT64_MAX - fees - cs[i].fee)) {
@@ -440,6 +447,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
                     continue;   /* fails, or moves nothing */
                 }
                 t = model_get(&md, tkey);
+                a = model_get(&md, skey);   /* t's growth may move it */
                 if (t->state == ACCT_UNKNOWN) {
                     /* Its outcome depends on a value the model lacks. */
                     a->state = ACCT_UNKNOWN;
@@ -500,9 +508,9 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
         }
         if (rc == PAREX_E_NOMEM || rc == PAREX_E_STORAGE ||
             ei.tx_index < 0 || (size_t)ei.tx_index >= n) {
-            node_err(err, "block %llu: execution failed: %s (%s)",
+            node_err(err, "block %llu: execution failed: %s (%s)%s",
                 (unsigned long long)h.height, parex_strerror(rc),
-                ei.message);
+                ei.message, rc == PAREX_E_MAPFULL ? MAPFULL_HINT : "");
             goto out;
         }
         drops[0].at = order[ei.tx_index];
@@ -537,8 +545,9 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
         if (node_blocklog_unappend(c->log, err2) != 0) {
             node_log(NODE_LOG_ERROR, "%s", err2);
         }
-        node_err(err, "block %llu: commit failed: %s",
-            (unsigned long long)h.height, parex_strerror(rc));
+        node_err(err, "block %llu: commit failed: %s%s",
+            (unsigned long long)h.height, parex_strerror(rc),
+            rc == PAREX_E_MAPFULL ? MAPFULL_HINT : "");
         goto out;
     }
     node_blocklog_publish(c->log);

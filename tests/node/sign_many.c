@@ -10,6 +10,10 @@
  * txs for tests/node/hostile.py, which `parex tx transfer` would need a
  * process per sender for.
  *
+ * With PAREX_SIGN_DISTINCT_TO=1 in the environment each tx pays its own
+ * fresh account (seed "SEED-to-I-NONCE"): every tx adds a state entry, to
+ * fill a small store.
+ *
  * sign-many --txid HEX: print the tx id of a signed tx.
  * Exit 2 on usage errors. */
 #include "formats/node.h"
@@ -54,6 +58,8 @@ int main(int argc, char **argv)
     uint8_t *args, *buf;
     char seed[300];
     size_t cap;
+    const char *dv = getenv("PAREX_SIGN_DISTINCT_TO");
+    int distinct = dv != NULL && strcmp(dv, "1") == 0;
 
     if (argc == 3 && strcmp(argv[1], "--txid") == 0) {
         size_t hl = strlen(argv[2]);
@@ -98,6 +104,14 @@ int main(int argc, char **argv)
             (unsigned long long)i);
         node_key_from_str(sec, pub, seed);
         for (j = 0; j < count; j++) {
+            if (distinct) {
+                char ts[300];
+                snprintf(ts, sizeof(ts), "%s-to-%llu-%llu", argv[1],
+                    (unsigned long long)i, (unsigned long long)(nonce + j));
+                node_key_from_str(tsec, tpub, ts);
+                parex_account_key(wkey, tpub);
+                parex_transfer_args(args, tpub, amount);
+            }
             if (print_tx(sec, wkey, args, args_bytes, nonce + j, fee,
                     chain, buf, cap) != 0) {
                 fprintf(stderr, "sign-many: cannot sign for %s\n", seed);
