@@ -258,6 +258,8 @@ typedef struct node_ctx {
     node_dropped *drops;       /* NODE_DROP_KEEP, a ring */
     size_t drop_pos;
     node_keymap drop_ix;       /* txid -> ring slot + 1 */
+    node_keymap by_hash;       /* block hash -> height, heights 0..hashed-1 */
+    uint64_t hashed;
 
     pthread_mutex_t mlock;     /* guards metrics */
     node_metrics m;
@@ -280,6 +282,10 @@ void node_mempool_gone(const node_mp_tx *t, int reason, void *c);
 /** The drop record of txid, copied to *out: 1, or 0 when none is kept.
  *  Caller holds c->lock. */
 int node_find_drop(node_ctx *c, const uint8_t txid[32], node_dropped *out);
+/** A copy of the encoding of pending txid (*bytes malloc'd, *len): 1, or 0
+ *  when it is not pending. Caller holds c->lock. */
+int node_mempool_copy(const node_mempool *mp, const uint8_t txid[32],
+    uint8_t **bytes, size_t *len);
 
 /* ---- rpc.c: JSON-RPC 2.0 dispatch -------------------------------------- */
 

@@ -419,3 +419,19 @@ size_t node_mempool_expire(node_mempool *mp, uint64_t cutoff_ns,
     }
     return n;
 }
+
+int node_mempool_copy(const node_mempool *mp, const uint8_t txid[32],
+    uint8_t **bytes, size_t *len)
+{
+    uint64_t v;
+    const node_mp_tx *t;
+
+    if (!node_keymap_get(&mp->by_id, txid, &v)) {
+        return 0;
+    }
+    t = (const node_mp_tx *)(uintptr_t)v;
+    *bytes = node_malloc(t->len > 0 ? t->len : 1);
+    memcpy(*bytes, t->bytes, t->len);
+    *len = t->len;
+    return 1;
+}

@@ -57,6 +57,8 @@ void node_ctx_init(node_ctx *c, size_t mempool_txs, size_t mempool_bytes,
     c->drops = node_calloc(NODE_DROP_KEEP, sizeof(*c->drops));
     c->drop_pos = 0;
     memset(&c->drop_ix, 0, sizeof(c->drop_ix));
+    memset(&c->by_hash, 0, sizeof(c->by_hash));
+    c->hashed = 0;
     memset(&c->m, 0, sizeof(c->m));
     if (c->max_block_bytes == 0) {
         c->max_block_bytes = SIZE_MAX;
@@ -78,6 +80,7 @@ void node_ctx_release(node_ctx *c)
     free(c->drops);
     c->drops = NULL;
     node_keymap_release(&c->drop_ix);
+    node_keymap_release(&c->by_hash);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     pthread_mutex_destroy(&c->mlock);

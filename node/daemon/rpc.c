@@ -77,15 +77,31 @@ static int check_arity(call *k, size_t n, const char *const *names)
     return 0;
 }
 
-static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
+/* 32 bytes of hex, "0x" prefix optional. */
+static int hex32_of(call *k, uint8_t out[32], const json_t *v,
+    const char *name)
 {
     char err[NODE_ERR_LEN];
-    const json_t *v = param(k, i, name);
+    json_t *bare = NULL;
+    int rc;
 
-    if (node_json_hexn(out, 32, err, "invalid params", name, v) != 0) {
+    if (json_is_string(v) && json_string_length(v) >= 2 &&
+        json_string_value(v)[0] == '0' &&
+        (json_string_value(v)[1] == 'x' || json_string_value(v)[1] == 'X')) {
+        bare = json_string(json_string_value(v) + 2);
+        v = bare;
+    }
+    rc = node_json_hexn(out, 32, err, "invalid params", name, v);
+    json_decref(bare);
+    if (rc != 0) {
         return fail(k, NODE_RPC_INVALID_PARAMS, "%s", err);
     }
     return 0;
+}
+
+static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
+{
+    return hex32_of(k, out, param(k, i, name), name);
 }
 
 static int read_account(node_ctx *c, uint64_t *bal, uint64_t *nonce,
@@ -293,7 +309,7 @@ static int submit_checked(call *k)
             "or try again after the next block",
             (unsigned long long)tx.fee, n);
     } else {
-        k->result = json_pack("{s:s}", "txid", idhex);
+        k->result = json_pack("{s:o}", "txid", node_json_data(txid, 32));
         ret = 0;
     }
 out:
@@ -334,11 +350,11 @@ static int m_get_account(call *k)
     pthread_mutex_unlock(&k->c->lock);
     parex_account_key(key, pub);
     k->result = json_object();
-    json_object_set_new(k->result, "pubkey", node_json_from_hex(pub, 32));
-    json_object_set_new(k->result, "key", node_json_from_hex(key, 32));
+    json_object_set_new(k->result, "pubkey", node_json_data(pub, 32));
+    json_object_set_new(k->result, "key", node_json_data(key, 32));
     json_object_set_new(k->result, "exists", json_boolean(exists));
-    json_object_set_new(k->result, "balance", node_json_from_u64(bal));
-    json_object_set_new(k->result, "nonce", node_json_from_u64(nonce));
+    json_object_set_new(k->result, "balance", node_json_quantity(bal));
+    json_object_set_new(k->result, "nonce", node_json_quantity(nonce));
     json_object_set_new(k->result, "pending", json_integer((json_int_t)pending));
     return 0;
 }
@@ -365,9 +381,9 @@ static int m_get_value(call *k)
     }
     if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
         k->result = json_object();
-        json_object_set_new(k->result, "key", node_json_from_hex(key, 32));
+        json_object_set_new(k->result, "key", node_json_data(key, 32));
         json_object_set_new(k->result, "value", rc == PAREX_OK ?
-            node_json_from_hex(val, len) : json_null());
+            node_json_data(val, len) : json_null());
     } else {
         fail(k, NODE_RPC_INTERNAL, "internal error: %s", parex_strerror(rc));
     }
@@ -381,10 +397,10 @@ static json_t *receipt_json(const parex_receipt *r)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "txid", node_json_from_hex(r->txid, 32));
+    json_object_set_new(o, "txid", node_json_data(r->txid, 32));
     json_object_set_new(o, "status", json_string(node_status_name(r->status)));
     json_object_set_new(o, "code", json_integer(r->code));
-    json_object_set_new(o, "fee", node_json_from_u64(r->fee));
+    json_object_set_new(o, "fee", node_json_quantity(r->fee));
     return o;
 }
 
@@ -406,23 +422,41 @@ static int param_height(call *k, uint64_t *h, int *given, size_t i,
     return 0;
 }
 
+/* The height of the published block whose header hashes to hash: 1, or 0
+ * when there is none. The index (hash -> height) is filled in height
+ * order, up to the published head, on demand. */
+static int height_of_hash(call *k, uint64_t *height, const uint8_t hash[32])
+{
+    node_ctx *c = k->c;
+    uint64_t top = node_blocklog_height(c->log), v;
+    uint8_t hh[32];
+    parex_header h;
+    int found;
+
+    pthread_mutex_lock(&c->lock);
+    while (c->hashed <= top &&
+           parex_db_header(c->db, &h, c->hashed) == PAREX_OK) {
+        parex_header_hash(hh, &h);
+        node_keymap_put(&c->by_hash, hh, c->hashed);
+        c->hashed++;
+    }
+    found = node_keymap_get(&c->by_hash, hash, &v) && v <= top;
+    pthread_mutex_unlock(&c->lock);
+    *height = v;
+    return found;
+}
+
+static int block_at(call *k, uint64_t height, int given, int full);
+
 static int m_get_block(call *k)
 {
     static const char *const names[] = {"height", "full"};
-    node_ctx *c = k->c;
-    const json_t *fv;
-    parex_header h;
-    uint8_t hash[32];
-    uint8_t *block = NULL;
-    parex_receipt *r = NULL;
-    size_t len = 0, n = 0, i, off;
+    const json_t *fv, *hv;
     uint64_t height = 0;
-    char err[NODE_ERR_LEN];
-    json_t *txs;
-    int given, full, rc, ret = -1;
+    uint8_t hash[32];
+    int given;
 
-    if (check_arity(k, 2, names) != 0 ||
-        param_height(k, &height, &given, 0, "height") != 0) {
+    if (check_arity(k, 2, names) != 0) {
         return -1;
     }
     fv = param(k, 1, "full");
@@ -430,7 +464,58 @@ static int m_get_block(call *k)
         return fail(k, NODE_RPC_INVALID_PARAMS, "invalid params: 'full' "
             "must be true or false");
     }
-    full = fv != NULL && json_is_true(fv);
+    /* A block hash (0x and 64 hex digits) or a height. */
+    hv = param(k, 0, "height");
+    if (json_is_string(hv) && json_string_length(hv) == 66) {
+        if (hex32_of(k, hash, hv, "height") != 0) {
+            return -1;
+        }
+        if (!height_of_hash(k, &height, hash)) {
+            k->result = json_null();
+            return 0;
+        }
+        return block_at(k, height, 1, fv != NULL && json_is_true(fv));
+    }
+    if (param_height(k, &height, &given, 0, "height") != 0) {
+        return -1;
+    }
+    return block_at(k, height, given, fv != NULL && json_is_true(fv));
+}
+
+static int m_get_block_by_hash(call *k)
+{
+    static const char *const names[] = {"hash", "full"};
+    const json_t *fv;
+    uint64_t height;
+    uint8_t hash[32];
+
+    if (check_arity(k, 2, names) != 0 || param_hex32(k, hash, 0, "hash") != 0) {
+        return -1;
+    }
+    fv = param(k, 1, "full");
+    if (fv != NULL && !json_is_boolean(fv)) {
+        return fail(k, NODE_RPC_INVALID_PARAMS, "invalid params: 'full' "
+            "must be true or false");
+    }
+    if (!height_of_hash(k, &height, hash)) {
+        k->result = json_null();   /* unknown: null, as for a receipt */
+        return 0;
+    }
+    return block_at(k, height, 1, fv != NULL && json_is_true(fv));
+}
+
+static int block_at(call *k, uint64_t height, int given, int full)
+{
+    node_ctx *c = k->c;
+    parex_header h;
+    uint8_t hash[32];
+    uint8_t *block = NULL;
+    parex_receipt *r = NULL;
+    size_t len = 0, n = 0, i, off;
+    char err[NODE_ERR_LEN];
+    json_t *txs;
+    int rc, ret = -1;
+
     /* "latest" is the last block whose record is published: its header is
      * committed, and getBlock never sees a block without its txs. */
     if (!given) {
@@ -468,8 +553,17 @@ static int m_get_block(call *k)
             c->max_response);
     }
     parex_header_hash(hash, &h);
-    k->result = node_header_to_json(&h, 1);
-    json_object_set_new(k->result, "hash", node_json_from_hex(hash, 32));
+    k->result = json_object();
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
+    json_object_set_new(k->result, "parent", node_json_data(h.parent, 32));
+    json_object_set_new(k->result, "tx_root", node_json_data(h.tx_root, 32));
+    json_object_set_new(k->result, "receipts_root",
+        node_json_data(h.receipts_root, 32));
+    json_object_set_new(k->result, "state_root",
+        node_json_data(h.state_root, 32));
+    json_object_set_new(k->result, "fee_recipient",
+        node_json_data(h.fee_recipient, 32));
+    json_object_set_new(k->result, "hash", node_json_data(hash, 32));
     json_object_set_new(k->result, "tx_count", json_integer((json_int_t)n));
     txs = json_array();
     off = PAREX_HEADER_BYTES + 4;
@@ -477,13 +571,13 @@ static int m_get_block(call *k)
         json_t *o;
         uint32_t tl;
         if (!full) {
-            json_array_append_new(txs, node_json_from_hex(r[i].txid, 32));
+            json_array_append_new(txs, node_json_data(r[i].txid, 32));
             continue;
         }
         tl = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
             (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
         o = receipt_json(&r[i]);
-        json_object_set_new(o, "raw", node_json_from_hex(block + off + 4, tl));
+        json_object_set_new(o, "raw", node_json_data(block + off + 4, tl));
         json_array_append_new(txs, o);
         off += 4 + (size_t)tl;
     }
@@ -498,7 +592,7 @@ static int m_get_receipt(call *k)
 {
     static const char *const names[] = {"txid"};
     uint8_t txid[32];
-    char err[NODE_ERR_LEN], hex[65];
+    char err[NODE_ERR_LEN];
     parex_receipt r;
     uint64_t height;
     uint32_t index;
@@ -514,7 +608,7 @@ static int m_get_receipt(call *k)
     }
     if (rc == 1) {
         k->result = receipt_json(&r);
-        json_object_set_new(k->result, "height", node_json_from_u64(height));
+        json_object_set_new(k->result, "height", node_json_quantity(height));
         json_object_set_new(k->result, "index", json_integer(index));
         return 0;
     }
@@ -522,21 +616,115 @@ static int m_get_receipt(call *k)
     pending = node_mempool_contains(k->c->mp, txid);
     dropped = !pending && node_find_drop(k->c, txid, &d);
     pthread_mutex_unlock(&k->c->lock);
-    node_hex(hex, txid, 32);
     if (pending) {
-        k->result = json_pack("{s:s, s:s}", "txid", hex, "status", "pending");
+        k->result = json_pack("{s:o, s:s}", "txid", node_json_data(txid, 32),
+            "status", "pending");
         return 0;
     }
     if (dropped) {
         /* Not in any block and not pending any more: why. */
-        k->result = json_pack("{s:s, s:s, s:s, s:s, s:o}", "txid", hex,
+        k->result = json_pack("{s:o, s:s, s:s, s:s, s:o}", "txid",
+            node_json_data(txid, 32),
             "status", "dropped", "reason", node_drop_name(d.reason),
             "message", d.msg, "dropped_at_height",
-            node_json_from_u64(d.at_height));
+            node_json_quantity(d.at_height));
         return 0;
     }
-    return fail(k, NODE_RPC_NOT_FOUND, "transaction %s is neither in a "
-        "committed block nor pending", hex);
+    /* Unknown (never seen, or dropped long ago): null, as Ethereum and
+     * Solana nodes answer. */
+    k->result = json_null();
+    return 0;
+}
+
+/* The encoding of tx index of a block's bytes (its header, ntx, then
+ * u32le len || tx): pointer and length, or NULL past the end. */
+static const uint8_t *tx_in_block(const uint8_t *block, size_t blen,
+    uint32_t index, size_t *tl)
+{
+    size_t off = PAREX_HEADER_BYTES + 4;
+    uint32_t i, l = 0;
+
+    for (i = 0;; i++) {
+        if (off + 4 > blen) {
+            return NULL;
+        }
+        l = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
+            (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
+        if (l > blen - off - 4) {
+            return NULL;
+        }
+        if (i == index) {
+            break;
+        }
+        off += 4 + (size_t)l;
+    }
+    *tl = l;
+    return block + off + 4;
+}
+
+static int m_get_transaction(call *k)
+{
+    static const char *const names[] = {"txid"};
+    node_ctx *c = k->c;
+    uint8_t txid[32], *bytes = NULL, *block = NULL, hash[32];
+    char err[NODE_ERR_LEN];
+    parex_receipt r, *rs = NULL;
+    parex_header h;
+    uint64_t height;
+    uint32_t index;
+    size_t len = 0, blen = 0, nr = 0;
+    node_dropped d;
+    const uint8_t *t;
+    int rc, pending, dropped;
+
+    if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
+        return -1;
+    }
+    rc = node_blocklog_find(c->log, err, txid, &height, &index, &r);
+    if (rc < 0) {
+        return fail(k, NODE_RPC_INTERNAL, "internal error: %s", err);
+    }
+    if (rc == 1) {
+        if (node_blocklog_read(c->log, err, height, &block, &blen, &rs,
+                &nr) != 1 ||
+            (t = tx_in_block(block, blen, index, &len)) == NULL ||
+            parex_db_header(c->db, &h, height) != PAREX_OK) {
+            free(block);
+            free(rs);
+            return fail(k, NODE_RPC_INTERNAL, "internal error: tx %u of "
+                "block %llu cannot be read back", index,
+                (unsigned long long)height);
+        }
+        parex_header_hash(hash, &h);
+        k->result = receipt_json(&r);
+        json_object_set_new(k->result, "height", node_json_quantity(height));
+        json_object_set_new(k->result, "index", json_integer(index));
+        json_object_set_new(k->result, "block_hash", node_json_data(hash,
+            32));
+        json_object_set_new(k->result, "raw", node_json_data(t, len));
+        free(block);
+        free(rs);
+        return 0;
+    }
+    pthread_mutex_lock(&c->lock);
+    pending = node_mempool_copy(c->mp, txid, &bytes, &len);
+    dropped = !pending && node_find_drop(c, txid, &d);
+    pthread_mutex_unlock(&c->lock);
+    if (pending) {
+        k->result = json_pack("{s:o, s:s, s:o}", "txid",
+            node_json_data(txid, 32), "status", "pending", "raw",
+            node_json_data(bytes, len));
+        free(bytes);
+        return 0;
+    }
+    if (dropped) {
+        k->result = json_pack("{s:o, s:s, s:s, s:s}", "txid",
+            node_json_data(txid, 32), "status", "dropped", "reason",
+            node_drop_name(d.reason), "message", d.msg);
+        return 0;
+    }
+    k->result = json_null();
+    return 0;
 }
 
 static int m_get_state_root(call *k)
@@ -561,9 +749,9 @@ static int m_get_state_root(call *k)
             parex_strerror(rc));
     }
     k->result = json_object();
-    json_object_set_new(k->result, "height", node_json_from_u64(h.height));
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
     json_object_set_new(k->result, "state_root",
-        node_json_from_hex(h.state_root, 32));
+        node_json_data(h.state_root, 32));
     return 0;
 }
 
@@ -597,16 +785,16 @@ static int m_status(call *k)
     k->result = json_object();
     json_object_set_new(k->result, "version", json_string(parex_version()));
     json_object_set_new(k->result, "chain_id", json_integer(c->chain_id));
-    json_object_set_new(k->result, "height", node_json_from_u64(h.height));
-    json_object_set_new(k->result, "head_hash", node_json_from_hex(hash, 32));
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
+    json_object_set_new(k->result, "head_hash", node_json_data(hash, 32));
     json_object_set_new(k->result, "state_root",
-        node_json_from_hex(h.state_root, 32));
+        node_json_data(h.state_root, 32));
     json_object_set_new(k->result, "mempool", json_pack("{s:I, s:I, s:I}",
         "txs", (json_int_t)mp_n, "bytes", (json_int_t)mp_bytes,
         "senders", (json_int_t)mp_senders));
     json_object_set_new(k->result, "blocks_produced",
-        node_json_from_u64(blocks));
-    json_object_set_new(k->result, "txs_committed", node_json_from_u64(txs));
+        node_json_quantity(blocks));
+    json_object_set_new(k->result, "txs_committed", node_json_quantity(txs));
     return 0;
 }
 
@@ -621,7 +809,9 @@ static const method methods[] = {
     {"getAccount", m_get_account, 1},
     {"getValue", m_get_value, 2},
     {"getBlock", m_get_block, 3},
+    {"getBlockByHash", m_get_block_by_hash, 4},
     {"getReceipt", m_get_receipt, 5},
+    {"getTransaction", m_get_transaction, 6},
     {"getStateRoot", m_get_state_root, 7},
     {"status", m_status, 8},
 };
@@ -698,8 +888,9 @@ static json_t *handle_one(node_ctx *c, json_t *req, size_t room)
     if (i == sizeof(methods) / sizeof(methods[0])) {
         k.code = NODE_RPC_NO_METHOD;
         snprintf(k.msg, sizeof(k.msg), "method '%.64s' not found (methods: "
-            "submitTransaction, getAccount, getValue, getBlock, getReceipt, "
-            "getStateRoot, status)", name);
+            "submitTransaction, getAccount, getValue, getBlock, "
+            "getBlockByHash, getReceipt, getTransaction, getStateRoot, "
+            "status)", name);
         mi = NODE_METHODS;
     } else {
         methods[i].fn(&k);

@@ -514,7 +514,7 @@ static char *health_text(node_ctx *c)
         return NULL;
     }
     o = json_pack("{s:s, s:o}", "status", "ok", "height",
-        node_json_from_u64(h.height));
+        node_json_quantity(h.height));
     t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;

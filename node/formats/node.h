@@ -94,6 +94,8 @@ void node_hex(char *out, const uint8_t *in, size_t n);
 /** Decode hex (either case, even length). Returns the byte count, or -1 on
  *  a bad digit or odd length. out must hold strlen(hex)/2 bytes. */
 long node_unhex(uint8_t *out, const char *hex, size_t hexlen);
+/** The value of one hex digit, or -1. */
+int node_hexval(char c);
 
 /** Parse an unsigned decimal u64 (no sign, no spaces, no leading '+').
  *  Returns 0 or -1. */
@@ -162,6 +164,11 @@ int node_json_only(char *err, const char *where, const json_t *o,
 /** A u64 as JSON: a number up to 2^53, a decimal string above. */
 json_t *node_json_from_u64(uint64_t v);
 json_t *node_json_from_hex(const uint8_t *p, size_t n);
+/** The JSON-RPC encodings (docs/node.md): a u64 quantity as "0x" and hex
+ *  digits without leading zeros ("0x0"); bytes and hashes as "0x" and two
+ *  lowercase hex digits a byte. node_json_u64 reads quantities too. */
+json_t *node_json_quantity(uint64_t v);
+json_t *node_json_data(const uint8_t *p, size_t n);
 /** Dump v to path in the canonical fixture layout (indent 1, newline at
  *  end). Returns 0 or -1. */
 int node_json_write(const char *path, json_t *v);

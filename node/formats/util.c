@@ -204,7 +204,7 @@ void node_hex(char *out, const uint8_t *in, size_t n)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int node_hexval(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -226,8 +226,8 @@ long node_unhex(uint8_t *out, const char *hex, size_t hexlen)
         return -1;
     }
     for (i = 0; i < hexlen / 2; i++) {
-        int hi = hexval(hex[2 * i]);
-        int lo = hexval(hex[2 * i + 1]);
+        int hi = node_hexval(hex[2 * i]);
+        int lo = node_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return -1;
         }

@@ -29,6 +29,11 @@ n_ok = 0
 procs = []
 
 
+def Q(v):
+    """A JSON-RPC u64 quantity ("0x..." hex) as an int."""
+    return int(v, 16) if isinstance(v, str) else v
+
+
 def ok(cond, what):
     global n_ok
     n_ok += 1
@@ -186,7 +191,7 @@ def body(tmp):
     ok(line.startswith("parex node: listening on http://localhost:"),
        "--listen localhost:0: %s" % line)
     res, err = rpc(url_of(line), "status")
-    ok(err is None and res["height"] == 0, "status over localhost")
+    ok(err is None and Q(res["height"]) == 0, "status over localhost")
     node.send_signal(signal.SIGTERM)
     node.wait(30)
     try:
@@ -218,7 +223,7 @@ def body(tmp):
                                      "submitTransaction", "params": [tx],
                                      "id": 1}).encode())
     ok(b'"result"' in data, "tx accepted")
-    took = wait_for(lambda: rpc(url, "getAccount", a)[0]["nonce"] == 1, 10)
+    took = wait_for(lambda: Q(rpc(url, "getAccount", a)[0]["nonce"]) == 1, 10)
     ok(took is not None and took < 2, "committed after %s s (bound 2 s)" %
        ("%.2f" % took if took is not None else "never"))
 
@@ -242,7 +247,7 @@ def body(tmp):
     c.request("GET", "/health")
     r = c.getresponse()
     h = json.loads(r.read())
-    ok(r.status == 200 and h["status"] == "ok" and h["height"] == 1,
+    ok(r.status == 200 and h["status"] == "ok" and h["height"] == "0x1",
        "GET /health: %d %s" % (r.status, h))
     c.close()
     # load --senders 100000: a clear answer, never a bare HTTP 413.
@@ -307,7 +312,7 @@ def body_map(tmp):
                        "--block-interval", "100", db="m")
     url = url_of(line)
     submit_all(url)
-    took = wait_for(lambda: all(rpc(url, "getAccount", s)[0]["nonce"] ==
+    took = wait_for(lambda: all(Q(rpc(url, "getAccount", s)[0]["nonce"]) ==
                                 500 for s in senders), 60, 0.2)
     ok(took is not None, "restarted with --map-size 64 MiB: all 5,000 txs "
        "commit")

@@ -492,6 +492,20 @@ static char *submit_body(const char *hex)
     return b;
 }
 
+/* A u64 quantity of a response: "0x" and hex digits, no leading zeros. */
+static uint64_t quantity(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    char err[NODE_ERR_LEN];
+    uint64_t x;
+
+    assert_non_null(s);
+    assert_true(s[0] == '0' && s[1] == 'x' && s[2] != '\0');
+    assert_true(s[2] != '0' || s[3] == '\0');
+    assert_int_equal(node_json_u64(&x, err, "test", "q", v), 0);
+    return x;
+}
+
 static uint64_t balance_of(world *w, int i)
 {
     char body[200], hex[65];
@@ -502,7 +516,7 @@ static uint64_t balance_of(world *w, int i)
     snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"method\":"
         "\"getAccount\",\"params\":{\"pubkey\":\"%s\"},\"id\":3}", hex);
     r = call_ok(w, body);
-    b = (uint64_t)json_integer_value(json_object_get(r, "balance"));
+    b = quantity(json_object_get(r, "balance"));
     json_decref(r);
     return b;
 }
@@ -596,7 +610,7 @@ static void same(world *w, const snap *s)
 static void test_rpc_flow(void **state)
 {
     world *w = *state;
-    char err[NODE_ERR_LEN], *tx0, *tx1, *body, idhex[65], hex[65];
+    char err[NODE_ERR_LEN], *tx0, *tx1, *body, idhex[70], hex[70];
     json_t *r, *txs;
     parex_header head;
 
@@ -612,6 +626,8 @@ static void test_rpc_flow(void **state)
     snprintf(idhex, sizeof(idhex), "%s",
         json_string_value(json_object_get(r, "txid")));
     json_decref(r);
+    assert_int_equal(strlen(idhex), 66);   /* hashes are 0x-prefixed */
+    assert_memory_equal(idhex, "0x", 2);
     /* Resubmitting the same tx: duplicate, nothing changes. */
     assert_int_equal(call_err(w, body), NODE_RPC_DUPLICATE);
     free(body);
@@ -634,23 +650,25 @@ static void test_rpc_flow(void **state)
     r = call_ok(w, err);
     assert_string_equal(json_string_value(json_object_get(r, "status")),
         "success");
-    assert_int_equal(json_integer_value(json_object_get(r, "height")), 1);
+    assert_true(quantity(json_object_get(r, "height")) == 1);
     assert_int_equal(json_integer_value(json_object_get(r, "index")), 0);
-    assert_int_equal(json_integer_value(json_object_get(r, "fee")), 2);
+    assert_true(quantity(json_object_get(r, "fee")) == 2);
     json_decref(r);
 
     r = call_ok(w, "{\"jsonrpc\":\"2.0\",\"method\":\"getBlock\","
         "\"params\":[\"latest\",true],\"id\":1}");
     assert_int_equal(parex_db_head(w->c.db, &head), PAREX_OK);
-    node_hex(hex, head.state_root, 32);
+    hex[0] = '0';
+    hex[1] = 'x';
+    node_hex(hex + 2, head.state_root, 32);
     assert_string_equal(json_string_value(json_object_get(r, "state_root")),
         hex);
     txs = json_object_get(r, "txs");
     assert_int_equal(json_array_size(txs), 2);
     assert_string_equal(json_string_value(json_object_get(
-        json_array_get(txs, 0), "raw")), tx0);
+        json_array_get(txs, 0), "raw")) + 2, tx0);
     assert_string_equal(json_string_value(json_object_get(
-        json_array_get(txs, 1), "raw")), tx1);
+        json_array_get(txs, 1), "raw")) + 2, tx1);
     json_decref(r);
     r = call_ok(w, "{\"jsonrpc\":\"2.0\",\"method\":\"getStateRoot\","
         "\"id\":1}");
@@ -677,7 +695,7 @@ static void test_rpc_flow(void **state)
         uint64_t h;
         uint32_t ix;
         parex_receipt rc;
-        assert_int_equal(node_unhex(id, idhex, 64), 32);
+        assert_int_equal(node_unhex(id, idhex + 2, 64), 32);
         snprintf(path, sizeof(path), "%s/blocks.log", w->dir);
         assert_int_equal(node_blocklog_open(&bl, err, path, w->c.db, 0), 0);
         assert_int_equal(node_blocklog_height(bl), 1);
@@ -735,8 +753,10 @@ static void test_rpc_bad_requests_change_nothing(void **state)
         {"{\"jsonrpc\":\"2.0\",\"method\":\"getBlock\",\"params\":[0, 1],"
             "\"id\":1}", NODE_RPC_INVALID_PARAMS},
         {"{\"jsonrpc\":\"2.0\",\"method\":\"getReceipt\",\"params\":[\""
-            "00000000000000000000000000000000000000000000000000000000000000"
-            "00\"],\"id\":1}", NODE_RPC_NOT_FOUND},
+            "0x00000000000000000000000000000000000000000000000000000000000"
+            "0\"],\"id\":1}", NODE_RPC_INVALID_PARAMS},
+        {"{\"jsonrpc\":\"2.0\",\"method\":\"getTransaction\","
+            "\"params\":[],\"id\":1}", NODE_RPC_INVALID_PARAMS},
         {"{\"jsonrpc\":\"2.0\",\"method\":\"getStateRoot\",\"params\":[7],"
             "\"id\":1}", NODE_RPC_NOT_FOUND},
     };
@@ -815,7 +835,7 @@ static void test_rpc_mempool_full_and_drop(void **state)
     snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":\"getAccount\","
         "\"params\":[\"%s\"],\"id\":3}", hex);
     r = call_ok(w, q);
-    n0 = (uint64_t)json_integer_value(json_object_get(r, "nonce"));
+    n0 = quantity(json_object_get(r, "nonce"));
     json_decref(r);
     tx = transfer_hex(w, 2, 0, balance_of(w, 2) - 1, n0, 1, 7);
     body = submit_body(tx);
@@ -1061,6 +1081,99 @@ static void test_batch_response_limit(void **state)
         "\"getBlock\",\"params\":[1,true],\"id\":1}"), NODE_RPC_TOO_LARGE);
 }
 
+/* The JSON-RPC conventions (docs/node.md): 0x-prefixed hashes and bytes
+ * (accepted with or without the prefix), u64 quantities as 0x hex, null
+ * for an unknown receipt, tx or block hash, getTransaction, block by
+ * hash. */
+static void test_rpc_conventions(void **state)
+{
+    world *w = *state;
+    char err[NODE_ERR_LEN], reason[64], q[400], id0[65], id1[65];
+    char *tx0, *tx1;
+    const char *bh;
+    json_t *r, *b;
+
+    tx0 = transfer_hex(w, 0, 1, 7, 0, 1, 7);
+    tx1 = transfer_hex(w, 0, 1, 7, 1, 1, 7);
+    txid_of(id0, tx0);
+    txid_of(id1, tx1);
+    {
+        /* submitTransaction takes 0x-prefixed hex too. */
+        size_t n = strlen(tx0) + 3;
+        char *p = node_malloc(n);
+        snprintf(p, n, "0x%s", tx0);
+        assert_int_equal(submit_reason(w, p, reason, sizeof(reason)), 0);
+        free(p);
+    }
+    assert_int_equal(node_produce_block(&w->c, w->e, err, NULL), 1);
+    assert_int_equal(submit_reason(w, tx1, reason, sizeof(reason)), 0);
+    /* getTransaction: committed, with its raw bytes and block. */
+    snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":"
+        "\"getTransaction\",\"params\":[\"0x%s\"],\"id\":1}", id0);
+    r = call_ok(w, q);
+    assert_string_equal(json_string_value(json_object_get(r, "raw")) + 2,
+        tx0);
+    assert_true(quantity(json_object_get(r, "height")) == 1);
+    assert_string_equal(json_string_value(json_object_get(r, "status")),
+        "success");
+    bh = json_string_value(json_object_get(r, "block_hash"));
+    assert_non_null(bh);
+    assert_int_equal(strlen(bh), 66);
+    /* The same block by its hash, both ways. */
+    snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":\"getBlock\","
+        "\"params\":[\"%s\"],\"id\":1}", bh);
+    b = call_ok(w, q);
+    assert_string_equal(json_string_value(json_object_get(b, "hash")), bh);
+    assert_true(quantity(json_object_get(b, "height")) == 1);
+    json_decref(b);
+    snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":"
+        "\"getBlockByHash\",\"params\":[\"%s\", true],\"id\":1}", bh);
+    b = call_ok(w, q);
+    assert_int_equal(json_integer_value(json_object_get(b, "tx_count")), 1);
+    json_decref(b);
+    json_decref(r);
+    /* Pending. */
+    snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":"
+        "\"getTransaction\",\"params\":[\"%s\"],\"id\":1}", id1);
+    r = call_ok(w, q);
+    assert_string_equal(json_string_value(json_object_get(r, "status")),
+        "pending");
+    assert_string_equal(json_string_value(json_object_get(r, "raw")) + 2,
+        tx1);
+    json_decref(r);
+    /* Unknown: null, for a receipt, a tx and a block hash. */
+    r = call(w, "{\"jsonrpc\":\"2.0\",\"method\":\"getReceipt\",\"params\":"
+        "[\"0x0000000000000000000000000000000000000000000000000000000000000000"
+        "\"],\"id\":1}");
+    assert_true(json_is_null(json_object_get(r, "result")));
+    json_decref(r);
+    r = call(w, "{\"jsonrpc\":\"2.0\",\"method\":\"getTransaction\","
+        "\"params\":[\"0x00000000000000000000000000000000000000000000000000"
+        "00000000000000\"],\"id\":1}");
+    assert_true(json_is_null(json_object_get(r, "result")));
+    json_decref(r);
+    r = call(w, "{\"jsonrpc\":\"2.0\",\"method\":\"getBlockByHash\","
+        "\"params\":[\"0x11111111111111111111111111111111111111111111111111"
+        "11111111111111\"],\"id\":1}");
+    assert_true(json_is_null(json_object_get(r, "result")));
+    json_decref(r);
+    /* Quantities: 0x and no leading zeros (quantity() checks), a zero is
+     * "0x0"; getAccount takes a 0x pubkey. */
+    {
+        char hex[65];
+        node_hex(hex, w->pub[2], 32);
+        snprintf(q, sizeof(q), "{\"jsonrpc\":\"2.0\",\"method\":"
+            "\"getAccount\",\"params\":[\"0x%s\"],\"id\":1}", hex);
+        r = call_ok(w, q);
+        assert_string_equal(json_string_value(json_object_get(r, "nonce")),
+            "0x0");
+        assert_true(quantity(json_object_get(r, "balance")) == START_BAL);
+        json_decref(r);
+    }
+    free(tx0);
+    free(tx1);
+}
+
 static void test_metrics_text(void **state)
 {
     world *w = *state;
@@ -1139,6 +1252,8 @@ int main(void)
             rich_fee_setup, world_teardown),
         cmocka_unit_test_setup_teardown(test_batch_response_limit,
             world_setup, world_teardown),
+        cmocka_unit_test_setup_teardown(test_rpc_conventions, world_setup,
+            world_teardown),
         cmocka_unit_test_setup_teardown(test_metrics_text, world_setup,
             world_teardown),
     };
