@@ -93,6 +93,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
         e->lim = opt->limits;
     }
     px__result_init(&e->res);
+    px__scratch_init(&e->scratch);
     rc = px__programs_init(&e->progs);
     if (rc != PAREX_OK) {
         goto err;
@@ -113,6 +114,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     }
     for (i = 0; i < e->threads; i++) {
         px__arena_init(&e->workers[i].arena, (size_t)1 << 20);
+        px__keymap_init(&e->workers[i].uidx, 16);
         rc = px__snap_begin(&e->workers[i].snap, db->store);
         if (rc != PAREX_OK) {
             goto err;
@@ -148,6 +150,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
         for (i = 0; i < e->threads; i++) {
             px__snap_end(e->workers[i].snap);
             px__arena_finish(&e->workers[i].arena);
+            px__keymap_free(&e->workers[i].uidx);
         }
         free(e->workers);
     }

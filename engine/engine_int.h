@@ -19,6 +19,7 @@
 #include "parex/parex.h"
 #include "crypto_int.h"
 #include "state_int.h"
+#include "keymap/keymap.h"
 
 struct parex_db {
     px__store *store;
@@ -44,30 +45,6 @@ static inline uint32_t px__ld32(const uint8_t *p)
 static inline uint64_t px__ld64(const uint8_t *p)
 {
     return (uint64_t)px__ld32(p) | (uint64_t)px__ld32(p + 4) << 32;
-}
-/* Hash of a 32-byte state key for the engine's hash maps, over all 32
- * bytes and seeded per map. Keys in read and write sets, and keys that
- * programs such as `trace` take from their args, are chosen by tx
- * senders: hashing only a prefix let keys that share it pile into one
- * probe run (quadratic work, tests/engine/test_hostile.c). Not a
- * cryptographic hash; the seed is unpredictable (clock and address) and
- * changes only speed, never results. Finalizer: MurmurHash3's fmix64. */
-static inline uint64_t px__key_hash(const uint8_t *k, uint64_t s0,
-    uint64_t s1)
-{
-    uint64_t h = s0;
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        h = (h ^ px__ld64(k + 8 * i)) * 0x9e3779b97f4a7c15ULL;
-        h ^= (h >> 29) + s1;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
 }
 static inline void px__st32(uint8_t *p, uint32_t v)
 {
@@ -220,6 +197,8 @@ void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
 typedef struct px__worker {
     px__snap *snap;
     px__arena arena;
+    px__keymap uidx;        /* parallel executor: the undeclared keys of
+                               the tx this worker runs, key -> record */
 } px__worker;
 
 /* Per-engine buffers the parallel executor reuses from block to block, so
@@ -229,14 +208,13 @@ typedef struct px__scratch {
     size_t t_bytes;
     void *order;
     size_t order_bytes;
-    void *km;
-    size_t km_bytes;
-    void *km2;              /* spare keymap table (see km_reserve) */
-    size_t km2_bytes;
+    px__keymap km;          /* conflict analysis: key -> kent */
+    px__keymap seq_km;      /* sequential executor: key -> entry */
     void *slots;
     size_t slots_bytes;
 } px__scratch;
 
+void px__scratch_init(px__scratch *s);
 void px__scratch_free(px__scratch *s);
 
 typedef struct px__exec_env {

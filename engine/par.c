@@ -76,9 +76,6 @@ typedef struct ptx {
     int32_t batch;
     rec *recs;
     uint32_t n_recs, cap_recs;
-    uint32_t *uidx;             /* undeclared recs by key: 1 + rec index,
-                                   open addressing; NULL until the first */
-    uint32_t uidx_mask;
     uint32_t inc;               /* incarnation; re-executions add one */
     atomic_uint pending;        /* unfinished dependencies + 1 (the claim)
                                    (+ 1 while its analysis runs) */
@@ -87,14 +84,6 @@ typedef struct ptx {
     uint8_t escaped, invalid;
     px__outcome out;
 } ptx;
-
-typedef struct keymap {
-    kent **slot;
-    size_t mask, n;
-    uint64_t s0, s1;
-    uint64_t probes;            /* slots inspected by km_get */
-    px__scratch *sc;            /* its table lives in sc->km */
-} keymap;
 
 /* A worker's busy flag on a cache line of its own. */
 typedef struct busy_flag {
@@ -128,7 +117,7 @@ typedef struct pexec {
     uint32_t q_head, q_tail;
     atomic_uint q_count;
     busy_flag *busy;
-    keymap km;
+    px__keymap *km;             /* key -> kent (the scratch's, kept warm) */
     px__arena *main_arena;      /* kents; lives as long as the result */
     pthread_mutex_t km_lock;    /* the keymap while txs run: the analysis
                                    (per chunk) and escaped txs' inserts */
@@ -157,21 +146,6 @@ typedef struct pctx {
 
 /* ---- key map ---- */
 
-/* 32-byte equality without a libc call: on the analysis hot path. */
-static inline int key_eq(const uint8_t *a, const uint8_t *b)
-{
-    uint64_t x[4], y[4];
-    memcpy(x, a, 32);
-    memcpy(y, b, 32);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) ==
-        0;
-}
-
-static size_t km_hash(const keymap *m, const uint8_t *k)
-{
-    return (size_t)px__key_hash(k, m->s0, m->s1);
-}
-
 /* A buffer of at least `bytes` from *buf (contents not kept). */
 static void *reuse(void **buf, size_t *have, size_t bytes)
 {
@@ -186,100 +160,60 @@ static void *reuse(void **buf, size_t *have, size_t bytes)
     return *buf;
 }
 
+void px__scratch_init(px__scratch *s)
+{
+    memset(s, 0, sizeof(*s));
+    px__keymap_init(&s->km, 1024);
+    px__keymap_init(&s->seq_km, 1024);
+}
+
 void px__scratch_free(px__scratch *s)
 {
     free(s->t);
     free(s->order);
-    free(s->km);
-    free(s->km2);
     free(s->slots);
-    memset(s, 0, sizeof(*s));
+    px__keymap_free(&s->km);
+    px__keymap_free(&s->seq_km);
+    px__scratch_init(s);
 }
 
-static int km_init(keymap *m, size_t expect, px__scratch *sc)
+/* Empties the block's key map (kept warm in the scratch) and sizes it for
+ * `expect` keys: the analysed prefix only, so that growing it for a big
+ * block happens in km_reserve(), on whichever thread runs the rest of the
+ * analysis, not before the narrow-or-wide decision. */
+static int km_init(pexec *X, size_t expect)
 {
-    size_t cap = 1024;
-    uint64_t t = px__now_ns();
-
-    while (cap < 2 * expect) {
-        cap <<= 1;
-    }
-    m->slot = reuse(&sc->km, &sc->km_bytes, cap * sizeof(*m->slot));
-    if (m->slot == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    memset(m->slot, 0, cap * sizeof(*m->slot));
-    m->mask = cap - 1;
-    m->n = 0;
-    m->probes = 0;
-    m->sc = sc;
-    m->s0 = t * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)m;
-    m->s1 = (t >> 17) ^ 0x5851f42d4c957f2dULL;
-    return PAREX_OK;
+    X->km = &X->env->scratch->km;
+    px__keymap_clear(X->km);
+    return px__keymap_reserve(X->km, expect) == 0 ? PAREX_OK
+                                                    : PAREX_E_NOMEM;
 }
 
-/* Grows the table to hold `expect` keys at load 1/2 in one step, into the
- * engine's spare table buffer (the old table becomes the spare, so the
- * table is always sc->km). The table starts sized for the analysed prefix
- * only, so clearing a big block's table happens here, on whichever thread
- * runs the rest of the analysis, not before the narrow-or-wide decision;
- * km_get also grows through here when a block outruns its estimate. */
-static int km_reserve(keymap *m, size_t expect)
+/* Grows the table to hold `expect` keys at load 1/2 in one step (the
+ * insert path also grows, when a block outruns its estimate). */
+static int km_reserve(pexec *X, size_t expect)
 {
-    px__scratch *sc = m->sc;
-    size_t cap = m->mask + 1, i;
-    kent **s;
-
-    if (cap >= 2 * expect) {
-        return PAREX_OK;
-    }
-    while (cap < 2 * expect) {
-        cap <<= 1;
-    }
-    s = reuse(&sc->km2, &sc->km2_bytes, cap * sizeof(*s));
-    if (s == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    memset(s, 0, cap * sizeof(*s));
-    for (i = 0; i <= m->mask; i++) {
-        if (m->slot[i] != NULL) {
-            size_t h = km_hash(m, m->slot[i]->key) & (cap - 1);
-            while (s[h] != NULL) {
-                h = (h + 1) & (cap - 1);
-            }
-            s[h] = m->slot[i];
-        }
-    }
-    sc->km2 = sc->km;
-    sc->km2_bytes = sc->km_bytes;
-    sc->km = s;
-    sc->km_bytes = cap * sizeof(*s);
-    m->slot = s;
-    m->mask = cap - 1;
-    return PAREX_OK;
+    return px__keymap_reserve(X->km, expect) == 0 ? PAREX_OK
+                                                    : PAREX_E_NOMEM;
 }
 
-/* Finds or inserts key. NULL on allocation failure. */
-static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
+/* Finds or inserts key; a new key's kent comes from arena a. NULL on
+ * allocation failure. */
+static kent *km_get(pexec *X, px__arena *a, const uint8_t *key)
 {
-    size_t h;
+    int added;
+    px__keyslot *s = px__keymap_insert(X->km, key, &added);
     kent *k;
 
-    if (2 * (m->n + 1) > m->mask + 1 &&
-        km_reserve(m, m->n + 1) != PAREX_OK) {
+    if (s == NULL) {
         return NULL;
     }
-    h = km_hash(m, key) & m->mask;
-    m->probes++;
-    while ((k = m->slot[h]) != NULL) {
-        if (key_eq(k->key, key)) {
-            return k;
-        }
-        h = (h + 1) & m->mask;
-        m->probes++;
+    if (!added) {
+        return s->val.ptr;
     }
     k = px__arena_alloc(a, sizeof(*k));
     if (k == NULL) {
+        px__keymap_delete(X->km, key);
         return NULL;
     }
     memcpy(k->key, key, 32);
@@ -287,8 +221,7 @@ static kent *km_get(keymap *m, px__arena *a, const uint8_t *key)
     k->rbatch = -1;
     k->lastw = NO_TX;
     atomic_init(&k->head, NULL);
-    m->slot[h] = k;
-    m->n++;
+    s->val.ptr = k;
     return k;
 }
 
@@ -393,50 +326,14 @@ static int bsearch_key(const uint8_t *set, uint32_t n, const uint8_t *key)
     return -1;
 }
 
-/* Indexes the newest record (an undeclared key) in the tx's uidx, growing
- * it at half load. A linear scan made a tx touching u undeclared keys cost
- * O(u^2) (65,000 keys: 77 s against 1.4 s sequentially); with the index
- * each access is O(1) expected. Old tables stay in the worker's arena
- * until the block ends: at most twice the final one. */
-static int uidx_add(pctx *c)
-{
-    ptx *t = c->t;
-    uint32_t n = t->n_recs - t->n_slots, r;
-    size_t h;
-
-    if (t->uidx == NULL || 2 * (size_t)n > (size_t)t->uidx_mask + 1) {
-        uint32_t cap = t->uidx == NULL ? 16 : 2 * (t->uidx_mask + 1);
-        uint32_t *u = px__arena_alloc(&c->wk->arena, cap * sizeof(*u));
-        if (u == NULL) {
-            return PAREX_E_NOMEM;
-        }
-        memset(u, 0, cap * sizeof(*u));
-        t->uidx = u;
-        t->uidx_mask = cap - 1;
-        for (r = t->n_slots; r + 1 < t->n_recs; r++) {
-            h = km_hash(&c->X->km, t->recs[r].k->key) & t->uidx_mask;
-            while (u[h] != 0) {
-                h = (h + 1) & t->uidx_mask;
-            }
-            u[h] = r + 1;
-        }
-    }
-    h = km_hash(&c->X->km, t->recs[t->n_recs - 1].k->key) & t->uidx_mask;
-    while (t->uidx[h] != 0) {
-        h = (h + 1) & t->uidx_mask;
-    }
-    t->uidx[h] = t->n_recs;
-    return PAREX_OK;
-}
-
 /* Finds the record for key; *writable tells whether the declarations allow
  * a write. Undeclared keys get a new record and mark the tx escaped. */
 static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
 {
     ptx *t = c->t;
     const parex_tx *tx = &c->base.btx->tx;
-    int i;
-    uint32_t r;
+    px__keyslot *u;
+    int i, added;
     kent *k;
 
     i = bsearch_key(tx->write_set, tx->n_write, key);
@@ -457,15 +354,16 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
         return PAREX_OK;
     }
     *writable = 0;
-    if (t->uidx != NULL) {
-        size_t h = km_hash(&c->X->km, key) & t->uidx_mask;
-        while ((r = t->uidx[h]) != 0) {
-            if (key_eq(t->recs[r - 1].k->key, key)) {
-                *out = r - 1;
-                return PAREX_OK;
-            }
-            h = (h + 1) & t->uidx_mask;
-        }
+    /* Undeclared keys: the worker's index of this execution's records
+     * (a linear scan made a tx touching u undeclared keys cost O(u^2):
+     * 65,000 keys took 77 s against 1.4 s sequentially). */
+    u = px__keymap_insert(&c->wk->uidx, key, &added);
+    if (u == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    if (!added) {
+        *out = (uint32_t)u->val.u64;
+        return PAREX_OK;
     }
     /* Undeclared: the batch schedule no longer vouches for this tx. */
     t->escaped = 1;
@@ -480,15 +378,16 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
         t->cap_recs = cap;
     }
     pthread_mutex_lock(&c->X->km_lock);
-    k = km_get(&c->X->km, c->X->main_arena, key);
+    k = km_get(c->X, c->X->main_arena, key);
     pthread_mutex_unlock(&c->X->km_lock);
     if (k == NULL) {
         return PAREX_E_NOMEM;
     }
+    u->val.u64 = t->n_recs;
     memset(&t->recs[t->n_recs], 0, sizeof(rec));
     t->recs[t->n_recs].k = k;
     *out = t->n_recs++;
-    return uidx_add(c);
+    return PAREX_OK;
 }
 
 static int touch(pctx *c, rec *r)
@@ -646,8 +545,7 @@ static int exec_tx(pexec *X, uint32_t j, unsigned w)
         t->recs[i].k = t->slots[i];
     }
     t->n_recs = t->n_slots;
-    t->uidx = NULL;
-    t->uidx_mask = 0;
+    px__keymap_clear(&wk->uidx);
     t->escaped = 0;
     memset(&c, 0, sizeof(c));
     c.base.ops = &par_ops;
@@ -944,7 +842,7 @@ static int analyse_begin(pexec *X, analysis *A)
     }
     X->total_keys = total;
     /* Sized for the prefix; km_reserve() sizes it for the block later. */
-    rc = km_init(&X->km, pre, sc);
+    rc = km_init(X, pre);
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -1028,7 +926,7 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
             const uint8_t *key = i < nr ? b->tx.read_set + 32 * (size_t)i
                 : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
                 : b->acct;
-            kent *k = km_get(&X->km, A->arena, key);
+            kent *k = km_get(X, A->arena, key);
             if (k == NULL) {
                 return PAREX_E_NOMEM;
             }
@@ -1077,7 +975,7 @@ static int analyse_rest(pexec *X)
 
     if (A->next_tx < X->n) {
         pthread_mutex_lock(&X->km_lock);
-        rc = km_reserve(&X->km, X->total_keys);
+        rc = km_reserve(X, X->total_keys);
         pthread_mutex_unlock(&X->km_lock);
     }
     while (rc == PAREX_OK && A->next_tx < X->n) {
@@ -1116,7 +1014,7 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
         if (i == 0) {
             o->rc_seq = px__exec_sequential(o->X->env, o->res);
         } else {
-            o->rc_an = km_reserve(&o->X->km, o->X->total_keys);
+            o->rc_an = km_reserve(o->X, o->X->total_keys);
             if (o->rc_an == PAREX_OK) {
                 o->rc_an = analyse_range(o->X, o->A, o->A->next_tx,
                     o->X->n);
@@ -1141,6 +1039,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     uint32_t nb = 0;
     uint64_t t0 = px__now_ns(), t1;
     busy_flag *busy = NULL;
+    const px__keyslot *ks;
     analysis A;
     int rc;
 
@@ -1200,7 +1099,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->exec_ns = px__now_ns() - t1 - res->apply_ns;
         res->analysis_ns = t1 - t0;
         /* The reference set its own overlay's probes. */
-        res->map_probes += X.km.probes;
+        res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
         goto out;
@@ -1216,7 +1115,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     nb = A.nb;
     res->batches = nb;
     /* Analysis and the undeclared keys of first incarnations. */
-    res->map_probes = X.km.probes;
+    res->map_probes = X.km->probes;
     if (rc != PAREX_OK) {
         goto out;
     }
@@ -1259,7 +1158,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         rc = px__exec_sequential(env, res);
         res->validate_ns = t2 - t0;
         res->exec_ns += wasted;
-        res->map_probes += X.km.probes;
+        res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
         res->reexecutions = runs;  /* every run before the reference's */
@@ -1285,13 +1184,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         }
         res->fee_total += o->receipt.fee;
     }
-    for (j = 0; j <= X.km.mask; j++) {
-        kent *k = X.km.slot[j];
-        vnode *v;
-        if (k == NULL) {
-            continue;
-        }
-        v = atomic_load(&k->head);
+    for (j = 0; (ks = px__keymap_next(X.km, &j)) != NULL;) {
+        kent *k = ks->val.ptr;
+        vnode *v = atomic_load(&k->head);
         if (v != NULL) {
             rc = px__result_push(res, k->key, v->val, v->len, v->del);
             if (rc != PAREX_OK) {

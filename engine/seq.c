@@ -11,7 +11,6 @@
 #include "engine_int.h"
 
 typedef struct sent {
-    uint8_t key[32];
     const uint8_t *val;     /* valid when loaded and present */
     uint32_t len;
     uint8_t loaded;         /* val/present mirror the current state */
@@ -32,80 +31,42 @@ typedef struct seq {
     parex_ctx base;
     px__snap *snap;
     px__arena *arena;
-    sent *ents;
+    sent *ents;             /* in insertion order */
     size_t n_ents, cap_ents;
-    uint32_t *table;        /* ent index + 1; 0 = empty */
-    size_t table_mask;
+    px__keymap *km;         /* key -> ent index (the scratch's seq_km) */
     undo *log;
     size_t n_log, cap_log, mark;
     uint32_t touch_gen;
     uint32_t touched;
-    uint64_t probes;        /* table slots inspected by find() */
-    uint64_t s0, s1;        /* key_hash seed */
 } seq;
-
-static size_t key_hash(const seq *s, const uint8_t *k)
-{
-    return (size_t)px__key_hash(k, s->s0, s->s1);
-}
-
-static int grow_table(seq *s)
-{
-    size_t cap = s->table ? 2 * (s->table_mask + 1) : 1024, i;
-    uint32_t *t = calloc(cap, sizeof(*t));
-
-    if (t == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    for (i = 0; i < s->n_ents; i++) {
-        size_t h = key_hash(s, s->ents[i].key) & (cap - 1);
-        while (t[h] != 0) {
-            h = (h + 1) & (cap - 1);
-        }
-        t[h] = (uint32_t)(i + 1);
-    }
-    free(s->table);
-    s->table = t;
-    s->table_mask = cap - 1;
-    return PAREX_OK;
-}
 
 /* Finds or inserts key; *idx is its entry. */
 static int find(seq *s, const uint8_t *key, size_t *idx)
 {
-    size_t h;
+    int added;
+    px__keyslot *k = px__keymap_insert(s->km, key, &added);
 
-    if (s->table == NULL || 2 * (s->n_ents + 1) > s->table_mask + 1) {
-        int rc = grow_table(s);
-        if (rc != PAREX_OK) {
-            return rc;
-        }
+    if (k == NULL) {
+        return PAREX_E_NOMEM;
     }
-    h = key_hash(s, key) & s->table_mask;
-    s->probes++;
-    while (s->table[h] != 0) {
-        sent *e = &s->ents[s->table[h] - 1];
-        if (memcmp(e->key, key, 32) == 0) {
-            *idx = s->table[h] - 1;
-            return PAREX_OK;
-        }
-        h = (h + 1) & s->table_mask;
-        s->probes++;
+    if (!added) {
+        *idx = (size_t)k->val.u64;
+        return PAREX_OK;
     }
     if (s->n_ents == s->cap_ents) {
         size_t cap = s->cap_ents ? 2 * s->cap_ents : 1024;
         sent *ne = realloc(s->ents, cap * sizeof(*ne));
         if (ne == NULL) {
+            px__keymap_delete(s->km, key);
             return PAREX_E_NOMEM;
         }
         s->ents = ne;
         s->cap_ents = cap;
     }
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
-    memcpy(s->ents[s->n_ents].key, key, 32);
     s->ents[s->n_ents].wbatch = -1;
     s->ents[s->n_ents].rbatch = -1;
-    s->table[h] = (uint32_t)(s->n_ents + 1);
+    k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
     return PAREX_OK;
 }
@@ -298,6 +259,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     size_t j;
     int rc = PAREX_OK;
     uint64_t t0 = px__now_ns(), nb = 0;
+    const px__keyslot *ks;
 
     memset(&s, 0, sizeof(s));
     s.base.ops = &seq_ops;
@@ -305,8 +267,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     s.base.lim = env->lim;
     s.snap = env->workers[0].snap;
     s.arena = &res->arena;
-    s.s0 = t0 * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)&s;
-    s.s1 = (t0 >> 17) ^ 0x5851f42d4c957f2dULL;
+    s.km = &env->scratch->seq_km;
+    px__keymap_clear(s.km);
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
@@ -355,10 +317,10 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    for (j = 0; j < s.n_ents; j++) {
-        const sent *e = &s.ents[j];
+    for (j = 0; (ks = px__keymap_next(s.km, &j)) != NULL;) {
+        const sent *e = &s.ents[ks->val.u64];
         if (e->dirty) {
-            rc = px__result_push(res, e->key, e->val, e->len, !e->present);
+            rc = px__result_push(res, ks->key, e->val, e->len, !e->present);
             if (rc != PAREX_OK) {
                 goto out;
             }
@@ -378,9 +340,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     res->apply_ns = px__now_ns() - t0;
     res->batches = env->count_batches ? nb : env->blk->n;
 out:
-    res->map_probes = s.probes;
+    res->map_probes = s.km->probes;
     free(s.ents);
-    free(s.table);
     free(s.log);
     return rc;
 }
