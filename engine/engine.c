@@ -253,93 +253,6 @@ static void run_root(void *arg, unsigned w, size_t b, size_t e)
     }
 }
 
-static int find_change(const px__result *r, const uint8_t *key, size_t *pos)
-{
-    size_t lo = 0, hi = r->n_changes;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(r->changes[mid].key, key, 32);
-        if (c == 0) {
-            *pos = mid;
-            return 1;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    *pos = lo;
-    return 0;
-}
-
-/* The fee recipient is credited once, after every tx, with the block's fee
- * total: fees commute, so they never make txs conflict. */
-static int credit_fees(parex_engine *e, parex_error_info *err)
-{
-    px__result *r = &e->res;
-    uint8_t key[32];
-    uint64_t bal = 0, nonce = 0;
-    uint8_t *val;
-    size_t pos;
-    int rc;
-
-    if (r->fee_total == 0) {
-        return PAREX_OK;
-    }
-    parex_account_key(key, e->hdr.fee_recipient);
-    if (find_change(r, key, &pos)) {
-        const px__change *c = &r->changes[pos];
-        if (!c->del &&
-            parex_account_decode(&bal, &nonce, c->val, c->len) != PAREX_OK) {
-            return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_MALFORMED, -1,
-                "fee_recipient", "the fee recipient's account value is not "
-                "an account");
-        }
-    } else {
-        const uint8_t *v;
-        size_t len;
-        rc = px__snap_get(e->workers[0].snap, PX_DB_STATE, &v, &len, key, 32);
-        if (rc == PAREX_OK) {
-            if (parex_account_decode(&bal, &nonce, v, len) != PAREX_OK) {
-                return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_MALFORMED,
-                    -1, "fee_recipient", "the fee recipient's account "
-                    "value is not an account");
-            }
-        } else if (rc != PAREX_E_NOTFOUND) {
-            return rc;
-        }
-        rc = px__result_push(r, NULL, NULL, 0, 0);
-        if (rc != PAREX_OK) {
-            return rc;
-        }
-        memmove(&r->changes[pos + 1], &r->changes[pos],
-            (r->n_changes - 1 - pos) * sizeof(*r->changes));
-        {
-            uint8_t *k = px__arena_alloc(&r->arena, 32);
-            if (k == NULL) {
-                return PAREX_E_NOMEM;
-            }
-            memcpy(k, key, 32);
-            r->changes[pos].key = k;
-        }
-    }
-    if (bal > UINT64_MAX - r->fee_total) {
-        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_OVERFLOW, -1,
-            "fee_recipient", "crediting %llu in fees overflows the fee "
-            "recipient's balance", (unsigned long long)r->fee_total);
-    }
-    val = px__arena_alloc(&r->arena, PAREX_ACCOUNT_BYTES);
-    if (val == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    parex_account_encode(val, bal + r->fee_total, nonce);
-    r->changes[pos].val = val;
-    r->changes[pos].len = PAREX_ACCOUNT_BYTES;
-    r->changes[pos].del = 0;
-    return PAREX_OK;
-}
-
 static void receipt_encode(uint8_t out[48], const parex_receipt *r)
 {
     memcpy(out, r->txid, 32);
@@ -584,7 +497,8 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
             (unsigned long long)b->tx.nonce, (unsigned long long)b->tx.fee);
         goto out;
     }
-    rc = credit_fees(e, err);
+    rc = px__stf_credit_fees(&e->res, e->workers[0].snap,
+        e->hdr.fee_recipient, err);
     if (rc != PAREX_OK) {
         goto out;
     }

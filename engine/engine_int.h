@@ -146,6 +146,15 @@ typedef struct px__outcome {
     char field[16];
 } px__outcome;
 
+/* ---- the state-transition function (engine/exec/stf.c) ---- */
+
+/** Reads an account through ctx; an absent one is balance 0, nonce 0.
+ *  Returns 1 when present and well-formed, 0 when absent, <0 on a ctx
+ *  error, and PAREX_E_INVALID when the stored value is not an account. */
+int px__account_get(parex_ctx *ctx, const uint8_t key[32], uint64_t *bal,
+    uint64_t *nonce);
+int px__account_put(parex_ctx *ctx, const uint8_t key[32], uint64_t bal,
+    uint64_t nonce);
 /** Run one tx: nonce and fee prelude, then its program.
  *  Returns PAREX_OK (out filled; out->reject set when the tx makes the
  *  block invalid), PAREX_E_NOMEM or PAREX_E_STORAGE (engine failure). */
@@ -178,6 +187,18 @@ void px__result_release(px__result *r);
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
+
+/** Settles tx j's outcome, in block order: a rejection or a fee total
+ *  that overflows becomes the result's reject (returns 1: stop), else
+ *  the receipt goes to receipts[j] and the fee to the total (returns 0). */
+int px__stf_settle(px__result *res, parex_receipt *receipts, size_t j,
+    const px__outcome *o);
+/** Credits the fee total to the fee recipient's account in the sorted
+ *  change set r (read from snap when the block did not change it).
+ *  Returns PAREX_OK, PAREX_E_BLOCK (err: MALFORMED recipient account or
+ *  OVERFLOW of its balance), PAREX_E_NOMEM, or a snapshot error. */
+int px__stf_credit_fees(px__result *r, px__snap *snap,
+    const uint8_t fee_recipient[32], parex_error_info *err);
 
 /* ---- thread pool ---- */
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conflict.h"
 #include "engine_int.h"
 
 typedef struct sent {
@@ -17,7 +18,7 @@ typedef struct sent {
     uint8_t present;
     uint8_t dirty;          /* differs from (or may differ from) storage */
     uint32_t touch;         /* 1 + index of the last tx that touched it */
-    int32_t wbatch, rbatch; /* conflict analysis (count_batches); -1 none */
+    px__conflict cf;        /* conflict analysis (count_batches) */
 } sent;
 
 typedef struct undo {
@@ -64,8 +65,7 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
         s->cap_ents = cap;
     }
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
-    s->ents[s->n_ents].wbatch = -1;
-    s->ents[s->n_ents].rbatch = -1;
+    px__conflict_init(&s->ents[s->n_ents].cf);
     k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
     return PAREX_OK;
@@ -188,45 +188,28 @@ static void seq_rollback(parex_ctx *ctx)
  * program runs, so a program's undo mark is log entry 1 of its tx. */
 static const px__ctx_ops seq_ops = { seq_get, seq_put, seq_rollback };
 
-/* The batch of tx j by the rules of the parallel executor's conflict
- * analysis (engine/par.c: a declared write, and the sender's account,
- * conflict with earlier reads and writes; a read with earlier writes), on
+/* The batch of tx j by the conflict rules (engine/exec/conflict.h), on
  * this executor's own key map: when every block runs here (one thread),
  * the batch count stays exact for a fraction of a separate analysis, the
  * entries being the ones the tx is about to touch. */
 static int tx_batch(seq *s, const px__btx *b, int32_t *out)
 {
-    const parex_tx *tx = &b->tx;
-    uint32_t nr = tx->n_read, nw = tx->n_write, i, n, acct = UINT32_MAX;
+    uint32_t n, i, acct = px__tx_acct_slot(b, &n);
     /* Entries found in the first pass, so the second need not hash again
      * (most txs declare a handful of keys). */
     size_t seen[32], idx;
     int32_t bt = 0;
     int pass, rc;
 
-    for (i = 0; i < nw && acct == UINT32_MAX; i++) {
-        if (memcmp(tx->write_set + 32 * (size_t)i, b->acct, 32) == 0) {
-            acct = nr + i;
-        }
-    }
-    for (i = 0; i < nr && acct == UINT32_MAX; i++) {
-        if (memcmp(tx->read_set + 32 * (size_t)i, b->acct, 32) == 0) {
-            acct = i;
-        }
-    }
-    n = nr + nw + (acct == UINT32_MAX);   /* + the account if undeclared */
     /* Pass 0 finds the batch, pass 1 records it on the keys. */
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < n; i++) {
-            const uint8_t *key = i < nr ? tx->read_set + 32 * (size_t)i
-                : i < nr + nw ? tx->write_set + 32 * (size_t)(i - nr)
-                : b->acct;
-            int w = i >= nr || i == acct;
+            int w = px__tx_slot_writes(b, i, acct);
             sent *e;
             if (pass == 1 && i < 32) {
                 idx = seen[i];
             } else {
-                rc = find(s, key, &idx);
+                rc = find(s, px__tx_slot_key(b, i), &idx);
                 if (rc != PAREX_OK) {
                     return rc;
                 }
@@ -236,16 +219,9 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
             }
             e = &s->ents[idx];
             if (pass == 0) {
-                if (e->wbatch + 1 > bt) {
-                    bt = e->wbatch + 1;
-                }
-                if (w && e->rbatch + 1 > bt) {
-                    bt = e->rbatch + 1;
-                }
-            } else if (w) {
-                e->wbatch = bt;
-            } else if (e->rbatch < bt) {
-                e->rbatch = bt;
+                bt = px__conflict_after(&e->cf, w, bt);
+            } else {
+                px__conflict_mark(&e->cf, w, bt);
             }
         }
     }
@@ -300,20 +276,9 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
         if (rc != PAREX_OK) {
             goto out;
         }
-        if (out.reject != PAREX_REJECT_NONE) {
-            res->reject_tx = (int64_t)j;
-            res->reject = out.reject;
-            memcpy(res->reject_field, out.field, sizeof(out.field));
+        if (px__stf_settle(res, env->receipts, j, &out)) {
             goto out;
         }
-        env->receipts[j] = out.receipt;
-        if (res->fee_total > UINT64_MAX - out.receipt.fee) {
-            res->reject_tx = (int64_t)j;
-            res->reject = PAREX_REJECT_OVERFLOW;
-            memcpy(res->reject_field, "fee", 4);
-            goto out;
-        }
-        res->fee_total += out.receipt.fee;
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conflict.h"
 #include "engine_int.h"
 
 #define NO_TX UINT32_MAX
@@ -54,7 +55,7 @@ typedef struct vnode {
 
 typedef struct kent {
     uint8_t key[32];
-    int32_t wbatch, rbatch;     /* conflict analysis; -1 = none */
+    px__conflict cf;            /* conflict analysis */
     uint32_t lastw;             /* last declared writer so far, or NO_TX */
     _Atomic(vnode *) head;      /* versions, newest (highest tx) first */
 } kent;
@@ -217,8 +218,7 @@ static kent *km_get(pexec *X, px__arena *a, const uint8_t *key)
         return NULL;
     }
     memcpy(k->key, key, 32);
-    k->wbatch = -1;
-    k->rbatch = -1;
+    px__conflict_init(&k->cf);
     k->lastw = NO_TX;
     atomic_init(&k->head, NULL);
     s->val.ptr = k;
@@ -280,52 +280,6 @@ static void unpublish(kent *k, vnode *n, uint64_t *steps)
 
 /* ---- the ctx programs see ---- */
 
-static inline uint64_t ld_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap64(v);
-#else
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
-        (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
-        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-        (uint64_t)p[6] << 8 | (uint64_t)p[7];
-#endif
-}
-
-/* memcmp order of two keys, inline: every declared-set lookup of a ctx
- * access and of the analysis goes through here. */
-static inline int key_cmp(const uint8_t *a, const uint8_t *b)
-{
-    int i;
-    for (i = 0; i < 32; i += 8) {
-        uint64_t x = ld_be64(a + i), y = ld_be64(b + i);
-        if (x != y) {
-            return x < y ? -1 : 1;
-        }
-    }
-    return 0;
-}
-
-static int bsearch_key(const uint8_t *set, uint32_t n, const uint8_t *key)
-{
-    uint32_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = key_cmp(set + 32 * (size_t)mid, key);
-        if (c == 0) {
-            return (int)mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return -1;
-}
-
 /* Finds the record for key; *writable tells whether the declarations allow
  * a write. Undeclared keys get a new record and mark the tx escaped. */
 static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
@@ -336,13 +290,13 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
     int i, added;
     kent *k;
 
-    i = bsearch_key(tx->write_set, tx->n_write, key);
+    i = px__key_bsearch(tx->write_set, tx->n_write, key);
     if (i >= 0) {
         *out = tx->n_read + (uint32_t)i;
         *writable = 1;
         return PAREX_OK;
     }
-    i = bsearch_key(tx->read_set, tx->n_read, key);
+    i = px__key_bsearch(tx->read_set, tx->n_read, key);
     if (i >= 0) {
         *out = (uint32_t)i;
         *writable = (uint32_t)i == t->acct_slot;
@@ -901,9 +855,8 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
     for (j = from; j < to; j++) {
         const px__btx *b = &blk->txs[j];
         ptx *t = &X->t[j];
-        uint32_t nr = b->tx.n_read, nw = b->tx.n_write, i, last = NO_TX;
+        uint32_t i, last = NO_TX;
         int32_t bt = 0;
-        int ai;
 
         t->slots = slots;
         t->recs = NULL;
@@ -911,45 +864,28 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
         t->inc = 0;
         t->escaped = 0;
         t->invalid = 0;
-        t->n_slots = nr + nw;
         atomic_init(&t->pending, 2);    /* the claim and this analysis */
         atomic_init(&t->succ, NIL);
-        ai = bsearch_key(b->tx.write_set, nw, b->acct);
-        if (ai >= 0) {
-            t->acct_slot = nr + (uint32_t)ai;
-        } else if ((ai = bsearch_key(b->tx.read_set, nr, b->acct)) >= 0) {
-            t->acct_slot = (uint32_t)ai;
-        } else {
-            t->acct_slot = t->n_slots++;
-        }
+        t->acct_slot = px__tx_acct_slot(b, &t->n_slots);
         for (i = 0; i < t->n_slots; i++) {
-            const uint8_t *key = i < nr ? b->tx.read_set + 32 * (size_t)i
-                : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
-                : b->acct;
-            kent *k = km_get(X, A->arena, key);
+            kent *k = km_get(X, A->arena, px__tx_slot_key(b, i));
             if (k == NULL) {
                 return PAREX_E_NOMEM;
             }
             slots[i] = k;
-            if (k->wbatch + 1 > bt) {
-                bt = k->wbatch + 1;
-            }
-            if ((i >= nr || i == t->acct_slot) && k->rbatch + 1 > bt) {
-                bt = k->rbatch + 1;
-            }
+            bt = px__conflict_after(&k->cf,
+                px__tx_slot_writes(b, i, t->acct_slot), bt);
             if (k->lastw != NO_TX && k->lastw != last) {
                 last = k->lastw;
                 add_edge(X, last, (uint32_t)j);
             }
         }
         for (i = 0; i < t->n_slots; i++) {
-            kent *k = slots[i];
-            if (i >= nr || i == t->acct_slot) {
-                k->wbatch = bt;
-                k->lastw = (uint32_t)j;
-            } else if (k->rbatch < bt) {
-                k->rbatch = bt;
+            int w = px__tx_slot_writes(b, i, t->acct_slot);
+            if (w) {
+                slots[i]->lastw = (uint32_t)j;
             }
+            px__conflict_mark(&slots[i]->cf, w, bt);
         }
         t->batch = bt;
         atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
@@ -1168,21 +1104,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     res->validate_ns = t1 - t0;
 
     for (j = 0; j < n; j++) {
-        const px__outcome *o = &X.t[j].out;
-        if (o->reject != PAREX_REJECT_NONE) {
-            res->reject_tx = (int64_t)j;
-            res->reject = o->reject;
-            memcpy(res->reject_field, o->field, sizeof(o->field));
+        if (px__stf_settle(res, env->receipts, j, &X.t[j].out)) {
             goto out;
         }
-        env->receipts[j] = o->receipt;
-        if (res->fee_total > UINT64_MAX - o->receipt.fee) {
-            res->reject_tx = (int64_t)j;
-            res->reject = PAREX_REJECT_OVERFLOW;
-            memcpy(res->reject_field, "fee", 4);
-            goto out;
-        }
-        res->fee_total += o->receipt.fee;
     }
     for (j = 0; (ks = px__keymap_next(X.km, &j)) != NULL;) {
         kent *k = ks->val.ptr;
