@@ -104,9 +104,6 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     }
     e->threads = px__pool_threads(e->pool);
     e->min_width = opt->min_batch_width;
-    if (e->min_width == 0) {
-        e->min_width = e->threads == 1 ? UINT32_MAX : 16 * e->threads;
-    }
     e->workers = calloc(e->threads, sizeof(*e->workers));
     if (e->workers == NULL) {
         rc = PAREX_E_NOMEM;
@@ -450,6 +447,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     env.pool = e->pool;
     env.workers = e->workers;
     env.threads = e->threads;
+    env.sequential = e->sequential;
     env.min_width = e->min_width;
     env.scratch = &e->scratch;
     env.receipts = e->receipts;
@@ -471,8 +469,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         e->n_prof = blk.n;
         env.profile = e->prof;
     }
-    rc = e->sequential ? px__exec_sequential(&env, &e->res)
-                       : px__exec_parallel(&env, &e->res);
+    rc = px__exec_block(&env, &e->res);
     st.analysis_ns = e->res.analysis_ns;
     st.exec_ns = e->res.exec_ns;
     st.validate_ns = e->res.validate_ns;

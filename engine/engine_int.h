@@ -245,7 +245,9 @@ typedef struct px__exec_env {
     px__pool *pool;
     px__worker *workers;    /* one per pool thread, snapshots open */
     unsigned threads;
-    uint32_t min_width;     /* see parex_engine_options.min_batch_width */
+    int sequential;         /* parex_engine_options.sequential */
+    uint32_t min_width;     /* parex_engine_options.min_batch_width, as
+                               given (0: the default) */
     px__scratch *scratch;
     parex_receipt *receipts;/* n receipts out */
     parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
@@ -253,6 +255,31 @@ typedef struct px__exec_env {
                                analysis' batch count, not one per tx */
 } px__exec_env;
 
+/** The executors px__exec_choose() picks from. */
+typedef enum px__exec_kind {
+    PX__EXEC_SEQUENTIAL,    /* the reference, as the options ask */
+    PX__EXEC_COUNTED,       /* the reference, counting batches itself (one
+                               thread, default width) */
+    PX__EXEC_ANALYSE,       /* the parallel executor: analyse a prefix,
+                               then ask again with its shape */
+    PX__EXEC_NARROW,        /* the prefix is too narrow: the reference,
+                               the rest of the analysis beside it */
+    PX__EXEC_PARALLEL       /* dependency-driven parallel execution */
+} px__exec_kind;
+
+/** The shape of an analysed prefix of a block. */
+typedef struct px__exec_shape {
+    size_t txs;             /* txs analysed */
+    uint32_t batches;       /* batches among them */
+} px__exec_shape;
+
+/** The one place that decides how a block runs: before any analysis
+ *  (prefix NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
+ *  executor has analysed a prefix (NARROW or PARALLEL). Pure. */
+px__exec_kind px__exec_choose(const px__exec_env *env,
+    const px__exec_shape *prefix);
+/** Runs the block on the executor px__exec_choose() picks. */
+int px__exec_block(const px__exec_env *env, px__result *res);
 /** The specification: a plain loop in block order. */
 int px__exec_sequential(const px__exec_env *env, px__result *res);
 /** Conflict analysis, batched optimistic parallel execution, validation

@@ -976,18 +976,10 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     uint64_t t0 = px__now_ns(), t1;
     busy_flag *busy = NULL;
     const px__keyslot *ks;
+    px__exec_shape shape;
     analysis A;
     int rc;
 
-    if (env->min_width == UINT32_MAX) {
-        /* Every block runs sequentially (one thread): the reference
-         * counts batches on its own key map, no separate analysis. */
-        px__exec_env se = *env;
-        se.count_batches = 1;
-        rc = px__exec_sequential(&se, res);
-        res->fallback = 1;
-        return rc;
-    }
     memset(&X, 0, sizeof(X));
     X.env = env;
     X.n = (uint32_t)n;
@@ -1016,10 +1008,12 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     t1 = px__now_ns();
     res->analysis_ns = t1 - t0;
-    if (A.nb > 0 && A.next_tx / A.nb < env->min_width) {
-        /* Too narrow to pay for the synchronisation: the reference
-         * executor is exact by definition. The rest of the analysis, if
-         * any, overlaps it so the batch count stays exact for free. */
+    shape.txs = A.next_tx;
+    shape.batches = A.nb;
+    if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+        /* The reference executor is exact by definition. The rest of the
+         * analysis, if any, overlaps it so the batch count stays exact
+         * for free. */
         overlap_job o;
         o.X = &X;
         o.A = &A;
