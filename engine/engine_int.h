@@ -286,7 +286,64 @@ int px__exec_sequential(const px__exec_env *env, px__result *res);
  *  and re-execution. Same result as px__exec_sequential. */
 int px__exec_parallel(const px__exec_env *env, px__result *res);
 
-/* ---- internals shared by engine.c and db.c ---- */
+/* ---- the engine and its stages ---- */
+
+/* engine/engine.c: lifecycle; engine/stages/: one file per stage. */
+struct parex_engine {
+    /* set up by parex_engine_create */
+    parex_db *db;
+    px__pool *pool;
+    px__worker *workers;
+    unsigned threads;
+    px__programs progs;
+    parex_limits lim;
+    uint32_t chain_id;
+    int sequential;
+    uint32_t min_width;
+    px__scratch scratch;
+    int profiling;
+    parex_tx_profile *prof;   /* per-tx profile of the last block */
+    size_t n_prof, cap_prof;
+    int prof_valid;
+    /* the pending block */
+    int pending;
+    parex_header hdr;
+    px__lthash lt;
+    px__result res;
+    parex_receipt *receipts;
+    size_t n_receipts;
+};
+
+/** Frees the pending block's result and receipts (engine.c). */
+void px__engine_drop_pending(parex_engine *e);
+/** Renews every worker's read snapshot (all or none). */
+int px__engine_snaps_renew(parex_engine *e);
+void px__engine_snaps_reset(parex_engine *e);
+
+/** Stage 1a: receipt room, the stored head, height and parent; fills
+ *  e->hdr's parent, height and fee recipient. *snaps = 1 once the
+ *  snapshots are open. Returns PAREX_OK, PAREX_E_BUFFER, PAREX_E_BLOCK
+ *  (HEIGHT, PARENT), PAREX_E_NOTFOUND (no genesis), storage errors. */
+int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
+    int *snaps, parex_error_info *err);
+/** Stage 1b: tx ids, account keys, chain ids and signatures, in parallel.
+ *  Returns PAREX_OK, PAREX_E_BLOCK (CHAIN_ID, BAD_SIGNATURE; the first
+ *  bad tx), PAREX_E_NOMEM. */
+int px__stage_verify(parex_engine *e, px__block *blk,
+    parex_block_stats *st, parex_error_info *err);
+/** Stage 2: execution into e->res and e->receipts, then the fee credit.
+ *  Returns PAREX_OK, PAREX_E_BLOCK (the rejected tx), engine errors. */
+int px__stage_execute(parex_engine *e, const px__block *blk,
+    parex_block_stats *st, parex_error_info *err);
+/** Stage 3: e->lt and e->hdr's state, tx and receipts roots; checks the
+ *  roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
+ *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
+int px__stage_root(parex_engine *e, const px__block *blk,
+    parex_block_stats *st, parex_error_info *err);
+/** A receipt's 48-byte encoding: txid, u32 status, u32 code, u64 fee. */
+void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
+
+/* ---- internals shared by the stages and db.c ---- */
 void px__header_key(uint8_t out[8], uint64_t height);
 int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
