@@ -173,6 +173,9 @@ static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
 static void seq_rollback(parex_ctx *ctx)
 {
     seq *s = (seq *)ctx;
+
+    /* The prelude's one put is below the mark and stays. */
+    PAREX_ASSERT(s->n_log >= s->mark && s->mark == 1);
     while (s->n_log > s->mark) {
         undo *u = &s->log[--s->n_log];
         sent *e = &s->ents[u->ent];

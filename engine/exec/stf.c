@@ -113,6 +113,8 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
 int px__stf_settle(px__result *res, parex_receipt *receipts, size_t j,
     const px__outcome *o)
 {
+    /* In block order, and only up to the first rejection. */
+    PAREX_ASSERT(res->reject_tx < 0);
     if (o->reject != PAREX_REJECT_NONE) {
         res->reject_tx = (int64_t)j;
         res->reject = o->reject;
@@ -166,6 +168,7 @@ int px__stf_credit_fees(px__result *r, px__snap *snap,
         return PAREX_OK;
     }
     parex_account_key(key, fee_recipient);
+    PAREX_ASSERT(r->reject_tx < 0);
     if (find_change(r, key, &pos)) {
         const px__change *c = &r->changes[pos];
         if (!c->del &&

@@ -1,7 +1,9 @@
 /* Engine internals that the public API cannot reach on their own: the
  * change-set sort (bucket path only runs on blocks of 1,024+ changed keys,
  * larger than the differential test's blocks) and the key map
- * (engine/keymap/: deletion and reuse, which no block exercises). */
+ * (engine/keymap/: deletion and reuse, which no block exercises); and that
+ * checked builds have the invariant checks on (include/internal/
+ * px_assert.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 #include "testutil.h"
@@ -212,6 +219,53 @@ static void test_keymap_reserve_keeps_keys(void **state)
     px__keymap_free(&m);
 }
 
+/* ---- invariant checks ---- */
+
+/* A change set with a key twice breaks the invariant px__result_sort()
+ * states (sorted and unique). Returns the child's wait status. */
+static int sort_duplicate_keys_in_child(void)
+{
+    pid_t pid;
+    int status = 0;
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const uint8_t k[32] = { 7 };
+        px__result r;
+        /* The expected failure message is noise in the test log. */
+        if (freopen("/dev/null", "w", stderr) == NULL) {
+            _exit(2);
+        }
+        px__result_init(&r);
+        if (px__result_push(&r, k, k, 1, 0) != PAREX_OK ||
+            px__result_push(&r, k, k, 2, 0) != PAREX_OK) {
+            _exit(2);
+        }
+        px__result_sort(&r);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void test_checked_builds_abort_on_a_broken_invariant(void **state)
+{
+    int status;
+
+    (void)state;
+    status = sort_duplicate_keys_in_child();
+#if PAREX_CHECKED
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#else
+    /* Release builds compile the checks out. */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_sort_keys_sharing_their_top_bits),
         cmocka_unit_test(test_keymap_insert_delete_reuse),
         cmocka_unit_test(test_keymap_reserve_keeps_keys),
+        cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

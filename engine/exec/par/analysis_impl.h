@@ -91,12 +91,14 @@ static int analyse_begin(pexec *X, analysis *A)
      * afresh for every block. */
     A->slots = reuse(&sc->slots, &sc->slots_bytes,
         (total + 1) * sizeof(kent *));
+    X->slots_base = A->slots;
     X->edges = reuse(&sc->order, &sc->order_bytes,
         (total + 1) * sizeof(edge) + blk->n * sizeof(uint32_t));
     if (A->slots == NULL || X->edges == NULL) {
         return PAREX_E_NOMEM;
     }
     X->q = (uint32_t *)(X->edges + total + 1);
+    X->n_edges_max = (uint32_t)total + 1;
     /* Exact declarations walk nothing; a few steps per declared key is
      * generous for wrong ones before the reference is cheaper. */
     X->walk_budget = 16 * ((uint64_t)total + blk->n) + 65536;
@@ -112,6 +114,8 @@ static void add_edge(pexec *X, uint32_t d, uint32_t j)
     edge *e = &X->edges[idx];
     _Atomic uint32_t *head = &X->t[d].succ;
 
+    /* Edges point forward, one per declared key at most. */
+    PAREX_ASSERT(d < j && idx < X->n_edges_max);
     atomic_fetch_add_explicit(&X->t[j].pending, 1, memory_order_relaxed);
     e->tx = j;
     h = atomic_load_explicit(head, memory_order_acquire);
@@ -173,11 +177,15 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
             px__conflict_mark(&slots[i]->cf, w, bt);
         }
         t->batch = bt;
-        atomic_fetch_sub_explicit(&t->pending, 1, memory_order_relaxed);
+        /* The analysis' hold on the tx goes; the claim's stays. */
+        PAREX_ALWAYS(atomic_fetch_sub_explicit(&t->pending, 1,
+            memory_order_relaxed) >= 2);
         if ((uint32_t)bt + 1 > nb) {
             nb = (uint32_t)bt + 1;
         }
         slots += t->n_slots;
+        /* Slot arena bounds: one slot per declared key and account. */
+        PAREX_ASSERT((size_t)(slots - X->slots_base) <= X->total_keys);
     }
     A->slots = slots;
     A->nb = nb;

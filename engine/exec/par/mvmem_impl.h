@@ -21,6 +21,7 @@ static vnode *visible(kent *k, uint32_t j, uint64_t *steps)
         v = atomic_load_explicit(&v->next, memory_order_acquire);
         (*steps)++;
     }
+    PAREX_ASSERT(v == NULL || v->tx < j);
     return v;
 }
 
@@ -35,6 +36,9 @@ static void publish(kent *k, vnode *n, uint64_t *steps)
             cur = atomic_load_explicit(prev, memory_order_acquire);
             (*steps)++;
         }
+        /* Sorted, newest first, one version per tx: an incarnation's
+         * versions are unpublished before the next one publishes. */
+        PAREX_ASSERT(cur == NULL || cur->tx < n->tx);
         atomic_store_explicit(&n->next, cur, memory_order_relaxed);
         if (atomic_compare_exchange_strong_explicit(prev, &cur, n,
                 memory_order_release, memory_order_relaxed)) {
@@ -56,7 +60,7 @@ static void unpublish(kent *k, vnode *n, uint64_t *steps)
         cur = atomic_load(prev);
         (*steps)++;
     }
-    if (cur != NULL) {
+    if (PAREX_ALWAYS(cur != NULL)) {
         atomic_store(prev, atomic_load(&cur->next));
     }
 }
@@ -235,6 +239,8 @@ static void par_rollback(parex_ctx *ctx)
     ptx *t = c->t;
     uint32_t i;
 
+    /* Only after the prelude's put of the account. */
+    PAREX_ASSERT(c->puts >= 1);
     for (i = 0; i < t->n_recs; i++) {
         rec *r = &t->recs[i];
         if (i == t->acct_slot) {

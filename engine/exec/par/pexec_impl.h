@@ -77,6 +77,8 @@ typedef struct pexec {
     uint32_t n;
     edge *edges;                /* room for one per declared key */
     uint32_t n_edges;           /* written by the analysing thread only */
+    uint32_t n_edges_max;       /* room in edges */
+    kent **slots_base;          /* the block's slot array (A->slots start) */
     atomic_uint analysed;       /* txs below this are analysed */
     atomic_uint next;           /* next tx to claim, in block order */
     atomic_int analyst;         /* taken by the worker finishing analysis */

@@ -28,7 +28,10 @@ static uint32_t q_pop(pexec *X)
 static void q_push(pexec *X, uint32_t j)
 {
     pthread_mutex_lock(&X->q_lock);
-    X->q[X->q_tail++] = j;      /* each tx is queued at most once: room */
+    /* Each tx is queued at most once (only the release that takes its
+     * pending count to zero queues it), so n slots are room enough. */
+    PAREX_ASSERT(X->q_tail < X->n && j < X->n);
+    X->q[X->q_tail++] = j;
     atomic_fetch_add(&X->q_count, 1);
     pthread_mutex_unlock(&X->q_lock);
 }
@@ -51,10 +54,16 @@ static uint32_t run_one(pexec *X, uint32_t j, unsigned w)
         return NO_TX;
     }
     e = atomic_exchange_explicit(&X->t[j].succ, CLOSED, memory_order_acq_rel);
+    /* A tx finishes once: its list was still open. */
+    PAREX_ASSERT(e != CLOSED);
     for (; e != NIL; e = X->edges[e].next) {
-        uint32_t d = X->edges[e].tx;
-        if (atomic_fetch_sub_explicit(&X->t[d].pending, 1,
-                memory_order_acq_rel) == 1) {
+        uint32_t d = X->edges[e].tx, before;
+        PAREX_ASSERT(e < X->n_edges_max && d > j);
+        before = atomic_fetch_sub_explicit(&X->t[d].pending, 1,
+            memory_order_acq_rel);
+        /* Pending counts never go below zero. */
+        PAREX_ASSERT(before >= 1);
+        if (before == 1) {
             if (nextj == NO_TX) {
                 nextj = d;
             } else {
@@ -94,8 +103,10 @@ static uint32_t claim(pexec *X, int *exhausted)
         }
         if (atomic_compare_exchange_weak_explicit(&X->next, &c, c + 1,
                 memory_order_relaxed, memory_order_relaxed)) {
-            if (atomic_fetch_sub_explicit(&X->t[c].pending, 1,
-                    memory_order_acq_rel) == 1) {
+            uint32_t before = atomic_fetch_sub_explicit(&X->t[c].pending,
+                1, memory_order_acq_rel);
+            PAREX_ASSERT(before >= 1);
+            if (before == 1) {
                 *exhausted = 0;
                 return c;
             }
