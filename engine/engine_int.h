@@ -1,6 +1,9 @@
-/* engine/ private API: block decoding, programs, the key map used by
- * conflict analysis, the thread pool, and the two executors (the plain
- * sequential reference and the parallel batched one).
+/* engine/ private API: block decoding, programs, the execution context,
+ * the state-transition function, the result of a block, the thread pool,
+ * the executors (the plain sequential reference and the parallel one) and
+ * the choice between them, the engine itself and its stages. The key map
+ * is its own module (keymap/keymap.h); docs/architecture.md lists which
+ * file holds what.
  *
  * Invariants:
  *  - Both executors produce the same px__result for the same block and

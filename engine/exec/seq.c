@@ -1,10 +1,13 @@
 /* The sequential reference executor: the specification of block execution.
  *
- * A plain loop in block order over one overlay (a hash map of the keys the
- * block touched, over the LMDB snapshot) with an undo log for program
- * failure. It shares nothing with the parallel executor but the programs
- * and the tx prelude (px__tx_run), so comparing the two tests the
- * scheduler, not a copy of it. */
+ * A plain loop in block order over one overlay (the keys the block touched,
+ * indexed by a key map, over the LMDB snapshot) with an undo log for
+ * program failure. With the parallel executor it shares what defines a
+ * block's meaning rather than how it is scheduled: the programs, the
+ * state-transition function (engine/exec/stf.c: prelude, receipt, fee
+ * total), and, when it counts batches itself, the conflict rules
+ * (engine/exec/conflict.h). It shares none of the parallel machinery
+ * (versions, validation, scheduling), so comparing the two tests that. */
 #include <stdlib.h>
 #include <string.h>
 
