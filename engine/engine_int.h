@@ -72,6 +72,9 @@ typedef struct px__arena {
 void px__arena_init(px__arena *a, size_t chunk_size);
 /** 16-byte aligned; NULL on allocation failure. */
 void *px__arena_alloc(px__arena *a, size_t n);
+/** A copy of n bytes at p (a non-NULL 1-byte block when n is 0); NULL on
+ *  allocation failure. */
+void *px__arena_copy(px__arena *a, const void *p, size_t n);
 /** Free everything but keep one chunk for reuse. */
 void px__arena_reset(px__arena *a);
 void px__arena_finish(px__arena *a);

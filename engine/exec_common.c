@@ -39,6 +39,16 @@ void *px__arena_alloc(px__arena *a, size_t n)
     return p;
 }
 
+void *px__arena_copy(px__arena *a, const void *p, size_t n)
+{
+    void *c = px__arena_alloc(a, n ? n : 1);
+
+    if (c != NULL && n > 0) {
+        memcpy(c, p, n);
+    }
+    return c;
+}
+
 void px__arena_reset(px__arena *a)
 {
     px__chunk *c = a->head, *keep = NULL;

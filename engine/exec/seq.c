@@ -140,14 +140,8 @@ static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
         return rc;
     }
     e = &s->ents[i];
-    if (!del) {
-        copy = px__arena_alloc(s->arena, len ? len : 1);
-        if (copy == NULL) {
-            return PAREX_E_NOMEM;
-        }
-        if (len > 0) {
-            memcpy(copy, val, len);
-        }
+    if (!del && (copy = px__arena_copy(s->arena, val, len)) == NULL) {
+        return PAREX_E_NOMEM;
     }
     if (s->n_log == s->cap_log) {
         size_t cap = s->cap_log ? 2 * s->cap_log : 256;

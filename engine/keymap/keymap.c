@@ -72,7 +72,7 @@ void px__keymap_clear(px__keymap *m)
 int px__keymap_reserve(px__keymap *m, size_t n)
 {
     size_t cap = pow2_at_least(m->min_slots > 2 * n ? m->min_slots : 2 * n);
-    size_t i;
+    size_t i, tcap;
     uint32_t old_gen = m->gen;
     px__keyslot *t;
 
@@ -134,10 +134,11 @@ int px__keymap_reserve(px__keymap *m, size_t n)
     if (m->gen == 1) {
         memset(m->slot, 0, m->cap * sizeof(*m->slot));
     }
+    tcap = m->spare_cap;
     m->spare = m->slot;
     m->spare_cap = m->cap;
     m->slot = t;
-    m->cap = cap;
+    m->cap = tcap;
     m->mask = cap - 1;
     return 0;
 }

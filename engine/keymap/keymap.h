@@ -119,7 +119,6 @@ static inline px__keyslot *px__keymap_probe_(px__keymap *m,
 {
     size_t i = (size_t)h & m->mask;
 
-    PAREX_ASSERT(m->slot != NULL && 2 * m->n <= m->mask + 1);
     m->probes++;
     for (;;) {
         px__keyslot *s = &m->slot[i];
@@ -161,6 +160,8 @@ static inline px__keyslot *px__keymap_insert(px__keymap *m,
     if (2 * (m->n + 1) > m->mask + 1 && px__keymap_reserve(m, m->n + 1)) {
         return NULL;
     }
+    /* Load at most 1/2: every probe run ends at an empty slot. */
+    PAREX_ASSERT(m->slot != NULL && 2 * (m->n + 1) <= m->mask + 1);
     h = px__keymap_hash(key, m->s0, m->s1);
     s = px__keymap_probe_(m, key, h, &e);
     if (added != NULL) {

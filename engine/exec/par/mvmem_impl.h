@@ -142,19 +142,27 @@ static int touch(pctx *c, rec *r)
     return PAREX_OK;
 }
 
-static int par_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
-    const uint8_t key[32])
+/* find_rec() plus the per-tx distinct-key count: every ctx access goes
+ * here. */
+static int access_rec(pctx *c, const uint8_t *key, rec **out, int *writable)
 {
-    pctx *c = (pctx *)ctx;
     uint32_t i;
-    int w, rc = find_rec(c, key, &i, &w);
-    rec *r;
+    int rc = find_rec(c, key, &i, writable);
 
     if (rc != PAREX_OK) {
         return rc;
     }
-    r = &c->t->recs[i];
-    rc = touch(c, r);
+    *out = &c->t->recs[i];
+    return touch(c, *out);
+}
+
+static int par_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
+    const uint8_t key[32])
+{
+    pctx *c = (pctx *)ctx;
+    rec *r;
+    int w, rc = access_rec(c, key, &r, &w);
+
     if (rc != PAREX_OK) {
         return rc;
     }
@@ -196,30 +204,18 @@ static int par_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
     size_t len, int del)
 {
     pctx *c = (pctx *)ctx;
-    uint32_t i;
-    int w, rc = find_rec(c, key, &i, &w);
     rec *r;
+    int w, rc = access_rec(c, key, &r, &w);
     uint8_t *copy = NULL;
 
-    if (rc != PAREX_OK) {
-        return rc;
-    }
-    r = &c->t->recs[i];
-    rc = touch(c, r);
     if (rc != PAREX_OK) {
         return rc;
     }
     if (!w) {
         c->t->escaped = 1;
     }
-    if (!del) {
-        copy = px__arena_alloc(&c->wk->arena, len ? len : 1);
-        if (copy == NULL) {
-            return PAREX_E_NOMEM;
-        }
-        if (len > 0) {
-            memcpy(copy, val, len);
-        }
+    if (!del && (copy = px__arena_copy(&c->wk->arena, val, len)) == NULL) {
+        return PAREX_E_NOMEM;
     }
     r->flags = (uint8_t)((r->flags & R_READ) | R_WRITE | R_LOADED |
         (del ? 0 : R_PRESENT));
@@ -288,7 +284,10 @@ static int exec_tx(pexec *X, uint32_t j, unsigned w)
         t->recs[i].k = t->slots[i];
     }
     t->n_recs = t->n_slots;
-    px__keymap_clear(&wk->uidx);
+    if (px__keymap_count(&wk->uidx) != 0) {
+        /* Only after a tx with undeclared keys: no clock read per tx. */
+        px__keymap_clear(&wk->uidx);
+    }
     t->escaped = 0;
     memset(&c, 0, sizeof(c));
     c.base.ops = &par_ops;
