@@ -704,7 +704,7 @@ int px__wtxn_get(px__wtxn *w, px__dbi dbi, const uint8_t **val, size_t *len,
 static void wtxn_free(px__wtxn *w)
 {
     /* One write txn at a time: this one holds the flag. */
-    PAREX_ALWAYS(atomic_flag_test_and_set(&w->s->writing));
+    (void)PAREX_ALWAYS(atomic_flag_test_and_set(&w->s->writing));
     atomic_flag_clear(&w->s->writing);
     free(w);
 }

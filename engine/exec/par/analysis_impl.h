@@ -178,7 +178,7 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
         }
         t->batch = bt;
         /* The analysis' hold on the tx goes; the claim's stays. */
-        PAREX_ALWAYS(atomic_fetch_sub_explicit(&t->pending, 1,
+        (void)PAREX_ALWAYS(atomic_fetch_sub_explicit(&t->pending, 1,
             memory_order_relaxed) >= 2);
         if ((uint32_t)bt + 1 > nb) {
             nb = (uint32_t)bt + 1;
