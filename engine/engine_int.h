@@ -228,8 +228,11 @@ typedef struct px__worker {
                                the tx this worker runs, key -> record */
 } px__worker;
 
-/* Per-engine buffers the parallel executor reuses from block to block, so
- * a block does not pay page faults for fresh multi-megabyte allocations. */
+/* Per-engine buffers the executors reuse from block to block, so a block
+ * does not pay page faults for fresh multi-megabyte allocations: the
+ * parallel executor's tables and the key maps of both executors (kept
+ * warm: px__keymap_clear() keeps the storage). Defined with the parallel
+ * executor (engine/exec/par/pexec_impl.h). */
 typedef struct px__scratch {
     void *t;
     size_t t_bytes;
