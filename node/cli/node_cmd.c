@@ -18,6 +18,7 @@ void node_help_node(FILE *f)
 "                  [--max-sender-txs N] [--max-nonce-gap N]\n"
 "                  [--mempool-ttl S] [--max-body BYTES]\n"
 "                  [--body-budget BYTES] [--max-response BYTES]\n"
+"                  [--response-budget BYTES]\n"
 "                  [--max-conns N] [--max-conns-per-ip N]\n"
 "                  [--idle-timeout S] [--request-deadline MS]\n"
 "                  [--map-size BYTES] [--threads N]\n"
@@ -51,11 +52,13 @@ void node_help_node(FILE *f)
 "                       (default 67108864)\n"
 "  --max-response BYTES one JSON-RPC response or batch (default 33554432;\n"
 "                       at least 2 x --max-block-bytes + 1 MiB)\n"
+"  --response-budget BYTES responses not yet read by their clients, all\n"
+"                       connections (default 268435456)\n"
 "  --max-conns N        HTTP connections in all (default 512)\n"
 "  --max-conns-per-ip N HTTP connections from one address (default 32)\n"
 "  --idle-timeout S     close a connection silent this long (default 15)\n"
-"  --request-deadline MS a request's headers and body must arrive within\n"
-"                       MS of its start (default 30000)\n"
+"  --request-deadline MS a request's headers and body must arrive, and its\n"
+"                       response be sent, within MS (default 30000)\n"
 "  --map-size BYTES     LMDB map size (default 17179869184, 16 GiB); to\n"
 "                       grow a full store restart with a larger one\n"
 "  --threads N          engine threads including the producer (default: the\n"
@@ -157,6 +160,7 @@ int node_cmd_node(int argc, char **argv)
     uint64_t block_bytes = 8u << 20, mempool_bytes = 256u << 20;
     uint64_t sender_txs = 1000, ttl = 600, budget = 64u << 20;
     uint64_t max_resp = 32u << 20, max_conns = 512, per_ip = 32;
+    uint64_t resp_budget = 256u << 20;
     uint64_t idle = 15, deadline = 30000, map_size = 0;
     parex_sync sync = PAREX_SYNC_FULL;
     node_server_opts so;
@@ -212,6 +216,10 @@ int node_cmd_node(int argc, char **argv)
         } else if (node_opt_value(argc, argv, &k, "--max-response", &val)) {
             max_resp = node_opt_u64("--max-response", val,
                 (uint64_t)16 << 30);
+        } else if (node_opt_value(argc, argv, &k, "--response-budget",
+                       &val)) {
+            resp_budget = node_opt_u64("--response-budget", val,
+                (uint64_t)64 << 30);
         } else if (node_opt_value(argc, argv, &k, "--max-conns", &val)) {
             max_conns = node_opt_u64("--max-conns", val, 100000);
         } else if (node_opt_value(argc, argv, &k, "--max-conns-per-ip",
@@ -265,6 +273,11 @@ int node_cmd_node(int argc, char **argv)
             "--max-block-bytes + 1 MiB (%llu): the largest block would not "
             "fit in a getBlock response", (unsigned long long)max_resp,
             (unsigned long long)(2 * block_bytes + (1u << 20)));
+    }
+    if (resp_budget < max_resp) {
+        node_die(NODE_EXIT_USAGE, "--response-budget %llu is below "
+            "--max-response %llu: the largest response could never be sent",
+            (unsigned long long)resp_budget, (unsigned long long)max_resp);
     }
     if (budget < max_body) {
         node_die(NODE_EXIT_USAGE, "--body-budget %llu is below --max-body "
@@ -322,6 +335,7 @@ int node_cmd_node(int argc, char **argv)
     c.max_body = (size_t)max_body;
     c.body_budget = (size_t)budget;
     c.max_response = (size_t)max_resp;
+    c.resp_budget = (size_t)resp_budget;
     c.max_block_txs = (size_t)max_txs;
     c.max_block_bytes = (size_t)block_bytes;
     c.mempool_ttl_ns = ttl * 1000000000ULL;

@@ -224,6 +224,7 @@ typedef struct node_metrics {
     uint64_t rpc_calls[NODE_METHODS + 1];  /* last: unknown method */
     node_hist rpc_time[NODE_METHODS + 1];
     uint64_t http_busy, http_too_large, http_deadline, http_conn_limit;
+    uint64_t http_resp_busy;
     uint64_t batch_truncated;   /* batch entries over the response limit */
 } node_metrics;
 
@@ -246,6 +247,7 @@ typedef struct node_ctx {
     size_t max_body;           /* HTTP body limit, bytes */
     size_t body_budget;        /* request bodies in flight, bytes */
     size_t max_response;       /* one response, bytes */
+    size_t resp_budget;        /* responses not yet read by clients */
     size_t max_block_txs;
     size_t max_block_bytes;    /* encoded txs per block */
     uint64_t mempool_ttl_ns;   /* pending longer: expired (0: never) */
@@ -357,8 +359,9 @@ typedef struct node_server_opts {
     unsigned max_conns;        /* connections in all */
     unsigned max_conns_per_ip;
     unsigned idle_timeout_s;   /* no byte for this long: closed */
-    uint64_t deadline_ms;      /* a request's headers and body arrive
-                                  within this, or it is closed; 0: none */
+    uint64_t deadline_ms;      /* a request's headers and body arrive and
+                                  its response is sent within this, or
+                                  the connection is closed; 0: none */
 } node_server_opts;
 
 /** Listen on o->host:o->port (*port_out gets the bound port) and serve

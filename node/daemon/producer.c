@@ -69,6 +69,9 @@ void node_ctx_init(node_ctx *c, size_t mempool_txs, size_t mempool_bytes,
     if (c->body_budget == 0) {
         c->body_budget = SIZE_MAX;
     }
+    if (c->resp_budget == 0) {
+        c->resp_budget = SIZE_MAX;
+    }
     c->start_ns = node_now_ns();
     c->stop = 0;
 }

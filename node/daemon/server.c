@@ -27,6 +27,7 @@ struct node_server {
     node_ctx *c;
     uint64_t deadline_ns;        /* total per request; 0: none */
     _Atomic size_t in_flight;    /* body bytes reserved */
+    _Atomic size_t resp_in_flight; /* response bytes not yet sent */
     _Atomic uint64_t last_log_ns, log_suppressed;
     pthread_mutex_t rlock;       /* guards conns, nconns, stopping */
     pthread_cond_t rwake;
@@ -257,33 +258,85 @@ char *node_metrics_text(node_ctx *c)
         "parex_node_http_refused_total{limit=\"max_body\"} %llu\n"
         "parex_node_http_refused_total{limit=\"deadline\"} %llu\n"
         "parex_node_http_refused_total{limit=\"max_response\"} %llu\n"
-        "parex_node_http_refused_total{limit=\"max_conns\"} %llu\n",
+        "parex_node_http_refused_total{limit=\"max_conns\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"response_budget\"} %llu\n",
         (unsigned long long)m->http_busy,
         (unsigned long long)m->http_too_large,
         (unsigned long long)m->http_deadline,
         (unsigned long long)m->batch_truncated,
-        (unsigned long long)m->http_conn_limit);
+        (unsigned long long)m->http_conn_limit,
+        (unsigned long long)m->http_resp_busy);
     process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
     free(m);
     return (char *)b.p;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
-    char *text, const char *type)
+/* A response body in flight: its bytes count against the response budget
+ * until libmicrohttpd is done with it (sent, or the connection gone). */
+typedef struct out_body {
+    node_server *s;
+    char *text;
+    size_t len;
+} out_body;
+
+static void out_free(void *cls)
+{
+    out_body *o = cls;
+
+    atomic_fetch_sub(&o->s->resp_in_flight, o->len);
+    free(o->text);
+    free(o);
+}
+
+static enum MHD_Result reply(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
+    out_body *o;
+    size_t len, cur;
 
     if (text == NULL) {
         r = MHD_create_response_from_buffer(0, (void *)"",
             MHD_RESPMEM_PERSISTENT);
-    } else {
-        r = MHD_create_response_from_buffer_with_free_callback(strlen(text),
-            text, free);
+        goto queue;
     }
+    len = strlen(text);
+    /* Responses waiting to be read by their clients (a slow reader holds
+     * one) share --response-budget; past it a request is answered busy. */
+    cur = atomic_load(&s->resp_in_flight);
+    do {
+        if (len > s->c->resp_budget || cur > s->c->resp_budget - len) {
+            char msg[200];
+            free(text);
+            pthread_mutex_lock(&s->c->mlock);
+            s->c->m.http_resp_busy++;
+            pthread_mutex_unlock(&s->c->mlock);
+            snprintf(msg, sizeof(msg), "server busy: responses waiting to "
+                "be read are at the %zu-byte budget (--response-budget): "
+                "try again shortly", s->c->resp_budget);
+            text = node_rpc_error_text(NODE_RPC_BUSY, msg);
+            len = strlen(text);
+            status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            type = "application/json";
+            atomic_fetch_add(&s->resp_in_flight, len);
+            break;
+        }
+    } while (!atomic_compare_exchange_weak(&s->resp_in_flight, &cur,
+                 cur + len));
+    o = node_malloc(sizeof(*o));
+    o->s = s;
+    o->text = text;
+    o->len = len;
+    r = MHD_create_response_from_buffer_with_free_callback_cls(len, text,
+        out_free, o);
     if (r == NULL) {
-        free(text);
+        out_free(o);
+        return MHD_NO;
+    }
+queue:
+    if (r == NULL) {
         return MHD_NO;
     }
     if (type != NULL) {
@@ -299,7 +352,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 typedef struct conn_rec {
     struct conn_rec *prev, *next;
     int fd;
-    int reading;          /* a request is arriving (not yet answered) */
+    int reading;          /* an exchange is on: its request arriving or
+                             being answered, its response being sent */
     uint64_t since_ns;    /* when it began (or the last one ended) */
     int reaped;
 } conn_rec;
@@ -486,7 +540,7 @@ static enum MHD_Result busy(node_server *s, struct MHD_Connection *conn)
     snprintf(msg, sizeof(msg), "server busy: request bodies in flight are "
         "at the %zu-byte budget (--body-budget): try again shortly",
         s->c->body_budget);
-    return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+    return reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
         node_rpc_error_text(NODE_RPC_BUSY, msg), "application/json");
 }
 
@@ -499,7 +553,7 @@ static enum MHD_Result too_large(node_server *s, struct MHD_Connection *conn)
     pthread_mutex_unlock(&s->c->mlock);
     snprintf(msg, sizeof(msg), "invalid request: body over %zu bytes "
         "(--max-body)", s->c->max_body);
-    return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+    return reply(s, conn, MHD_HTTP_CONTENT_TOO_LARGE,
         node_rpc_error_text(NODE_RPC_INVALID_REQUEST, msg),
         "application/json");
 }
@@ -531,20 +585,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
     (void)version;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0) {
-        set_reading(s, conn, 0);
-        return reply(conn, MHD_HTTP_OK, node_metrics_text(s->c),
+        return reply(s, conn, MHD_HTTP_OK, node_metrics_text(s->c),
             "text/plain; version=0.0.4");
     }
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
-        set_reading(s, conn, 0);
         resp = health_text(s->c);
-        return resp == NULL ? reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+        return resp == NULL ? reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
             node_strdup("{\"status\":\"unavailable\"}"), "application/json")
-            : reply(conn, MHD_HTTP_OK, resp, "application/json");
+            : reply(s, conn, MHD_HTTP_OK, resp, "application/json");
     }
     if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0) {
-        set_reading(s, conn, 0);
-        return reply(conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
+        return reply(s, conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
             "JSON-RPC is POST /, metrics GET /metrics, health GET "
             "/health\n"), "text/plain");
     }
@@ -558,12 +609,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
          * in the budget for it. */
         if (cl != NULL && node_parse_u64(&want, cl) == 0 &&
             want > s->c->max_body) {
-            set_reading(s, conn, 0);
-            return too_large(s, conn);
+                return too_large(s, conn);
         }
         if (reserve(s, q, (size_t)want) != 0) {
-            set_reading(s, conn, 0);
-            return busy(s, conn);
+                return busy(s, conn);
         }
         return MHD_YES;
     }
@@ -582,7 +631,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         *upload_size = 0;
         return MHD_YES;
     }
-    set_reading(s, conn, 0);
     if (q->too_big) {
         return too_large(s, conn);
     }
@@ -598,9 +646,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&s->in_flight, q->reserved);
     q->reserved = 0;
     if (resp == NULL) {
-        return reply(conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
+        return reply(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
     }
-    return reply(conn, MHD_HTTP_OK, resp, "application/json");
+    return reply(s, conn, MHD_HTTP_OK, resp, "application/json");
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -659,6 +707,7 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
     s->deadline_ns = o->deadline_ms * 1000000ULL;
     s->max_conns = o->max_conns;
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->resp_in_flight, 0);
     atomic_init(&s->last_log_ns, 0);
     atomic_init(&s->log_suppressed, 0);
     pthread_mutex_init(&s->rlock, NULL);

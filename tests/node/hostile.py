@@ -404,6 +404,7 @@ def attack3(tmp):
     # that the old behaviour fails the node, not the machine.
     node = Node(tmp, g, "--block-interval", "4000", "--max-body",
                 str(16 << 20), "--map-size", str(1 << 30),
+                "--response-budget", str(160 << 20),
                 limit_as=None if SANITIZED else 4 << 30)
     node.start()
     txs = sign("h3big", 0, 1, 0, 7, 0, 1, 1 << 20)
@@ -446,6 +447,33 @@ def attack3(tmp):
        "results then -32007 per entry past --max-response %s" % results)
     ok(hwm < RSS_BOUND, "peak RSS %.0f MiB < %d MiB (docs/node.md)" %
        (hwm / 2 ** 20, RSS_BOUND >> 20))
+    # Slow readers: 20 clients ask for the block (about 14 MiB of JSON
+    # each) and read nothing. What waits to be sent is held to
+    # --response-budget (160 MiB here: the 4 batches above fit in it);
+    # the rest are answered busy.
+    base = node.status_of("VmRSS")
+    one = json.dumps({"jsonrpc": "2.0", "method": "getBlock",
+                      "params": [h, True], "id": 1}).encode()
+    slow = []
+    for i in range(20):
+        c = socket.create_connection(("127.0.0.1", node.port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                  b"\r\n" % len(one) + one)
+        slow.append(c)
+    refused = wait_for(lambda: (node.metric(
+        'parex_node_http_refused_total{limit="response_budget"}') or 0) >=
+        1, 60, 0.2)
+    time.sleep(1.0)
+    grown = node.status_of("VmRSS") - base
+    ok(refused is not None, "responses past --response-budget answered "
+       "busy (%s)" % node.metric(
+           'parex_node_http_refused_total{limit="response_budget"}'))
+    ok(grown < (160 << 20) + (64 << 20), "20 unread 14 MiB responses: RSS "
+       "grew by %.0f MiB (bound: the 160 MiB budget + 64 MiB)" %
+       (grown / 2 ** 20))
+    for c in slow:
+        c.close()
     ok(node.stop() == 0, "SIGTERM: exit 0")
 
 
