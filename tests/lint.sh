@@ -41,6 +41,10 @@ for d in formats bench daemon cli; do
                     if [ -n "$deny" ] && printf '%s\n' "$top" | grep -qxE "$deny"; then
                         echo "node/$d must not include node/$top: $f: \"$inc\""
                     fi ;;
+                # parex's key table (engine/keymap), a self-contained
+                # library: the one non-public header, for the daemon only.
+                keymap.h) [ "$d" = daemon ] ||
+                    echo "node/$d must not include the engine's keymap.h: $f" ;;
                 *) [ -f "node/$d/$inc" ] ||
                     echo "node/ bare include of a header not in its folder: $f: \"$inc\"" ;;
             esac
