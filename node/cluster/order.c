@@ -186,7 +186,7 @@ int pxc_open(pxc_chain **out, const pxc_config *cfg, char *err)
     node_etcd_cmp cmp[1];
     node_etcd_op succ[3], fail[2];
     node_etcd_kvs r;
-    size_t first[2], cnt[2];
+    size_t first[3], cnt[3]; /* the larger branch */
     bool ok;
     int rc;
 
@@ -290,6 +290,7 @@ int pxc_open(pxc_chain **out, const pxc_config *cfg, char *err)
                      "cluster: chain \"%s\" does not exist in etcd (no %s) "
                      "and this node has no genesis to create it with",
                      cfg->chain_id, c->chain_key);
+            node_etcd_kvs_release(&r);
             rc = PXC_E_GENESIS;
             goto err_free;
         }

@@ -126,6 +126,8 @@ int main(int argc, char **argv)
         if (rc != PXC_OK) {
             reply_err(rc, err);
             node_etcd_destroy(e);
+            free(hash);
+            free(genesis);
             return 3;
         }
         printf("ok joined %s\n", pxc_prefix(c));

@@ -34,13 +34,13 @@ failures = 0
 count = 0
 
 
-def tap(ok, name, detail=""):
+def tap(ok, name, detail="", show=False):
     global failures, count
     count += 1
     if not ok:
         failures += 1
     print(("ok" if ok else "not ok") + f" {count} - {name}", flush=True)
-    if not ok and detail:
+    if (show or not ok) and detail:
         for line in str(detail).splitlines():
             print("#   " + line, flush=True)
     return ok
@@ -218,7 +218,7 @@ def main():
         "\n".join(rs))
     r = other.cmd(f"append 4 {blk(4, 'x')}")
     tap(r.startswith("err E_FENCED"), "a contender that lost cannot append",
-        r)
+        r, show=True)
 
     # 5. The fencing rule's other half: no height twice, no gaps.
     r = leader.cmd(f"append 3 {blk(3, 'other')}")
@@ -246,7 +246,7 @@ def main():
     r = leader.cmd(f"append 4 {blk(4, 'stale')}")
     tap(r.startswith("err E_FENCED") and f"{other.name} does" in r,
         "the old holder's append is refused (fenced), naming the new "
-        "leader", r)
+        "leader", r, show=True)
     other.cmd("kastart")
     r = other.cmd(f"append 4 {blk(4)}")
     tap(r == "ok", "the new leader appends block 4", r)
@@ -282,7 +282,8 @@ def main():
     r = leader.cmd(f"append 8 {blk(8)}")
     secs = time.time() - t0
     tap(r.startswith("err E_UNAVAILABLE") and "no member answered" in r,
-        "with 2 of 3 members gone an append fails with E_UNAVAILABLE", r)
+        "with 2 of 3 members gone an append fails with E_UNAVAILABLE", r,
+        show=True)
     tap(secs < TIMEOUT_MS / 1000 + 2.0,
         f"and fails within the call's timeout ({secs:.1f} s, timeout "
         f"{TIMEOUT_MS} ms)")
@@ -313,7 +314,8 @@ def main():
     tap(r == "ok low=5", "compact below 5", r)
     r = other.cmd("read 2 10")
     tap(r.startswith("err E_COMPACTED") and "oldest block kept is 5" in r,
-        "reading a compacted height says so and names the oldest kept", r)
+        "reading a compacted height says so and names the oldest kept", r,
+        show=True)
     r = other.cmd("read 5 10")
     tap(r == "ok n=4 " + " ".join(f"{h}:{blk(h)}" for h in range(5, 9)),
         "blocks 5..8 are still there", r[:200])
@@ -328,7 +330,8 @@ def main():
     c = Driver("n3", ghash=OTHER_GHASH, genesis=b"other genesis")
     tap(c.hello.startswith("err E_GENESIS") and GHASH in c.hello and
         OTHER_GHASH in c.hello and c.p.wait(5) == 3,
-        "a joiner with another genesis is refused, naming both", c.hello)
+        "a joiner with another genesis is refused, naming both", c.hello,
+        show=True)
     c = Driver("n4", genesis=b"same hash, other bytes")
     tap(c.hello.startswith("err E_GENESIS") and "differs" in c.hello,
         "a joiner with the same hash but other genesis bytes is refused",
@@ -345,9 +348,12 @@ def main():
     tap(r1 == "ok" and other.kv(r2).get("held") == "0",
         "resign revokes the lease: nobody holds the leader key", r2)
 
+    # A clean exit of every driver that joined (frees, revokes, joins).
     for d in drivers:
-        if d.p.poll() is None:
-            d.cmd("quit")
+        if d.hello.startswith("ok"):
+            r = d.cmd("quit")
+            tap(r == "ok bye" and d.p.wait(10) == 0,
+                f"driver {d.name or 'raw'} exits cleanly", r)
 
 
 if __name__ == "__main__":
