@@ -32,7 +32,7 @@ typedef struct fake {
     char last_path[256];
     int requests;
     pthread_mutex_t mu;
-    volatile bool stop;
+    bool stop; /* under mu */
 } fake;
 
 static void *fake_main(void *arg)
@@ -41,14 +41,21 @@ static void *fake_main(void *arg)
     int held[64];
     int nheld = 0, i;
 
-    while (!f->stop) {
+    for (;;) {
         char buf[16384];
         size_t len = 0;
         char *hdr_end = NULL, *cl;
         long clen = 0;
+        bool stop;
         int fd = accept(f->lfd, NULL, NULL);
 
-        if (fd < 0) {
+        pthread_mutex_lock(&f->mu);
+        stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (fd < 0 || stop) {
+            if (fd >= 0) {
+                close(fd);
+            }
             break;
         }
         while (len < sizeof buf - 1) {
@@ -129,7 +136,9 @@ static void fake_start(fake *f, int status, const char *reply, bool blackhole)
 
 static void fake_stop(fake *f)
 {
+    pthread_mutex_lock(&f->mu);
     f->stop = true;
+    pthread_mutex_unlock(&f->mu);
     shutdown(f->lfd, SHUT_RDWR);
     close(f->lfd);
     pthread_join(f->th, NULL);
