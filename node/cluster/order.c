@@ -768,11 +768,10 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
     lease = c->lease;
     term = c->term;
     pthread_mutex_unlock(&c->mu);
-    if (lease == 0 || term == 0) {
-        return seterr(c, PXC_E_FENCED,
-                      "cluster: append of block %" PRIu64 " refused: this "
-                      "node (%s) has not won leadership", h, c->name);
-    }
+    /* No local shortcut when this node never won (lease or term 0): etcd
+     * refuses that too (a held key has a non-zero lease and another
+     * create_revision; an absent key fails the VALUE compare), and its
+     * failure branch names the holder. */
     bklen = block_key(c, bk, h);
     cmp[0] = (node_etcd_cmp){ .key = lk, .key_len = lklen,
                               .target = NODE_ETCD_LEASE,

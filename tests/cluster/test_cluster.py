@@ -217,8 +217,9 @@ def main():
     tap(rs == ["ok"] * 3, "the lease holder appends blocks 1, 2, 3",
         "\n".join(rs))
     r = other.cmd(f"append 4 {blk(4, 'x')}")
-    tap(r.startswith("err E_FENCED"), "a contender that lost cannot append",
-        r, show=True)
+    tap(r.startswith("err E_FENCED") and f"{leader.name} does" in r,
+        "a contender that lost cannot append (etcd refuses, naming the "
+        "holder)", r, show=True)
 
     # 5. The fencing rule's other half: no height twice, no gaps.
     r = leader.cmd(f"append 3 {blk(3, 'other')}")
