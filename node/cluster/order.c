@@ -455,18 +455,26 @@ int pxc_leader_get(pxc_chain *c, pxc_leader *out)
     return PXC_OK;
 }
 
-/* Make sure this node has a live lease (as far as it knows). */
+/* Make sure this node has a live lease with (nearly) its whole TTL ahead:
+ * renew the one it has, or grant a new one if there is none or etcd says it
+ * is gone. Renewing first matters: a node that campaigned and lost long ago
+ * would otherwise win on a lease with little time left and lose it again
+ * before its first keepalive. */
 static int ensure_lease(pxc_chain *c)
 {
-    int64_t id, granted, t0;
-    bool need;
+    int64_t id, granted, t0, lease;
+    bool lost;
     int rc;
 
     pthread_mutex_lock(&c->mu);
-    need = c->lease == 0 || c->lost || now_ms() >= c->deadline_ms;
+    lease = c->lease;
+    lost = c->lost;
     pthread_mutex_unlock(&c->mu);
-    if (!need) {
-        return PXC_OK;
+    if (lease != 0 && !lost) {
+        rc = pxc_keepalive(c);
+        if (rc != PXC_E_FENCED) {
+            return rc; /* renewed, or etcd is unavailable */
+        }
     }
     t0 = now_ms();
     rc = node_etcd_lease_grant(c->e, c->ttl_s, &id, &granted);
@@ -474,9 +482,6 @@ static int ensure_lease(pxc_chain *c)
         return etcd_fail(c, rc, "cluster: campaign");
     }
     pthread_mutex_lock(&c->mu);
-    /* An old lease that we believe expired is simply abandoned: if it is in
-     * fact alive it expires by itself, and the leader key on it is not ours
-     * any more (pxc_append compares the lease). */
     c->lease = id;
     c->term = 0;
     c->lost = false;

@@ -120,8 +120,9 @@ typedef struct pxc_leader {
     int64_t lease;   /* its lease id */
 } pxc_leader;
 
-/** Try to become the producer: get a lease (a new one if this node has
- *  none or it expired), publish P node/<name>, and create the leader key
+/** Try to become the producer: renew this node's lease (or grant a new one
+ *  if it has none or it expired, so that a win starts with the whole TTL
+ *  ahead), publish P node/<name>, and create the leader key
  *  on it unless someone holds it. *won: this node holds the leader key now
  *  (also when it already did). leader (may be NULL): the holder after the
  *  call. Does not start the keepalive: see pxc_keepalive_start.
