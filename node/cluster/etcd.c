@@ -935,6 +935,7 @@ int node_etcd_txn(node_etcd *e, const node_etcd_cmp *cmp, size_t ncmp,
     const json_t *resps;
     const node_etcd_op *taken;
     size_t i, ntaken;
+    int64_t rev = 0;
     int rc;
 
     *succeeded = false;
@@ -988,10 +989,13 @@ int node_etcd_txn(node_etcd *e, const node_etcd_cmp *cmp, size_t ncmp,
     *succeeded = json_is_true(json_object_get(reply, "succeeded"));
     taken = *succeeded ? succ : fail;
     ntaken = *succeeded ? nsucc : nfail;
-    if (header_revision(reply, revision) != 0) {
+    if (header_revision(reply, &rev) != 0) {
         rc = seterr(e, NODE_ETCD_E_PROTOCOL,
                     "etcd txn: malformed header from %s", e->ep[e->cur]);
         goto out;
+    }
+    if (revision != NULL) {
+        *revision = rev;
     }
     resps = json_object_get(reply, "responses");
     if (ntaken > 0 &&
@@ -1023,7 +1027,7 @@ int node_etcd_txn(node_etcd *e, const node_etcd_cmp *cmp, size_t ncmp,
         }
     }
     if (ranges != NULL) {
-        ranges->revision = revision ? *revision : 0;
+        ranges->revision = rev;
     }
 out:
     json_decref(reply);
@@ -1122,5 +1126,217 @@ int node_etcd_lease_revoke(node_etcd *e, int64_t id)
     if (rc == NODE_ETCD_OK) {
         json_decref(reply);
     }
+    return rc;
+}
+
+/* ---- watch ------------------------------------------------------------- */
+
+/* State of one streaming watch attempt. */
+typedef struct watch_state {
+    node_etcd *e;
+    bool created;  /* the member accepted the watch */
+    bool changed;  /* an event (or a cancel: re-read) arrived */
+    bool failed;   /* an error message arrived */
+    int64_t revision;
+    int64_t started_ms, first_reply_ms; /* created must come by then */
+    char msg[256];
+    char *buf;
+    size_t len, cap;
+} watch_state;
+
+/* One message of the stream: {"result": {...}} or {"error": {...}}. */
+static void watch_message(watch_state *w, const char *line, size_t n)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(line, n, 0, &jerr), *res, *ev;
+
+    if (j == NULL) {
+        return; /* a partial or empty line: ignored */
+    }
+    res = json_object_get(j, "result");
+    if (res == NULL) {
+        const json_t *er = json_object_get(j, "error");
+        const char *m = json_string_value(json_object_get(er, "message"));
+        if (m == NULL) {
+            m = json_string_value(er);
+        }
+        snprintf(w->msg, sizeof w->msg, "%s", m ? m : "malformed message");
+        w->failed = true;
+        json_decref(j);
+        return;
+    }
+    if (json_is_true(json_object_get(res, "created"))) {
+        w->created = true;
+    }
+    ev = json_object_get(res, "events");
+    if ((json_is_array(ev) && json_array_size(ev) > 0) ||
+        json_is_true(json_object_get(res, "canceled"))) {
+        w->changed = true;
+        json_i64(json_object_get(res, "header"), "revision", &w->revision);
+    }
+    json_decref(j);
+}
+
+static size_t on_watch(char *p, size_t size, size_t nmemb, void *ud)
+{
+    watch_state *w = ud;
+    size_t n = size * nmemb, start = 0, i;
+
+    if (w->len + n + 1 > w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 4096;
+        char *b;
+        while (cap < w->len + n + 1) {
+            cap *= 2;
+        }
+        if (cap > MAX_REPLY || (b = realloc(w->buf, cap)) == NULL) {
+            w->failed = true;
+            snprintf(w->msg, sizeof w->msg, "watch message too large");
+            return 0;
+        }
+        w->buf = b;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    for (i = 0; i < w->len; i++) {
+        if (w->buf[i] == '\n') {
+            watch_message(w, w->buf + start, i - start);
+            start = i + 1;
+        }
+    }
+    memmove(w->buf, w->buf + start, w->len - start);
+    w->len -= start;
+    /* Stop the transfer as soon as there is something to report. */
+    return w->changed || w->failed ? 0 : n;
+}
+
+static int on_watch_progress(void *ud, curl_off_t dt, curl_off_t dn,
+                             curl_off_t ut, curl_off_t un)
+{
+    watch_state *w = ud;
+
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    /* A member that accepted the connection but does not confirm the watch
+     * in its share of the time is frozen or cut off: try the next one. */
+    return !w->created && now_ms() > w->first_reply_ms;
+}
+
+int node_etcd_watch_wait(node_etcd *e, const void *key, size_t key_len,
+                         const void *range_end, size_t range_end_len,
+                         int64_t start_revision, long timeout_ms,
+                         bool *changed, int64_t *revision)
+{
+    json_t *req = NULL, *cr;
+    char *payload = NULL;
+    int64_t deadline = now_ms() + timeout_ms;
+    char why[NODE_ETCD_ERR_LEN - 160];
+    watch_state w;
+    bool any_created = false;
+    int rc = NODE_ETCD_E_UNAVAILABLE;
+    size_t tried = 0;
+
+    *changed = false;
+    if (revision != NULL) {
+        *revision = 0;
+    }
+    e->err[0] = '\0';
+    why[0] = '\0';
+    memset(&w, 0, sizeof w);
+    rc = check_key(e, "watch", key, key_len);
+    if (rc != NODE_ETCD_OK) {
+        return rc;
+    }
+    req = json_object();
+    cr = range_req(key, key_len, range_end, range_end_len, NULL);
+    if (req == NULL || cr == NULL ||
+        (start_revision > 0 && set_i64(cr, "start_revision", start_revision)) ||
+        json_object_set_new(req, "create_request", cr) != 0 ||
+        (payload = json_dumps(req, JSON_COMPACT)) == NULL) {
+        json_decref(req);
+        return oom(e, "watch");
+    }
+    json_decref(req);
+    for (;;) {
+        const char *ep = e->ep[e->cur];
+        int64_t left = deadline - now_ms();
+        long share;
+        char url[512], cerr[CURL_ERROR_SIZE];
+        CURLcode cc;
+
+        if (left <= 0) {
+            break;
+        }
+        share = (long)(left / (int64_t)(e->n - tried % e->n));
+        if (share < MIN_ATTEMPT_MS) {
+            share = MIN_ATTEMPT_MS;
+        }
+        free(w.buf);
+        memset(&w, 0, sizeof w);
+        w.e = e;
+        w.started_ms = now_ms();
+        w.first_reply_ms = w.started_ms + share;
+        snprintf(url, sizeof url, "%s/v3/watch", ep);
+        cerr[0] = '\0';
+        curl_easy_reset(e->curl);
+        curl_easy_setopt(e->curl, CURLOPT_URL, url);
+        curl_easy_setopt(e->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, payload);
+        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+        curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
+        curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, on_watch);
+        curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &w);
+        curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_watch_progress);
+        curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, &w);
+        curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)left);
+        curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, share);
+        curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, cerr);
+        curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        cc = curl_easy_perform(e->curl);
+        any_created |= w.created;
+        if (w.changed) {
+            *changed = true;
+            if (revision != NULL) {
+                *revision = w.revision;
+            }
+            rc = NODE_ETCD_OK;
+            goto out;
+        }
+        if (w.failed) {
+            rc = seterr(e, NODE_ETCD_E_SERVER, "etcd watch: %s refused it: %s",
+                        ep, w.msg);
+            goto out;
+        }
+        if (w.created) {
+            /* It ran to the deadline (or the member closed the stream):
+             * nothing changed that we saw. The caller re-reads. */
+            rc = NODE_ETCD_OK;
+            goto out;
+        }
+        why_add(why, sizeof why, ep, "%s",
+                cc == CURLE_ABORTED_BY_CALLBACK
+                    ? "accepted the connection but did not confirm the watch"
+                    : (cerr[0] ? cerr : curl_easy_strerror(cc)));
+        e->cur = (e->cur + 1) % e->n;
+        if (++tried % e->n == 0) {
+            if (deadline - now_ms() <= ROUND_PAUSE_MS) {
+                break;
+            }
+            sleep_ms(ROUND_PAUSE_MS);
+            why[0] = '\0';
+        }
+    }
+    rc = any_created ? NODE_ETCD_OK
+                     : seterr(e, NODE_ETCD_E_UNAVAILABLE,
+                              "etcd watch: no member accepted it within %ld "
+                              "ms (%s)", timeout_ms,
+                              why[0] ? why : "out of time");
+out:
+    free(w.buf);
+    free(payload);
     return rc;
 }

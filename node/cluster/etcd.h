@@ -206,6 +206,25 @@ int node_etcd_txn(node_etcd *e, const node_etcd_cmp *cmp, size_t ncmp,
                   node_etcd_kvs *ranges, size_t *op_first, size_t *op_n,
                   int64_t *revision);
 
+/* ---- watch ------------------------------------------------------------ */
+
+/** Wait (etcd's watch, streamed) until a key in [key, range_end) changes
+ *  at a revision >= start_revision (0: from now), or timeout_ms passes.
+ *  *changed: an event arrived, or etcd cancelled the watch because
+ *  start_revision was compacted; either way the caller should re-read.
+ *  *revision (may be NULL): the revision of the reply that said so (0 if
+ *  none). A quiet timeout is NODE_ETCD_OK with *changed false, and so is
+ *  a member that closed the stream: a caller loops "read, then watch from
+ *  the read's revision + 1". A member that does not confirm the watch
+ *  within its share of the time is skipped for the next.
+ *  Returns NODE_ETCD_OK, NODE_ETCD_E_UNAVAILABLE (no member accepted the
+ *  watch in time), NODE_ETCD_E_SERVER (etcd refused it), or another error.
+ *  The handle is busy for up to timeout_ms. */
+int node_etcd_watch_wait(node_etcd *e, const void *key, size_t key_len,
+                         const void *range_end, size_t range_end_len,
+                         int64_t start_revision, long timeout_ms,
+                         bool *changed, int64_t *revision);
+
 /* ---- leases ----------------------------------------------------------- */
 
 /** Grant a lease of ttl_s seconds (> 0). *id: its id (non-zero), *granted

@@ -1,7 +1,6 @@
 /* The ordering protocol over etcd (see order.h and docs/cluster.md). */
 #include "order.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -82,14 +81,6 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 static bool good_name(const char *s)
@@ -935,7 +926,8 @@ static int snapshot(pxc_chain *c, uint64_t from, size_t max, bool want_head,
     return PXC_OK;
 }
 
-int pxc_head(pxc_chain *c, uint64_t *head, uint64_t *low)
+/* The head, low and the store revision they were read at. */
+static int head_at(pxc_chain *c, uint64_t *head, uint64_t *low, int64_t *rev)
 {
     node_etcd_kvs r;
     size_t first[3], cnt[3];
@@ -955,12 +947,20 @@ int pxc_head(pxc_chain *c, uint64_t *head, uint64_t *low)
                       "cluster: a key under %sblock/ is not a block key",
                       c->prefix);
     }
+    if (rev != NULL) {
+        *rev = r.revision;
+    }
     node_etcd_kvs_release(&r);
     *head = h;
     if (low != NULL) {
         *low = lo;
     }
     return PXC_OK;
+}
+
+int pxc_head(pxc_chain *c, uint64_t *head, uint64_t *low)
+{
+    return head_at(c, head, low, NULL);
 }
 
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
@@ -1021,29 +1021,39 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
     return PXC_OK;
 }
 
-int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms, long poll_ms)
+int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_ms() + timeout_ms, rev = 0;
+    char bprefix[KEY_CAP], endk[KEY_CAP];
+    size_t bplen = key(c, bprefix, "block/"), endlen;
     uint64_t head;
     int rc;
 
-    if (poll_ms <= 0) {
-        poll_ms = 50;
-    }
+    node_etcd_prefix_end((uint8_t *)endk, &endlen, bprefix, bplen);
     for (;;) {
-        rc = pxc_head(c, &head, NULL);
+        int64_t left;
+        bool changed;
+
+        /* Read, then watch from the revision after the read: no append
+         * between the two can be missed. */
+        rc = head_at(c, &head, NULL, &rev);
         if (rc != PXC_OK) {
             return rc;
         }
         if (head >= h) {
             return PXC_OK;
         }
-        if (now_ms() + poll_ms > deadline) {
+        left = deadline - now_ms();
+        if (left <= 0) {
             return seterr(c, PXC_E_TIMEOUT,
                           "cluster: block %" PRIu64 " did not come within %ld "
                           "ms (head is %" PRIu64 ")", h, timeout_ms, head);
         }
-        sleep_ms(poll_ms);
+        rc = node_etcd_watch_wait(c->e, bprefix, bplen, endk, endlen, rev + 1,
+                                  (long)left, &changed, NULL);
+        if (rc != NODE_ETCD_OK) {
+            return etcd_fail(c, rc, "cluster: waiting for a block");
+        }
     }
 }
 

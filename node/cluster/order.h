@@ -189,9 +189,12 @@ void pxc_blocks_free(pxc_block *b, size_t n);
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
 
-/** Wait until block h is in the log (polls the head every poll_ms, at most
- *  timeout_ms). Returns PXC_OK, PXC_E_TIMEOUT, or an etcd error. */
-int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms, long poll_ms);
+/** Wait until block h is in the log, at most timeout_ms: reads the head,
+ *  then watches the block keys from the revision after that read (etcd's
+ *  watch: woken by the append itself, no polling), and again.
+ *  Returns PXC_OK, PXC_E_TIMEOUT (the message names the head), or an etcd
+ *  error. */
+int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms);
 
 /** Retention: delete blocks below `below` (1 < below <= head) in one txn
  *  that also raises low to below; a no-op when low >= below already.

@@ -266,7 +266,7 @@ int main(int argc, char **argv)
                 reply_err(rc, pxc_errmsg(c));
             }
         } else if (strcmp(cmd, "wait") == 0 && nf == 3) {
-            rc = pxc_wait(c, strtoull(a1, NULL, 10), atol(a2), 50);
+            rc = pxc_wait(c, strtoull(a1, NULL, 10), atol(a2));
             if (rc == PXC_OK) {
                 printf("ok\n");
             } else {

@@ -453,6 +453,21 @@ def main():
     r = leader.cmd(f"append 9 {blk(9)}")
     tap(r == "ok", "appends continue after compaction", r)
 
+    # The watch: a follower waiting for block 10 is woken by the append.
+    other.send("wait 10 8000")
+    time.sleep(0.3)
+    t0 = time.time()
+    r1 = leader.cmd(f"append 10 {blk(10)}")
+    r2 = other.read(10)
+    secs = time.time() - t0
+    tap(r1 == "ok" and r2 == "ok" and secs < 4,
+        f"a follower waiting for block 10 is woken by its append "
+        f"({secs:.2f} s after it, the wait's limit being 8 s)", r2)
+    r = other.cmd("wait 100 500")
+    tap(r.startswith("err E_TIMEOUT") and "head is 10" in r,
+        "waiting for a block that does not come times out, naming the head",
+        r)
+
     # 13. A joiner with another genesis is refused, naming both hashes.
     c = Driver("n3", ghash=OTHER_GHASH, genesis=b"other genesis")
     tap(c.hello.startswith("err E_GENESIS") and GHASH in c.hello and

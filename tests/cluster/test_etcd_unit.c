@@ -469,6 +469,79 @@ static void test_txn_request_and_branches(void **state)
     fake_stop(&f);
 }
 
+static int watch_with(int status, const char *reply, bool blackhole,
+                      bool *changed, int64_t *rev, char *msg, size_t msglen)
+{
+    fake f;
+    char err[NODE_ETCD_ERR_LEN], u[64];
+    node_etcd *e;
+    int rc;
+
+    fake_start(&f, status, reply, blackhole);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    rc = node_etcd_watch_wait(e, "b/", 2, "b0", 2, 7, 400, changed, rev);
+    snprintf(msg, msglen, "%s", node_etcd_errmsg(e));
+    node_etcd_destroy(e);
+    pthread_mutex_lock(&f.mu);
+    if (!blackhole) {
+        json_error_t je;
+        json_t *j = json_loads(f.last_body, 0, &je);
+        json_t *cr = json_object_get(j, "create_request");
+        assert_string_equal(f.last_path, "/v3/watch");
+        assert_string_equal(json_string_value(json_object_get(cr, "key")),
+                            "Yi8=");
+        assert_string_equal(
+            json_string_value(json_object_get(cr, "start_revision")), "7");
+        json_decref(j);
+    }
+    pthread_mutex_unlock(&f.mu);
+    fake_stop(&f);
+    return rc;
+}
+
+static void test_watch(void **state)
+{
+    char msg[NODE_ETCD_ERR_LEN];
+    bool changed;
+    int64_t rev;
+
+    (void)state;
+    /* The stream: "created", then an event (newline-delimited). */
+    assert_int_equal(
+        watch_with(200,
+                   "{\"result\":{\"header\":{\"revision\":\"6\"},"
+                   "\"created\":true}}\n{\"result\":{\"header\":{"
+                   "\"revision\":\"8\"},\"events\":[{\"kv\":{\"key\":"
+                   "\"Yi8x\"}}]}}\n", false, &changed, &rev, msg,
+                   sizeof msg), NODE_ETCD_OK);
+    assert_true(changed);
+    assert_int_equal(rev, 8);
+    /* Cancelled because start_revision was compacted: re-read. */
+    assert_int_equal(
+        watch_with(200,
+                   "{\"result\":{\"created\":true}}\n{\"result\":{"
+                   "\"canceled\":true,\"compact_revision\":\"9\"}}\n",
+                   false, &changed, &rev, msg, sizeof msg), NODE_ETCD_OK);
+    assert_true(changed);
+    /* Created, then the member closed the stream: nothing seen. */
+    assert_int_equal(watch_with(200, "{\"result\":{\"created\":true}}\n",
+                                false, &changed, &rev, msg, sizeof msg),
+                     NODE_ETCD_OK);
+    assert_false(changed);
+    /* An error message on the stream. */
+    assert_int_equal(
+        watch_with(200, "{\"error\":{\"grpc_code\":3,\"message\":"
+                        "\"bad range\"}}\n", false, &changed, &rev, msg,
+                   sizeof msg), NODE_ETCD_E_SERVER);
+    assert_non_null(strstr(msg, "bad range"));
+    /* A frozen member never confirms: unavailable, saying so. */
+    assert_int_equal(watch_with(0, NULL, true, &changed, &rev, msg,
+                                sizeof msg), NODE_ETCD_E_UNAVAILABLE);
+    assert_false(changed);
+    assert_non_null(strstr(msg, "no member accepted it within 400 ms"));
+}
+
 static void test_prefix_end(void **state)
 {
     uint8_t out[8];
@@ -495,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_range_reply_parsing),
         cmocka_unit_test(test_txn_request_and_branches),
+        cmocka_unit_test(test_watch),
         cmocka_unit_test(test_prefix_end),
     };
 
