@@ -16,7 +16,7 @@
  * If joining the chain fails the driver prints "err <CODE> <message>" and
  * exits 3.
  */
-#include "order.h"
+#include "cluster/order.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * replies it accepts or refuses, and member failover, against small fake
  * HTTP servers on loopback (one thread each). The real etcd is exercised by
  * test_cluster.py. */
-#include "etcd.h"
+#include "cluster/etcd.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
