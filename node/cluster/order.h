@@ -165,6 +165,9 @@ int pxc_resign(pxc_chain *c);
  *          PXC_E_GAP: block h-1 is not in the log;
  *          PXC_E_UNAVAILABLE etc.: etcd did not answer; the block may or
  *            may not be in the log (retry the same bytes, or read it).
+ *            If that retry says PXC_E_FENCED (the lease ran out meanwhile),
+ *            the first attempt may still have committed: read block h
+ *            before discarding the execution.
  *  In: block, len: opaque bytes, not retained (etcd's default request
  *      limit is 1.5 MiB, base64 included: ~1.1 MiB of block). */
 int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len);
