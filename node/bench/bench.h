@@ -3,10 +3,13 @@
  * library; it includes only node/formats/ and calls in one direction
  * (each file only those above it):
  *
- * bench_sched.c  the batch-schedule makespan projection and Zipf sampling
- *                (pure functions, unit-tested)
+ * bench_sched.c  the batch-schedule makespan projection, the dependency
+ *                graph and its makespan, Zipf sampling (pure functions,
+ *                unit-tested)
  * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
  *                and signed before any timing
+ * bench_txwork.c --tx-work: the calibrated SHA-256 chain and the programs
+ *                that add it to every tx
  * bench_exec.c   one run of a workload on a fresh store, the stage names,
  *                the process' memory figures
  * bench_prof.c   the projection: profiled one-thread runs replayed by
@@ -65,8 +68,16 @@ typedef struct bench_work {
     node_txbytes **txs;
     uint64_t verify_ps;      /* Schnorr verify per signature per core, ps;
                                 0 until measured */
+    int seq_listed;          /* one of the eight essentially sequential
+                                Ethereum blocks (bench_work.c) */
+    uint64_t work_hashes;    /* --tx-work: SHA-256 steps per tx; 0: none */
     int proj_state;          /* 0 not yet profiled, 1 done, -1 failed */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
+    /* Kept from the profiled runs, per block: each tx's minimum
+     * execution time and the dependency graph of the declared sets. */
+    uint64_t **tx_ns;
+    struct bench_dag *dag;
+    uint64_t dag_depth;      /* sum over blocks of the longest chain */
 } bench_work;
 
 /** p2p: a sender to a different recipient, both uniform over the accounts,
@@ -91,6 +102,37 @@ void px_bench_work_free(bench_work *w);
  *  n == 0, threads == 0 or a batch[i] >= n. */
 uint64_t px_bench_makespan(const uint32_t *batch, const uint64_t *ns,
     size_t n, unsigned threads, uint64_t *scratch);
+
+/** The dependency graph of one block: tx j depends on each earlier tx it
+ *  conflicts with under the declared sets, found per key as the last
+ *  writer before j (write-read, write-write) and, when j writes, every
+ *  reader since that writer (read-write). The sender's account key counts
+ *  as written by every tx. Every conflicting pair is ordered by a path,
+ *  not always by an edge of its own; no transitive reduction. */
+typedef struct bench_dag {
+    size_t n;
+    size_t *off;             /* n + 1: tx j's predecessors are
+                                pred[off[j] .. off[j+1]) */
+    uint32_t *pred;          /* each < j */
+} bench_dag;
+
+/** Build the graph of txs[0..n-1] (decoded; their sets borrowed only for
+ *  the call). Release with px_bench_dag_release(). Dies on allocation
+ *  failure. */
+void px_bench_dag_build(bench_dag *d, const parex_tx *txs, size_t n);
+void px_bench_dag_release(bench_dag *d);
+/** 0 when every predecessor of j is below j, else -1. */
+int px_bench_dag_check(const bench_dag *d);
+/** The longest chain, in txs (the engine's batch count for exact
+ *  declarations); 0 for an empty or malformed graph. */
+size_t px_bench_dag_depth(const bench_dag *d);
+/** Makespan of d on `threads` workers with tx j taking ns[j]: list
+ *  scheduling (Graham 1966) without barriers, the ready tx of lowest
+ *  index first; a tx is ready when all its predecessors have finished.
+ *  Returns 0 for n == 0, threads == 0 or a malformed graph. The
+ *  dependency-graph bound is sum(ns) / makespan. */
+uint64_t px_bench_dag_makespan(const bench_dag *d, const uint64_t *ns,
+    unsigned threads);
 
 /** Zipf(s) over ranks 0..n-1: P(k) proportional to 1/(k+1)^s. */
 typedef struct bench_zipf {

@@ -1,5 +1,6 @@
 /* Unit tests of `parex bench` arithmetic: the makespan of a batch schedule
- * under greedy list scheduling with barriers, and Zipf sampling. */
+ * under greedy list scheduling with barriers, the dependency graph of a
+ * block and its list-scheduling makespan, and Zipf sampling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +84,223 @@ static void test_makespan_edges(void **state)
     assert_int_equal(span(batch, ns, 2, 4), 0);
 }
 
+/* ---- the dependency graph and its makespan ---------------------------- */
+
+/* A graph from explicit predecessor lists: preds[j] ends with -1. */
+static void dag_of(bench_dag *d, size_t *off, uint32_t *pred, size_t n,
+    const int preds[][4])
+{
+    size_t j, k, m = 0;
+
+    d->n = n;
+    d->off = off;
+    d->pred = pred;
+    for (j = 0; j < n; j++) {
+        off[j] = m;
+        for (k = 0; k < 4 && preds[j][k] >= 0; k++) {
+            pred[m++] = (uint32_t)preds[j][k];
+        }
+    }
+    off[n] = m;
+}
+
+static void test_dag_chain(void **state)
+{
+    const int preds[4][4] = { {-1}, {0, -1}, {1, -1}, {2, -1} };
+    uint64_t ns[4] = {1, 2, 3, 4};
+    size_t off[5];
+    uint32_t pred[16];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 4, preds);
+    /* A chain runs one tx at a time on any number of workers. */
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 1), 10);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 10);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 64), 10);
+    assert_int_equal(px_bench_dag_depth(&d), 4);
+}
+
+static void test_dag_independent(void **state)
+{
+    /* No edges: plain greedy list scheduling in block order. 7 | 5; 4 to
+     * the worker free at 5 (-> 9); 3 to the one free at 7 (-> 10); 3 to
+     * the one free at 9 (-> 12). */
+    const int preds[5][4] = { {-1}, {-1}, {-1}, {-1}, {-1} };
+    uint64_t ns[5] = {7, 5, 4, 3, 3};
+    size_t off[6];
+    uint32_t pred[16];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 5, preds);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 1), 22);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 12);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 5), 7);
+    assert_int_equal(px_bench_dag_depth(&d), 1);
+}
+
+static void test_dag_diamond(void **state)
+{
+    /* a(1) -> b(2), c(3) -> d(1): on 2 workers a, then b and c side by
+     * side, d after c: 1 + 3 + 1 = 5; on 1 worker the sum, 7. */
+    const int preds[4][4] = { {-1}, {0, -1}, {0, -1}, {1, 2, -1} };
+    uint64_t ns[4] = {1, 2, 3, 1};
+    size_t off[5];
+    uint32_t pred[16];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 4, preds);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 1), 7);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 5);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 8), 5);
+    assert_int_equal(px_bench_dag_depth(&d), 3);
+}
+
+static void test_dag_no_barriers(void **state)
+{
+    /* tx0(8) alone, tx1(2) -> tx2(2). The batch schedule waits for tx0
+     * before tx2 (8 + 2 = 10); the graph runs tx2 right after tx1: 8. */
+    const int preds[3][4] = { {-1}, {-1}, {1, -1} };
+    uint32_t batch[3] = {0, 0, 1};
+    uint64_t ns[3] = {8, 2, 2};
+    uint64_t scratch[2 * 3 + 2 + 1];
+    size_t off[4];
+    uint32_t pred[8];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 3, preds);
+    assert_int_equal(px_bench_makespan(batch, ns, 3, 2, scratch), 10);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 8);
+}
+
+static void test_dag_block_order_priority(void **state)
+{
+    /* tx0(2) -> tx1(10); tx2, tx3, tx4 (1 each) independent. 2 workers:
+     * t0 tx0, tx2; t1 tx3; t2 tx0 and tx3 done, ready {1, 4}: the lower
+     * index, tx1, starts (-> 12) beside tx4 (-> 3). A zero-cost tx takes
+     * no time. */
+    const int preds[5][4] = { {-1}, {0, -1}, {-1}, {-1}, {-1} };
+    uint64_t ns[5] = {2, 10, 1, 1, 1};
+    uint64_t zero[5] = {0, 0, 0, 0, 0};
+    size_t off[6];
+    uint32_t pred[8];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 5, preds);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 12);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 1), 15);
+    assert_int_equal(px_bench_dag_makespan(&d, zero, 2), 0);
+}
+
+static void test_dag_edges(void **state)
+{
+    const int fwd[2][4] = { {1, -1}, {-1} };
+    uint64_t ns[2] = {1, 1};
+    size_t off[3];
+    uint32_t pred[4];
+    bench_dag d;
+
+    (void)state;
+    dag_of(&d, off, pred, 2, fwd);
+    /* An edge to a later tx cannot come from the block order. */
+    assert_int_equal(px_bench_dag_check(&d), -1);
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 0);
+    assert_int_equal(px_bench_dag_depth(&d), 0);
+    d.n = 0;
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 0);
+    d.n = 1;
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 0), 0);
+}
+
+/* A tx with the given sender byte and sets (keys: 32 copies of a byte). */
+static void tx_of(parex_tx *tx, uint8_t *keys, uint8_t sender,
+    const char *reads, const char *writes)
+{
+    size_t i, nr = strlen(reads), nw = strlen(writes);
+
+    memset(tx, 0, sizeof(*tx));
+    memset(tx->sender, sender, 32);
+    for (i = 0; i < nr; i++) {
+        memset(keys + 32 * i, reads[i], 32);
+    }
+    for (i = 0; i < nw; i++) {
+        memset(keys + 32 * (nr + i), writes[i], 32);
+    }
+    tx->read_set = keys;
+    tx->n_read = (uint32_t)nr;
+    tx->write_set = keys + 32 * nr;
+    tx->n_write = (uint32_t)nw;
+}
+
+static void preds_are(const bench_dag *d, size_t j, const char *want)
+{
+    char got[16];
+    size_t p, m = 0;
+
+    for (p = d->off[j]; p < d->off[j + 1] && m < sizeof(got) - 1; p++) {
+        got[m++] = (char)('0' + d->pred[p]);
+    }
+    got[m] = '\0';
+    /* The order is the one of discovery: the key's last writer, then its
+     * readers since, latest first (the schedule does not depend on it). */
+    assert_string_equal(got, want);
+}
+
+static void test_dag_build(void **state)
+{
+    /* 0 writes A; 1 and 2 read A; 3 writes A (after 0, and after the
+     * readers 1 and 2); 4 reads B only; 5 reads A (after 3); 6 has the
+     * sender of 4 (its account: write after write). */
+    uint8_t keys[7][32 * 2];
+    parex_tx txs[7];
+    uint64_t ns[7] = {1, 1, 1, 1, 1, 1, 1};
+    bench_dag d;
+
+    (void)state;
+    tx_of(&txs[0], keys[0], 10, "", "A");
+    tx_of(&txs[1], keys[1], 11, "A", "");
+    tx_of(&txs[2], keys[2], 12, "A", "");
+    tx_of(&txs[3], keys[3], 13, "", "A");
+    tx_of(&txs[4], keys[4], 14, "B", "");
+    tx_of(&txs[5], keys[5], 15, "A", "");
+    tx_of(&txs[6], keys[6], 14, "", "");
+    px_bench_dag_build(&d, txs, 7);
+    assert_int_equal(d.n, 7);
+    assert_int_equal(px_bench_dag_check(&d), 0);
+    preds_are(&d, 0, "");
+    preds_are(&d, 1, "0");
+    preds_are(&d, 2, "0");
+    preds_are(&d, 3, "021");
+    preds_are(&d, 4, "");
+    preds_are(&d, 5, "3");
+    preds_are(&d, 6, "4");
+    /* 0 -> 1 -> 3 -> 5. */
+    assert_int_equal(px_bench_dag_depth(&d), 4);
+    /* 2 workers: t0 {0, 4}; t1 ready {1, 2, 6}, the lowest two start;
+     * t2 {3, 6}; t3 {5}: 4. */
+    assert_int_equal(px_bench_dag_makespan(&d, ns, 2), 4);
+    px_bench_dag_release(&d);
+    assert_null(d.off);
+
+    /* Reads alone never conflict; every tx of one sender does. */
+    tx_of(&txs[0], keys[0], 1, "AB", "");
+    tx_of(&txs[1], keys[1], 2, "AB", "");
+    tx_of(&txs[2], keys[2], 3, "A", "");
+    px_bench_dag_build(&d, txs, 3);
+    assert_int_equal(px_bench_dag_depth(&d), 1);
+    px_bench_dag_release(&d);
+    tx_of(&txs[0], keys[0], 1, "", "");
+    tx_of(&txs[1], keys[1], 1, "", "");
+    tx_of(&txs[2], keys[2], 1, "", "");
+    px_bench_dag_build(&d, txs, 3);
+    assert_int_equal(px_bench_dag_depth(&d), 3);
+    px_bench_dag_release(&d);
+}
+
 static void test_zipf_distribution(void **state)
 {
     enum { N = 100, DRAWS = 200000 };
@@ -136,6 +354,13 @@ int main(void)
         cmocka_unit_test(test_makespan_barriers),
         cmocka_unit_test(test_makespan_chain),
         cmocka_unit_test(test_makespan_edges),
+        cmocka_unit_test(test_dag_chain),
+        cmocka_unit_test(test_dag_independent),
+        cmocka_unit_test(test_dag_diamond),
+        cmocka_unit_test(test_dag_no_barriers),
+        cmocka_unit_test(test_dag_block_order_priority),
+        cmocka_unit_test(test_dag_edges),
+        cmocka_unit_test(test_dag_build),
         cmocka_unit_test(test_zipf_distribution),
         cmocka_unit_test(test_zipf_bounds),
     };
