@@ -42,6 +42,10 @@ typedef struct bench_opts {
     uint64_t rss_blocks;     /* nonzero: the RSS report over that many blocks */
     int scaling;             /* the time-per-tx report over block sizes */
     double zipf;             /* 0: uniform */
+    double tx_work_us;       /* --tx-work: extra work per tx, us */
+    uint64_t tx_work_hashes; /* its calibrated SHA-256 chain length */
+    int details;             /* --details: per run, the stage split etc. */
+    int sweep;               /* no workload options: the short sweep */
     unsigned threads[BENCH_MAX_THREADS];
     size_t nthreads;
     parex_sync sync;
@@ -87,6 +91,9 @@ typedef struct bench_work {
 void px_bench_gen_transfers(bench_work *w, const char *workload,
     uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed,
     double zipf);
+/** 1 when label ("ethereum/5891667.jsonl") names one of the eight
+ *  essentially sequential Ethereum blocks of ../shared/data/README.md. */
+int px_bench_seq_listed(const char *label);
 /** One trace file as one block. Returns 0, or -1 after a warning. */
 int px_bench_gen_trace(bench_work *w, const char *file);
 void px_bench_work_free(bench_work *w);
@@ -146,6 +153,21 @@ void px_bench_zipf_init(bench_zipf *z, size_t n, double s);
 size_t px_bench_zipf_draw(const bench_zipf *z, uint64_t u);
 void px_bench_zipf_release(bench_zipf *z);
 
+/* ---- bench_txwork.c --------------------------------------------------- */
+
+/** out = SHA-256 applied `steps` times to the 32 bytes of seed (out may be
+ *  seed). */
+void px_bench_work_chain(uint8_t out[32], const uint8_t seed[32],
+    uint64_t steps);
+/** The chain length that takes about us microseconds on this core (the
+ *  fastest of three timings); 0 for us <= 0, else at least 1. */
+uint64_t px_bench_work_calibrate(double us);
+/** Register on e the programs of ids 1 (transfer) and 2 (trace) that run
+ *  a chain of *steps steps (seeded by the tx's signature), then the
+ *  built-in program's semantics. steps is borrowed for e's lifetime.
+ *  Returns parex_engine_register()'s code. */
+int px_bench_work_register(parex_engine *e, uint64_t *steps);
+
 /* ---- bench_exec.c: types of a run and its results -------------------- */
 
 enum { ST_DECODE, ST_VERIFY, ST_ANALYSIS, ST_EXEC, ST_VALIDATE, ST_APPLY,
@@ -173,6 +195,16 @@ typedef struct bench_result {
     double verify_us, sig_bound_tps, sig_bound_ratio;
     int have_proj;           /* the profiled runs ran */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
+    double dag_bound;        /* with have_proj: sum of the tx times over
+                                the dependency graphs' makespan at
+                                `threads` (bench_prof.c) */
+    uint64_t dag_depth;      /* longest chains of the graphs, summed */
+    int seq_listed;          /* one of the eight sequential Ethereum
+                                blocks */
+    const char *fallback;    /* why the parallel engine ran blocks
+                                sequentially; NULL: it did not */
+    double tx_work_us;       /* --tx-work */
+    uint64_t tx_work_hashes;
     uint64_t peak_rss;
     uint8_t root[32];
     int roots_match;
@@ -191,6 +223,8 @@ typedef struct bench_progress {
 typedef struct bench_run {
     parex_block_stats s;
     uint64_t failed, fallback_blocks;
+    const char *fallback;    /* the reason of the first fallback block */
+    int fallback_mixed;      /* blocks fell back for different reasons */
     double ideal_den;        /* sum over blocks of txs / ideal speedup */
     uint8_t root[32];
 } bench_run;
@@ -208,8 +242,15 @@ typedef struct bench_exec_cfg {
     void *user;
 } bench_exec_cfg;
 
+/** Why a block ran on the sequential executor, from its stats and the
+ *  engine's thread count ("one thread", "narrow"); NULL when it did
+ *  not. */
+const char *px_bench_fallback_reason(const parex_block_stats *st,
+    unsigned threads);
+
 /** One run: a fresh store, genesis, then w's blocks in order, each
- *  committed. Dies on any engine or storage error. */
+ *  committed; with w->work_hashes, the programs of bench_txwork.c. Dies
+ *  on any engine or storage error. */
 void px_bench_execute(bench_run *out, const bench_work *w,
     const bench_exec_cfg *cfg);
 
@@ -223,9 +264,11 @@ void px_bench_rss_split(uint64_t *anon, uint64_t *file);
 
 /** The projection: PROF_PASSES profiled one-thread runs of w (computed
  *  once per workload, kept in w), each tx's minimum time, replayed by
- *  px_bench_makespan() at 4..64 threads. Fills r->proj_speedup and
- *  r->proj_ideal and sets r->have_proj. Returns 0, or -1 when the engine
- *  gave no usable profile (r untouched). */
+ *  px_bench_makespan() at 4..64 threads, and by px_bench_dag_makespan()
+ *  on each block's dependency graph at r->threads. Fills r->proj_speedup,
+ *  r->proj_ideal, r->dag_bound and r->dag_depth and sets r->have_proj.
+ *  Returns 0, or -1 when the engine gave no usable profile (r
+ *  untouched). */
 int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o);
 
 /* ---- bench_run.c ------------------------------------------------------ */
@@ -267,9 +310,13 @@ void px_bench_print_rss(const bench_opts *o, const bench_work *w,
  *  among results[0..n-1] (same workload, one per block size). */
 void px_bench_print_scaling(const bench_opts *o, const bench_result *res,
     size_t n);
-/** Geomean and min of the speedups per thread count over res[0..n-1]. */
-void px_bench_print_summary(const bench_opts *o, const char *what,
-    const bench_result *res, size_t n);
+/** The summary table after every run: per thread count, geomean and min
+ *  of the exec speedup and of speedup / dependency-graph bound for p2p,
+ *  Zipf p2p, hot, all real blocks, those of >= 100 txs, and those
+ *  without the eight essentially sequential Ethereum blocks; then the
+ *  count of root mismatches. */
+void px_bench_print_summary(const bench_opts *o, const bench_result *res,
+    size_t n);
 void px_bench_progress_update(bench_progress *pg, const char *what,
     size_t i, size_t n);
 void px_bench_progress_clear(bench_progress *pg);

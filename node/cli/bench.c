@@ -212,6 +212,21 @@ static double parse_zipf(const char *val)
     return s;
 }
 
+static double parse_tx_work(const char *val)
+{
+    char *end;
+    double us;
+
+    errno = 0;
+    us = strtod(val, &end);
+    if (errno != 0 || end == val || *end != '\0' || !(us >= 0) ||
+            us > 100000) {
+        node_die(NODE_EXIT_USAGE, "bench: --tx-work: '%s' is not a number "
+            "of microseconds in [0, 100000]", val);
+    }
+    return us;
+}
+
 /* ---- running ---------------------------------------------------------- */
 
 typedef struct bench_results {
@@ -264,6 +279,7 @@ static int run_jobs(const bench_opts *o, const bench_jobs *js,
             pg.done += o->nthreads;
             continue;
         }
+        w.work_hashes = o->tx_work_hashes;
         pg.label = w.label;
         for (t = 0; t < o->nthreads; t++) {
             pg.threads = o->threads[t];
@@ -282,19 +298,19 @@ static int run_jobs(const bench_opts *o, const bench_jobs *js,
             pg.done++;
         }
         px_bench_work_free(&w);
-        /* A summary after the last job of each group. */
-        if (o->rss_blocks == 0 && (i + 1 == js->n ||
+        /* The scaling report after the last job of its group. */
+        if (o->rss_blocks == 0 && o->scaling && (i + 1 == js->n ||
                 strcmp(js->v[i + 1].group, j->group) != 0)) {
-            px_bench_print_summary(o, j->group, all->v + group_start,
+            px_bench_print_scaling(o, all->v + group_start,
                 all->n - group_start);
-            if (o->scaling) {
-                px_bench_print_scaling(o, all->v + group_start,
-                    all->n - group_start);
-            }
             group_start = all->n;
         }
     }
     px_bench_progress_clear(&pg);
+    /* One summary table after every run. */
+    if (o->rss_blocks == 0) {
+        px_bench_print_summary(o, all->v, all->n);
+    }
     return bad;
 }
 
@@ -341,6 +357,8 @@ int node_cmd_bench(int argc, char **argv)
             have_blocks = 1;
         } else if (node_opt_value(argc, argv, &k, "--threads", &val)) {
             parse_threads(&o, val);
+        } else if (node_opt_value(argc, argv, &k, "--tx-work", &val)) {
+            o.tx_work_us = parse_tx_work(val);
         } else if (node_opt_value(argc, argv, &k, "--zipf", &val)) {
             o.zipf = parse_zipf(val);
             have_zipf = 1;
@@ -371,6 +389,8 @@ int node_cmd_bench(int argc, char **argv)
             o.replot = val;
         } else if (strcmp(argv[k], "--scaling") == 0) {
             o.scaling = 1;
+        } else if (strcmp(argv[k], "--details") == 0) {
+            o.details = 1;
         } else if (strcmp(argv[k], "--json") == 0) {
             o.json = 1;
         } else if (strcmp(argv[k], "--progress") == 0) {
@@ -393,11 +413,24 @@ int node_cmd_bench(int argc, char **argv)
         }
     }
     o.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
+    sweep = workload == NULL && o.naccounts == 0 && o.nblock_sizes == 0 &&
+        !have_zipf && o.rss_blocks == 0 && !o.scaling && o.replot == NULL;
+    o.sweep = sweep;
     if (o.nthreads == 0) {
-        o.threads[o.nthreads++] = 1;
+        /* The sweep measures the largest power of two only: at one
+         * thread the engine runs every block sequentially. */
+        if (!sweep) {
+            o.threads[o.nthreads++] = 1;
+        }
         for (c = 2; c <= node_cpus() && o.nthreads < BENCH_MAX_THREADS;
                 c *= 2) {
+            if (sweep) {
+                o.nthreads = 0;
+            }
             o.threads[o.nthreads++] = c;
+        }
+        if (o.nthreads == 0) {
+            o.threads[o.nthreads++] = 1;
         }
     }
     if (workload != NULL && strcmp(workload, "trace") == 0 &&
@@ -429,8 +462,7 @@ int node_cmd_bench(int argc, char **argv)
         return k == 0 ? NODE_EXIT_OK : k == -1 ? NODE_EXIT_INPUT
             : NODE_EXIT_RUNTIME;
     }
-    sweep = workload == NULL && o.naccounts == 0 && o.nblock_sizes == 0 &&
-        !have_zipf && o.rss_blocks == 0 && !o.scaling;
+    o.tx_work_hashes = px_bench_work_calibrate(o.tx_work_us);
 
     if (sweep) {
         job_add(&js, "p2p", "p2p", 100, 10000, o.blocks, 0, NULL);
