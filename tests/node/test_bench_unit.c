@@ -346,6 +346,40 @@ static void test_zipf_bounds(void **state)
     px_bench_zipf_release(&z);
 }
 
+static void test_seq_listed(void **state)
+{
+    (void)state;
+    assert_int_equal(px_bench_seq_listed("ethereum/5891667.jsonl"), 1);
+    assert_int_equal(px_bench_seq_listed("ethereum/15274915.jsonl"), 1);
+    assert_int_equal(px_bench_seq_listed("ethereum/16257471.jsonl"), 0);
+    /* Only Ethereum's, and the whole number. */
+    assert_int_equal(px_bench_seq_listed("bitcoin/5891667.jsonl"), 0);
+    assert_int_equal(px_bench_seq_listed("ethereum/58916670.jsonl"), 0);
+    assert_int_equal(px_bench_seq_listed("ethereum/589166.jsonl"), 0);
+}
+
+static void test_work_chain(void **state)
+{
+    uint8_t seed[32], h1[32], h2[32], out[32];
+
+    (void)state;
+    memset(seed, 7, 32);
+    parex_sha256(h1, seed, 32);
+    parex_sha256(h2, h1, 32);
+    px_bench_work_chain(out, seed, 0);
+    assert_memory_equal(out, seed, 32);
+    px_bench_work_chain(out, seed, 1);
+    assert_memory_equal(out, h1, 32);
+    px_bench_work_chain(out, seed, 2);
+    assert_memory_equal(out, h2, 32);
+    /* In place. */
+    memcpy(out, seed, 32);
+    px_bench_work_chain(out, out, 2);
+    assert_memory_equal(out, h2, 32);
+    assert_int_equal(px_bench_work_calibrate(0), 0);
+    assert_true(px_bench_work_calibrate(0.001) >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +395,8 @@ int main(void)
         cmocka_unit_test(test_dag_block_order_priority),
         cmocka_unit_test(test_dag_edges),
         cmocka_unit_test(test_dag_build),
+        cmocka_unit_test(test_seq_listed),
+        cmocka_unit_test(test_work_chain),
         cmocka_unit_test(test_zipf_distribution),
         cmocka_unit_test(test_zipf_bounds),
     };
