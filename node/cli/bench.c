@@ -124,8 +124,8 @@ void node_help_bench(FILE *f)
 "  --block-size LIST txs per block (default 10000)\n"
 "  --blocks N       blocks per run (default 3; the sweep 1)\n"
 "  --threads LIST   comma-separated thread counts (default 1 and every\n"
-"                   power of two up to the online CPUs; the sweep: the\n"
-"                   largest of them)\n"
+"                   power of two up to the online CPUs; the sweep without\n"
+"                   --plot: the largest of them)\n"
 "  --zipf S         p2p senders and recipients Zipf(S), 0 < S <= 10\n"
 "  --tx-work US     extra work per tx, about US microseconds (0-100000;\n"
 "                   default 0: none)\n"
@@ -440,20 +440,17 @@ int node_cmd_bench(int argc, char **argv)
         !have_zipf && o.rss_blocks == 0 && !o.scaling && o.replot == NULL;
     o.sweep = sweep;
     if (o.nthreads == 0) {
-        /* The sweep measures the largest power of two only: at one
-         * thread the engine runs every block sequentially. */
-        if (!sweep) {
-            o.threads[o.nthreads++] = 1;
-        }
+        /* 1 and every power of two up to the CPUs. The sweep measures
+         * the largest only (at one thread the engine runs every block
+         * sequentially), unless it is to be plotted against threads. */
+        o.threads[o.nthreads++] = 1;
         for (c = 2; c <= node_cpus() && o.nthreads < BENCH_MAX_THREADS;
                 c *= 2) {
-            if (sweep) {
-                o.nthreads = 0;
-            }
             o.threads[o.nthreads++] = c;
         }
-        if (o.nthreads == 0) {
-            o.threads[o.nthreads++] = 1;
+        if (sweep && o.plot == NULL) {
+            o.threads[0] = o.threads[o.nthreads - 1];
+            o.nthreads = 1;
         }
     }
     if (workload != NULL && strcmp(workload, "trace") == 0 &&
