@@ -373,8 +373,8 @@ void px_bench_print_summary(const bench_opts *o, const bench_result *res,
     }
     printf("\n# summary: exec speedup and speedup / dependency-graph bound, "
         "geomean and min over the runs\n");
-    printf("%-44s %3s %5s %9s %7s %10s %6s %9s\n", "runs", "thr", "n",
-        "speedup", "min", "spd/bound", "min", "fallbacks");
+    printf("%-44s %3s %5s %9s %7s %10s %6s %9s\n", "workloads", "thr",
+        "runs", "speedup", "min", "spd/bound", "min", "fallbacks");
     for (t = 0; t < o->nthreads; t++) {
         unsigned thr = o->threads[t];
         sum_row all = {0}, big = {0}, par = {0};
