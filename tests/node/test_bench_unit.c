@@ -380,6 +380,166 @@ static void test_work_chain(void **state)
     assert_true(px_bench_work_calibrate(0.001) >= 1);
 }
 
+/* ---- --tx-work: the bench's programs against the built-ins ------------ */
+
+typedef struct work_block {
+    uint8_t sec[32], pub[32], acct[32];
+    uint8_t b_pub[32], c_pub[32], d_pub[32];
+    uint8_t b_key[32], c_key[32], d_key[32], k1[32], k2[32];
+    uint8_t b_val[16], a_val[16];
+    uint8_t c_val[5];
+    parex_kv kv[3];
+    node_txbytes txs[9];
+    size_t ntx;
+} work_block;
+
+/* The n 32-byte keys k[] copied into out in ascending order (insertion
+ * sort); returns n. */
+static uint32_t keys_sorted(uint8_t *out, const uint8_t *const *k, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++) {
+        memcpy(out + 32 * i, k[i], 32);
+    }
+    for (i = 1; i < n; i++) {
+        for (j = i; j > 0 && memcmp(out + 32 * (j - 1), out + 32 * j,
+                32) > 0; j--) {
+            uint8_t t[32];
+            memcpy(t, out + 32 * j, 32);
+            memcpy(out + 32 * j, out + 32 * (j - 1), 32);
+            memcpy(out + 32 * (j - 1), t, 32);
+        }
+    }
+    return (uint32_t)n;
+}
+
+static void add_tx(work_block *wb, uint32_t program, const uint8_t *args,
+    uint32_t args_len, const uint8_t *const *ws, size_t nws)
+{
+    char err[NODE_ERR_LEN];
+    uint8_t wset[32 * 4];
+    parex_tx tx;
+
+    memset(&tx, 0, sizeof(tx));
+    tx.chain_id = 1;
+    tx.nonce = wb->ntx;
+    tx.fee = 1;
+    tx.program = program;
+    tx.args = args_len == 0 ? NULL : args;
+    tx.args_len = args_len;
+    tx.n_write = keys_sorted(wset, ws, nws);
+    tx.write_set = nws == 0 ? NULL : wset;
+    assert_int_equal(parex_tx_sign(&tx, wb->sec), PAREX_OK);
+    assert_int_equal(node_tx_encode(&wb->txs[wb->ntx], err, "test", &tx), 0);
+    wb->ntx++;
+}
+
+/* One block from one sender: every failure of the transfer program
+ * (overflow, insufficient balance, bad args, a recipient whose value is
+ * not an account), a transfer to oneself, a good one, a malformed and a
+ * good trace, and an unknown program. */
+static void work_block_init(work_block *wb)
+{
+    uint8_t args[64], targs[4 + 1 + 4 + 32 + 4 + 32];
+    const uint8_t *ws[2];
+
+    memset(wb, 0, sizeof(*wb));
+    node_key_from_str(wb->sec, wb->pub, "bench-test/a");
+    node_key_from_str(args, wb->b_pub, "bench-test/b");
+    node_key_from_str(args, wb->c_pub, "bench-test/c");
+    node_key_from_str(args, wb->d_pub, "bench-test/d");
+    parex_account_key(wb->acct, wb->pub);
+    parex_account_key(wb->b_key, wb->b_pub);
+    parex_account_key(wb->c_key, wb->c_pub);
+    parex_account_key(wb->d_key, wb->d_pub);
+    memset(wb->k1, 0x11, 32);
+    memset(wb->k2, 0x22, 32);
+    parex_account_encode(wb->a_val, 1000, 0);
+    parex_account_encode(wb->b_val, UINT64_MAX - 5, 0);
+    memcpy(wb->kv[0].key, wb->acct, 32);
+    wb->kv[0].value = wb->a_val;
+    wb->kv[0].value_len = 16;
+    memcpy(wb->kv[1].key, wb->b_key, 32);
+    wb->kv[1].value = wb->b_val;
+    wb->kv[1].value_len = 16;
+    memcpy(wb->kv[2].key, wb->c_key, 32);
+    wb->kv[2].value = wb->c_val;
+    wb->kv[2].value_len = sizeof(wb->c_val);
+
+    ws[0] = wb->acct;
+    ws[1] = wb->b_key;
+    parex_transfer_args(args, wb->b_pub, 10);          /* overflow */
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 40, ws, 2);
+    ws[1] = wb->d_key;
+    parex_transfer_args(args, wb->d_pub, 5000);        /* insufficient */
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 40, ws, 2);
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 39, ws, 2); /* bad args */
+    parex_transfer_args(args, wb->pub, 1);             /* to oneself */
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 40, ws, 1);
+    ws[1] = wb->c_key;
+    parex_transfer_args(args, wb->c_pub, 1);           /* not an account */
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 40, ws, 2);
+    ws[1] = wb->d_key;
+    parex_transfer_args(args, wb->d_pub, 7);           /* moves 7 */
+    add_tx(wb, PAREX_PROGRAM_TRANSFER, args, 40, ws, 2);
+    add_tx(wb, PAREX_PROGRAM_TRACE, args, 3, ws, 1);   /* bad trace args */
+    /* id "x", R = {k1}, W = {k2}. */
+    memcpy(targs, "\1\0\0\0x\1\0\0\0", 9);
+    memcpy(targs + 9, wb->k1, 32);
+    memcpy(targs + 41, "\1\0\0\0", 4);
+    memcpy(targs + 45, wb->k2, 32);
+    ws[1] = wb->k2;
+    add_tx(wb, PAREX_PROGRAM_TRACE, targs, sizeof(targs), ws, 2);
+    add_tx(wb, 300, args, 40, ws, 1);                  /* unknown */
+}
+
+static void test_work_programs(void **state)
+{
+    work_block wb;
+    node_txbytes *blocks[1];
+    size_t ntx[1];
+    bench_work w;
+    bench_exec_cfg c;
+    bench_run ref, run;
+    int seq, work;
+
+    (void)state;
+    work_block_init(&wb);
+    memset(&w, 0, sizeof(w));
+    w.workload = "test";
+    snprintf(w.label, sizeof(w.label), "work programs");
+    w.nkv = 3;
+    w.kvs = wb.kv;
+    memcpy(w.fee, wb.d_pub, 32);
+    w.nblocks = 1;
+    ntx[0] = wb.ntx;
+    blocks[0] = wb.txs;
+    w.ntx = ntx;
+    w.txs = blocks;
+    memset(&c, 0, sizeof(c));
+    c.sync = PAREX_SYNC_NONE;
+    c.sequential = 1;
+    c.threads = 1;
+    px_bench_execute(&ref, &w, &c);
+    /* 0, 1, 2, 4 and 6 fail; 8 has an unknown program. */
+    assert_int_equal(ref.failed, 6);
+    for (seq = 0; seq < 2; seq++) {
+        for (work = 0; work < 2; work++) {
+            w.work_hashes = work ? 3 : 0;
+            c.sequential = seq;
+            c.threads = seq ? 1 : 2;
+            c.min_batch_width = 1;
+            px_bench_execute(&run, &w, &c);
+            assert_int_equal(run.failed, ref.failed);
+            assert_memory_equal(run.root, ref.root, 32);
+        }
+    }
+    for (ntx[0] = 0; ntx[0] < wb.ntx; ntx[0]++) {
+        free(wb.txs[ntx[0]].p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_dag_build),
         cmocka_unit_test(test_seq_listed),
         cmocka_unit_test(test_work_chain),
+        cmocka_unit_test(test_work_programs),
         cmocka_unit_test(test_zipf_distribution),
         cmocka_unit_test(test_zipf_bounds),
     };
