@@ -1,6 +1,8 @@
 /* Unit tests of `parex bench` arithmetic: the makespan of a batch schedule
  * under greedy list scheduling with barriers, the dependency graph of a
- * block and its list-scheduling makespan, and Zipf sampling. */
+ * block and its list-scheduling makespan, Zipf sampling, the list of
+ * sequential Ethereum blocks, and the --tx-work chain and programs (the
+ * same state as the built-ins). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
