@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -699,13 +700,25 @@ int node_cmd_load(int argc, char **argv)
         json_decref(res);
     }
     if (json_out) {
-        printf("{\"txs\": %llu, \"senders\": %llu, \"batch\": %llu, "
-            "\"sign_s\": %.3f, \"submit_s\": %.3f, \"total_s\": %.3f, "
-            "\"submit_tx_per_s\": %.0f, \"tx_per_s\": %.0f, \"blocks\": "
-            "%llu, \"full_retries\": %llu}\n", (unsigned long long)ntx,
-            (unsigned long long)nsend, (unsigned long long)batch, t_sign,
-            t_sub, t1, (double)ntx / t_sub, (double)ntx / t1,
-            (unsigned long long)(h1 - h0), (unsigned long long)retries);
+        /* Seconds rounded to ms and rates to whole tx/s, as before. */
+        json_t *o = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:I, "
+            "s:I, s:I}", "txs", (json_int_t)ntx, "senders",
+            (json_int_t)nsend, "batch", (json_int_t)batch, "sign_s",
+            floor(t_sign * 1000 + 0.5) / 1000, "submit_s",
+            floor(t_sub * 1000 + 0.5) / 1000, "total_s",
+            floor(t1 * 1000 + 0.5) / 1000, "submit_tx_per_s",
+            (json_int_t)floor((double)ntx / t_sub + 0.5), "tx_per_s",
+            (json_int_t)floor((double)ntx / t1 + 0.5), "blocks",
+            (json_int_t)(h1 - h0),
+            "full_retries", (json_int_t)retries);
+        char *line = o != NULL ? json_dumps(o, JSON_PRESERVE_ORDER |
+            JSON_REAL_PRECISION(12)) : NULL;
+        if (line == NULL) {
+            node_die(NODE_EXIT_RUNTIME, "load: out of memory");
+        }
+        puts(line);
+        free(line);
+        json_decref(o);
     } else {
         printf("parex load: %llu txs from %llu senders in batches of %llu\n"
             "  signing (client)   %.3f s\n"
