@@ -312,6 +312,14 @@ int node_cmd_node(int argc, char **argv)
     eo.threads = (unsigned)(threads == 0 ? node_cpus() : threads);
     eo.chain_id = g.chain_id;
     parex_limits_default(&eo.limits);
+    if (block_bytes + PAREX_HEADER_BYTES + 4 + 4 * max_txs >
+        eo.limits.max_block_bytes) {
+        node_die(NODE_EXIT_USAGE, "--max-block-bytes %llu is over the "
+            "engine's block limit %llu (with the framing of %llu txs)",
+            (unsigned long long)block_bytes,
+            (unsigned long long)eo.limits.max_block_bytes,
+            (unsigned long long)max_txs);
+    }
     if (max_txs > eo.limits.max_block_txs) {
         node_die(NODE_EXIT_USAGE, "--max-block-txs %llu is over the block "
             "limit %u", (unsigned long long)max_txs, eo.limits.max_block_txs);
