@@ -34,14 +34,24 @@ struct parex_engine {
     px__result res;
     parex_receipt *receipts;
     size_t n_receipts;
+    px__pending_block body;   /* the pending block's txs, for the store */
 };
+
+static void options_default(parex_engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
+    o->chain_id = 1;
+    parex_limits_default(&o->limits);
+}
 
 PAREX_API void parex_engine_options_default(parex_engine_options *out)
 {
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-        out->chain_id = 1;
-        parex_limits_default(&out->limits);
+    parex_engine_options def;
+
+    if (out != NULL && px__sized_check(out) == PAREX_OK) {
+        options_default(&def);
+        px__sized_out(out, &def, sizeof(def));
     }
 }
 
@@ -58,6 +68,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     parex_engine_options def;
     parex_engine *e;
     unsigned i, threads;
+    uint32_t chain_id;
     int rc;
 
     if (out == NULL) {
@@ -67,9 +78,18 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     if (db == NULL) {
         return PAREX_E_MISUSE;
     }
-    if (opt == NULL) {
-        parex_engine_options_default(&def);
-        opt = &def;
+    options_default(&def);
+    if (opt != NULL && px__sized_in(&def, sizeof(def), opt) != PAREX_OK) {
+        return PAREX_E_MISUSE;
+    }
+    opt = &def;
+    /* A store that records its chain takes engines of that chain only. */
+    rc = px__db_chain_id(db, &chain_id);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (chain_id != 0 && chain_id != opt->chain_id) {
+        return PAREX_E_MISMATCH;
     }
     threads = opt->threads;
     if (threads == 0) {
@@ -132,6 +152,7 @@ static void drop_pending(parex_engine *e)
     free(e->receipts);
     e->receipts = NULL;
     e->n_receipts = 0;
+    px__pending_block_release(&e->body);
     e->pending = 0;
 }
 
@@ -185,6 +206,7 @@ typedef struct verify_job {
     px__block *blk;
     uint32_t chain_id;
     uint8_t *bad;       /* per tx: 0 ok, else a parex_reject reason */
+    int trusted;        /* PAREX_EXEC_VERIFIED: ids and keys only */
 } verify_job;
 
 static void run_verify(void *arg, unsigned w, size_t b, size_t e)
@@ -200,6 +222,9 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
         parex_account_key(t->acct, t->tx.sender);
         if (t->tx.chain_id != vj->chain_id) {
             vj->bad[i] = PAREX_REJECT_CHAIN_ID;
+            continue;
+        }
+        if (vj->trusted) {
             continue;
         }
         px__sighash(msg, t->enc, t->enc_len);
@@ -441,9 +466,16 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
 
     px__err_clear(err);
     memset(&st, 0, sizeof(st));
+    st.size = sizeof(st);
     memset(&blk, 0, sizeof(blk));
     if (e == NULL || block == NULL || (receipts == NULL && cap > 0)) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
+            "parex_block_stats.size is %zu; set it to "
+            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
+            stats->size);
     }
     if (e->pending) {
         return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
@@ -505,8 +537,10 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         goto out;
     }
     {
-        verify_job vj = { &blk, e->chain_id, bad };
+        verify_job vj = { &blk, e->chain_id, bad,
+            (flags & PAREX_EXEC_VERIFIED) != 0 };
         px__pool_run(e->pool, run_verify, &vj, blk.n, 16);
+        st.verify_skipped = vj.trusted ? blk.n : 0;
     }
     for (i = 0; i < blk.n; i++) {
         if (bad[i] != 0) {
@@ -629,6 +663,15 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     if (header != NULL) {
         *header = e->hdr;
     }
+    px__pending_block_set(&e->body, block, len);
+    if (!(flags & PAREX_EXEC_COMMIT)) {
+        /* The caller's buffer is not retained past this call. */
+        rc = px__pending_block_keep(&e->body);
+        if (rc != PAREX_OK) {
+            px__fail(err, rc, 0, -1, "", "out of memory");
+            goto out;
+        }
+    }
     e->pending = 1;
     reset_snapshots(e);
     snaps = 0;
@@ -652,7 +695,7 @@ out:
     px__block_release(&blk);
     st.total_ns = px__now_ns() - tstart;
     if (stats != NULL) {
-        *stats = st;
+        px__sized_out(stats, &st, sizeof(st));
     }
     return rc;
 }
@@ -670,6 +713,9 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
     if (!e->pending) {
         return PAREX_E_MISUSE;
     }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return PAREX_E_MISUSE;
+    }
     rc = px__wtxn_begin(&w, e->db->store);
     if (rc != PAREX_OK) {
         return rc;
@@ -680,13 +726,9 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
                     : px__wtxn_put(w, PX_DB_STATE, c->key, 32, c->val,
                           c->len);
     }
-    for (i = 0; i < e->n_receipts && rc == PAREX_OK; i++) {
-        uint8_t v[12 + 48];
-        px__st64(v, e->hdr.height);
-        px__st32(v + 8, (uint32_t)i);
-        receipt_encode(v + 12, &e->receipts[i]);
-        rc = px__wtxn_put(w, PX_DB_RECEIPTS, e->receipts[i].txid, 32, v,
-            sizeof(v));
+    if (rc == PAREX_OK) {
+        rc = px__commit_block(w, &e->hdr, &e->body, e->receipts,
+            e->n_receipts);
     }
     if (rc == PAREX_OK) {
         rc = px__write_head(w, &e->hdr, &e->lt);
@@ -700,7 +742,14 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
         return rc;
     }
     if (stats != NULL) {
-        stats->commit_ns = px__now_ns() - t0;
+        uint64_t ns = px__now_ns() - t0;
+        size_t size;
+
+        /* Only if the caller's struct reaches the field. */
+        memcpy(&size, stats, sizeof(size));
+        if (size >= offsetof(parex_block_stats, commit_ns) + sizeof(ns)) {
+            stats->commit_ns = ns;
+        }
     }
     drop_pending(e);
     return PAREX_OK;

@@ -266,6 +266,45 @@ int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
 /** Writes header, meta "head" and meta "lthash". */
 int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
+/** Encode a receipt as stored and hashed: txid || u32le status ||
+ *  u32le code || u64le fee (48 bytes). */
+void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
+/** Writes the block record of height h->height (state_int.h: "blocks",
+ *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
+ *  168-byte header (u32le count, then the txs). */
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const parex_receipt *receipts, size_t n);
+/** The body of the block being executed, kept for its commit: borrowed
+ *  from the caller's buffer during parex_engine_execute(), copied
+ *  (px__pending_block_keep) when the block stays pending after it. */
+typedef struct px__pending_block {
+    const uint8_t *body;
+    size_t len;
+    uint8_t *copy;      /* malloc'd, or NULL while borrowed */
+} px__pending_block;
+void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
+    size_t len);
+int px__pending_block_keep(px__pending_block *pb);
+void px__pending_block_release(px__pending_block *pb);
+/** The engine commit's one call into the block store. */
+int px__commit_block(px__wtxn *w, const parex_header *h,
+    const px__pending_block *pb, const parex_receipt *receipts, size_t n);
+/** The store's recorded chain id; 0 when none (no genesis yet, or one
+ *  written by parex_db_genesis()). */
+int px__db_chain_id(const parex_db *db, uint32_t *chain_id);
+
+/* ---- caller-sized structs (parex_common.h, "ABI") ---- */
+/** Copy the caller's struct in (size in its first member) over *def
+ *  (ours bytes, defaults filled): fields the caller's older struct lacks
+ *  keep their defaults; a newer caller's fields past ours must be zero.
+ *  Returns PAREX_OK or PAREX_E_MISUSE (implausible size, or a field this
+ *  library does not know is set); *def's size is left as ours. */
+int px__sized_in(void *def, size_t ours, const void *in);
+/** Check a caller's output struct's size: PAREX_OK or PAREX_E_MISUSE. */
+int px__sized_check(const void *out);
+/** Write src (ours bytes) into the caller's output struct, at most the
+ *  caller's size, keeping the caller's size member. */
+void px__sized_out(void *out, const void *src, size_t ours);
 
 static inline uint64_t px__now_ns(void);
 #include <time.h>

@@ -113,8 +113,8 @@ int node_cmd_node(int argc, char **argv)
     char host[64], err[NODE_ERR_LEN], *logpath;
     unsigned port, bound;
     node_fixture g;
-    parex_db_options dbo;
-    parex_engine_options eo;
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info ei;
     parex_engine *e = NULL;
     parex_header head;
@@ -177,6 +177,7 @@ int node_cmd_node(int argc, char **argv)
     }
 
     memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
     dbo.sync = sync;
     memset(&ei, 0, sizeof(ei));
     memset(&c, 0, sizeof(c));

@@ -113,7 +113,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
     node_mp_tx **cand = node_malloc(c->max_block_txs * sizeof(*cand));
     node_txbytes *tb = node_malloc(c->max_block_txs * sizeof(*tb));
     parex_receipt *rc_out = node_malloc(c->max_block_txs * sizeof(*rc_out));
-    parex_block_stats st, cst;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT, cst = PAREX_BLOCK_STATS_INIT;
     parex_error_info ei;
     parex_header head, h;
     node_buf block = {0};
@@ -194,6 +194,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
         goto out;
     }
     memset(&cst, 0, sizeof(cst));
+    cst.size = sizeof(cst);
     rc = parex_engine_commit(e, &cst);
     if (rc != PAREX_OK) {
         char err2[NODE_ERR_LEN];

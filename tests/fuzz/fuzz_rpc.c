@@ -37,7 +37,7 @@ static void setup(void)
     uint8_t wkey[32], buf[512], fsec[32];
     char err[NODE_ERR_LEN], path[600], seed[16], *hex, *body;
     parex_kv kvs[3];
-    parex_engine_options eo;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_tx tx;
     size_t len = sizeof(buf);
     int i;

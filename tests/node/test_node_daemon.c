@@ -213,7 +213,7 @@ static int world_setup(void **state)
     world *w = node_calloc(1, sizeof(*w));
     parex_kv kvs[3];
     uint8_t vals[3][16], fee[32];
-    parex_engine_options eo;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     char err[NODE_ERR_LEN], path[600];
     int i;
 
