@@ -122,6 +122,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
         goto err;
     }
     e->threads = px__pool_threads(e->pool);
+    e->progs.max_calls = opt->max_tx_calls;
     e->min_width = opt->min_batch_width;
     if (e->min_width == 0) {
         e->min_width = e->threads == 1 ? UINT32_MAX : 16 * e->threads;
@@ -600,6 +601,9 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     st.escaped = e->res.escaped;
     st.fallback = e->res.fallback;
     st.map_probes = e->res.map_probes;
+    for (i = 0; rc == PAREX_OK && i < blk.n; i++) {
+        st.budget_stops += e->receipts[i].status == PAREX_TX_BUDGET;
+    }
     e->prof_valid = e->profiling && rc == PAREX_OK;
     if (rc != PAREX_OK) {
         px__fail(err, rc, 0, -1, "", "execution failed: %s",

@@ -135,7 +135,11 @@ typedef struct px__program {
 typedef struct px__programs {
     px__program *v;   /* sorted by id */
     size_t n, cap;
+    uint32_t max_calls; /* parex_engine_options.max_tx_calls; 0: default */
 } px__programs;
+
+/** Default of parex_engine_options.max_tx_calls. */
+#define PX_DEFAULT_MAX_CALLS 1000000u
 
 int px__programs_init(px__programs *p);   /* registers built-ins */
 void px__programs_finish(px__programs *p);
@@ -160,6 +164,14 @@ struct parex_ctx {
     const px__btx *btx;
     uint64_t height;
     const parex_limits *lim;
+    /* The program's ctx calls so far in this execution and the budget;
+     * set by px__tx_run. Once over, every call fails with PAREX_E_LIMIT
+     * and the tx ends with PAREX_TX_BUDGET. A count of the calls the
+     * program makes, a function of the values it read: the validated
+     * (last) incarnation makes exactly the calls the sequential order
+     * makes, so the outcome is deterministic. */
+    uint32_t calls, max_calls;
+    int over_budget;
 };
 
 /** Outcome of running one tx through a ctx. */

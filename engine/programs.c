@@ -12,11 +12,25 @@
 #define TRANSFER_OVERFLOW 3
 #define TRACE_BAD_ARGS 2
 
+/* One step of the program's budget: 0, or PAREX_E_LIMIT once spent. */
+static int step(parex_ctx *ctx)
+{
+    if (ctx->over_budget || ctx->calls >= ctx->max_calls) {
+        ctx->over_budget = 1;
+        return PAREX_E_LIMIT;
+    }
+    ctx->calls++;
+    return PAREX_OK;
+}
+
 PAREX_API int parex_ctx_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
     const uint8_t key[32])
 {
     if (ctx == NULL || val == NULL || len == NULL || key == NULL) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     return ctx->ops->get(ctx, val, len, key);
 }
@@ -26,6 +40,9 @@ PAREX_API int parex_ctx_put(parex_ctx *ctx, const uint8_t key[32],
 {
     if (ctx == NULL || key == NULL || (val == NULL && len > 0)) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     if (len > ctx->lim->max_value_bytes) {
         return PAREX_E_LIMIT;
@@ -37,6 +54,9 @@ PAREX_API int parex_ctx_del(parex_ctx *ctx, const uint8_t key[32])
 {
     if (ctx == NULL || key == NULL) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     return ctx->ops->put(ctx, key, NULL, 0, 1);
 }
@@ -287,6 +307,11 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
 
     memset(out, 0, sizeof(*out));
     memcpy(out->receipt.txid, b->id, 32);
+    /* The prelude's own reads and writes are not the program's: the
+     * budget starts with the program. */
+    ctx->calls = 0;
+    ctx->max_calls = UINT32_MAX;
+    ctx->over_budget = 0;
     rc = get_account(ctx, b->acct, &bal, &nonce);
     if (rc == PAREX_E_INVALID) {
         out->reject = PAREX_REJECT_MALFORMED;
@@ -321,15 +346,25 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
         out->receipt.status = PAREX_TX_UNKNOWN_PROGRAM;
         return PAREX_OK;
     }
+    ctx->calls = 0;
+    ctx->max_calls = progs->max_calls != 0 ? progs->max_calls
+                                            : PX_DEFAULT_MAX_CALLS;
     rc = prog->fn(ctx, prog->user);
-    if (rc == PAREX_E_ABORTED || rc == PAREX_E_NOMEM ||
-        rc == PAREX_E_STORAGE) {
+    if (rc == PAREX_E_NOMEM || rc == PAREX_E_STORAGE) {
         return rc;
     }
-    if (rc != 0) {
+    if (ctx->over_budget) {
+        /* Out of budget, whatever it returned after: an outcome, like a
+         * failure. */
+        ctx->ops->rollback_program(ctx);
+        out->receipt.status = PAREX_TX_BUDGET;
+        out->receipt.code = 0;
+    } else if (rc != 0) {
         /* A program's failure is an outcome: its writes go, nonce and fee
          * stay. Errors from the ctx other than the ones above (a limit)
-         * are failures of this tx alone. */
+         * are failures of this tx alone, and so is any other negative
+         * code a program returns, PAREX_E_ABORTED included (no ctx call
+         * returns it since 0.2.0). */
         ctx->ops->rollback_program(ctx);
         out->receipt.status = PAREX_TX_FAILED;
         out->receipt.code = rc;

@@ -81,7 +81,7 @@ extern "C" {
     XX(CORRUPT, -10, "state store is corrupt, foreign or inconsistent")       \
     XX(IO, -11, "I/O error")                                                  \
     XX(EXISTS, -12, "already exists")                                         \
-    XX(ABORTED, -13, "speculative execution aborted")                         \
+    XX(ABORTED, -13, "speculative execution aborted (unused since 0.2.0)")    \
     XX(READONLY, -14, "read-only state store")                                \
     XX(PENDING, -15, "an executed block is pending commit or abort")        \
     XX(LOCKED, -16, "the state store is in use by another writer")          \

@@ -26,7 +26,8 @@ typedef struct parex_ctx parex_ctx;
 /** Receipt of one transaction. */
 typedef struct parex_receipt {
     uint8_t txid[PAREX_KEY_LEN];
-    uint32_t status;     /**< PAREX_TX_SUCCESS, _FAILED, _UNKNOWN_PROGRAM */
+    uint32_t status;     /**< PAREX_TX_SUCCESS, _FAILED, _UNKNOWN_PROGRAM,
+                              _BUDGET */
     int32_t code;        /**< the program's failure code when FAILED */
     uint64_t fee;        /**< fee charged */
 } parex_receipt;
@@ -384,30 +385,51 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_verify(const parex_db *db,
  *  and the args. It must touch state only through its ctx and must not
  *  keep pointers it got from the ctx after it returns.
  *
- *  Return 0 for success, a positive failure code (the tx is included, its
- *  program writes are discarded, its receipt carries the code), or the
- *  negative code a ctx call returned (always propagate PAREX_E_ABORTED:
- *  the engine will run the transaction again).
- *  It may run several times for one transaction (re-execution) and on
- *  several threads at once for different transactions.
+ *  Return 0 for success, or a positive failure code: the tx is included,
+ *  its program writes are discarded, its receipt carries the code
+ *  (PAREX_TX_FAILED). A negative code (a ctx call's error passed on, or
+ *  any other) is a failure of this tx alone in the same way, with that
+ *  code; only PAREX_E_NOMEM and PAREX_E_STORAGE fail the whole block.
+ *  PAREX_E_ABORTED is never returned by a ctx call (since 0.2.0); a
+ *  program returning it simply fails its tx.
+ *
+ *  Speculation — what a program must tolerate. A program may run several
+ *  times for one transaction (re-execution) and on several threads at
+ *  once for different transactions. Only its last run, validated against
+ *  the values the block's sequential order gives, counts: receipt, writes
+ *  and budget outcome are that run's, so the result is deterministic.
+ *  Earlier runs may see a state no sequential order produces when
+ *  transactions read or write keys outside their declared sets: a value
+ *  from a tx that is itself re-executed later, or one key's value from
+ *  before an earlier tx and another's from after it (two keys an earlier
+ *  tx keeps equal may differ). Such a run is thrown away, but it runs: the
+ *  program must not crash, allocate without bound or loop without making
+ *  ctx calls on any values it may read. Loops that make ctx calls end:
+ *  each execution has a budget of max_tx_calls ctx calls
+ *  (parex_engine_options); past it every call fails with PAREX_E_LIMIT,
+ *  and the tx ends with PAREX_TX_BUDGET whatever the program returns. A
+ *  program must therefore return when a ctx call fails.
+ *  Declared read and write sets, exact, avoid inconsistent runs entirely.
  */
 typedef int (*parex_program_fn)(parex_ctx *ctx, void *user);
 
 /** Read key. Returns PAREX_OK (*val, *len set; *val valid until the program
- *  returns), PAREX_E_NOTFOUND (absent), PAREX_E_ABORTED (stop and return
- *  it), PAREX_E_LIMIT (too many distinct keys touched). */
+ *  returns), PAREX_E_NOTFOUND (absent), PAREX_E_LIMIT (too many distinct
+ *  keys touched, or the max_tx_calls budget is spent: return). Counts one
+ *  call of the budget. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_get(parex_ctx *ctx,
     const uint8_t **val, size_t *len, const uint8_t key[32])
     PAREX_ARG_NONNULL(1, 2, 3, 4);
 
 /** Write key (value copied; len 0 is a present, empty value).
- *  Returns PAREX_OK, PAREX_E_LIMIT (value over max_value_bytes, or too many
- *  keys), PAREX_E_ABORTED, PAREX_E_NOMEM. */
+ *  Returns PAREX_OK, PAREX_E_LIMIT (value over max_value_bytes, too many
+ *  keys, or the budget spent), PAREX_E_NOMEM. Counts one call of the
+ *  budget. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_put(parex_ctx *ctx,
     const uint8_t key[32], const uint8_t *val, size_t len)
     PAREX_ARG_NONNULL(1, 2);
 
-/** Delete key (absent afterwards). Returns as parex_ctx_put. */
+/** Delete key (absent afterwards). Returns as parex_ctx_put. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_del(parex_ctx *ctx,
     const uint8_t key[32]) PAREX_ARG_NONNULL(1, 2);
 

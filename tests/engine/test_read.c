@@ -1047,6 +1047,225 @@ static void test_verified_flag_skips_signature_checks(void **state)
     world_close(w);
 }
 
+
+/* ---- the program contract: budget, PAREX_E_ABORTED ----------------------- */
+
+#define P_LOOP 500   /* args u32le n: n reads of one key, then a write */
+#define P_ABORT 501  /* returns PAREX_E_ABORTED */
+#define P_PAIR 502   /* writes keys X and Y to the same value (args) */
+#define P_WAIT 503   /* reads X and Y until they agree, ignoring errors
+                        for up to 10,000,000 rounds */
+
+static void key_of(uint8_t k[32], const char *name)
+{
+    parex_sha256(k, name, strlen(name));
+}
+
+static int prog_loop(parex_ctx *ctx, void *user)
+{
+    const parex_tx *tx = parex_ctx_tx(ctx);
+    const uint8_t *v;
+    size_t len;
+    uint32_t n, i;
+    uint8_t k[32];
+
+    (void)user;
+    if (tx->args_len != 4) {
+        return 9;
+    }
+    n = (uint32_t)tx->args[0] | (uint32_t)tx->args[1] << 8 |
+        (uint32_t)tx->args[2] << 16 | (uint32_t)tx->args[3] << 24;
+    key_of(k, "loop");
+    for (i = 0; i < n; i++) {
+        /* Ignores every error: the budget must end it all the same. */
+        if (parex_ctx_get(ctx, &v, &len, k) != PAREX_OK) {
+            continue;
+        }
+    }
+    return parex_ctx_put(ctx, k, tx->args, 4) == PAREX_OK ? 0 : 8;
+}
+
+static int prog_abort(parex_ctx *ctx, void *user)
+{
+    (void)ctx;
+    (void)user;
+    return PAREX_E_ABORTED;
+}
+
+static int prog_pair(parex_ctx *ctx, void *user)
+{
+    const parex_tx *tx = parex_ctx_tx(ctx);
+    uint8_t x[32], y[32];
+    int rc;
+
+    (void)user;
+    key_of(x, "X");
+    key_of(y, "Y");
+    rc = parex_ctx_put(ctx, x, tx->args, tx->args_len);
+    return rc != PAREX_OK ? rc : parex_ctx_put(ctx, y, tx->args,
+        tx->args_len);
+}
+
+/* In every sequential order X and Y agree; a speculative run that reads X
+ * after an earlier tx's write and Y before it would spin for ever. The
+ * budget ends such a run (every read fails once it is spent); validation
+ * then re-executes it against consistent values. */
+static int prog_wait(parex_ctx *ctx, void *user)
+{
+    const uint8_t *a, *b;
+    size_t la, lb;
+    uint8_t x[32], y[32];
+    uint32_t round;
+
+    (void)user;
+    key_of(x, "X");
+    key_of(y, "Y");
+    for (round = 0; round < 10000000u; round++) {
+        int ra = parex_ctx_get(ctx, &a, &la, x);
+        int rb = parex_ctx_get(ctx, &b, &lb, y);
+
+        if (ra == PAREX_E_LIMIT || rb == PAREX_E_LIMIT) {
+            return ra == PAREX_E_LIMIT ? ra : rb;
+        }
+        if (ra == rb && (ra != PAREX_OK || (la == lb &&
+                             (la == 0 || memcmp(a, b, la) == 0)))) {
+            return 0;
+        }
+    }
+    return 7;
+}
+
+static void register_contract(parex_engine *e)
+{
+    assert_int_equal(parex_engine_register(e, P_LOOP, prog_loop, NULL),
+        PAREX_OK);
+    assert_int_equal(parex_engine_register(e, P_ABORT, prog_abort, NULL),
+        PAREX_OK);
+    assert_int_equal(parex_engine_register(e, P_PAIR, prog_pair, NULL),
+        PAREX_OK);
+    assert_int_equal(parex_engine_register(e, P_WAIT, prog_wait, NULL),
+        PAREX_OK);
+}
+
+#define N_CONTRACT 24
+
+/* Block: per sender s (nonce 0) four txs would need nonces 0..3; use one
+ * tx per sender and program, senders 0..5 and txs of rounds r = 0..3. */
+static uint8_t *contract_block(world *w, size_t *len, parex_tx *txs,
+    uint8_t args[][4])
+{
+    size_t i;
+
+    for (i = 0; i < N_CONTRACT; i++) {
+        size_t s = i % N_SEND;
+        uint32_t n;
+
+        memset(&txs[i], 0, sizeof(txs[i]));
+        txs[i].chain_id = CHAIN;
+        txs[i].nonce = i / N_SEND;
+        txs[i].fee = 1;
+        switch (i % 4) {
+        case 0:
+            txs[i].program = P_LOOP;
+            n = i % 8 == 0 ? 50 : 150; /* under and over a budget of 100 */
+            break;
+        case 1:
+            txs[i].program = P_PAIR;
+            n = (uint32_t)i;
+            break;
+        case 2:
+            txs[i].program = P_WAIT;
+            n = 0;
+            break;
+        default:
+            txs[i].program = i == 7 ? P_ABORT : P_WAIT;
+            n = 0;
+            break;
+        }
+        args[i][0] = (uint8_t)n;
+        args[i][1] = (uint8_t)(n >> 8);
+        args[i][2] = 0;
+        args[i][3] = 0;
+        txs[i].args = args[i];
+        txs[i].args_len = 4;
+        txb_sign(&txs[i], w->sec[s]);
+    }
+    return txb_block(len, &w->head, txs, N_CONTRACT);
+}
+
+static void test_budget_and_aborted_are_receipts(void **state)
+{
+    parex_receipt ref[N_CONTRACT];
+    parex_header ref_h;
+    int mode;
+
+    (void)state;
+    for (mode = 0; mode <= 4; mode++) {
+        world *w = calloc(1, sizeof(*w));
+        parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
+        parex_block_stats st = PAREX_BLOCK_STATS_INIT;
+        parex_receipt r[N_CONTRACT];
+        parex_error_info err;
+        parex_header h;
+        parex_tx txs[N_CONTRACT];
+        uint8_t args[N_CONTRACT][4];
+        size_t len, i, stops = 0;
+        uint8_t *blk;
+        int rep;
+
+        assert_non_null(w);
+        world_keys(w);
+        w->dir = tu_tmpdir();
+        assert_int_equal(parex_db_open(&w->db, NULL, w->dir, NULL),
+            PAREX_OK);
+        world_genesis(w);
+        parex_engine_options_default(&o);
+        o.chain_id = CHAIN;
+        o.sequential = mode == 0;
+        o.threads = mode == 0 ? 1 : (unsigned)mode;
+        o.min_batch_width = 1;
+        o.max_tx_calls = 100;
+        assert_int_equal(parex_engine_create(&w->e, w->db, &o), PAREX_OK);
+        register_contract(w->e);
+        blk = contract_block(w, &len, txs, args);
+        /* Several runs: speculation differs from run to run, the outcome
+         * must not. */
+        for (rep = 0; rep < 8; rep++) {
+            if (parex_engine_execute(w->e, &h, r, N_CONTRACT, &st, &err, blk,
+                    len, 0) != PAREX_OK) {
+                fail_msg("mode %d: %s", mode, err.message);
+            }
+            parex_engine_abort(w->e);
+            if (mode == 0 && rep == 0) {
+                memcpy(ref, r, sizeof(ref));
+                ref_h = h;
+            }
+            assert_memory_equal(h.state_root, ref_h.state_root, 32);
+            assert_memory_equal(h.receipts_root, ref_h.receipts_root, 32);
+            for (i = 0; i < N_CONTRACT; i++) {
+                assert_int_equal(r[i].status, ref[i].status);
+                assert_int_equal(r[i].code, ref[i].code);
+            }
+        }
+        for (i = 0; i < N_CONTRACT; i++) {
+            uint32_t want = PAREX_TX_SUCCESS;
+
+            if (txs[i].program == P_LOOP && i % 8 != 0) {
+                want = PAREX_TX_BUDGET;
+                stops++;
+            } else if (txs[i].program == P_ABORT) {
+                want = PAREX_TX_FAILED;
+                assert_int_equal(r[i].code, PAREX_E_ABORTED);
+            }
+            assert_int_equal(r[i].status, want);
+            assert_true(r[i].fee == 1); /* charged whatever the outcome */
+        }
+        assert_true(st.budget_stops == stops);
+        free(blk);
+        world_close(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1060,6 +1279,7 @@ int main(void)
         cmocka_unit_test(test_second_writer_is_refused),
         cmocka_unit_test(test_sized_structs_of_other_layouts),
         cmocka_unit_test(test_verified_flag_skips_signature_checks),
+        cmocka_unit_test(test_budget_and_aborted_are_receipts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
