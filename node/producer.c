@@ -145,8 +145,12 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
         block.len = 0;
         node_block_encode(&block, &h, tb, n);
         memset(&ei, 0, sizeof(ei));
+        /* Every mempool tx had its signature verified on entry
+         * (submitTransaction, over these very bytes): the engine need not
+         * verify it again. A trust decision the node can make for blocks
+         * it builds itself; replay and sync never pass the flag. */
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
-            block.len, 0);
+            block.len, PAREX_EXEC_VERIFIED);
         if (rc == PAREX_OK) {
             break;
         }
