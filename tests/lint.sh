@@ -1,6 +1,7 @@
 #!/bin/sh
 # Dependencies point one way: only state/ includes <lmdb.h>, only crypto/
-# includes libsecp256k1's headers. Fails, naming the files, otherwise.
+# includes libsecp256k1's headers; node/'s folders include one way.
+# Fails, naming the files, otherwise.
 root=${1:-.}
 cd "$root" || exit 2
 bad=0
@@ -17,6 +18,42 @@ done
 # include/internal/ (assertions) is for the library's modules only.
 for f in $(grep -rlE --include='*.c' --include='*.h' '"internal/' node include/parex 2>/dev/null); do
     echo "internal header included outside engine/, state/, crypto/: $f"; bad=1
+done
+# node/ folders point one way: cli -> {daemon, bench} -> formats (docs/
+# architecture.md). A header of another folder is included by its folder
+# ("formats/node.h"); a bare name must be a file of the including folder,
+# and no "../". So an include cycle between folders cannot be written.
+for d in formats bench daemon cli; do
+    case $d in
+        formats) deny='daemon|cli|bench' ;;
+        bench) deny='daemon|cli' ;;
+        daemon) deny='cli|bench' ;;
+        cli) deny='' ;;
+    esac
+    [ -d "node/$d" ] || continue
+    for f in $(find "node/$d" -name '*.[ch]' | sort); do
+        grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |
+            sed -E 's/^[^"]*"([^"]*)".*/\1/' | while read -r inc; do
+            case "$inc" in
+                ../*|*/../*) echo "node/ include climbs out of its folder: $f: \"$inc\"" ;;
+                */*)
+                    top=${inc%%/*}
+                    if [ -n "$deny" ] && printf '%s\n' "$top" | grep -qxE "$deny"; then
+                        echo "node/$d must not include node/$top: $f: \"$inc\""
+                    fi ;;
+                *) [ -f "node/$d/$inc" ] ||
+                    echo "node/ bare include of a header not in its folder: $f: \"$inc\"" ;;
+            esac
+        done
+    done
+done >"${TMPDIR:-/tmp}/parex-lint-$$" 2>&1
+if [ -s "${TMPDIR:-/tmp}/parex-lint-$$" ]; then
+    cat "${TMPDIR:-/tmp}/parex-lint-$$"; bad=1
+fi
+rm -f "${TMPDIR:-/tmp}/parex-lint-$$"
+# No source file directly in node/: every one belongs to a folder.
+for f in $(find node -maxdepth 1 -name '*.[ch]' 2>/dev/null); do
+    echo "node/ source outside cli/, daemon/, formats/, bench/: $f"; bad=1
 done
 [ $bad -eq 0 ] && echo "1..1" && echo "ok 1 - include boundaries hold"
 exit $bad

@@ -1,4 +1,4 @@
-/* Fuzz target: fixture loading (node/fixture.c), the JSON form that
+/* Fuzz target: fixture loading (node/formats/fixture.c), the JSON form that
  * `parex replay` reads.
  *
  * A rejected fixture gets one error sentence that names the file. An
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "node.h"
+#include "formats/node.h"
 
 #define FILE_NAME "fuzz.json"
 

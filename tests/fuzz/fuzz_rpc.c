@@ -1,5 +1,5 @@
 /* Fuzz target: the reference node's JSON-RPC dispatch (node_rpc_handle in
- * node/rpc.c), the text every HTTP client can send.
+ * node/daemon/rpc.c), the text every HTTP client can send.
  *
  * Set up once: a store with three funded accounts and one committed block
  * (so getBlock and getReceipt have something to find). Per input: a fresh
@@ -11,7 +11,7 @@
  * it; only the producer writes). */
 #include <string.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 #include "fuzz.h"
 
 static node_ctx ctx;

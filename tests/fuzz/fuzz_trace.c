@@ -1,4 +1,4 @@
-/* Fuzz target: trace import (node/trace.c), the path of
+/* Fuzz target: trace import (node/formats/trace.c), the path of
  * `parex trace import`: parse JSON Lines, turn the lines into signed
  * trace-program transactions, encode the block.
  *
@@ -10,7 +10,7 @@
 
 #include "engine_int.h"
 #include "fuzz.h"
-#include "node.h"
+#include "formats/node.h"
 
 #define FILE_NAME "fuzz.jsonl"
 

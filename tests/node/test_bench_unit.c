@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 static uint64_t span(const uint32_t *batch, const uint64_t *ns, size_t n,
     unsigned threads)

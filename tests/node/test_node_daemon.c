@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include "daemon/daemon.h"
 
 /* ---- key map ------------------------------------------------------------ */
 

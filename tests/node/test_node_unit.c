@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node.h"
+#include "formats/node.h"
 
 static void test_hex_roundtrip(void **state)
 {

@@ -11,7 +11,7 @@
 #ifndef PX_NODE_DAEMON_H
 #define PX_NODE_DAEMON_H
 
-#include "node.h"
+#include "formats/node.h"
 
 #include <pthread.h>
 
@@ -99,7 +99,9 @@ int node_mempool_remove(node_mempool *mp, const uint8_t txid[32]);
 /* ---- blocklog.c: committed blocks and receipts ------------------------ */
 
 /** The blocks and receipts the node committed, in an append-only file next
- *  to the state (DIR/blocks.log): the engine keeps state and headers only.
+ *  to the state (DIR/blocks.log): the store keeps no block bytes, and of
+ *  what it keeps the public API (parex_engine.h) reads back the state and
+ *  the headers only (its tx id -> receipt index is internal to libparex).
  *  A block's record is written (and synced) before the state commit, so
  *  every committed height has a record; at open, records above the state's
  *  head (a crash between the two writes) are cut off. */

@@ -7,7 +7,7 @@
  * fixture is built, so a generator that drifts from the spec fails loudly
  * instead of writing wrong vectors. The output is never edited by hand.
  */
-#include "node.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>

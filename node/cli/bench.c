@@ -6,7 +6,8 @@
  * workload is generated (and signed) before timing; see bench.h for the
  * modules.
  */
-#include "bench.h"
+#include "cli.h"
+#include "bench/bench.h"
 
 #include <errno.h>
 #include <math.h>

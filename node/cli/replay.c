@@ -1,5 +1,5 @@
 /* `parex replay`: run fixtures and traces, check every expectation. */
-#include "node.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdarg.h>

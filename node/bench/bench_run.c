@@ -1,19 +1,13 @@
-/* `parex bench` measurements: runs on fresh stores, the timed repetitions,
- * the signature bound and RSS over many blocks.
+/* `parex bench` measurements: the timed repetitions (runs of
+ * bench_exec.c), the signature bound and RSS over many blocks.
  *
  * Times come from parex_block_stats summed over the blocks of a run; the
  * harness adds no timer calls of its own inside a run.
  */
 #include "bench.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
-const char *const px_bench_stage_names[ST_N] = { "decode", "verify",
-    "analysis", "exec", "validate", "apply", "root", "commit" };
 
 static uint64_t stage_of(const parex_block_stats *s, int k)
 {
@@ -33,126 +27,6 @@ static uint64_t stage_of(const parex_block_stats *s, int k)
 static uint64_t exec_stage(const parex_block_stats *s)
 {
     return s->analysis_ns + s->exec_ns + s->validate_ns + s->apply_ns;
-}
-
-static void stats_add(parex_block_stats *a, const parex_block_stats *b)
-{
-    a->txs += b->txs;
-    a->batches += b->batches;
-    a->reexecutions += b->reexecutions;
-    a->escaped += b->escaped;
-    a->fallback += b->fallback;
-    a->decode_ns += b->decode_ns;
-    a->verify_ns += b->verify_ns;
-    a->analysis_ns += b->analysis_ns;
-    a->exec_ns += b->exec_ns;
-    a->validate_ns += b->validate_ns;
-    a->apply_ns += b->apply_ns;
-    a->root_ns += b->root_ns;
-    a->commit_ns += b->commit_ns;
-    a->total_ns += b->total_ns;
-}
-
-void px_bench_execute(bench_run *out, const bench_work *w,
-    const bench_exec_cfg *cfg)
-{
-    char *dir = node_tmpdir("bench");
-    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
-    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
-    parex_error_info ei;
-    parex_db *db = NULL;
-    parex_engine *e = NULL;
-    parex_header head, h;
-    node_buf block = {0};
-    parex_receipt *rc_buf = NULL;
-    size_t b, i, cap = 0;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    memset(&dbo, 0, sizeof(dbo));
-    dbo.size = sizeof(dbo);
-    dbo.sync = cfg->sync;
-    memset(&ei, 0, sizeof(ei));
-    rc = parex_db_open(&db, &ei, dir, &dbo);
-    if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s (%s)", dir,
-            ei.message, parex_errname(rc));
-    }
-    rc = parex_db_genesis(db, &head, w->kvs, w->nkv, w->fee);
-    if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_RUNTIME, "bench %s: genesis: %s", w->label,
-            parex_strerror(rc));
-    }
-    parex_engine_options_default(&eo);
-    eo.threads = cfg->threads;
-    eo.chain_id = 1;
-    eo.sequential = cfg->sequential;
-    eo.min_batch_width = cfg->min_batch_width;
-    if (cfg->profile) {
-        px_bench_enable_profile(&eo);
-    }
-    rc = parex_engine_create(&e, db, &eo);
-    if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_RUNTIME, "bench %s: cannot create the engine: %s",
-            w->label, parex_strerror(rc));
-    }
-    for (b = 0; b < w->nblocks; b++) {
-        parex_block_stats st = PAREX_BLOCK_STATS_INIT;
-        double ideal;
-
-        memset(&h, 0, sizeof(h));
-        h.height = head.height + 1;
-        parex_header_hash(h.parent, &head);
-        memcpy(h.fee_recipient, w->fee, 32);
-        block.len = 0;
-        node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
-        if (w->ntx[b] > cap) {
-            cap = w->ntx[b];
-            rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
-        }
-        memset(&st, 0, sizeof(st));
-        st.size = sizeof(st);
-        memset(&ei, 0, sizeof(ei));
-        rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
-            w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
-        if (rc != PAREX_OK) {
-            node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
-                "at tx %lld: %s", w->label, b,
-                cfg->sequential ? "sequential" : "parallel",
-                parex_errname(rc), parex_reject_name(ei.reject),
-                (long long)ei.tx_index, ei.message);
-        }
-        for (i = 0; i < w->ntx[b]; i++) {
-            if (rc_buf[i].status != PAREX_TX_SUCCESS) {
-                out->failed++;
-            }
-        }
-        /* Ideal per block: min(threads, txs / batches); the run's ideal
-         * is total txs over the sum of txs / ideal, i.e. what the blocks
-         * would take if every block reached its own ideal. */
-        ideal = st.batches == 0 ? 1.0 : (double)st.txs / (double)st.batches;
-        if (ideal > cfg->threads) {
-            ideal = cfg->threads;
-        }
-        if (ideal < 1.0) {
-            ideal = 1.0;
-        }
-        out->ideal_den += (double)st.txs / ideal;
-        out->fallback_blocks += st.fallback != 0;
-        stats_add(&out->s, &st);
-        if (cfg->on_block != NULL) {
-            cfg->on_block(cfg->user, e, b, &st);
-        }
-    }
-    memcpy(out->root, head.state_root, 32);
-    node_buf_release(&block);
-    free(rc_buf);
-    parex_engine_destroy(e);
-    parex_db_close(db);
-    if (node_rmtree(dir) != 0) {
-        node_warn("%s: cannot remove: %s", dir, strerror(errno));
-    }
-    free(dir);
 }
 
 /* ---- the signature bound ---------------------------------------------- */
@@ -215,53 +89,6 @@ static bench_agg agg(uint64_t *v, size_t n)
     a.max = v[n - 1];
     a.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     return a;
-}
-
-uint64_t px_bench_peak_rss(void)
-{
-    struct rusage ru;
-
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        return 0;
-    }
-    return (uint64_t)ru.ru_maxrss * 1024u;
-}
-
-uint64_t px_bench_rss_now(void)
-{
-    unsigned long long size = 0, resident = 0;
-    long page = sysconf(_SC_PAGESIZE);
-    FILE *f = fopen("/proc/self/statm", "r");
-
-    if (f == NULL) {
-        return 0;
-    }
-    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
-        resident = 0;
-    }
-    fclose(f);
-    return page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
-}
-
-void px_bench_rss_split(uint64_t *anon, uint64_t *file)
-{
-    char line[256];
-    unsigned long long kb;
-    FILE *f = fopen("/proc/self/status", "r");
-
-    *anon = 0;
-    *file = 0;
-    if (f == NULL) {
-        return;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "RssAnon: %llu", &kb) == 1) {
-            *anon = (uint64_t)kb * 1024u;
-        } else if (sscanf(line, "RssFile: %llu", &kb) == 1) {
-            *file = (uint64_t)kb * 1024u;
-        }
-    }
-    fclose(f);
 }
 
 static double ratio(double a, double b)

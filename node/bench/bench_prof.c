@@ -30,11 +30,6 @@ typedef struct prof_state {
     int failed;
 } prof_state;
 
-void px_bench_enable_profile(parex_engine_options *eo)
-{
-    eo->profile = 1;
-}
-
 static void prof_on_block(void *user, parex_engine *e, size_t b,
     const parex_block_stats *st)
 {

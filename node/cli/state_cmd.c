@@ -1,5 +1,5 @@
 /* `parex state dump|get|verify`: read a state directory. */
-#include "node.h"
+#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>

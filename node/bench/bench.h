@@ -1,14 +1,20 @@
-/* node/ private: the modules of `parex bench`.
+/* node/bench/: the harness of `parex bench` (its command line, the list of
+ * jobs and the sweep are the command's, node/cli/bench.c). Its own static
+ * library; it includes only node/formats/ and calls in one direction
+ * (each file only those above it):
  *
- * bench.c        command line, the list of jobs, the sweep
- * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
- *                and signed before any timing
- * bench_run.c    one measured run: warm-up, repetitions, the profiled runs,
- *                the signature bound, RSS over many blocks
  * bench_sched.c  the batch-schedule makespan projection and Zipf sampling
  *                (pure functions, unit-tested)
+ * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
+ *                and signed before any timing
+ * bench_exec.c   one run of a workload on a fresh store, the stage names,
+ *                the process' memory figures
+ * bench_prof.c   the projection: profiled one-thread runs replayed by
+ *                bench_sched.c
  * bench_report.c the table, JSON lines, summaries and the progress line
- * bench_plot.c   --plot through gnuplot
+ * bench_run.c    one measured workload: warm-up, repetitions, the profiled
+ *                runs, the signature bound, RSS over many blocks
+ * bench_plot.c   --plot and --replot through gnuplot
  *
  * Only the parallel engine's figures are split into stages; the sequential
  * reference supplies the baseline of every speedup.
@@ -16,7 +22,7 @@
 #ifndef PX_NODE_BENCH_H
 #define PX_NODE_BENCH_H
 
-#include "node.h"
+#include "formats/node.h"
 
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_LIST 16
@@ -98,7 +104,7 @@ void px_bench_zipf_init(bench_zipf *z, size_t n, double s);
 size_t px_bench_zipf_draw(const bench_zipf *z, uint64_t u);
 void px_bench_zipf_release(bench_zipf *z);
 
-/* ---- bench_run.c ------------------------------------------------------ */
+/* ---- bench_exec.c: types of a run and its results -------------------- */
 
 enum { ST_DECODE, ST_VERIFY, ST_ANALYSIS, ST_EXEC, ST_VALIDATE, ST_APPLY,
        ST_ROOT, ST_COMMIT, ST_N };
@@ -165,19 +171,27 @@ typedef struct bench_exec_cfg {
 void px_bench_execute(bench_run *out, const bench_work *w,
     const bench_exec_cfg *cfg);
 
-/** Schnorr verification time per signature on one core, in ps: up to 2000
- *  of w's txs verified in a loop (repeated to at least 50 ms). Cached in
- *  w->verify_ps. */
-uint64_t px_bench_verify_ps(bench_work *w);
+/** Resident set size now (VmRSS), bytes; 0 if unknown. */
+uint64_t px_bench_rss_now(void);
+uint64_t px_bench_peak_rss(void);
+/** RssAnon and RssFile of /proc/self/status, bytes; 0 if unknown. */
+void px_bench_rss_split(uint64_t *anon, uint64_t *file);
 
-/** Set the engine option that records per-tx profiles. */
-void px_bench_enable_profile(parex_engine_options *eo);
+/* ---- bench_prof.c ----------------------------------------------------- */
+
 /** The projection: PROF_PASSES profiled one-thread runs of w (computed
  *  once per workload, kept in w), each tx's minimum time, replayed by
  *  px_bench_makespan() at 4..64 threads. Fills r->proj_speedup and
  *  r->proj_ideal and sets r->have_proj. Returns 0, or -1 when the engine
  *  gave no usable profile (r untouched). */
 int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o);
+
+/* ---- bench_run.c ------------------------------------------------------ */
+
+/** Schnorr verification time per signature on one core, in ps: up to 2000
+ *  of w's txs verified in a loop (repeated to at least 50 ms). Cached in
+ *  w->verify_ps. */
+uint64_t px_bench_verify_ps(bench_work *w);
 
 /** Measure w at `threads`: one warm-up each, o->reps timed repetitions of
  *  the sequential reference and the parallel engine on fresh stores, then
@@ -200,12 +214,6 @@ typedef struct bench_rss {
 /** Run w's blocks in order on one parallel engine at `threads`. */
 void px_bench_rss(bench_rss *out, const bench_work *w, unsigned threads,
     const bench_opts *o, bench_progress *pg);
-
-/** Resident set size now (VmRSS), bytes; 0 if unknown. */
-uint64_t px_bench_rss_now(void);
-uint64_t px_bench_peak_rss(void);
-/** RssAnon and RssFile of /proc/self/status, bytes; 0 if unknown. */
-void px_bench_rss_split(uint64_t *anon, uint64_t *file);
 
 /* ---- bench_report.c --------------------------------------------------- */
 

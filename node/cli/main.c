@@ -1,5 +1,5 @@
 /* The `parex` program: command dispatch and the top-level help. */
-#include "node.h"
+#include "cli.h"
 
 #include <string.h>
 
@@ -40,6 +40,25 @@ void node_help_main(FILE *f)
 "`parex COMMAND --help` describes each command; docs/formats.md specifies\n"
 "every encoding, the fixture format and the limits.\n", f);
 }
+
+#ifndef PX_NODE_DAEMON
+#define PX_NODE_DAEMON 1
+#endif
+
+#if !PX_NODE_DAEMON
+/* -Ddaemon=false: the reference node and its clients are not built. */
+static int no_daemon(const char *cmd)
+{
+    node_warn("%s: built without the daemon (meson -Ddaemon=false)", cmd);
+    return NODE_EXIT_USAGE;
+}
+#define node_help_node(f) return no_daemon("node")
+#define node_help_submit(f) return no_daemon("submit")
+#define node_help_load(f) return no_daemon("load")
+#define node_cmd_node(argc, argv) no_daemon("node")
+#define node_cmd_submit(argc, argv) no_daemon("submit")
+#define node_cmd_load(argc, argv) no_daemon("load")
+#endif
 
 static int help(int argc, char **argv)
 {

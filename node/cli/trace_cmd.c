@@ -1,5 +1,5 @@
 /* `parex trace import`: a trace file as a block, binary or JSON. */
-#include "node.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* Clients of the reference node: `parex keygen`, `parex tx transfer`,
  * `parex submit` and the load generator `parex load`. */
-#include "daemon.h"
+#include "cli.h"
+#include "daemon/daemon.h"
 
 #include <errno.h>
 #include <stdlib.h>

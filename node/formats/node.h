@@ -1,4 +1,8 @@
-/* node/ private API: the pieces of the `parex` program.
+/* node/formats/: the base of the `parex` program's libraries (diagnostics,
+ * memory, files, JSON helpers) and its input formats (blocks, fixtures,
+ * traces, declare modes). Includes no other node/ folder; the commands are
+ * node/cli/cli.h's, the reference node node/daemon/daemon.h's, the
+ * benchmark harness node/bench/bench.h's.
  *
  * Only node/ prints or exits. Every loader reports errors into a caller
  * buffer (char err[NODE_ERR_LEN]) as one sentence that names the file, the
@@ -268,8 +272,9 @@ void node_txs_free(node_txbytes *txs, size_t n);
 /** Height-1 header of a trace block on top of genesis. */
 void node_trace_header(parex_header *h, const parex_header *genesis);
 
-/** Header of the genesis a trace runs on (an empty state), found by
- *  writing it into a scratch store. Dies on storage errors. */
+/** Header of the genesis a trace runs on (an empty state, fee recipient
+ *  node_trace_fee_recipient()), computed by parex_genesis_header(); no
+ *  store is opened. Dies on a library error. */
 void node_trace_genesis_header(parex_header *out);
 
 /* ---- fixture.c: the fixture format ------------------------------------ */
@@ -310,43 +315,5 @@ int node_fixture_parse(node_fixture *out, char *err, const char *file,
     const char *text, size_t len);
 int node_fixture_load(node_fixture *out, char *err, const char *file);
 void node_fixture_release(node_fixture *f);
-
-/* ---- commands --------------------------------------------------------- */
-
-int node_cmd_replay(int argc, char **argv);
-int node_cmd_trace(int argc, char **argv);
-int node_cmd_state(int argc, char **argv);
-int node_cmd_fixtures(int argc, char **argv);
-int node_cmd_bench(int argc, char **argv);
-int node_cmd_node(int argc, char **argv);
-int node_cmd_keygen(int argc, char **argv);
-int node_cmd_tx(int argc, char **argv);
-int node_cmd_submit(int argc, char **argv);
-int node_cmd_load(int argc, char **argv);
-
-void node_help_main(FILE *f);
-void node_help_replay(FILE *f);
-void node_help_trace(FILE *f);
-void node_help_state(FILE *f);
-void node_help_fixtures(FILE *f);
-void node_help_bench(FILE *f);
-void node_help_node(FILE *f);
-void node_help_keygen(FILE *f);
-void node_help_tx(FILE *f);
-void node_help_submit(FILE *f);
-void node_help_load(FILE *f);
-
-/** Long option with a value: matches "--name VALUE" (advancing *i) and
- *  "--name=VALUE". Returns 1 and sets *val on a match; dies with a usage
- *  error when the value is missing. */
-int node_opt_value(int argc, char **argv, int *i, const char *name,
-    const char **val);
-/** Parse an unsigned option value or die with a usage error. */
-uint64_t node_opt_u64(const char *name, const char *val, uint64_t max);
-/** Parse "full", "meta" or "none" or die with a usage error. */
-parex_sync node_opt_sync(const char *val);
-
-/** 1 if argv[1..] contains -h or --help. */
-int node_wants_help(int argc, char **argv);
 
 #endif /* PX_NODE_H */

@@ -1,6 +1,7 @@
 /* `parex node`: the reference node. Owns a state directory, takes signed
  * transactions over JSON-RPC, produces blocks with the engine. */
-#include "daemon.h"
+#include "cli.h"
+#include "daemon/daemon.h"
 
 #include <errno.h>
 #include <signal.h>

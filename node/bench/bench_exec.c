@@ -1,0 +1,185 @@
+/* `parex bench` runs: one run of a workload on a fresh store (genesis, then
+ * every block executed and committed), the stage names of its figures and
+ * the process' memory figures. Used by the measurements (bench_run.c), the
+ * profiled runs (bench_prof.c) and the reports (bench_report.c); calls
+ * none of them.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+const char *const px_bench_stage_names[ST_N] = { "decode", "verify",
+    "analysis", "exec", "validate", "apply", "root", "commit" };
+
+static void stats_add(parex_block_stats *a, const parex_block_stats *b)
+{
+    a->txs += b->txs;
+    a->batches += b->batches;
+    a->reexecutions += b->reexecutions;
+    a->escaped += b->escaped;
+    a->fallback += b->fallback;
+    a->decode_ns += b->decode_ns;
+    a->verify_ns += b->verify_ns;
+    a->analysis_ns += b->analysis_ns;
+    a->exec_ns += b->exec_ns;
+    a->validate_ns += b->validate_ns;
+    a->apply_ns += b->apply_ns;
+    a->root_ns += b->root_ns;
+    a->commit_ns += b->commit_ns;
+    a->total_ns += b->total_ns;
+}
+
+void px_bench_execute(bench_run *out, const bench_work *w,
+    const bench_exec_cfg *cfg)
+{
+    char *dir = node_tmpdir("bench");
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
+    parex_error_info ei;
+    parex_db *db = NULL;
+    parex_engine *e = NULL;
+    parex_header head, h;
+    node_buf block = {0};
+    parex_receipt *rc_buf = NULL;
+    size_t b, i, cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
+    dbo.sync = cfg->sync;
+    memset(&ei, 0, sizeof(ei));
+    rc = parex_db_open(&db, &ei, dir, &dbo);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s (%s)", dir,
+            ei.message, parex_errname(rc));
+    }
+    rc = parex_db_genesis(db, &head, w->kvs, w->nkv, w->fee);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: genesis: %s", w->label,
+            parex_strerror(rc));
+    }
+    parex_engine_options_default(&eo);
+    eo.threads = cfg->threads;
+    eo.chain_id = 1;
+    eo.sequential = cfg->sequential;
+    eo.min_batch_width = cfg->min_batch_width;
+    eo.profile = cfg->profile != 0;
+    rc = parex_engine_create(&e, db, &eo);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: cannot create the engine: %s",
+            w->label, parex_strerror(rc));
+    }
+    for (b = 0; b < w->nblocks; b++) {
+        parex_block_stats st;
+        double ideal;
+
+        memset(&h, 0, sizeof(h));
+        h.height = head.height + 1;
+        parex_header_hash(h.parent, &head);
+        memcpy(h.fee_recipient, w->fee, 32);
+        block.len = 0;
+        node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
+        if (w->ntx[b] > cap) {
+            cap = w->ntx[b];
+            rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
+        }
+        memset(&st, 0, sizeof(st));
+        st.size = sizeof(st);
+        memset(&ei, 0, sizeof(ei));
+        rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
+            w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
+        if (rc != PAREX_OK) {
+            node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
+                "at tx %lld: %s", w->label, b,
+                cfg->sequential ? "sequential" : "parallel",
+                parex_errname(rc), parex_reject_name(ei.reject),
+                (long long)ei.tx_index, ei.message);
+        }
+        for (i = 0; i < w->ntx[b]; i++) {
+            if (rc_buf[i].status != PAREX_TX_SUCCESS) {
+                out->failed++;
+            }
+        }
+        /* Ideal per block: min(threads, txs / batches); the run's ideal
+         * is total txs over the sum of txs / ideal, i.e. what the blocks
+         * would take if every block reached its own ideal. */
+        ideal = st.batches == 0 ? 1.0 : (double)st.txs / (double)st.batches;
+        if (ideal > cfg->threads) {
+            ideal = cfg->threads;
+        }
+        if (ideal < 1.0) {
+            ideal = 1.0;
+        }
+        out->ideal_den += (double)st.txs / ideal;
+        out->fallback_blocks += st.fallback != 0;
+        stats_add(&out->s, &st);
+        if (cfg->on_block != NULL) {
+            cfg->on_block(cfg->user, e, b, &st);
+        }
+    }
+    memcpy(out->root, head.state_root, 32);
+    node_buf_release(&block);
+    free(rc_buf);
+    parex_engine_destroy(e);
+    parex_db_close(db);
+    if (node_rmtree(dir) != 0) {
+        node_warn("%s: cannot remove: %s", dir, strerror(errno));
+    }
+    free(dir);
+}
+
+/* ---- memory ----------------------------------------------------------- */
+
+uint64_t px_bench_peak_rss(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+uint64_t px_bench_rss_now(void)
+{
+    unsigned long long size = 0, resident = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
+}
+
+void px_bench_rss_split(uint64_t *anon, uint64_t *file)
+{
+    char line[256];
+    unsigned long long kb;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    *anon = 0;
+    *file = 0;
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "RssAnon: %llu", &kb) == 1) {
+            *anon = (uint64_t)kb * 1024u;
+        } else if (sscanf(line, "RssFile: %llu", &kb) == 1) {
+            *file = (uint64_t)kb * 1024u;
+        }
+    }
+    fclose(f);
+}
+
