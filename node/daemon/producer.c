@@ -90,6 +90,7 @@ static void record_metrics(node_ctx *c, const parex_block_stats *s,
     m->batches += s->batches;
     m->reexecutions += s->reexecutions;
     m->fallback_blocks += s->fallback;
+    m->verify_skipped += s->verify_skipped;
     m->stage_ns[0] += s->decode_ns;
     m->stage_ns[1] += s->verify_ns;
     m->stage_ns[2] += s->analysis_ns;
@@ -190,27 +191,17 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
         ret = 0;
         goto out;
     }
-    /* The log holds the block with its roots, as the state will. */
-    parex_header_encode(block.p, &h);
-    if (node_blocklog_append(c->log, err, &h, block.p, block.len, rc_out,
-            n) != 0) {
-        parex_engine_abort(e);
-        goto out;
-    }
+    /* The commit writes the block and its receipts with the state, in one
+     * LMDB write transaction: readers (rpc.c) see all of it or none. */
     memset(&cst, 0, sizeof(cst));
     cst.size = sizeof(cst);
     rc = parex_engine_commit(e, &cst);
     if (rc != PAREX_OK) {
-        char err2[NODE_ERR_LEN];
         parex_engine_abort(e);
-        if (node_blocklog_unappend(c->log, err2) != 0) {
-            node_warn("node: %s", err2);
-        }
         node_err(err, "block %llu: commit failed: %s",
             (unsigned long long)h.height, parex_strerror(rc));
         goto out;
     }
-    node_blocklog_publish(c->log);
     record_metrics(c, &st, cst.commit_ns, n);
     pthread_mutex_lock(&c->lock);
     for (i = 0; i < n; i++) {
