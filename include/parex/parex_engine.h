@@ -514,10 +514,16 @@ typedef struct parex_block_stats {
 /** Create an engine on db with its thread pool (created once, reused for
  *  every block). The built-in programs are registered.
  *
- *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_INVALID (bad options).
+ *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_INVALID (bad options);
+ *           PAREX_E_MISUSE (opt->size not a size this library accepts, or
+ *           a newer caller's field this library does not know is set);
+ *           PAREX_E_MISMATCH (the store records another chain id than
+ *           opt->chain_id); PAREX_E_CORRUPT, PAREX_E_STORAGE (reading the
+ *           store's chain).
  *  Out:     out: handle or NULL on failure; destroy with
  *                parex_engine_destroy() before closing db.
- *  In:      db: borrowed for the engine's lifetime; opt: NULL for defaults.
+ *  In:      db: borrowed for the engine's lifetime; opt: NULL for defaults,
+ *           else a sized struct (PAREX_ENGINE_OPTIONS_INIT).
  *  Since: 0.1.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_create(parex_engine **out,
@@ -563,13 +569,22 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_register(parex_engine *e,
  *           PAREX_E_BUFFER   cap < tx count; nothing written;
  *           PAREX_E_NOMEM, PAREX_E_STORAGE, PAREX_E_MAPFULL: nothing written;
  *           PAREX_E_PENDING  a previous block is still pending;
- *           PAREX_E_NOTFOUND the store has no genesis.
+ *           PAREX_E_NOTFOUND the store has no genesis;
+ *           PAREX_E_MISUSE   NULL argument, or stats->size not a size this
+ *                            library accepts (nothing executed, *stats
+ *                            untouched).
+ *  Committed: state, the block (with the computed header), its receipts
+ *           and the hash index, in one LMDB write transaction (see
+ *           parex_read_block(), parex_read_receipt()).
  *  Args:    e: exclusive access for the call.
  *  Out:     header: the new header (roots filled); may be NULL.
  *           receipts: caller array of cap receipts (NULL iff cap is 0);
  *                     receipts[i] describes tx i.
- *           stats: may be NULL. err: may be NULL.
- *  In:      block, len: encoded block; not retained.
+ *           stats: may be NULL; a sized struct (PAREX_BLOCK_STATS_INIT):
+ *                  at most stats->size bytes are written.
+ *           err: may be NULL.
+ *  In:      block, len: encoded block; not retained (a pending block is
+ *           copied). flags: PAREX_EXEC_COMMIT, PAREX_EXEC_VERIFIED.
  *  Source:  batches and optimistic validation after Block-STM (Gelashvili et
  *           al., arXiv:2203.06871) and Solana's account-lock scheduling;
  *           LtHash (Bellare-Micciancio 1997; Lewi et al. 2019).
@@ -580,9 +595,13 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute(parex_engine *e,
     parex_block_stats *stats, parex_error_info *err, const uint8_t *block,
     size_t len, unsigned flags) PAREX_ARG_NONNULL(1, 7);
 
-/** Commit the pending block in one LMDB write transaction.
- *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending), PAREX_E_MAPFULL,
- *  PAREX_E_STORAGE (nothing committed; the block stays pending). */
+/** Commit the pending block (state, block, receipts) in one LMDB write
+ *  transaction.
+ *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending, or stats->size not
+ *  accepted), PAREX_E_MAPFULL, PAREX_E_STORAGE (nothing committed; the
+ *  block stays pending). stats: may be NULL; only commit_ns is set, if
+ *  the caller's size reaches it. Args: e: exclusive access.
+ *  Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_commit(parex_engine *e,
     parex_block_stats *stats) PAREX_ARG_NONNULL(1);
 
