@@ -311,6 +311,19 @@ def body(tmp):
        "roots and receipts match (%s)" %
        (p.stdout.strip().splitlines() or ["?"])[-1])
 
+    # The engine did not verify again what the node verified on entry:
+    # every tx this node process committed was executed with
+    # PAREX_EXEC_VERIFIED.
+    with urllib.request.urlopen(node.url + "/metrics", timeout=10) as r:
+        metrics = dict(line.split(" ", 1) for line in
+                       r.read().decode().splitlines()
+                       if line and not line.startswith("#"))
+    committed = float(metrics["parex_node_txs_total"])
+    skipped = float(metrics["parex_node_verify_skipped_total"])
+    ok(committed > 0 and skipped == committed,
+       "metrics: the engine skipped the verification of all %d txs this "
+       "node committed (verified on entry)" % committed)
+
     # One writer per store: a second node, or a replay, on the store in
     # use is refused (the library's lock on DIR/writer.lock), and the
     # running node is not disturbed.
