@@ -32,6 +32,7 @@ typedef struct chain {
     int tmp;          /* dir is ours to remove */
     parex_db *db;
     parex_engine *e;
+    uint32_t chain_id;  /* recorded in the store at genesis */
 } chain;
 
 /* The outcome of one block on one chain. */
@@ -121,6 +122,7 @@ static void chain_open(chain *c, const replay_opts *o, size_t idx,
         node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s (%s)", c->dir,
             ei.message, parex_errname(rc));
     }
+    c->chain_id = chain_id;
     memset(&eo, 0, sizeof(eo));
     eo.size = sizeof(eo);
     eo.threads = o->threads;
@@ -148,7 +150,11 @@ static void chain_close(chain *c)
 static void chain_genesis(chain *c, parex_header *h, const char *file,
     const parex_kv *kvs, size_t n, const uint8_t fee[32])
 {
-    int rc = parex_db_genesis(c->db, h, kvs, n, fee);
+    /* The store records the chain (parex_db_chain()); chain id 0 cannot
+     * be recorded, so such a file's store records none. */
+    int rc = c->chain_id != 0
+        ? parex_db_genesis_chain(c->db, h, c->chain_id, kvs, n, fee)
+        : parex_db_genesis(c->db, h, kvs, n, fee);
 
     if (rc != PAREX_OK) {
         node_die(NODE_EXIT_RUNTIME, "%s: genesis: %s", file,
