@@ -195,6 +195,9 @@ int px__sha256_init(px__sha256 *h)
 
 void px__sha256_update(px__sha256 *h, const void *data, size_t len)
 {
+    /* Only between a successful init and final or discard. */
+    PAREX_ASSERT(h->md != NULL || h->failed);
+    PAREX_ASSERT(len == 0 || data != NULL);
     if (!h->failed && (px__crypto_test_failing() ||
                           EVP_DigestUpdate(h->md, data, len) != 1)) {
         h->failed = 1;
@@ -204,6 +207,8 @@ void px__sha256_update(px__sha256 *h, const void *data, size_t len)
 int px__sha256_final(px__sha256 *h, uint8_t out[32])
 {
     int rc = 0;
+
+    PAREX_ASSERT(h->md != NULL || h->failed);
 
     if (h->failed || EVP_DigestFinal_ex(h->md, out, NULL) != 1) {
         rc = -1;

@@ -33,6 +33,8 @@
 #include <string.h>
 
 #define ELEM_BYTES (2 * PX_LTHASH_LANES)
+/* One ChaCha20 keystream of whole 64-byte blocks fills every u16 lane. */
+_Static_assert(ELEM_BYTES % 64 == 0, "lanes fill whole ChaCha20 blocks");
 
 static pthread_once_t chacha_once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *chacha; /* NULL if set-up failed */
@@ -95,6 +97,7 @@ static int element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
     }
     /* Values are bounded far below 4 GiB by parex_limits.max_value_bytes;
      * the length field only has to make the encoding prefix-free. */
+    PAREX_ASSERT(len <= UINT32_MAX && (len == 0 || val != NULL));
     memcpy(head, key, 32);
     head[32] = (uint8_t)len;
     head[33] = (uint8_t)(len >> 8);
@@ -103,7 +106,7 @@ static int element(uint8_t out[ELEM_BYTES], const uint8_t key[32],
     px__tagged_hash(k, "parex/lthash", head, sizeof head, val, len);
     if (EVP_EncryptInit_ex2(c, chacha, k, iv, NULL) != 1 ||
         EVP_EncryptUpdate(c, out, &n, zeros, ELEM_BYTES) != 1 ||
-        n != ELEM_BYTES) {
+        PAREX_NEVER(n != ELEM_BYTES)) {
         return -1;
     }
     return 0;
@@ -120,6 +123,7 @@ int px__lthash_mix(px__lthash *acc, const uint8_t key[32],
     uint8_t e[ELEM_BYTES];
     size_t i;
 
+    PAREX_ASSERT(sign >= -1 && sign <= 1);
     if (sign == 0) {
         return 0;
     }

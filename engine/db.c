@@ -12,14 +12,6 @@ static const char META_GENESIS[] = "genesis";
 
 #define RECEIPT_BYTES 48
 
-void px__receipt_encode(uint8_t out[48], const parex_receipt *r)
-{
-    memcpy(out, r->txid, 32);
-    px__st32(out + 32, r->status);
-    px__st32(out + 36, (uint32_t)r->code);
-    px__st64(out + 40, r->fee);
-}
-
 static void receipt_decode(parex_receipt *r, const uint8_t in[48])
 {
     memset(r, 0, sizeof(*r));

@@ -1,6 +1,9 @@
-/* engine/ private API: block decoding, programs, the key map used by
- * conflict analysis, the thread pool, and the two executors (the plain
- * sequential reference and the parallel batched one).
+/* engine/ private API: block decoding, programs, the execution context,
+ * the state-transition function, the result of a block, the thread pool,
+ * the executors (the plain sequential reference and the parallel one) and
+ * the choice between them, the engine itself and its stages. The key map
+ * is its own module (keymap/keymap.h); docs/architecture.md lists which
+ * file holds what.
  *
  * Invariants:
  *  - Both executors produce the same px__result for the same block and
@@ -19,6 +22,7 @@
 #include "parex/parex.h"
 #include "crypto_int.h"
 #include "state_int.h"
+#include "keymap/keymap.h"
 
 struct parex_db {
     px__store *store;
@@ -45,30 +49,6 @@ static inline uint64_t px__ld64(const uint8_t *p)
 {
     return (uint64_t)px__ld32(p) | (uint64_t)px__ld32(p + 4) << 32;
 }
-/* Hash of a 32-byte state key for the engine's hash maps, over all 32
- * bytes and seeded per map. Keys in read and write sets, and keys that
- * programs such as `trace` take from their args, are chosen by tx
- * senders: hashing only a prefix let keys that share it pile into one
- * probe run (quadratic work, tests/engine/test_hostile.c). Not a
- * cryptographic hash; the seed is unpredictable (clock and address) and
- * changes only speed, never results. Finalizer: MurmurHash3's fmix64. */
-static inline uint64_t px__key_hash(const uint8_t *k, uint64_t s0,
-    uint64_t s1)
-{
-    uint64_t h = s0;
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        h = (h ^ px__ld64(k + 8 * i)) * 0x9e3779b97f4a7c15ULL;
-        h ^= (h >> 29) + s1;
-    }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
 static inline void px__st32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -92,6 +72,9 @@ typedef struct px__arena {
 void px__arena_init(px__arena *a, size_t chunk_size);
 /** 16-byte aligned; NULL on allocation failure. */
 void *px__arena_alloc(px__arena *a, size_t n);
+/** A copy of n bytes at p (a non-NULL 1-byte block when n is 0); NULL on
+ *  allocation failure. */
+void *px__arena_copy(px__arena *a, const void *p, size_t n);
 /** Free everything but keep one chunk for reuse. */
 void px__arena_reset(px__arena *a);
 void px__arena_finish(px__arena *a);
@@ -181,6 +164,15 @@ typedef struct px__outcome {
     char field[16];
 } px__outcome;
 
+/* ---- the state-transition function (engine/exec/stf.c) ---- */
+
+/** Reads an account through ctx; an absent one is balance 0, nonce 0.
+ *  Returns 1 when present and well-formed, 0 when absent, <0 on a ctx
+ *  error, and PAREX_E_INVALID when the stored value is not an account. */
+int px__account_get(parex_ctx *ctx, const uint8_t key[32], uint64_t *bal,
+    uint64_t *nonce);
+int px__account_put(parex_ctx *ctx, const uint8_t key[32], uint64_t bal,
+    uint64_t nonce);
 /** Run one tx: nonce and fee prelude, then its program.
  *  Returns PAREX_OK (out filled; out->reject set when the tx makes the
  *  block invalid), PAREX_E_NOMEM or PAREX_E_STORAGE (engine failure). */
@@ -214,6 +206,18 @@ int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
 
+/** Settles tx j's outcome, in block order: a rejection or a fee total
+ *  that overflows becomes the result's reject (returns 1: stop), else
+ *  the receipt goes to receipts[j] and the fee to the total (returns 0). */
+int px__stf_settle(px__result *res, parex_receipt *receipts, size_t j,
+    const px__outcome *o);
+/** Credits the fee total to the fee recipient's account in the sorted
+ *  change set r (read from snap when the block did not change it).
+ *  Returns PAREX_OK, PAREX_E_BLOCK (err: MALFORMED recipient account or
+ *  OVERFLOW of its balance), PAREX_E_NOMEM, or a snapshot error. */
+int px__stf_credit_fees(px__result *r, px__snap *snap,
+    const uint8_t fee_recipient[32], parex_error_info *err);
+
 /* ---- thread pool ---- */
 
 typedef struct px__pool px__pool;
@@ -232,23 +236,27 @@ void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
 typedef struct px__worker {
     px__snap *snap;
     px__arena arena;
+    px__keymap uidx;        /* parallel executor: the undeclared keys of
+                               the tx this worker runs, key -> record */
 } px__worker;
 
-/* Per-engine buffers the parallel executor reuses from block to block, so
- * a block does not pay page faults for fresh multi-megabyte allocations. */
+/* Per-engine buffers the executors reuse from block to block, so a block
+ * does not pay page faults for fresh multi-megabyte allocations: the
+ * parallel executor's tables and the key maps of both executors (kept
+ * warm: px__keymap_clear() keeps the storage). Defined with the parallel
+ * executor (engine/exec/par/pexec_impl.h). */
 typedef struct px__scratch {
     void *t;
     size_t t_bytes;
     void *order;
     size_t order_bytes;
-    void *km;
-    size_t km_bytes;
-    void *km2;              /* spare keymap table (see km_reserve) */
-    size_t km2_bytes;
+    px__keymap km;          /* conflict analysis: key -> kent */
+    px__keymap seq_km;      /* sequential executor: key -> entry */
     void *slots;
     size_t slots_bytes;
 } px__scratch;
 
+void px__scratch_init(px__scratch *s);
 void px__scratch_free(px__scratch *s);
 
 typedef struct px__exec_env {
@@ -258,7 +266,9 @@ typedef struct px__exec_env {
     px__pool *pool;
     px__worker *workers;    /* one per pool thread, snapshots open */
     unsigned threads;
-    uint32_t min_width;     /* see parex_engine_options.min_batch_width */
+    int sequential;         /* parex_engine_options.sequential */
+    uint32_t min_width;     /* parex_engine_options.min_batch_width, as
+                               given (0: the default) */
     px__scratch *scratch;
     parex_receipt *receipts;/* n receipts out */
     parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
@@ -266,26 +276,40 @@ typedef struct px__exec_env {
                                analysis' batch count, not one per tx */
 } px__exec_env;
 
+/** The executors px__exec_choose() picks from. */
+typedef enum px__exec_kind {
+    PX__EXEC_SEQUENTIAL,    /* the reference, as the options ask */
+    PX__EXEC_COUNTED,       /* the reference, counting batches itself (one
+                               thread, default width) */
+    PX__EXEC_ANALYSE,       /* the parallel executor: analyse a prefix,
+                               then ask again with its shape */
+    PX__EXEC_NARROW,        /* the prefix is too narrow: the reference,
+                               the rest of the analysis beside it */
+    PX__EXEC_PARALLEL       /* dependency-driven parallel execution */
+} px__exec_kind;
+
+/** The shape of an analysed prefix of a block. */
+typedef struct px__exec_shape {
+    size_t txs;             /* txs analysed */
+    uint32_t batches;       /* batches among them */
+} px__exec_shape;
+
+/** The one place that decides how a block runs: before any analysis
+ *  (prefix NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
+ *  executor has analysed a prefix (NARROW or PARALLEL). Pure. */
+px__exec_kind px__exec_choose(const px__exec_env *env,
+    const px__exec_shape *prefix);
+/** Runs the block on the executor px__exec_choose() picks. */
+int px__exec_block(const px__exec_env *env, px__result *res);
 /** The specification: a plain loop in block order. */
 int px__exec_sequential(const px__exec_env *env, px__result *res);
 /** Conflict analysis, batched optimistic parallel execution, validation
  *  and re-execution. Same result as px__exec_sequential. */
 int px__exec_parallel(const px__exec_env *env, px__result *res);
 
-/* ---- internals shared by engine.c and db.c ---- */
-void px__header_key(uint8_t out[8], uint64_t height);
-int px__read_head(px__snap *sn, parex_header *out);
-int px__read_lthash(px__snap *sn, px__lthash *out);
-/** Writes header, meta "head" and meta "lthash". */
-int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
-/** Encode a receipt as stored and hashed: txid || u32le status ||
- *  u32le code || u64le fee (48 bytes). */
-void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
-/** Writes the block record of height h->height (state_int.h: "blocks",
- *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
- *  168-byte header (u32le count, then the txs). */
-int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
-    size_t body_len, const parex_receipt *receipts, size_t n);
+/* ---- the engine and its stages ---- */
+
+/* engine/engine.c: lifecycle; engine/stages/: one file per stage. */
 /** The body of the block being executed, kept for its commit: borrowed
  *  from the caller's buffer during parex_engine_execute(), copied
  *  (px__pending_block_keep) when the block stays pending after it. */
@@ -294,6 +318,73 @@ typedef struct px__pending_block {
     size_t len;
     uint8_t *copy;      /* malloc'd, or NULL while borrowed */
 } px__pending_block;
+struct parex_engine {
+    /* set up by parex_engine_create */
+    parex_db *db;
+    px__pool *pool;
+    px__worker *workers;
+    unsigned threads;
+    px__programs progs;
+    parex_limits lim;
+    uint32_t chain_id;
+    int sequential;
+    uint32_t min_width;
+    px__scratch scratch;
+    int profiling;
+    parex_tx_profile *prof;   /* per-tx profile of the last block */
+    size_t n_prof, cap_prof;
+    int prof_valid;
+    /* the pending block */
+    int pending;
+    parex_header hdr;
+    px__lthash lt;
+    px__result res;
+    parex_receipt *receipts;
+    size_t n_receipts;
+    px__pending_block body;   /* the pending block's txs, for the store */
+};
+
+/** Frees the pending block's result, receipts and body (engine.c). */
+void px__engine_drop_pending(parex_engine *e);
+/** Renews every worker's read snapshot (all or none). */
+int px__engine_snaps_renew(parex_engine *e);
+void px__engine_snaps_reset(parex_engine *e);
+
+/** Stage 1a: receipt room, the stored head, height and parent; fills
+ *  e->hdr's parent, height and fee recipient. *snaps = 1 once the
+ *  snapshots are open. Returns PAREX_OK, PAREX_E_BUFFER, PAREX_E_BLOCK
+ *  (HEIGHT, PARENT), PAREX_E_NOTFOUND (no genesis), storage errors. */
+int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
+    int *snaps, parex_error_info *err);
+/** Stage 1b: tx ids, account keys, chain ids and signatures, in parallel.
+ *  Returns PAREX_OK, PAREX_E_BLOCK (CHAIN_ID, BAD_SIGNATURE; the first
+ *  bad tx), PAREX_E_NOMEM. */
+int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
+    parex_block_stats *st, parex_error_info *err);
+/** Stage 2: execution into e->res and e->receipts, then the fee credit.
+ *  Returns PAREX_OK, PAREX_E_BLOCK (the rejected tx), engine errors. */
+int px__stage_execute(parex_engine *e, const px__block *blk,
+    parex_block_stats *st, parex_error_info *err);
+/** Stage 3: e->lt and e->hdr's state, tx and receipts roots; checks the
+ *  roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
+ *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
+int px__stage_root(parex_engine *e, const px__block *blk,
+    parex_block_stats *st, parex_error_info *err);
+/** A receipt's 48-byte encoding, as stored (db.c) and hashed: txid,
+ *  u32le status, u32le code, u64le fee (stages/root.c). */
+void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
+
+/* ---- internals shared by the stages and db.c ---- */
+void px__header_key(uint8_t out[8], uint64_t height);
+int px__read_head(px__snap *sn, parex_header *out);
+int px__read_lthash(px__snap *sn, px__lthash *out);
+/** Writes header, meta "head" and meta "lthash". */
+int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
+/** Writes the block record of height h->height (state_int.h: "blocks",
+ *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
+ *  168-byte header (u32le count, then the txs). */
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const parex_receipt *receipts, size_t n);
 void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
     size_t len);
 int px__pending_block_keep(px__pending_block *pb);

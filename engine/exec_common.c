@@ -35,7 +35,18 @@ void *px__arena_alloc(px__arena *a, size_t n)
     }
     p = c->data + c->used;
     c->used += n;
+    PAREX_ASSERT(c->used <= c->size && ((uintptr_t)p & 15) == 0);
     return p;
+}
+
+void *px__arena_copy(px__arena *a, const void *p, size_t n)
+{
+    void *c = px__arena_alloc(a, n ? n : 1);
+
+    if (c != NULL && n > 0) {
+        memcpy(c, p, n);
+    }
+    return c;
 }
 
 void px__arena_reset(px__arena *a)
@@ -139,7 +150,30 @@ static void sort_small(px__change *v, size_t n)
  * large part of applying a big block's writes. Crafted keys that share
  * their top bits only land in one bucket, sorted by qsort: never worse
  * than O(n log n). If the buffers cannot be had, plain qsort. */
+/* The change set is sorted by key and every key is in it once: what the
+ * state root, the fee credit's binary search and the commit rely on. */
+static void check_sorted(const px__result *r)
+{
+#if PAREX_CHECKED
+    size_t i;
+    for (i = 1; i < r->n_changes; i++) {
+        PAREX_ASSERT(memcmp(r->changes[i - 1].key, r->changes[i].key, 32) <
+            0);
+    }
+#else
+    (void)r;
+#endif
+}
+
+static void result_sort(px__result *r);
+
 void px__result_sort(px__result *r)
+{
+    result_sort(r);
+    check_sorted(r);
+}
+
+static void result_sort(px__result *r)
 {
     size_t n = r->n_changes, i, nb;
     unsigned bits = 8;

@@ -1,6 +1,7 @@
-/* Program registry and the built-in programs. Programs see state only
- * through parex_ctx, so the same code runs under the sequential reference
- * and the parallel executor. */
+/* Program registry, the parex_ctx accessors and the built-in programs.
+ * Programs see state only through parex_ctx, so the same code runs under
+ * the sequential reference and the parallel executor. The rule around a
+ * program (nonce and fee prelude, failure, receipt) is engine/exec/stf.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 #define TRANSFER_OVERFLOW 3
 #define TRACE_BAD_ARGS 2
 
-/* One step of the program's budget: 0, or PAREX_E_LIMIT once spent. */
+/* One step of the program's budget (stf.c sets it per execution): 0, or
+ * PAREX_E_LIMIT once spent. */
 static int step(parex_ctx *ctx)
 {
     if (ctx->over_budget || ctx->calls >= ctx->max_calls) {
@@ -71,38 +73,6 @@ PAREX_API uint64_t parex_ctx_height(const parex_ctx *ctx)
     return ctx != NULL ? ctx->height : 0;
 }
 
-/* Reads an account; an absent one is balance 0, nonce 0. Returns 1 when
- * present and well-formed, 0 when absent, <0 on a ctx error, and
- * PAREX_E_INVALID when the stored value is not an account. */
-static int get_account(parex_ctx *ctx, const uint8_t key[32], uint64_t *bal,
-    uint64_t *nonce)
-{
-    const uint8_t *v;
-    size_t len;
-    int rc = parex_ctx_get(ctx, &v, &len, key);
-
-    if (rc == PAREX_E_NOTFOUND) {
-        *bal = 0;
-        *nonce = 0;
-        return 0;
-    }
-    if (rc != PAREX_OK) {
-        return rc;
-    }
-    if (parex_account_decode(bal, nonce, v, len) != PAREX_OK) {
-        return PAREX_E_INVALID;
-    }
-    return 1;
-}
-
-static int put_account(parex_ctx *ctx, const uint8_t key[32], uint64_t bal,
-    uint64_t nonce)
-{
-    uint8_t v[PAREX_ACCOUNT_BYTES];
-    parex_account_encode(v, bal, nonce);
-    return parex_ctx_put(ctx, key, v, sizeof(v));
-}
-
 static int prog_transfer(parex_ctx *ctx, void *user)
 {
     const parex_tx *tx = parex_ctx_tx(ctx);
@@ -115,7 +85,7 @@ static int prog_transfer(parex_ctx *ctx, void *user)
         return TRANSFER_BAD_ARGS;
     }
     amount = px__ld64(tx->args + 32);
-    rc = get_account(ctx, ctx->btx->acct, &bal, &nonce);
+    rc = px__account_get(ctx, ctx->btx->acct, &bal, &nonce);
     if (rc < 0) {
         return rc == PAREX_E_INVALID ? TRANSFER_BAD_ARGS : rc;
     }
@@ -126,18 +96,18 @@ static int prog_transfer(parex_ctx *ctx, void *user)
     if (memcmp(to_key, ctx->btx->acct, 32) == 0) {
         return 0; /* to oneself: nothing moves */
     }
-    rc = get_account(ctx, to_key, &tbal, &tnonce);
+    rc = px__account_get(ctx, to_key, &tbal, &tnonce);
     if (rc < 0) {
         return rc == PAREX_E_INVALID ? TRANSFER_BAD_ARGS : rc;
     }
     if (tbal > UINT64_MAX - amount) {
         return TRANSFER_OVERFLOW;
     }
-    rc = put_account(ctx, ctx->btx->acct, bal - amount, nonce);
+    rc = px__account_put(ctx, ctx->btx->acct, bal - amount, nonce);
     if (rc != PAREX_OK) {
         return rc;
     }
-    return put_account(ctx, to_key, tbal + amount, tnonce);
+    return px__account_put(ctx, to_key, tbal + amount, tnonce);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -296,78 +266,4 @@ const px__program *px__programs_find(const px__programs *p, uint32_t id)
         }
     }
     return NULL;
-}
-
-int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
-{
-    const px__btx *b = ctx->btx;
-    const px__program *prog;
-    uint64_t bal, nonce;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    memcpy(out->receipt.txid, b->id, 32);
-    /* The prelude's own reads and writes are not the program's: the
-     * budget starts with the program. */
-    ctx->calls = 0;
-    ctx->max_calls = UINT32_MAX;
-    ctx->over_budget = 0;
-    rc = get_account(ctx, b->acct, &bal, &nonce);
-    if (rc == PAREX_E_INVALID) {
-        out->reject = PAREX_REJECT_MALFORMED;
-        memcpy(out->field, "account", 8);
-        return PAREX_OK;
-    }
-    if (rc < 0) {
-        return rc;
-    }
-    if (nonce != b->tx.nonce) {
-        out->reject = PAREX_REJECT_BAD_NONCE;
-        memcpy(out->field, "nonce", 6);
-        return PAREX_OK;
-    }
-    if (bal < b->tx.fee) {
-        out->reject = PAREX_REJECT_FEE;
-        memcpy(out->field, "fee", 4);
-        return PAREX_OK;
-    }
-    if (nonce == UINT64_MAX) {
-        out->reject = PAREX_REJECT_OVERFLOW;
-        memcpy(out->field, "nonce", 6);
-        return PAREX_OK;
-    }
-    rc = put_account(ctx, b->acct, bal - b->tx.fee, nonce + 1);
-    if (rc != PAREX_OK) {
-        return rc;
-    }
-    out->receipt.fee = b->tx.fee;
-    prog = px__programs_find(progs, b->tx.program);
-    if (prog == NULL) {
-        out->receipt.status = PAREX_TX_UNKNOWN_PROGRAM;
-        return PAREX_OK;
-    }
-    ctx->calls = 0;
-    ctx->max_calls = progs->max_calls != 0 ? progs->max_calls
-                                            : PX_DEFAULT_MAX_CALLS;
-    rc = prog->fn(ctx, prog->user);
-    if (rc == PAREX_E_NOMEM || rc == PAREX_E_STORAGE) {
-        return rc;
-    }
-    if (ctx->over_budget) {
-        /* Out of budget, whatever it returned after: an outcome, like a
-         * failure. */
-        ctx->ops->rollback_program(ctx);
-        out->receipt.status = PAREX_TX_BUDGET;
-        out->receipt.code = 0;
-    } else if (rc != 0) {
-        /* A program's failure is an outcome: its writes go, nonce and fee
-         * stay. Errors from the ctx other than the ones above (a limit)
-         * are failures of this tx alone, and so is any other negative
-         * code a program returns, PAREX_E_ABORTED included (no ctx call
-         * returns it since 0.2.0). */
-        ctx->ops->rollback_program(ctx);
-        out->receipt.status = PAREX_TX_FAILED;
-        out->receipt.code = rc;
-    }
-    return PAREX_OK;
 }

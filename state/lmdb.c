@@ -75,6 +75,14 @@ struct px__wtxn {
 };
 
 /* The one place where MDB_* and errno codes become PAREX_E_* codes. */
+#if PAREX_CHECKED
+static void lmdb_assert(MDB_env *env, const char *msg)
+{
+    (void)env;
+    px__assert_fail(msg, "lmdb", 0);
+}
+#endif
+
 static int map_mdb(int rc)
 {
     switch (rc) {
@@ -510,6 +518,11 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
             mdb_strerror(rc));
         goto err_store;
     }
+#if PAREX_CHECKED
+    /* LMDB's own assertions (where it was built with them) report like
+     * ours. */
+    (void)mdb_env_set_assert(s->env, lmdb_assert);
+#endif
     rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
     if (rc == MDB_SUCCESS) {
         rc = mdb_env_set_maxreaders(s->env, MAX_READERS);
@@ -631,6 +644,7 @@ int px__snap_renew(px__snap *sn)
     /* Renewing a live snapshot is taken to mean "move it to the newest
      * commit" rather than an error. */
     px__snap_reset(sn);
+    PAREX_ASSERT(sn->reset);
     rc = mdb_txn_renew(sn->txn);
     if (rc != MDB_SUCCESS) {
         return map_mdb(rc);
@@ -774,6 +788,8 @@ int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
     MDB_val v = mval(val, len);
     int rc;
 
+    PAREX_ASSERT(w->txn != NULL && (len == 0 || val != NULL));
+
     if (!dbi_ok(dbi)) {
         return PAREX_E_MISUSE;
     }
@@ -854,6 +870,8 @@ int px__wtxn_get(px__wtxn *w, px__dbi dbi, const uint8_t **val, size_t *len,
 
 static void wtxn_free(px__wtxn *w)
 {
+    /* One write txn at a time: this one holds the flag. */
+    (void)PAREX_ALWAYS(atomic_flag_test_and_set(&w->s->writing));
     atomic_flag_clear(&w->s->writing);
     free(w);
 }

@@ -84,7 +84,10 @@ static int prog_loop(parex_ctx *ctx, void *user)
             }
             memcpy(buf, acc, 32);
             memset(buf + 32, 0, 32);
-            memcpy(buf + 32, v, len < 32 ? len : 32);
+            if (len > 0) {
+                /* v is unset when the key is absent. */
+                memcpy(buf + 32, v, len < 32 ? len : 32);
+            }
             parex_sha256(acc, buf, sizeof(buf));
             rc = parex_ctx_put(ctx, key, acc, 32);
             if (rc != PAREX_OK) {

@@ -1,6 +1,9 @@
 /* Engine internals that the public API cannot reach on their own: the
  * change-set sort (bucket path only runs on blocks of 1,024+ changed keys,
- * larger than the differential test's blocks). */
+ * larger than the differential test's blocks) and the key map
+ * (engine/keymap/: deletion and reuse, which no block exercises); and that
+ * checked builds have the invariant checks on (include/internal/
+ * px_assert.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine_int.h"
 #include "testutil.h"
@@ -92,12 +100,181 @@ static void test_sort_keys_sharing_their_top_bits(void **state)
     check_sort(5000, 1, 10);
 }
 
+/* ---- key map ---- */
+
+static void key_of(uint8_t k[32], uint32_t i, size_t shared)
+{
+    memset(k, 0xab, 32);
+    /* The low bytes vary; the first `shared` bytes are the same for all. */
+    k[31] = (uint8_t)i;
+    k[30] = (uint8_t)(i >> 8);
+    k[29] = (uint8_t)(i >> 16);
+    if (shared < 29) {
+        k[0] = (uint8_t)(i * 7);
+    }
+}
+
+/* Inserts, deletes and looks up n keys against a presence array, through
+ * growth, deletions in the middle of probe runs and a clear that keeps the
+ * storage. */
+static void check_keymap(uint32_t n, size_t shared)
+{
+    px__keymap m;
+    uint8_t k[32], *in = calloc(n, 1);
+    uint32_t i, round;
+    size_t pos, seen;
+    const px__keyslot *s;
+    tu_rng rng;
+
+    assert_non_null(in);
+    tu_rng_seed(&rng, n);
+    px__keymap_init(&m, 16);
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < n; i++) {
+            int added;
+            px__keyslot *ks;
+            key_of(k, i, shared);
+            ks = px__keymap_insert(&m, k, &added);
+            assert_non_null(ks);
+            assert_int_equal(added, 1);
+            assert_int_equal(ks->val.u64, 0);
+            ks->val.u64 = (uint64_t)i + 1;
+            in[i] = 1;
+        }
+        assert_int_equal(px__keymap_count(&m), n);
+        /* Delete about half, at random, then check every key. */
+        for (i = 0; i < n; i++) {
+            if (tu_rng_next(&rng) & 1) {
+                key_of(k, i, shared);
+                assert_int_equal(px__keymap_delete(&m, k), 1);
+                assert_int_equal(px__keymap_delete(&m, k), 0);
+                in[i] = 0;
+            }
+        }
+        for (i = 0; i < n; i++) {
+            key_of(k, i, shared);
+            s = px__keymap_find(&m, k);
+            if (in[i]) {
+                assert_non_null(s);
+                assert_int_equal(s->val.u64, (uint64_t)i + 1);
+                assert_memory_equal(s->key, k, 32);
+            } else {
+                assert_null(s);
+            }
+        }
+        /* Iteration sees each present key once. */
+        seen = 0;
+        for (pos = 0; (s = px__keymap_next(&m, &pos)) != NULL;) {
+            i = (uint32_t)s->val.u64 - 1;
+            assert_true(i < n);
+            assert_int_equal(in[i], 1);
+            in[i] = 2;
+            seen++;
+        }
+        assert_int_equal(seen, px__keymap_count(&m));
+        px__keymap_clear(&m);
+        assert_int_equal(px__keymap_count(&m), 0);
+        for (i = 0; i < n; i++) {
+            key_of(k, i, shared);
+            assert_null(px__keymap_find(&m, k));
+            in[i] = 0;
+        }
+    }
+    px__keymap_free(&m);
+    free(in);
+}
+
+static void test_keymap_insert_delete_reuse(void **state)
+{
+    (void)state;
+    check_keymap(5, 0);
+    check_keymap(3000, 0);
+    /* Keys alike but for their last bytes: the whole key is hashed. */
+    check_keymap(3000, 31);
+}
+
+static void test_keymap_reserve_keeps_keys(void **state)
+{
+    px__keymap m;
+    uint8_t k[32];
+    uint32_t i;
+
+    (void)state;
+    px__keymap_init(&m, 1024);
+    for (i = 0; i < 100; i++) {
+        key_of(k, i, 0);
+        assert_non_null(px__keymap_insert(&m, k, NULL));
+    }
+    assert_int_equal(px__keymap_reserve(&m, 100000), 0);
+    assert_true(m.mask + 1 >= 200000);
+    for (i = 0; i < 100; i++) {
+        key_of(k, i, 0);
+        assert_non_null(px__keymap_find(&m, k));
+    }
+    key_of(k, 100, 0);
+    assert_null(px__keymap_find(&m, k));
+    /* A clear goes back to the smallest table of the warm buffer. */
+    px__keymap_clear(&m);
+    assert_int_equal(m.mask + 1, 1024);
+    px__keymap_free(&m);
+}
+
+/* ---- invariant checks ---- */
+
+/* A change set with a key twice breaks the invariant px__result_sort()
+ * states (sorted and unique). Returns the child's wait status. */
+static int sort_duplicate_keys_in_child(void)
+{
+    pid_t pid;
+    int status = 0;
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const uint8_t k[32] = { 7 };
+        px__result r;
+        /* The expected failure message is noise in the test log. */
+        if (freopen("/dev/null", "w", stderr) == NULL) {
+            _exit(2);
+        }
+        px__result_init(&r);
+        if (px__result_push(&r, k, k, 1, 0) != PAREX_OK ||
+            px__result_push(&r, k, k, 2, 0) != PAREX_OK) {
+            _exit(2);
+        }
+        px__result_sort(&r);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void test_checked_builds_abort_on_a_broken_invariant(void **state)
+{
+    int status;
+
+    (void)state;
+    status = sort_duplicate_keys_in_child();
+#if PAREX_CHECKED
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#else
+    /* Release builds compile the checks out. */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_small_sets),
         cmocka_unit_test(test_sort_large_random_keys),
         cmocka_unit_test(test_sort_keys_sharing_their_top_bits),
+        cmocka_unit_test(test_keymap_insert_delete_reuse),
+        cmocka_unit_test(test_keymap_reserve_keeps_keys),
+        cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,24 +1,27 @@
 /* The sequential reference executor: the specification of block execution.
  *
- * A plain loop in block order over one overlay (a hash map of the keys the
- * block touched, over the LMDB snapshot) with an undo log for program
- * failure. It shares nothing with the parallel executor but the programs
- * and the tx prelude (px__tx_run), so comparing the two tests the
- * scheduler, not a copy of it. */
+ * A plain loop in block order over one overlay (the keys the block touched,
+ * indexed by a key map, over the LMDB snapshot) with an undo log for
+ * program failure. With the parallel executor it shares what defines a
+ * block's meaning rather than how it is scheduled: the programs, the
+ * state-transition function (engine/exec/stf.c: prelude, receipt, fee
+ * total), and, when it counts batches itself, the conflict rules
+ * (engine/exec/conflict.h). It shares none of the parallel machinery
+ * (versions, validation, scheduling), so comparing the two tests that. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "conflict.h"
 #include "engine_int.h"
 
 typedef struct sent {
-    uint8_t key[32];
     const uint8_t *val;     /* valid when loaded and present */
     uint32_t len;
     uint8_t loaded;         /* val/present mirror the current state */
     uint8_t present;
     uint8_t dirty;          /* differs from (or may differ from) storage */
     uint32_t touch;         /* 1 + index of the last tx that touched it */
-    int32_t wbatch, rbatch; /* conflict analysis (count_batches); -1 none */
+    px__conflict cf;        /* conflict analysis (count_batches) */
 } sent;
 
 typedef struct undo {
@@ -32,80 +35,41 @@ typedef struct seq {
     parex_ctx base;
     px__snap *snap;
     px__arena *arena;
-    sent *ents;
+    sent *ents;             /* in insertion order */
     size_t n_ents, cap_ents;
-    uint32_t *table;        /* ent index + 1; 0 = empty */
-    size_t table_mask;
+    px__keymap *km;         /* key -> ent index (the scratch's seq_km) */
     undo *log;
     size_t n_log, cap_log, mark;
     uint32_t touch_gen;
     uint32_t touched;
-    uint64_t probes;        /* table slots inspected by find() */
-    uint64_t s0, s1;        /* key_hash seed */
 } seq;
-
-static size_t key_hash(const seq *s, const uint8_t *k)
-{
-    return (size_t)px__key_hash(k, s->s0, s->s1);
-}
-
-static int grow_table(seq *s)
-{
-    size_t cap = s->table ? 2 * (s->table_mask + 1) : 1024, i;
-    uint32_t *t = calloc(cap, sizeof(*t));
-
-    if (t == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    for (i = 0; i < s->n_ents; i++) {
-        size_t h = key_hash(s, s->ents[i].key) & (cap - 1);
-        while (t[h] != 0) {
-            h = (h + 1) & (cap - 1);
-        }
-        t[h] = (uint32_t)(i + 1);
-    }
-    free(s->table);
-    s->table = t;
-    s->table_mask = cap - 1;
-    return PAREX_OK;
-}
 
 /* Finds or inserts key; *idx is its entry. */
 static int find(seq *s, const uint8_t *key, size_t *idx)
 {
-    size_t h;
+    int added;
+    px__keyslot *k = px__keymap_insert(s->km, key, &added);
 
-    if (s->table == NULL || 2 * (s->n_ents + 1) > s->table_mask + 1) {
-        int rc = grow_table(s);
-        if (rc != PAREX_OK) {
-            return rc;
-        }
+    if (k == NULL) {
+        return PAREX_E_NOMEM;
     }
-    h = key_hash(s, key) & s->table_mask;
-    s->probes++;
-    while (s->table[h] != 0) {
-        sent *e = &s->ents[s->table[h] - 1];
-        if (memcmp(e->key, key, 32) == 0) {
-            *idx = s->table[h] - 1;
-            return PAREX_OK;
-        }
-        h = (h + 1) & s->table_mask;
-        s->probes++;
+    if (!added) {
+        *idx = (size_t)k->val.u64;
+        return PAREX_OK;
     }
     if (s->n_ents == s->cap_ents) {
         size_t cap = s->cap_ents ? 2 * s->cap_ents : 1024;
         sent *ne = realloc(s->ents, cap * sizeof(*ne));
         if (ne == NULL) {
+            px__keymap_delete(s->km, key);
             return PAREX_E_NOMEM;
         }
         s->ents = ne;
         s->cap_ents = cap;
     }
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
-    memcpy(s->ents[s->n_ents].key, key, 32);
-    s->ents[s->n_ents].wbatch = -1;
-    s->ents[s->n_ents].rbatch = -1;
-    s->table[h] = (uint32_t)(s->n_ents + 1);
+    px__conflict_init(&s->ents[s->n_ents].cf);
+    k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
     return PAREX_OK;
 }
@@ -176,14 +140,8 @@ static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
         return rc;
     }
     e = &s->ents[i];
-    if (!del) {
-        copy = px__arena_alloc(s->arena, len ? len : 1);
-        if (copy == NULL) {
-            return PAREX_E_NOMEM;
-        }
-        if (len > 0) {
-            memcpy(copy, val, len);
-        }
+    if (!del && (copy = px__arena_copy(s->arena, val, len)) == NULL) {
+        return PAREX_E_NOMEM;
     }
     if (s->n_log == s->cap_log) {
         size_t cap = s->cap_log ? 2 * s->cap_log : 256;
@@ -212,6 +170,9 @@ static int seq_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
 static void seq_rollback(parex_ctx *ctx)
 {
     seq *s = (seq *)ctx;
+
+    /* The prelude's one put is below the mark and stays. */
+    PAREX_ASSERT(s->n_log >= s->mark && s->mark == 1);
     while (s->n_log > s->mark) {
         undo *u = &s->log[--s->n_log];
         sent *e = &s->ents[u->ent];
@@ -227,45 +188,28 @@ static void seq_rollback(parex_ctx *ctx)
  * program runs, so a program's undo mark is log entry 1 of its tx. */
 static const px__ctx_ops seq_ops = { seq_get, seq_put, seq_rollback };
 
-/* The batch of tx j by the rules of the parallel executor's conflict
- * analysis (engine/par.c: a declared write, and the sender's account,
- * conflict with earlier reads and writes; a read with earlier writes), on
+/* The batch of tx j by the conflict rules (engine/exec/conflict.h), on
  * this executor's own key map: when every block runs here (one thread),
  * the batch count stays exact for a fraction of a separate analysis, the
  * entries being the ones the tx is about to touch. */
 static int tx_batch(seq *s, const px__btx *b, int32_t *out)
 {
-    const parex_tx *tx = &b->tx;
-    uint32_t nr = tx->n_read, nw = tx->n_write, i, n, acct = UINT32_MAX;
+    uint32_t n, i, acct = px__tx_acct_slot(b, &n);
     /* Entries found in the first pass, so the second need not hash again
      * (most txs declare a handful of keys). */
     size_t seen[32], idx;
     int32_t bt = 0;
     int pass, rc;
 
-    for (i = 0; i < nw && acct == UINT32_MAX; i++) {
-        if (memcmp(tx->write_set + 32 * (size_t)i, b->acct, 32) == 0) {
-            acct = nr + i;
-        }
-    }
-    for (i = 0; i < nr && acct == UINT32_MAX; i++) {
-        if (memcmp(tx->read_set + 32 * (size_t)i, b->acct, 32) == 0) {
-            acct = i;
-        }
-    }
-    n = nr + nw + (acct == UINT32_MAX);   /* + the account if undeclared */
     /* Pass 0 finds the batch, pass 1 records it on the keys. */
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < n; i++) {
-            const uint8_t *key = i < nr ? tx->read_set + 32 * (size_t)i
-                : i < nr + nw ? tx->write_set + 32 * (size_t)(i - nr)
-                : b->acct;
-            int w = i >= nr || i == acct;
+            int w = px__tx_slot_writes(b, i, acct);
             sent *e;
             if (pass == 1 && i < 32) {
                 idx = seen[i];
             } else {
-                rc = find(s, key, &idx);
+                rc = find(s, px__tx_slot_key(b, i), &idx);
                 if (rc != PAREX_OK) {
                     return rc;
                 }
@@ -275,16 +219,9 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
             }
             e = &s->ents[idx];
             if (pass == 0) {
-                if (e->wbatch + 1 > bt) {
-                    bt = e->wbatch + 1;
-                }
-                if (w && e->rbatch + 1 > bt) {
-                    bt = e->rbatch + 1;
-                }
-            } else if (w) {
-                e->wbatch = bt;
-            } else if (e->rbatch < bt) {
-                e->rbatch = bt;
+                bt = px__conflict_after(&e->cf, w, bt);
+            } else {
+                px__conflict_mark(&e->cf, w, bt);
             }
         }
     }
@@ -298,6 +235,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     size_t j;
     int rc = PAREX_OK;
     uint64_t t0 = px__now_ns(), nb = 0;
+    const px__keyslot *ks;
 
     memset(&s, 0, sizeof(s));
     s.base.ops = &seq_ops;
@@ -305,8 +243,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     s.base.lim = env->lim;
     s.snap = env->workers[0].snap;
     s.arena = &res->arena;
-    s.s0 = t0 * 0x9e3779b97f4a7c15ULL + (uint64_t)(uintptr_t)&s;
-    s.s1 = (t0 >> 17) ^ 0x5851f42d4c957f2dULL;
+    s.km = &env->scratch->seq_km;
+    px__keymap_clear(s.km);
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
@@ -338,27 +276,16 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
         if (rc != PAREX_OK) {
             goto out;
         }
-        if (out.reject != PAREX_REJECT_NONE) {
-            res->reject_tx = (int64_t)j;
-            res->reject = out.reject;
-            memcpy(res->reject_field, out.field, sizeof(out.field));
+        if (px__stf_settle(res, env->receipts, j, &out)) {
             goto out;
         }
-        env->receipts[j] = out.receipt;
-        if (res->fee_total > UINT64_MAX - out.receipt.fee) {
-            res->reject_tx = (int64_t)j;
-            res->reject = PAREX_REJECT_OVERFLOW;
-            memcpy(res->reject_field, "fee", 4);
-            goto out;
-        }
-        res->fee_total += out.receipt.fee;
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    for (j = 0; j < s.n_ents; j++) {
-        const sent *e = &s.ents[j];
+    for (j = 0; (ks = px__keymap_next(s.km, &j)) != NULL;) {
+        const sent *e = &s.ents[ks->val.u64];
         if (e->dirty) {
-            rc = px__result_push(res, e->key, e->val, e->len, !e->present);
+            rc = px__result_push(res, ks->key, e->val, e->len, !e->present);
             if (rc != PAREX_OK) {
                 goto out;
             }
@@ -378,9 +305,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     res->apply_ns = px__now_ns() - t0;
     res->batches = env->count_batches ? nb : env->blk->n;
 out:
-    res->map_probes = s.probes;
+    res->map_probes = s.km->probes;
     free(s.ents);
-    free(s.table);
     free(s.log);
     return rc;
 }

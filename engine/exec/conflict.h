@@ -1,0 +1,143 @@
+/* The conflict rules, in one place: which keys a tx accesses, which of
+ * them it writes, and the batch a tx falls in. Used by the parallel
+ * executor's conflict analysis (engine/exec/par/analysis_impl.h) and by
+ * the reference executor when it counts batches itself (one thread,
+ * engine/exec/seq.c), so the two cannot drift.
+ *
+ * A tx's access slots are its read set, then its write set, then its
+ * sender's account when neither set declares it. Slot i writes when it is
+ * in the write set or is the account: the prelude writes the account, so
+ * it is an implicit write. A tx's batch is one more than the highest
+ * batch of every earlier tx it conflicts with: a write conflicts with
+ * earlier reads and writes (write-after-read, write-write), a read with
+ * earlier writes (read-after-write).
+ *
+ * Declared sets are strictly sorted and disjoint (engine/codec.c rejects
+ * anything else), so a key is found by binary search. */
+#ifndef PX_CONFLICT_H
+#define PX_CONFLICT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+/* What the analysis keeps per key: the highest batch that wrote it and
+ * the highest that read it; -1 for none. */
+typedef struct px__conflict {
+    int32_t wbatch, rbatch;
+} px__conflict;
+
+static inline void px__conflict_init(px__conflict *c)
+{
+    c->wbatch = -1;
+    c->rbatch = -1;
+}
+
+static inline uint64_t px__ld_be64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 |
+        (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+        (uint64_t)p[6] << 8 | (uint64_t)p[7];
+#endif
+}
+
+/* memcmp order of two keys, inline: every declared-set lookup of a ctx
+ * access and of the analysis goes through here. */
+static inline int px__key_cmp(const uint8_t *a, const uint8_t *b)
+{
+    int i;
+    for (i = 0; i < 32; i += 8) {
+        uint64_t x = px__ld_be64(a + i), y = px__ld_be64(b + i);
+        if (x != y) {
+            return x < y ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/** Index of key in a sorted set of n keys, or -1. */
+static inline int px__key_bsearch(const uint8_t *set, uint32_t n,
+    const uint8_t *key)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = px__key_cmp(set + 32 * (size_t)mid, key);
+        if (c == 0) {
+            return (int)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+/** The account's slot of tx b; *n_slots gets the tx's slot count (its
+ *  declared keys, plus one when the account is undeclared). */
+static inline uint32_t px__tx_acct_slot(const px__btx *b, uint32_t *n_slots)
+{
+    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
+    int ai = px__key_bsearch(b->tx.write_set, nw, b->acct);
+
+    *n_slots = nr + nw;
+    if (ai >= 0) {
+        return nr + (uint32_t)ai;
+    }
+    ai = px__key_bsearch(b->tx.read_set, nr, b->acct);
+    if (ai >= 0) {
+        return (uint32_t)ai;
+    }
+    return (*n_slots)++;
+}
+
+/** The key of slot i of tx b. */
+static inline const uint8_t *px__tx_slot_key(const px__btx *b, uint32_t i)
+{
+    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
+    return i < nr ? b->tx.read_set + 32 * (size_t)i
+        : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
+        : b->acct;
+}
+
+/** Whether slot i of a tx with acct slot `acct` writes. */
+static inline int px__tx_slot_writes(const px__btx *b, uint32_t i,
+    uint32_t acct)
+{
+    return i >= b->tx.n_read || i == acct;
+}
+
+/** The lowest batch at or above bt that an access (w: a write) to a key
+ *  with state c allows. */
+static inline int32_t px__conflict_after(const px__conflict *c, int w,
+    int32_t bt)
+{
+    if (c->wbatch + 1 > bt) {
+        bt = c->wbatch + 1;
+    }
+    if (w && c->rbatch + 1 > bt) {
+        bt = c->rbatch + 1;
+    }
+    return bt;
+}
+
+/** Records that a tx of batch bt accesses the key (w: writes it). */
+static inline void px__conflict_mark(px__conflict *c, int w, int32_t bt)
+{
+    if (w) {
+        c->wbatch = bt;
+    } else if (c->rbatch < bt) {
+        c->rbatch = bt;
+    }
+}
+
+#endif /* PX_CONFLICT_H */

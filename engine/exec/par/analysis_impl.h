@@ -1,0 +1,226 @@
+/* Conflict analysis (step 1 of engine/exec/par/par.c): the block's key map
+ * (key -> kent, kept warm in the engine's scratch), each tx's batch by the
+ * rules of engine/exec/conflict.h, and its dependency edges (the last
+ * earlier declared writer of each key it declares). Runs in steps so that
+ * it can overlap execution. Part of the translation unit par.c. */
+#ifndef PX_PAR_ANALYSIS_IMPL_H
+#define PX_PAR_ANALYSIS_IMPL_H
+
+#include "pexec_impl.h"
+
+/* Empties the block's key map (kept warm in the scratch) and sizes it for
+ * `expect` keys: the analysed prefix only, so that growing it for a big
+ * block happens in km_reserve(), on whichever thread runs the rest of the
+ * analysis, not before the narrow-or-wide decision. */
+static int km_init(pexec *X, size_t expect)
+{
+    X->km = &X->env->scratch->km;
+    px__keymap_clear(X->km);
+    return px__keymap_reserve(X->km, expect) == 0 ? PAREX_OK
+                                                    : PAREX_E_NOMEM;
+}
+
+/* Grows the table to hold `expect` keys at load 1/2 in one step (the
+ * insert path also grows, when a block outruns its estimate). */
+static int km_reserve(pexec *X, size_t expect)
+{
+    return px__keymap_reserve(X->km, expect) == 0 ? PAREX_OK
+                                                    : PAREX_E_NOMEM;
+}
+
+/* Finds or inserts key; a new key's kent comes from arena a. NULL on
+ * allocation failure. */
+static kent *km_get(pexec *X, px__arena *a, const uint8_t *key)
+{
+    int added;
+    px__keyslot *s = px__keymap_insert(X->km, key, &added);
+    kent *k;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    if (!added) {
+        return s->val.ptr;
+    }
+    k = px__arena_alloc(a, sizeof(*k));
+    if (k == NULL) {
+        px__keymap_delete(X->km, key);
+        return NULL;
+    }
+    memcpy(k->key, key, 32);
+    px__conflict_init(&k->cf);
+    k->lastw = NO_TX;
+    atomic_init(&k->head, NULL);
+    s->val.ptr = k;
+    return k;
+}
+
+/* Txs analysed before deciding whether a block is too narrow to run in
+ * parallel: enough to see its shape, small next to the whole analysis
+ * (which, on a narrow block, is all that stays on the critical path). */
+static size_t prefix_len(size_t n, unsigned threads)
+{
+    size_t p = n / 32 > 64 ? n / 32 : 64;
+    return threads < 2 || p > n ? n : p;
+}
+
+static int analyse_begin(pexec *X, analysis *A)
+{
+    const px__block *blk = X->env->blk;
+    px__scratch *sc = X->env->scratch;
+    size_t total = 0, j;
+    int rc;
+
+    size_t pre = 0, np = prefix_len(blk->n, X->env->threads);
+
+    for (j = 0; j < blk->n; j++) {
+        total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+        if (j + 1 == np) {
+            pre = total;
+        }
+    }
+    X->total_keys = total;
+    /* Sized for the prefix; km_reserve() sizes it for the block later. */
+    rc = km_init(X, pre);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    memset(A, 0, sizeof(*A));
+    A->arena = X->main_arena;
+    /* Only the block's execution uses them: reused, not page-faulted in
+     * afresh for every block. */
+    A->slots = reuse(&sc->slots, &sc->slots_bytes,
+        (total + 1) * sizeof(kent *));
+    X->slots_base = A->slots;
+    X->edges = reuse(&sc->order, &sc->order_bytes,
+        (total + 1) * sizeof(edge) + blk->n * sizeof(uint32_t));
+    if (A->slots == NULL || X->edges == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    X->q = (uint32_t *)(X->edges + total + 1);
+    X->n_edges_max = (uint32_t)total + 1;
+    /* Exact declarations walk nothing; a few steps per declared key is
+     * generous for wrong ones before the reference is cheaper. */
+    X->walk_budget = 16 * ((uint64_t)total + blk->n) + 65536;
+    return PAREX_OK;
+}
+
+/* Tx j waits for tx d, unless d has already finished. The count goes up
+ * before the edge is visible, so d finishing at once cannot take it to
+ * zero (the claim and the analysis guard hold it above). */
+static void add_edge(pexec *X, uint32_t d, uint32_t j)
+{
+    uint32_t idx = X->n_edges, h;
+    edge *e = &X->edges[idx];
+    _Atomic uint32_t *head = &X->t[d].succ;
+
+    /* Edges point forward, one per declared key at most. */
+    PAREX_ASSERT(d < j && idx < X->n_edges_max);
+    atomic_fetch_add_explicit(&X->t[j].pending, 1, memory_order_relaxed);
+    e->tx = j;
+    h = atomic_load_explicit(head, memory_order_acquire);
+    for (;;) {
+        if (h == CLOSED) {
+            atomic_fetch_sub_explicit(&X->t[j].pending, 1,
+                memory_order_relaxed);
+            return;
+        }
+        e->next = h;
+        if (atomic_compare_exchange_weak_explicit(head, &h, idx,
+                memory_order_acq_rel, memory_order_acquire)) {
+            X->n_edges++;
+            return;
+        }
+    }
+}
+
+static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
+{
+    const px__block *blk = X->env->blk;
+    kent **slots = A->slots;
+    size_t j;
+    uint32_t nb = A->nb;
+
+    for (j = from; j < to; j++) {
+        const px__btx *b = &blk->txs[j];
+        ptx *t = &X->t[j];
+        uint32_t i, last = NO_TX;
+        int32_t bt = 0;
+
+        t->slots = slots;
+        t->recs = NULL;
+        t->n_recs = 0;
+        t->inc = 0;
+        t->escaped = 0;
+        t->invalid = 0;
+        atomic_init(&t->pending, 2);    /* the claim and this analysis */
+        atomic_init(&t->succ, NIL);
+        t->acct_slot = px__tx_acct_slot(b, &t->n_slots);
+        for (i = 0; i < t->n_slots; i++) {
+            kent *k = km_get(X, A->arena, px__tx_slot_key(b, i));
+            if (k == NULL) {
+                return PAREX_E_NOMEM;
+            }
+            slots[i] = k;
+            bt = px__conflict_after(&k->cf,
+                px__tx_slot_writes(b, i, t->acct_slot), bt);
+            if (k->lastw != NO_TX && k->lastw != last) {
+                last = k->lastw;
+                add_edge(X, last, (uint32_t)j);
+            }
+        }
+        for (i = 0; i < t->n_slots; i++) {
+            int w = px__tx_slot_writes(b, i, t->acct_slot);
+            if (w) {
+                slots[i]->lastw = (uint32_t)j;
+            }
+            px__conflict_mark(&slots[i]->cf, w, bt);
+        }
+        t->batch = bt;
+        /* The analysis' hold on the tx goes; the claim's stays. */
+        (void)PAREX_ALWAYS(atomic_fetch_sub_explicit(&t->pending, 1,
+            memory_order_relaxed) >= 2);
+        if ((uint32_t)bt + 1 > nb) {
+            nb = (uint32_t)bt + 1;
+        }
+        slots += t->n_slots;
+        /* Slot arena bounds: one slot per declared key and account. */
+        PAREX_ASSERT((size_t)(slots - X->slots_base) <= X->total_keys);
+    }
+    A->slots = slots;
+    A->nb = nb;
+    A->next_tx = to;
+    return PAREX_OK;
+}
+
+/* The rest of the analysis, on the first worker into the execution job:
+ * chunk by chunk under the keymap lock (escaped txs insert keys too),
+ * each chunk published to the claimers. */
+static int analyse_rest(pexec *X)
+{
+    analysis *A = X->A;
+    uint64_t t0 = px__now_ns();
+    int rc = PAREX_OK;
+
+    if (A->next_tx < X->n) {
+        pthread_mutex_lock(&X->km_lock);
+        rc = km_reserve(X, X->total_keys);
+        pthread_mutex_unlock(&X->km_lock);
+    }
+    while (rc == PAREX_OK && A->next_tx < X->n) {
+        size_t to = A->next_tx + ANALYSIS_CHUNK < X->n
+            ? A->next_tx + ANALYSIS_CHUNK : X->n;
+        pthread_mutex_lock(&X->km_lock);
+        rc = analyse_range(X, A, A->next_tx, to);
+        pthread_mutex_unlock(&X->km_lock);
+        atomic_store_explicit(&X->analysed, (uint32_t)A->next_tx,
+            memory_order_release);
+        if (atomic_load_explicit(&X->err, memory_order_relaxed) != 0) {
+            break;
+        }
+    }
+    X->analysis_ns = px__now_ns() - t0;
+    return rc;
+}
+
+#endif /* PX_PAR_ANALYSIS_IMPL_H */

@@ -1,0 +1,235 @@
+/* The parallel executor.
+ *
+ * 1. Conflict analysis: one pass over the declared sets with a hash map of
+ *    keys gives each tx a batch: one more than the highest batch of every
+ *    earlier tx it conflicts with (write-write, read-after-write,
+ *    write-after-read). The sender's account is an implicit write.
+ *    O(total declared keys). The same pass records each tx's
+ *    dependencies: for every declared key, the last earlier tx that
+ *    declared it in its write set.
+ * 2. Execution is dependency-driven, not batch by batch: workers claim txs
+ *    in block order, and a tx runs as soon as every tx it depends on has
+ *    finished (its pending count reaches zero; whoever brings it to zero
+ *    runs it). Batches stay the unit of analysis and reporting; a barrier
+ *    between them would idle threads on uneven batches (one wide batch,
+ *    then long thin chains). Every key has a version list (multi-version
+ *    memory, as in Block-STM: Gelashvili et al., "Block-STM: Scaling
+ *    Blockchain Execution by Turning Ordering Curse to a Performance
+ *    Blessing", PPoPP 2023): a tx j reads the newest version written by a
+ *    tx < j, or the LMDB snapshot, and records which version it saw; its
+ *    writes become versions tagged (j, incarnation).
+ *    Only read-after-write needs an edge: a write by a later tx is a
+ *    version above the reader and never visible to it, and write-write
+ *    pairs are ordered by the version tags. A declared write counts as a
+ *    read too (read-modify-write).
+ * 3. If every tx stayed inside its declared sets, each read found its
+ *    final version (the last declared writer below it had finished and
+ *    published, and every earlier writer finished before that one), so
+ *    nothing needs validating. If any tx touched an undeclared key
+ *    ("escaped"), every tx is validated: a read is valid when the version
+ *    it saw is still the newest below it. The first invalid tx m has only
+ *    exact txs below it, so from m on, txs are validated in block order and
+ *    re-executed when invalid; each re-execution reads final versions only.
+ * 4. The change set is the newest version of every key.
+ *
+ * Versions are inserted with compare-and-swap, so escaped txs publish while
+ * others run; conforming writers of one key never run at once anyway (each
+ * depends on the previous one).
+ *
+ * The jobs live in *_impl.h units included here, one translation unit so
+ * that the hot paths inline across them (as libsecp256k1 does):
+ *   pexec_impl.h     the state: struct pexec, ptx, kent, rec, vnode, edge
+ *   analysis_impl.h  step 1, conflict analysis and dependency edges
+ *   mvmem_impl.h     steps 2-4, version lists, the ctx, run and validate
+ *   sched_impl.h     step 2, the scheduler and the worker loop
+ *   par.c            the driver: narrow or parallel, validation and
+ *                    re-execution, the change set
+ */
+#include "sched_impl.h"
+
+/* A narrow block, decided on a prefix: item 0 runs the reference executor,
+ * item 1 finishes the analysis (batch counts stay exact) into a worker's
+ * arena, since the reference allocates from the result's arena meanwhile. */
+typedef struct overlap_job {
+    pexec *X;
+    analysis *A;
+    px__result *res;
+    int rc_seq, rc_an;
+} overlap_job;
+
+static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
+{
+    overlap_job *o = arg;
+    size_t i;
+
+    (void)w;
+    for (i = b; i < e; i++) {
+        if (i == 0) {
+            o->rc_seq = px__exec_sequential(o->X->env, o->res);
+        } else {
+            o->rc_an = km_reserve(o->X, o->X->total_keys);
+            if (o->rc_an == PAREX_OK) {
+                o->rc_an = analyse_range(o->X, o->A, o->A->next_tx,
+                    o->X->n);
+            }
+        }
+    }
+}
+
+int px__exec_parallel(const px__exec_env *env, px__result *res)
+{
+    pexec X;
+    size_t n = env->blk->n, j;
+    uint32_t nb = 0;
+    uint64_t t0 = px__now_ns(), t1;
+    busy_flag *busy = NULL;
+    const px__keyslot *ks;
+    px__exec_shape shape;
+    analysis A;
+    int rc;
+
+    memset(&X, 0, sizeof(X));
+    X.env = env;
+    X.n = (uint32_t)n;
+    X.main_arena = &res->arena;
+    atomic_init(&X.err, 0);
+    atomic_init(&X.escaped, 0);
+    atomic_init(&X.next, 0);
+    atomic_init(&X.q_count, 0);
+    atomic_init(&X.walk, 0);
+    atomic_init(&X.give_up, 0);
+    pthread_mutex_init(&X.km_lock, NULL);
+    pthread_mutex_init(&X.q_lock, NULL);
+    X.t = reuse(&env->scratch->t, &env->scratch->t_bytes, n * sizeof(*X.t));
+    busy = calloc(env->threads, sizeof(*busy));
+    if (X.t == NULL || busy == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    X.busy = busy;
+    rc = analyse_begin(&X, &A);
+    if (rc == PAREX_OK) {
+        rc = analyse_range(&X, &A, 0, prefix_len(n, env->threads));
+    }
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    t1 = px__now_ns();
+    res->analysis_ns = t1 - t0;
+    shape.txs = A.next_tx;
+    shape.batches = A.nb;
+    if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+        /* The reference executor is exact by definition. The rest of the
+         * analysis, if any, overlaps it so the batch count stays exact
+         * for free. */
+        overlap_job o;
+        o.X = &X;
+        o.A = &A;
+        o.res = res;
+        o.rc_seq = PAREX_OK;
+        o.rc_an = PAREX_OK;
+        A.arena = &env->workers[env->threads - 1].arena;
+        px__pool_run(env->pool, run_overlap, &o, A.next_tx < n ? 2 : 1, 1);
+        rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
+        nb = A.nb;
+        /* The stages still add up to the wall time: an analysis tail that
+         * outlasts the reference shows up as execution. */
+        res->exec_ns = px__now_ns() - t1 - res->apply_ns;
+        res->analysis_ns = t1 - t0;
+        /* The reference set its own overlay's probes. */
+        res->map_probes += X.km->probes;
+        res->batches = nb;
+        res->fallback = 1;
+        goto out;
+    }
+    /* The analysed prefix is claimable; the rest is analysed while it
+     * runs. analysis_ns is the whole analysis, exec_ns the rest of the
+     * wall time, so the stages still add up. */
+    X.A = &A;
+    atomic_init(&X.analysed, (uint32_t)A.next_tx);
+    atomic_init(&X.analyst, 0);
+    px__pool_run(env->pool, run_flow, &X, env->threads, 1);
+    rc = atomic_load(&X.err);
+    nb = A.nb;
+    res->batches = nb;
+    /* Analysis and the undeclared keys of first incarnations. */
+    res->map_probes = X.km->probes;
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    t0 = px__now_ns();
+    res->analysis_ns += X.analysis_ns;
+    res->exec_ns = t0 - t1 - X.analysis_ns;
+    res->escaped = atomic_load(&X.escaped);
+
+    if (res->escaped > 0 && !atomic_load(&X.give_up)) {
+        size_t m;
+        px__pool_run(env->pool, run_validate, &X, n, 64);
+        for (m = 0; m < n && !X.t[m].invalid; m++) {
+        }
+        /* Below m every tx is exact; from m on, each tx is checked against
+         * final versions only, so one re-execution makes it exact. */
+        for (j = m; j < n && !atomic_load(&X.give_up); j++) {
+            if (j > m && validate_tx(&X, (uint32_t)j)) {
+                continue;
+            }
+            unpublish_tx(&X, (uint32_t)j);
+            X.t[j].inc++;
+            rc = exec_tx(&X, (uint32_t)j, 0);
+            if (rc == PAREX_OK) {
+                rc = publish_tx(&X, (uint32_t)j, 0);
+            }
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+            res->reexecutions++;
+        }
+    }
+    if (atomic_load(&X.give_up)) {
+        /* Past the work bound (see pexec.walk): start over on the
+         * reference, exact by definition and linear in the block. Nothing
+         * was pushed to the result yet. */
+        uint64_t wasted = res->exec_ns, t2 = px__now_ns(), runs = 0;
+        for (j = 0; j < n; j++) {
+            runs += X.t[j].recs != NULL ? 1u + X.t[j].inc : 0u;
+        }
+        rc = px__exec_sequential(env, res);
+        res->validate_ns = t2 - t0;
+        res->exec_ns += wasted;
+        res->map_probes += X.km->probes;
+        res->batches = nb;
+        res->fallback = 1;
+        res->reexecutions = runs;  /* every run before the reference's */
+        goto out;
+    }
+    t1 = px__now_ns();
+    res->validate_ns = t1 - t0;
+
+    for (j = 0; j < n; j++) {
+        if (px__stf_settle(res, env->receipts, j, &X.t[j].out)) {
+            goto out;
+        }
+    }
+    for (j = 0; (ks = px__keymap_next(X.km, &j)) != NULL;) {
+        kent *k = ks->val.ptr;
+        vnode *v = atomic_load(&k->head);
+        if (v != NULL) {
+            rc = px__result_push(res, k->key, v->val, v->len, v->del);
+            if (rc != PAREX_OK) {
+                goto out;
+            }
+        }
+    }
+    px__result_sort(res);
+    res->apply_ns = px__now_ns() - t1;
+out:
+    if (env->profile != NULL && rc == PAREX_OK) {
+        for (j = 0; j < n; j++) {
+            env->profile[j].batch = (uint32_t)X.t[j].batch;
+        }
+    }
+    pthread_mutex_destroy(&X.km_lock);
+    pthread_mutex_destroy(&X.q_lock);
+    free(busy);
+    return rc;
+}

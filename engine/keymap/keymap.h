@@ -1,0 +1,204 @@
+/* A hash table of 32-byte keys: the one key map of parex.
+ *
+ * Self-contained (libc and include/internal/px_assert.h only), so that any
+ * module can use it: the engine's conflict analysis, its reference
+ * executor and the per-tx index of undeclared keys, and later the node's
+ * mempool.
+ *
+ * Design
+ *  - Open addressing with linear probing, load at most 1/2, the table a
+ *    power of two. Each slot holds the key, a value (a pointer or a u64,
+ *    see px__keyval) and 32 bits of the key's hash, so a probe compares
+ *    keys without leaving the slot.
+ *  - All 32 bytes are hashed, seeded per map (clock and address, renewed
+ *    by every px__keymap_clear()): keys are chosen by tx senders, and
+ *    hashing a prefix, or hashing without a seed, lets crafted keys pile
+ *    into one probe run (quadratic work, tests/engine/test_hostile.c).
+ *    Not a cryptographic hash; the seed changes only speed, never what
+ *    the map holds. Finalizer: MurmurHash3's fmix64.
+ *  - Slots carry a generation: a slot is occupied when its generation is
+ *    the map's. Clearing is O(1) (the generation moves on), so a table
+ *    kept warm across blocks costs nothing to empty, and growing rehashes
+ *    into a spare buffer without clearing it first.
+ *  - Deletion shifts the following run back (no tombstones), so lookups
+ *    never slow down with churn.
+ *
+ * Storage is the map's own (malloc); px__keymap_clear() keeps it, so a map
+ * reused from block to block stops allocating once warm. A map is used by
+ * one thread at a time; it takes no locks.
+ *
+ * Pointers to slots (px__keyslot *) stay valid until the next insert,
+ * delete, reserve or clear of the map.
+ */
+#ifndef PX_KEYMAP_H
+#define PX_KEYMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal/px_assert.h"
+
+/** A slot's value: what the caller stores for a key. */
+typedef union px__keyval {
+    void *ptr;
+    uint64_t u64;
+} px__keyval;
+
+typedef struct px__keyslot {
+    uint8_t key[32];
+    px__keyval val;     /* zero when the key was just inserted */
+    uint32_t gen;       /* occupied when equal to the map's gen */
+    uint32_t hash;      /* low 32 bits of the key's hash */
+} px__keyslot;
+
+typedef struct px__keymap {
+    px__keyslot *slot;  /* the table: mask + 1 slots (NULL: none yet) */
+    size_t mask;
+    size_t n;           /* keys held */
+    uint32_t gen;
+    size_t min_slots;   /* smallest table (a power of two) */
+    uint64_t s0, s1;    /* hash seed */
+    uint64_t probes;    /* slots inspected by find and insert */
+    px__keyslot *spare; /* the buffer the next growth rehashes into */
+    size_t cap, spare_cap;  /* slots allocated in slot and spare */
+} px__keymap;
+
+/** An empty map without storage; min_slots (rounded up to a power of
+ *  two, at least 16) is the table size it starts from after every clear.
+ *  Allocates nothing, cannot fail. */
+void px__keymap_init(px__keymap *m, size_t min_slots);
+/** Frees the storage; the map is then as after px__keymap_init(). */
+void px__keymap_free(px__keymap *m);
+/** Empties the map and renews its seed and probe count, keeping the
+ *  storage. O(1). */
+void px__keymap_clear(px__keymap *m);
+/** Makes room for n keys without growing. Returns 0, or -1 when memory
+ *  cannot be had (the map is unchanged). */
+int px__keymap_reserve(px__keymap *m, size_t n);
+/** Removes key. Returns 1 when it was there, 0 when not. */
+int px__keymap_delete(px__keymap *m, const uint8_t key[32]);
+
+/** The seeded hash of a key (all 32 bytes). */
+static inline uint64_t px__keymap_hash(const uint8_t *k, uint64_t s0,
+    uint64_t s1)
+{
+    uint64_t h = s0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        uint64_t w = (uint64_t)k[8 * i] | (uint64_t)k[8 * i + 1] << 8 |
+            (uint64_t)k[8 * i + 2] << 16 | (uint64_t)k[8 * i + 3] << 24 |
+            (uint64_t)k[8 * i + 4] << 32 | (uint64_t)k[8 * i + 5] << 40 |
+            (uint64_t)k[8 * i + 6] << 48 | (uint64_t)k[8 * i + 7] << 56;
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= (h >> 29) + s1;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/** 32-byte equality without a libc call (the lookups are hot paths). */
+static inline int px__keymap_eq(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x[4], y[4];
+    memcpy(x, a, 32);
+    memcpy(y, b, 32);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3])) ==
+        0;
+}
+
+/* The slot holding key, or NULL with *empty the slot where it would go.
+ * Counts the slots inspected. The table must exist. */
+static inline px__keyslot *px__keymap_probe_(px__keymap *m,
+    const uint8_t *key, uint64_t h, size_t *empty)
+{
+    size_t i = (size_t)h & m->mask;
+
+    m->probes++;
+    for (;;) {
+        px__keyslot *s = &m->slot[i];
+        if (s->gen != m->gen) {
+            *empty = i;
+            return NULL;
+        }
+        if (s->hash == (uint32_t)h && px__keymap_eq(s->key, key)) {
+            return s;
+        }
+        i = (i + 1) & m->mask;
+        m->probes++;
+    }
+}
+
+/** The slot of key, or NULL when the map does not hold it. */
+static inline px__keyslot *px__keymap_find(px__keymap *m,
+    const uint8_t key[32])
+{
+    size_t e;
+
+    if (m->n == 0) {
+        return NULL;
+    }
+    return px__keymap_probe_(m, key,
+        px__keymap_hash(key, m->s0, m->s1), &e);
+}
+
+/** Finds or inserts key. *added (may be NULL) tells whether it was
+ *  inserted; a new slot's value is zero. NULL when the table had to grow
+ *  and memory could not be had (the map is unchanged). */
+static inline px__keyslot *px__keymap_insert(px__keymap *m,
+    const uint8_t key[32], int *added)
+{
+    uint64_t h;
+    size_t e;
+    px__keyslot *s;
+
+    if (2 * (m->n + 1) > m->mask + 1 && px__keymap_reserve(m, m->n + 1)) {
+        return NULL;
+    }
+    /* Load at most 1/2: every probe run ends at an empty slot. */
+    PAREX_ASSERT(m->slot != NULL && 2 * (m->n + 1) <= m->mask + 1);
+    h = px__keymap_hash(key, m->s0, m->s1);
+    s = px__keymap_probe_(m, key, h, &e);
+    if (added != NULL) {
+        *added = s == NULL;
+    }
+    if (s == NULL) {
+        s = &m->slot[e];
+        memcpy(s->key, key, 32);
+        s->val.u64 = 0;
+        s->gen = m->gen;
+        s->hash = (uint32_t)h;
+        m->n++;
+    }
+    return s;
+}
+
+/** Keys held. */
+static inline size_t px__keymap_count(const px__keymap *m)
+{
+    return m->n;
+}
+
+/** Iteration, in no particular order: start with *pos = 0; returns the
+ *  next occupied slot, or NULL at the end. The map must not change
+ *  meanwhile. */
+static inline px__keyslot *px__keymap_next(const px__keymap *m, size_t *pos)
+{
+    if (m->slot == NULL) {
+        return NULL;
+    }
+    while (*pos <= m->mask) {
+        px__keyslot *s = &m->slot[(*pos)++];
+        if (s->gen == m->gen) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+#endif /* PX_KEYMAP_H */

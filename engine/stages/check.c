@@ -1,0 +1,116 @@
+/* Stage 1 of a block: the checks that need no execution. The block must
+ * fit the caller's receipt buffer and extend the stored head (height,
+ * parent hash); every tx must carry the engine's chain id and a valid
+ * signature, verified in parallel (which also gives each tx its id and
+ * its sender's account key). Decoding itself is engine/codec.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
+    int *snaps, parex_error_info *err)
+{
+    parex_header head;
+    int rc;
+
+    if (blk->n > cap) {
+        return px__fail(err, PAREX_E_BUFFER, 0, -1, "receipts", "block has "
+            "%zu txs but room for %zu receipts", blk->n, cap);
+    }
+    rc = px__engine_snaps_renew(e);
+    if (rc != PAREX_OK) {
+        return px__fail(err, rc, 0, -1, "", "cannot open a read snapshot: "
+            "%s", parex_strerror(rc));
+    }
+    *snaps = 1;
+    rc = px__read_head(e->workers[0].snap, &head);
+    if (rc != PAREX_OK) {
+        return px__fail(err, rc, 0, -1, "", rc == PAREX_E_NOTFOUND
+            ? "the state store has no genesis block"
+            : "cannot read the head block: %s", parex_strerror(rc));
+    }
+    if (blk->hdr.height != head.height + 1) {
+        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_HEIGHT, -1,
+            "height", "block height %llu, expected %llu",
+            (unsigned long long)blk->hdr.height,
+            (unsigned long long)head.height + 1);
+    }
+    memset(&e->hdr, 0, sizeof(e->hdr));
+    parex_header_hash(e->hdr.parent, &head);
+    if (memcmp(blk->hdr.parent, e->hdr.parent, 32) != 0) {
+        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_PARENT, -1,
+            "parent", "parent hash is not the hash of block %llu",
+            (unsigned long long)head.height);
+    }
+    e->hdr.height = blk->hdr.height;
+    memcpy(e->hdr.fee_recipient, blk->hdr.fee_recipient, 32);
+    return PAREX_OK;
+}
+
+typedef struct verify_job {
+    px__block *blk;
+    uint32_t chain_id;
+    uint8_t *bad;       /* per tx: 0 ok, else a parex_reject reason */
+    int trusted;        /* PAREX_EXEC_VERIFIED: ids, keys, chain ids only */
+} verify_job;
+
+static void run_verify(void *arg, unsigned w, size_t b, size_t e)
+{
+    verify_job *vj = arg;
+    size_t i;
+
+    (void)w;
+    for (i = b; i < e; i++) {
+        px__btx *t = &vj->blk->txs[i];
+        uint8_t msg[32];
+        px__tagged_hash(t->id, "parex/txid", t->enc, t->enc_len, NULL, 0);
+        parex_account_key(t->acct, t->tx.sender);
+        if (t->tx.chain_id != vj->chain_id) {
+            vj->bad[i] = PAREX_REJECT_CHAIN_ID;
+            continue;
+        }
+        if (vj->trusted) {
+            continue; /* the caller verified it (a trust decision) */
+        }
+        px__sighash(msg, t->enc, t->enc_len);
+        if (!px__schnorr_verify(t->tx.sig, msg, t->tx.sender)) {
+            vj->bad[i] = PAREX_REJECT_BAD_SIGNATURE;
+        }
+    }
+}
+
+int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
+    parex_block_stats *st, parex_error_info *err)
+{
+    uint64_t t0 = px__now_ns();
+    uint8_t *bad = calloc(blk->n > 0 ? blk->n : 1, 1);
+    size_t i;
+    int rc = PAREX_OK;
+
+    if (bad == NULL) {
+        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    }
+    {
+        verify_job vj = { blk, e->chain_id, bad,
+            (flags & PAREX_EXEC_VERIFIED) != 0 };
+        px__pool_run(e->pool, run_verify, &vj, blk->n, 16);
+        st->verify_skipped = vj.trusted ? blk->n : 0;
+    }
+    for (i = 0; i < blk->n; i++) {
+        if (bad[i] != 0) {
+            rc = px__fail(err, PAREX_E_BLOCK, bad[i], (int64_t)i,
+                bad[i] == PAREX_REJECT_CHAIN_ID ? "chain_id" : "sig",
+                bad[i] == PAREX_REJECT_CHAIN_ID
+                    ? "tx %zu: chain id %u, expected %u"
+                    : "tx %zu: bad signature%.0u%.0u",
+                i, blk->txs[i].tx.chain_id, e->chain_id);
+            break;
+        }
+    }
+    free(bad);
+    if (rc == PAREX_OK) {
+        st->verify_ns = px__now_ns() - t0;
+    }
+    return rc;
+}
