@@ -23,11 +23,12 @@ done
 # architecture.md). A header of another folder is included by its folder
 # ("formats/node.h"); a bare name must be a file of the including folder,
 # and no "../". So an include cycle between folders cannot be written.
-for d in formats bench daemon cli; do
+for d in formats bench daemon cluster cli; do
     case $d in
-        formats) deny='daemon|cli|bench' ;;
-        bench) deny='daemon|cli' ;;
+        formats) deny='daemon|cli|bench|cluster' ;;
+        bench) deny='daemon|cli|cluster' ;;
         daemon) deny='cli|bench' ;;
+        cluster) deny='formats|daemon|cli|bench' ;;
         cli) deny='' ;;
     esac
     [ -d "node/$d" ] || continue
@@ -41,6 +42,10 @@ for d in formats bench daemon cli; do
                     if [ -n "$deny" ] && printf '%s\n' "$top" | grep -qxE "$deny"; then
                         echo "node/$d must not include node/$top: $f: \"$inc\""
                     fi ;;
+                # parex's key table (engine/keymap), a self-contained
+                # library: the one non-public header, for the daemon only.
+                keymap.h) [ "$d" = daemon ] ||
+                    echo "node/$d must not include the engine's keymap.h: $f" ;;
                 *) [ -f "node/$d/$inc" ] ||
                     echo "node/ bare include of a header not in its folder: $f: \"$inc\"" ;;
             esac
@@ -53,7 +58,7 @@ fi
 rm -f "${TMPDIR:-/tmp}/parex-lint-$$"
 # No source file directly in node/: every one belongs to a folder.
 for f in $(find node -maxdepth 1 -name '*.[ch]' 2>/dev/null); do
-    echo "node/ source outside cli/, daemon/, formats/, bench/: $f"; bad=1
+    echo "node/ source outside cli/, daemon/, formats/, bench/, cluster/: $f"; bad=1
 done
 [ $bad -eq 0 ] && echo "1..1" && echo "ok 1 - include boundaries hold"
 exit $bad

@@ -15,17 +15,21 @@
 #define PX_NODE_DAEMON_H
 
 #include "formats/node.h"
+/* The one non-public header node/ may use: parex's key table, a
+ * self-contained library (engine/keymap/meson.build) with no tie to the
+ * engine's internals. */
+#include "keymap.h"
 
 #include <pthread.h>
 
 /* ---- keymap.c: 32-byte keys to u64 values ----------------------------- */
 
-/** Open-addressing hash map with linear probing and backward-shift
- *  deletion, keyed by 32-byte hashes (tx ids, public keys): the first 8
- *  bytes, mixed, are the hash. Zeroed is empty. Not thread-safe. */
+/** 32-byte keys (tx ids, public keys) to u64 values: a wrapper over
+ *  parex's one key table (engine/keymap: seeded, all 32 bytes hashed).
+ *  Zeroed is empty. Not thread-safe. */
 typedef struct node_keymap {
-    struct node_keymap_slot *s;
-    size_t cap, n;
+    px__keymap m;
+    int init;
 } node_keymap;
 
 /** Insert or replace; returns 1 if key was present (value replaced), 0 if
@@ -36,6 +40,8 @@ int node_keymap_get(const node_keymap *m, const uint8_t key[32],
     uint64_t *val);
 /** Remove key; 1 (and *val, may be NULL) if it was present, 0 if not. */
 int node_keymap_del(node_keymap *m, const uint8_t key[32], uint64_t *val);
+/** Keys held. */
+size_t node_keymap_count(const node_keymap *m);
 void node_keymap_release(node_keymap *m);
 
 /* ---- mempool.c: pending transactions ---------------------------------- */

@@ -55,7 +55,7 @@ static void test_keymap_against_array(void **state)
             }
             present[i] = 1;
         }
-        assert_int_equal(m.n, count);
+        assert_int_equal(node_keymap_count(&m), count);
     }
     for (i = 0; i < N; i++) {
         key_n(k, i);
