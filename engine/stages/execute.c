@@ -109,6 +109,12 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     st->escaped = e->res.escaped;
     st->fallback = e->res.fallback;
     st->map_probes = e->res.map_probes;
+    if (rc == PAREX_OK) {
+        size_t i;
+        for (i = 0; i < blk->n; i++) {
+            st->budget_stops += e->receipts[i].status == PAREX_TX_BUDGET;
+        }
+    }
     e->prof_valid = e->profiling && rc == PAREX_OK;
     if (rc != PAREX_OK) {
         return px__fail(err, rc, 0, -1, "", "execution failed: %s",

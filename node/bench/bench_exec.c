@@ -52,8 +52,8 @@ void px_bench_execute(bench_run *out, const bench_work *w,
 {
     uint64_t steps = w->work_hashes;
     char *dir = node_tmpdir("bench");
-    parex_db_options dbo;
-    parex_engine_options eo;
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info ei;
     parex_db *db = NULL;
     parex_engine *e = NULL;
@@ -65,6 +65,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
 
     memset(out, 0, sizeof(*out));
     memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
     dbo.sync = cfg->sync;
     memset(&ei, 0, sizeof(ei));
     rc = parex_db_open(&db, &ei, dir, &dbo);
@@ -107,6 +108,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
             rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
         }
         memset(&st, 0, sizeof(st));
+        st.size = sizeof(st);
         memset(&ei, 0, sizeof(ei));
         rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
             w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);

@@ -197,6 +197,7 @@ static void record_metrics(node_ctx *c, const parex_block_stats *s,
     m->reexecutions += s->reexecutions;
     m->fallback_blocks += s->fallback;
     m->reruns += runs > 0 ? runs - 1 : 0;
+    m->verify_skipped += s->verify_skipped;
     m->stage_ns[0] += s->decode_ns;
     m->stage_ns[1] += s->verify_ns;
     m->stage_ns[2] += s->analysis_ns;
@@ -317,7 +318,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
     pending_drop *drops = NULL;
     acct_run *runs = NULL;
     node_keymap senders = {0};
-    parex_block_stats st, cst;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT, cst = PAREX_BLOCK_STATS_INIT;
     parex_error_info ei;
     parex_header head, h;
     node_buf block = {0};
@@ -506,9 +507,13 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
         block.len = 0;
         node_block_encode(&block, &h, tb, n);
         memset(&ei, 0, sizeof(ei));
+        /* Every mempool tx had its signature verified on entry
+         * (submitTransaction, over these very bytes): the engine need not
+         * verify it again. A trust decision the node can make for blocks
+         * it builds itself; replay and sync never pass the flag. */
         execs++;
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
-            block.len, 0);
+            block.len, PAREX_EXEC_VERIFIED);
         if (rc == PAREX_OK) {
             break;
         }
@@ -536,27 +541,18 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
         ret = 0;
         goto out;
     }
-    /* The log holds the block with its roots, as the state will. */
-    parex_header_encode(block.p, &h);
-    if (node_blocklog_append(c->log, err, &h, block.p, block.len, rc_out,
-            n) != 0) {
-        parex_engine_abort(e);
-        goto out;
-    }
+    /* The commit writes the block and its receipts with the state, in one
+     * LMDB write transaction: readers (rpc.c) see all of it or none. */
     memset(&cst, 0, sizeof(cst));
+    cst.size = sizeof(cst);
     rc = parex_engine_commit(e, &cst);
     if (rc != PAREX_OK) {
-        char err2[NODE_ERR_LEN];
         parex_engine_abort(e);
-        if (node_blocklog_unappend(c->log, err2) != 0) {
-            node_log(NODE_LOG_ERROR, "%s", err2);
-        }
         node_err(err, "block %llu: commit failed: %s%s",
             (unsigned long long)h.height, parex_strerror(rc),
             rc == PAREX_E_MAPFULL ? MAPFULL_HINT : "");
         goto out;
     }
-    node_blocklog_publish(c->log);
     record_metrics(c, &st, cst.commit_ns, n, execs);
     pthread_mutex_lock(&c->lock);
     for (i = 0; i < n; i++) {

@@ -107,25 +107,28 @@ static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
 static int read_account(node_ctx *c, uint64_t *bal, uint64_t *nonce,
     int *exists, const uint8_t pub[32])
 {
-    uint8_t key[32], val[PAREX_ACCOUNT_BYTES];
-    size_t len = sizeof(val);
+    parex_read *r;
+    const uint8_t *val;
+    uint8_t key[32];
+    size_t len;
     int rc;
 
     parex_account_key(key, pub);
-    rc = parex_db_get(c->db, val, &len, key);
+    rc = parex_read_begin(&r, c->db);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    rc = parex_read_get(r, &val, &len, key);
     *exists = rc == PAREX_OK;
     if (rc == PAREX_E_NOTFOUND) {
         *bal = 0;
         *nonce = 0;
-        return PAREX_OK;
+        rc = PAREX_OK;
+    } else if (rc == PAREX_OK) {
+        rc = parex_account_decode(bal, nonce, val, len);
     }
-    if (rc == PAREX_E_BUFFER) {
-        return PAREX_E_INVALID;
-    }
-    if (rc != PAREX_OK) {
-        return rc;
-    }
-    return parex_account_decode(bal, nonce, val, len);
+    parex_read_end(r);
+    return rc;
 }
 
 /* ---- methods ----------------------------------------------------------- */
@@ -362,33 +365,31 @@ static int m_get_account(call *k)
 static int m_get_value(call *k)
 {
     static const char *const names[] = {"key"};
+    const uint8_t *val;
     uint8_t key[32];
-    uint8_t small[256];
-    uint8_t *val = small;
-    size_t len = sizeof(small);
+    parex_read *r;
+    size_t len;
     int rc;
 
     if (check_arity(k, 1, names) != 0 || param_hex32(k, key, 0, "key") != 0) {
         return -1;
     }
-    rc = parex_db_get(k->c->db, val, &len, key);
-    while (rc == PAREX_E_BUFFER) {
-        if (val != small) {
-            free(val);
+    /* One read transaction: the value is borrowed until it ends, so
+     * there is no buffer to size. */
+    rc = parex_read_begin(&r, k->c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_get(r, &val, &len, key);
+        if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
+            k->result = json_object();
+            json_object_set_new(k->result, "key",
+                node_json_data(key, 32));
+            json_object_set_new(k->result, "value", rc == PAREX_OK ?
+                node_json_data(val, len) : json_null());
         }
-        val = node_malloc(len);
-        rc = parex_db_get(k->c->db, val, &len, key);
+        parex_read_end(r);
     }
-    if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
-        k->result = json_object();
-        json_object_set_new(k->result, "key", node_json_data(key, 32));
-        json_object_set_new(k->result, "value", rc == PAREX_OK ?
-            node_json_data(val, len) : json_null());
-    } else {
+    if (k->result == NULL) {
         fail(k, NODE_RPC_INTERNAL, "internal error: %s", parex_strerror(rc));
-    }
-    if (val != small) {
-        free(val);
     }
     return k->result != NULL ? 0 : -1;
 }
@@ -428,11 +429,15 @@ static int param_height(call *k, uint64_t *h, int *given, size_t i,
 static int height_of_hash(call *k, uint64_t *height, const uint8_t hash[32])
 {
     node_ctx *c = k->c;
-    uint64_t top = node_blocklog_height(c->log), v;
+    uint64_t top, v;
     uint8_t hh[32];
     parex_header h;
     int found;
 
+    if (parex_db_head(c->db, &h) != PAREX_OK) {
+        return 0;
+    }
+    top = h.height;
     pthread_mutex_lock(&c->lock);
     while (c->hashed <= top &&
            parex_db_header(c->db, &h, c->hashed) == PAREX_OK) {
@@ -507,42 +512,50 @@ static int m_get_block_by_hash(call *k)
 static int block_at(call *k, uint64_t height, int given, int full)
 {
     node_ctx *c = k->c;
-    parex_header h;
+    parex_read *rd;
+    parex_header h, head;
     uint8_t hash[32];
-    uint8_t *block = NULL;
-    parex_receipt *r = NULL;
+    const uint8_t *block;
     size_t len = 0, n = 0, i, off;
-    char err[NODE_ERR_LEN];
     json_t *txs;
-    int rc, ret = -1;
+    int rc;
 
-    /* "latest" is the last block whose record is published: its header is
-     * committed, and getBlock never sees a block without its txs. */
-    if (!given) {
-        height = node_blocklog_height(c->log);
+    /* Head, block and receipts from one snapshot of the store, where the
+     * engine commits them together: "latest" always has its txs. */
+    rc = parex_read_begin(&rd, c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_head(rd, &head);
     }
-    if (height > node_blocklog_height(c->log)) {
+    if (rc != PAREX_OK) {
+        parex_read_end(rd);
+        return fail(k, NODE_RPC_INTERNAL, "internal error: head: %s",
+            parex_strerror(rc));
+    }
+    if (!given) {
+        height = head.height;
+    }
+    if (height > head.height) {
+        parex_read_end(rd);
         return fail(k, NODE_RPC_NOT_FOUND, "no block at height %llu: the "
             "head is at %llu", (unsigned long long)height,
-            (unsigned long long)node_blocklog_height(c->log));
+            (unsigned long long)head.height);
     }
-    rc = parex_db_header(c->db, &h, height);
+    rc = parex_read_block(rd, &block, &len, height);
+    if (rc == PAREX_OK) {
+        rc = parex_block_peek(&h, &n, NULL, block, len, &c->limits) ==
+                PAREX_OK ? PAREX_OK : PAREX_E_CORRUPT;
+    }
     if (rc != PAREX_OK) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: header %llu: %s",
+        parex_read_end(rd);
+        return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu: %s",
             (unsigned long long)height, parex_strerror(rc));
-    }
-    if (height > 0 &&
-        node_blocklog_read(c->log, err, height, &block, &len, &r, &n) != 1) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu is "
-            "not in the block log", (unsigned long long)height);
     }
     /* The hex of the txs alone is twice their bytes: when even that does
      * not fit what is left of the response, answer so without building
      * it (a batch of these must not cost a block's JSON each). */
     if (full && len > PAREX_HEADER_BYTES + 4 + 4 * n &&
         2 * (len - PAREX_HEADER_BYTES - 4 - 4 * n) > k->room) {
-        free(block);
-        free(r);
+        parex_read_end(rd);
         pthread_mutex_lock(&c->mlock);
         c->m.batch_truncated++;
         pthread_mutex_unlock(&c->mlock);
@@ -568,66 +581,96 @@ static int block_at(call *k, uint64_t height, int given, int full)
     txs = json_array();
     off = PAREX_HEADER_BYTES + 4;
     for (i = 0; i < n; i++) {
+        parex_receipt r;
         json_t *o;
         uint32_t tl;
+
+        rc = parex_read_block_receipt(rd, &r, height, (uint32_t)i);
+        if (rc != PAREX_OK) {
+            json_decref(txs);
+            json_decref(k->result);
+            k->result = NULL;
+            parex_read_end(rd);
+            return fail(k, NODE_RPC_INTERNAL, "internal error: receipt %zu "
+                "of block %llu: %s", i, (unsigned long long)height,
+                parex_strerror(rc));
+        }
         if (!full) {
-            json_array_append_new(txs, node_json_data(r[i].txid, 32));
+            json_array_append_new(txs, node_json_data(r.txid, 32));
             continue;
         }
+        /* parex_block_peek checked the framing of every tx. */
         tl = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
             (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
-        o = receipt_json(&r[i]);
+        o = receipt_json(&r);
         json_object_set_new(o, "raw", node_json_data(block + off + 4, tl));
         json_array_append_new(txs, o);
         off += 4 + (size_t)tl;
     }
     json_object_set_new(k->result, "txs", txs);
-    ret = 0;
-    free(block);
-    free(r);
-    return ret;
+    parex_read_end(rd);
+    return 0;
+}
+
+/* The committed receipt of txid: 1 found, 0 not, -1 error (*rcp). */
+static int find_receipt(node_ctx *c, int *rcp, const uint8_t txid[32],
+    parex_receipt *r, uint64_t *height, uint32_t *index)
+{
+    parex_read *rd;
+    int rc = parex_read_begin(&rd, c->db);
+
+    if (rc == PAREX_OK) {
+        rc = parex_read_receipt(rd, r, height, index, txid);
+        parex_read_end(rd);
+    }
+    *rcp = rc;
+    return rc == PAREX_OK ? 1 : rc == PAREX_E_NOTFOUND ? 0 : -1;
 }
 
 static int m_get_receipt(call *k)
 {
     static const char *const names[] = {"txid"};
     uint8_t txid[32];
-    char err[NODE_ERR_LEN];
     parex_receipt r;
     uint64_t height;
     uint32_t index;
     node_dropped d;
-    int rc, pending, dropped;
+    int rc, found, pending = 0, dropped = 0;
 
     if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
         return -1;
     }
-    rc = node_blocklog_find(k->c->log, err, txid, &height, &index, &r);
-    if (rc < 0) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: %s", err);
+    found = find_receipt(k->c, &rc, txid, &r, &height, &index);
+    if (found == 0) {
+        pthread_mutex_lock(&k->c->lock);
+        pending = node_mempool_contains(k->c->mp, txid);
+        dropped = !pending && node_find_drop(k->c, txid, &d);
+        pthread_mutex_unlock(&k->c->lock);
+        if (pending) {
+            k->result = json_pack("{s:o, s:s}", "txid",
+                node_json_data(txid, 32), "status", "pending");
+            return 0;
+        }
+        /* The producer takes a tx out of the mempool after its block's
+         * commit: it may have committed since the first look. */
+        found = find_receipt(k->c, &rc, txid, &r, &height, &index);
     }
-    if (rc == 1) {
+    if (found < 0) {
+        return fail(k, NODE_RPC_INTERNAL, "internal error: %s",
+            parex_strerror(rc));
+    }
+    if (found == 1) {
         k->result = receipt_json(&r);
         json_object_set_new(k->result, "height", node_json_quantity(height));
         json_object_set_new(k->result, "index", json_integer(index));
         return 0;
     }
-    pthread_mutex_lock(&k->c->lock);
-    pending = node_mempool_contains(k->c->mp, txid);
-    dropped = !pending && node_find_drop(k->c, txid, &d);
-    pthread_mutex_unlock(&k->c->lock);
-    if (pending) {
-        k->result = json_pack("{s:o, s:s}", "txid", node_json_data(txid, 32),
-            "status", "pending");
-        return 0;
-    }
     if (dropped) {
         /* Not in any block and not pending any more: why. */
         k->result = json_pack("{s:o, s:s, s:s, s:s, s:o}", "txid",
-            node_json_data(txid, 32),
-            "status", "dropped", "reason", node_drop_name(d.reason),
-            "message", d.msg, "dropped_at_height",
-            node_json_quantity(d.at_height));
+            node_json_data(txid, 32), "status", "dropped", "reason",
+            node_drop_name(d.reason), "message", d.msg,
+            "dropped_at_height", node_json_quantity(d.at_height));
         return 0;
     }
     /* Unknown (never seen, or dropped long ago): null, as Ethereum and
@@ -666,13 +709,14 @@ static int m_get_transaction(call *k)
 {
     static const char *const names[] = {"txid"};
     node_ctx *c = k->c;
-    uint8_t txid[32], *bytes = NULL, *block = NULL, hash[32];
-    char err[NODE_ERR_LEN];
-    parex_receipt r, *rs = NULL;
+    uint8_t txid[32], *bytes = NULL, hash[32];
+    const uint8_t *block;
+    parex_receipt r;
     parex_header h;
+    parex_read *rd;
     uint64_t height;
     uint32_t index;
-    size_t len = 0, blen = 0, nr = 0;
+    size_t len = 0, blen = 0, ntx;
     node_dropped d;
     const uint8_t *t;
     int rc, pending, dropped;
@@ -680,17 +724,17 @@ static int m_get_transaction(call *k)
     if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
         return -1;
     }
-    rc = node_blocklog_find(c->log, err, txid, &height, &index, &r);
-    if (rc < 0) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: %s", err);
+    /* Receipt, block and tx bytes from one snapshot of the store. */
+    rc = parex_read_begin(&rd, c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_receipt(rd, &r, &height, &index, txid);
     }
-    if (rc == 1) {
-        if (node_blocklog_read(c->log, err, height, &block, &blen, &rs,
-                &nr) != 1 ||
-            (t = tx_in_block(block, blen, index, &len)) == NULL ||
-            parex_db_header(c->db, &h, height) != PAREX_OK) {
-            free(block);
-            free(rs);
+    if (rc == PAREX_OK) {
+        if (parex_read_block(rd, &block, &blen, height) != PAREX_OK ||
+            parex_block_peek(&h, &ntx, NULL, block, blen, &c->limits) !=
+                PAREX_OK ||
+            (t = tx_in_block(block, blen, index, &len)) == NULL) {
+            parex_read_end(rd);
             return fail(k, NODE_RPC_INTERNAL, "internal error: tx %u of "
                 "block %llu cannot be read back", index,
                 (unsigned long long)height);
@@ -702,9 +746,13 @@ static int m_get_transaction(call *k)
         json_object_set_new(k->result, "block_hash", node_json_data(hash,
             32));
         json_object_set_new(k->result, "raw", node_json_data(t, len));
-        free(block);
-        free(rs);
+        parex_read_end(rd);
         return 0;
+    }
+    parex_read_end(rd);
+    if (rc != PAREX_E_NOTFOUND) {
+        return fail(k, NODE_RPC_INTERNAL, "internal error: %s",
+            parex_strerror(rc));
     }
     pthread_mutex_lock(&c->lock);
     pending = node_mempool_copy(c->mp, txid, &bytes, &len);

@@ -205,6 +205,10 @@ char *node_metrics_text(node_ctx *c)
     metric(&b, "parex_node_block_reruns_total", "counter",
         "Block executions repeated because the engine rejected a tx (at "
         "most one per block).", (double)m->reruns);
+    metric(&b, "parex_node_verify_skipped_total", "counter",
+        "Transactions whose signature the engine did not verify again "
+        "(verified on entry: PAREX_EXEC_VERIFIED).",
+        (double)m->verify_skipped);
     head(&b, "parex_node_stage_seconds_total", "counter", "Wall time per "
         "pipeline stage, summed over blocks (the stages add up to "
         "parex_node_block_seconds_sum).");
