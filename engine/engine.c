@@ -129,6 +129,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     }
     px__programs_finish(&e->progs);
     px__scratch_free(&e->scratch);
+    px__buf_free(&e->bal_out);
     free(e->prof);
     px__result_release(&e->res);
     px__arena_finish(&e->res.arena);
@@ -239,12 +240,16 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
             "pending: commit or abort it first");
     }
     start_block(e);
+    e->bal_valid = 0;
     rc = px__block_decode(&blk, err, block, len, &e->lim);
     if (rc != PAREX_OK) {
         return rc;
     }
     st.txs = blk.n;
-    rc = px__stage_check(e, &blk, cap, &snaps, err);
+    rc = px__bal_begin(e, &blk, flags, err);
+    if (rc == PAREX_OK) {
+        rc = px__stage_check(e, &blk, cap, &snaps, err);
+    }
     if (rc == PAREX_OK) {
         st.decode_ns = px__now_ns() - t0;
         rc = px__stage_verify(e, &blk, &st, err);
@@ -264,6 +269,10 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     if (snaps) {
         px__engine_snaps_reset(e);
     }
+    if (rc != PAREX_OK) {
+        e->bal_valid = 0;
+    }
+    px__bal_end(e);
     px__block_release(&blk);
     st.total_ns = px__now_ns() - t0;
     if (stats != NULL) {

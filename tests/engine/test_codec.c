@@ -870,13 +870,14 @@ static void test_block_peek_malformed(void **state)
         }
     }
 
-    /* A trailing byte. */
+    /* A trailing byte: not a BAL trailer (u32 length, then that many
+     * bytes). */
     big = calloc(1, len + 1);
     assert_non_null(big);
     memcpy(big, buf, len);
     assert_int_equal(peek_exact(&err, big, len + 1, NULL, &n),
         PAREX_E_INVALID);
-    assert_string_equal(err.field, "block");
+    assert_string_equal(err.field, "bal");
     assert_int_equal(err.tx_index, -1);
     free(big);
 
@@ -1298,7 +1299,8 @@ static void test_error_names_cover_every_code(void **state)
     }
     assert_string_equal(parex_reject_name(PAREX_REJECT_BAD_NONCE),
         "BAD_NONCE");
-    assert_string_equal(parex_reject_name(11), "UNKNOWN");
+    assert_string_equal(parex_reject_name(11), "BAL_MISMATCH");
+    assert_string_equal(parex_reject_name(12), "UNKNOWN");
     assert_string_equal(parex_reject_name(-1), "UNKNOWN");
     assert_string_equal(parex_reject_name(1000), "UNKNOWN");
     assert_string_equal(parex_reject_name((int)0x80000000u), "UNKNOWN");
