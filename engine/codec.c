@@ -518,8 +518,8 @@ static int walk_block(parex_header *h, size_t *n_out, parex_error_info *err,
     return walk_block_bal(h, n_out, &bal, &bal_len, err, buf, len, lim, txs);
 }
 
-/* The framing, the txs and the optional BAL trailer (u32le length, then
- * that many bytes, nothing after: parex_bal.h). */
+/* The framing, the txs and the optional BAL trailer (u32le 0, u32le
+ * length, then that many bytes, nothing after: parex_bal.h). */
 static int walk_block_bal(parex_header *h, size_t *n_out,
     const uint8_t **bal, size_t *bal_len, parex_error_info *err,
     const uint8_t *buf, size_t len, const parex_limits *lim, px__btx *txs)
@@ -576,13 +576,19 @@ static int walk_block_bal(parex_header *h, size_t *n_out,
     *bal = NULL;
     *bal_len = 0;
     if (off != len) {
-        uint32_t bl = len - off >= 4 ? px__ld32(buf + off) : 0;
-        if (len - off < 4 || bl == 0 || bl != len - off - 4) {
+        /* A BAL trailer opens with a zero length, which no tx has. */
+        uint32_t bl;
+        if (len - off < 8 || px__ld32(buf + off) != 0) {
             return px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
-                "bal", "%zu trailing bytes after the last tx are not one "
-                "BAL trailer", len - off);
+                "block", "%zu trailing bytes after the last tx", len - off);
         }
-        *bal = buf + off + 4;
+        bl = px__ld32(buf + off + 4);
+        if (bl == 0 || bl != len - off - 8) {
+            return px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
+                "bal", "the BAL trailer's length %u is not the %zu bytes "
+                "left", bl, len - off - 8);
+        }
+        *bal = buf + off + 8;
         *bal_len = bl;
     }
     *n_out = n;

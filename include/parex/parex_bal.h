@@ -69,7 +69,8 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_bal(const uint8_t **bal,
     const parex_limits *lim) PAREX_ARG_NONNULL(1, 2, 4);
 
 /** Append bal as the trailer of an encoded block that carries none:
- *  u32le bal_len || bal after the last tx.
+ *  u32le 0 || u32le bal_len || bal after the last tx (a zero length,
+ *  which no tx has, marks the trailer).
  *
  *  Returns: PAREX_OK; PAREX_E_BUFFER (*out_len set to the size needed);
  *           PAREX_E_INVALID (block malformed or already carrying a BAL,

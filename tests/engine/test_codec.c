@@ -870,14 +870,13 @@ static void test_block_peek_malformed(void **state)
         }
     }
 
-    /* A trailing byte: not a BAL trailer (u32 length, then that many
-     * bytes). */
+    /* A trailing byte: not a BAL trailer (u32 0, u32 length, bytes). */
     big = calloc(1, len + 1);
     assert_non_null(big);
     memcpy(big, buf, len);
     assert_int_equal(peek_exact(&err, big, len + 1, NULL, &n),
         PAREX_E_INVALID);
-    assert_string_equal(err.field, "bal");
+    assert_string_equal(err.field, "block");
     assert_int_equal(err.tx_index, -1);
     free(big);
 
