@@ -23,6 +23,22 @@ if [ ! -d "$traces" ]; then
     echo "# traces absent ($traces): trace checks skipped"
     finish
 fi
+# trace import --bal: the same block with the BAL trailer; JSON "bal".
+t1=$(find "$traces" -name '*.jsonl' | sort | head -1)
+"$parex" trace import "$t1" --out "$work/plain.bin"
+run "$parex" trace import "$t1" --bal --out "$work/sealed.bin"
+check "trace import --bal: exit 0" "$rc" "$err"
+plain=$(wc -c <"$work/plain.bin")
+sealed=$(wc -c <"$work/sealed.bin")
+[ "$sealed" -gt $((plain + 8)) ] &&
+    cmp -s -n "$plain" "$work/plain.bin" "$work/sealed.bin"
+check "trace import --bal: the plain block, then a BAL trailer" $? \
+    "plain $plain bytes, sealed $sealed"
+run "$parex" trace import "$t1" --bal --json
+printf '%s\n' "$out" | grep -q '"bal": "01'
+check "trace import --bal --json: a \"bal\" field (version 1)" $? \
+    "$(printf '%s\n' "$out" | tail -3)"
+
 run "$parex" replay --threads 1 --sync none "$traces"
 check "traces, plain replay: exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
 printf '%s\n' "$out" | awk '/ block [0-9]+ height /{print $1, $13}' >"$work/roots-plain"
