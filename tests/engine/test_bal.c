@@ -245,7 +245,9 @@ static uint8_t *tbal_write(const tbal *b, size_t *len)
         }
         NEED(4 + 32 * (size_t)t->nr);
         st32(p + off, t->nr);
-        memcpy(p + off + 4, t->r, 32 * (size_t)t->nr);
+        if (t->nr > 0) {
+            memcpy(p + off + 4, t->r, 32 * (size_t)t->nr);
+        }
         off += 4 + 32 * (size_t)t->nr;
     }
     NEED(37 + (size_t)b->fee_len);

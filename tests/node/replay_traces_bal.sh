@@ -19,6 +19,16 @@ nbal=$(printf '%s\n' "$out" | grep -c 'BAL mode')
 [ "$nbal" -ge 200 ]
 check "fixture blocks ran in BAL mode ($nbal)" $? ""
 
+# The declaration audit: the wrong-declarations fixture has both kinds.
+run "$parex" audit "$fixtures/wrong-declarations.json"
+check "audit of a fixture: exit 0" "$rc" "$err"
+printf '%s\n' "$out" | grep -q 'summary: txs [1-9][0-9]*, declared untouched [1-9][0-9]*, undeclared [1-9]'
+check "audit: declared-untouched and undeclared keys found" $? \
+    "$(printf '%s\n' "$out" | tail -2)"
+run "$parex" audit --json "$fixtures/wrong-declarations.json"
+printf '%s\n' "$out" | grep -q '"batches_actual"'
+check "audit --json: per-block batch counts" $? "$(printf '%s\n' "$out" | head -5)"
+
 if [ ! -d "$traces" ]; then
     echo "# traces absent ($traces): trace checks skipped"
     finish
@@ -38,6 +48,16 @@ run "$parex" trace import "$t1" --bal --json
 printf '%s\n' "$out" | grep -q '"bal": "01'
 check "trace import --bal --json: a \"bal\" field (version 1)" $? \
     "$(printf '%s\n' "$out" | tail -3)"
+
+run "$parex" audit "$traces"
+check "audit of every trace (exact): exit 0" "$rc" "$err"
+printf '%s\n' "$out" | grep -q 'declared untouched 0, undeclared 0, declared writes only read 0, re-executions 0$'
+check "audit, exact declarations: nothing untouched, undeclared or re-executed" \
+    $? "$(printf '%s\n' "$out" | tail -2)"
+run "$parex" audit --declare none "$t1"
+printf '%s\n' "$out" | grep -q 'undeclared [1-9]'
+check "audit, declare none: undeclared keys found" $? \
+    "$(printf '%s\n' "$out" | tail -2)"
 
 run "$parex" replay --threads 1 --sync none "$traces"
 check "traces, plain replay: exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
