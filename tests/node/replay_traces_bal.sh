@@ -19,6 +19,40 @@ nbal=$(printf '%s\n' "$out" | grep -c 'BAL mode')
 [ "$nbal" -ge 200 ]
 check "fixture blocks ran in BAL mode ($nbal)" $? ""
 
+# fixtures generate --bal: every accepted block sealed; BAL mode replays.
+run "$parex" fixtures generate --bal --out "$work/fxb"
+check "fixtures generate --bal: exit 0" "$rc" "$err"
+run "$parex" replay --check --threads 2 --sync none "$work/fxb"
+check "sealed fixtures replay, --check: exit 0" "$rc" \
+    "$(printf '%s\n' "$err" | head -5)"
+nbal=$(printf '%s\n' "$out" | grep -c 'BAL mode')
+[ "$nbal" -ge 250 ]
+check "sealed fixtures: blocks in BAL mode ($nbal)" $? ""
+run "$parex" replay --no-bal --threads 2 --sync none "$work/fxb"
+check "sealed fixtures, --no-bal: exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
+printf '%s\n' "$out" | grep -q 'BAL mode'
+check "--no-bal: no block in BAL mode" $((1 - $?)) ""
+# A BAL whose bytes are not canonical is a load error naming the field; a
+# changed value is a BAL_MISMATCH of its block.
+sed 's/"bal": "01/"bal": "02/' "$work/fxb/fee-recipient.json" >"$work/bad1.json"
+run "$parex" replay --sync none "$work/bad1.json"
+expect_fail "fixture with a non-canonical bal: load error" 3 "field 'bal'"
+if command -v python3 >/dev/null; then
+    python3 - "$work/fxb/fee-recipient.json" "$work/bad2.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))
+b = next(b for b in f["blocks"] if "bal" in b and b["txs"])
+h = bytearray.fromhex(b["bal"])
+h[-1] ^= 1           # the fee credit's last value byte
+b["bal"] = h.hex()
+json.dump(f, open(sys.argv[2], "w"))
+PY
+    run "$parex" replay --sync none "$work/bad2.json"
+    printf '%s\n' "$out" | grep -q 'MISMATCH block rejected: BAL_MISMATCH'
+    check "fixture with a changed bal value: BAL_MISMATCH" $? \
+        "$(printf '%s\n' "$out" | grep MISMATCH | head -3)"
+fi
+
 # The declaration audit: the wrong-declarations fixture has both kinds.
 run "$parex" audit "$fixtures/wrong-declarations.json"
 check "audit of a fixture: exit 0" "$rc" "$err"
