@@ -492,10 +492,37 @@ PAREX_API int parex_block_encode(uint8_t *out, size_t *out_len,
     return PAREX_OK;
 }
 
+static int walk_block_bal(parex_header *h, size_t *n_out,
+    const uint8_t **bal, size_t *bal_len, parex_error_info *err,
+    const uint8_t *buf, size_t len, const parex_limits *lim, px__btx *txs);
+
 /* Walks the block framing; calls back per tx with its slice. */
 static int walk_block(parex_header *h, size_t *n_out, parex_error_info *err,
     const uint8_t *buf, size_t len, const parex_limits *lim,
+    px__btx *txs);
+
+int px__block_walk(parex_header *h, size_t *n, const uint8_t **bal,
+    size_t *bal_len, parex_error_info *err, const uint8_t *buf, size_t len,
+    const parex_limits *lim)
+{
+    return walk_block_bal(h, n, bal, bal_len, err, buf, len, lim, NULL);
+}
+
+static int walk_block(parex_header *h, size_t *n_out, parex_error_info *err,
+    const uint8_t *buf, size_t len, const parex_limits *lim,
     px__btx *txs)
+{
+    const uint8_t *bal;
+    size_t bal_len;
+
+    return walk_block_bal(h, n_out, &bal, &bal_len, err, buf, len, lim, txs);
+}
+
+/* The framing, the txs and the optional BAL trailer (u32le 0, u32le
+ * length, then that many bytes, nothing after: parex_bal.h). */
+static int walk_block_bal(parex_header *h, size_t *n_out,
+    const uint8_t **bal, size_t *bal_len, parex_error_info *err,
+    const uint8_t *buf, size_t len, const parex_limits *lim, px__btx *txs)
 {
     size_t off, i, n;
     uint32_t tl;
@@ -546,9 +573,23 @@ static int walk_block(parex_header *h, size_t *n_out, parex_error_info *err,
         }
         off += tl;
     }
+    *bal = NULL;
+    *bal_len = 0;
     if (off != len) {
-        return px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
-            "block", "%zu trailing bytes after the last tx", len - off);
+        /* A BAL trailer opens with a zero length, which no tx has. */
+        uint32_t bl;
+        if (len - off < 8 || px__ld32(buf + off) != 0) {
+            return px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
+                "block", "%zu trailing bytes after the last tx", len - off);
+        }
+        bl = px__ld32(buf + off + 4);
+        if (bl == 0 || bl != len - off - 8) {
+            return px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
+                "bal", "the BAL trailer's length %u is not the %zu bytes "
+                "left", bl, len - off - 8);
+        }
+        *bal = buf + off + 8;
+        *bal_len = bl;
     }
     *n_out = n;
     return PAREX_OK;
@@ -583,7 +624,8 @@ int px__block_decode(px__block *out, parex_error_info *err,
     if (out->txs == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
-    rc = walk_block(&out->hdr, &n, err, buf, len, lim, out->txs);
+    rc = walk_block_bal(&out->hdr, &n, &out->bal, &out->bal_len, err, buf,
+        len, lim, out->txs);
     if (rc != PAREX_OK) {
         px__block_release(out);
         goto err_reject;

@@ -150,6 +150,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     }
     px__programs_finish(&e->progs);
     px__scratch_free(&e->scratch);
+    px__buf_free(&e->bal_out);
     free(e->prof);
     px__result_release(&e->res);
     px__arena_finish(&e->res.arena);
@@ -250,6 +251,15 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     return rc;
 }
 
+/* Execute flags come from two headers (parex_engine.h, parex_bal.h): one
+ * bit each, never shared (a shared bit once made RECORD_BAL skip the
+ * signature checks). */
+_Static_assert(((PAREX_EXEC_COMMIT | PAREX_EXEC_VERIFIED) &
+                   (PAREX_EXEC_RECORD_BAL | PAREX_EXEC_IGNORE_BAL)) == 0 &&
+        (PAREX_EXEC_COMMIT & PAREX_EXEC_VERIFIED) == 0 &&
+        (PAREX_EXEC_RECORD_BAL & PAREX_EXEC_IGNORE_BAL) == 0,
+    "execute flags overlap");
+
 PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     parex_receipt *receipts, size_t cap, parex_block_stats *stats,
     parex_error_info *err, const uint8_t *block, size_t len, unsigned flags)
@@ -277,12 +287,16 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
             "pending: commit or abort it first");
     }
     start_block(e);
+    e->bal_valid = 0;
     rc = px__block_decode(&blk, err, block, len, &e->lim);
     if (rc != PAREX_OK) {
         return rc;
     }
     st.txs = blk.n;
-    rc = px__stage_check(e, &blk, cap, &snaps, err);
+    rc = px__bal_begin(e, &blk, flags, err);
+    if (rc == PAREX_OK) {
+        rc = px__stage_check(e, &blk, cap, &snaps, err);
+    }
     if (rc == PAREX_OK) {
         st.decode_ns = px__now_ns() - t0;
         rc = px__stage_verify(e, &blk, flags, &st, err);
@@ -303,6 +317,10 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     if (snaps) {
         px__engine_snaps_reset(e);
     }
+    if (rc != PAREX_OK) {
+        e->bal_valid = 0;
+    }
+    px__bal_end(e);
     px__block_release(&blk);
     st.total_ns = px__now_ns() - t0;
     if (stats != NULL) {

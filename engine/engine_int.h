@@ -23,6 +23,7 @@
 #include "crypto_int.h"
 #include "state_int.h"
 #include "keymap/keymap.h"
+#include "bal/bal.h"
 
 struct parex_db {
     px__store *store;
@@ -93,7 +94,15 @@ typedef struct px__block {
     parex_header hdr;
     size_t n;
     px__btx *txs;           /* malloc'd, n entries */
+    const uint8_t *bal;     /* the BAL trailer (parex_bal.h) or NULL */
+    size_t bal_len;
 } px__block;
+
+/** The block framing and its optional BAL trailer, txs not decoded.
+ *  Returns PAREX_OK, PAREX_E_INVALID, PAREX_E_LIMIT (err says where). */
+int px__block_walk(parex_header *h, size_t *n, const uint8_t **bal,
+    size_t *bal_len, parex_error_info *err, const uint8_t *buf, size_t len,
+    const parex_limits *lim);
 
 /** Decode an encoded block (structure and every tx, no signatures).
  *  Returns PAREX_OK, PAREX_E_BLOCK (err: reason MALFORMED or LIMIT, tx
@@ -346,7 +355,47 @@ struct parex_engine {
     parex_receipt *receipts;
     size_t n_receipts;
     px__pending_block body;   /* the pending block's txs, for the store */
+    /* block access lists (engine/bal/stage.c) */
+    int bal_mode;           /* PX__BALM_OFF, _RECORD or _VALIDATE */
+    unsigned bal_flags;     /* this block's execute flags */
+    px__bal bal;            /* the carried BAL, decoded (borrows) */
+    const uint8_t *bal_in;  /* its encoding, bal_in_len bytes */
+    size_t bal_in_len;
+    px__buf bal_out;        /* the recorded BAL */
+    int bal_valid;          /* bal_out holds the last block's BAL */
+    int has_bal_root;       /* tx_root commits to bal_root */
+    uint8_t bal_root[32];
+    px__bal_verdict bal_v;
 };
+
+enum { PX__BALM_OFF = 0, PX__BALM_RECORD, PX__BALM_VALIDATE };
+
+/* ---- block access lists (engine/exec/bal.c, engine/bal/) ---- */
+
+const char *px__bal_kind_name(int kind);
+/** Runs every tx at once against the pre-state bal gives it and checks
+ *  its writes and reads against its entry; the change set is the BAL's
+ *  final values. A mismatch is res's reject (BAL_MISMATCH) with *v. */
+int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
+    px__result *res, px__bal_verdict *v);
+/** The reference loop in block order, recording the BAL (no fee credit
+ *  yet) into out. Same result as px__exec_sequential. */
+int px__exec_bal_record(const px__exec_env *env, px__result *res,
+    px__buf *out);
+
+/** The engine side (engine/bal/stage.c). Decodes the block's BAL and
+ *  picks the mode from the flags; PAREX_E_BLOCK on a malformed BAL. */
+int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
+    parex_error_info *err);
+/** The executor of this block when the mode is not off (else returns 1). */
+int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc);
+/** After the fee credit: the fee entry (recorded or checked), the BAL
+ *  root. Returns PAREX_OK, PAREX_E_BLOCK, PAREX_E_NOMEM. */
+int px__bal_after_fees(parex_engine *e, parex_error_info *err);
+/** The error of a BAL_MISMATCH rejection. */
+int px__bal_reject(parex_engine *e, parex_error_info *err);
+/** Drops the block's decoded BAL (end of every execute). */
+void px__bal_end(parex_engine *e);
 
 /** Frees the pending block's result, receipts and body (engine.c). */
 void px__engine_drop_pending(parex_engine *e);

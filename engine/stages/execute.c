@@ -99,7 +99,9 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     if (profile_begin(e, blk->n, &env.profile) != PAREX_OK) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
-    rc = px__exec_block(&env, &e->res);
+    if (px__bal_execute(e, &env, &rc)) {
+        rc = px__exec_block(&env, &e->res);
+    }
     st->analysis_ns = e->res.analysis_ns;
     st->exec_ns = e->res.exec_ns;
     st->validate_ns = e->res.validate_ns;
@@ -120,6 +122,10 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
         return px__fail(err, rc, 0, -1, "", "execution failed: %s",
             parex_strerror(rc));
     }
+    if (e->res.reject_tx >= 0 &&
+        e->res.reject == PAREX_REJECT_BAL_MISMATCH) {
+        return px__bal_reject(e, err);
+    }
     if (e->res.reject_tx >= 0) {
         int64_t j = e->res.reject_tx;
         const px__btx *b = &blk->txs[j];
@@ -128,6 +134,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
             (long long)j, parex_reject_name(e->res.reject),
             (unsigned long long)b->tx.nonce, (unsigned long long)b->tx.fee);
     }
-    return px__stf_credit_fees(&e->res, e->workers[0].snap,
+    rc = px__stf_credit_fees(&e->res, e->workers[0].snap,
         e->hdr.fee_recipient, e->receipts, e->n_receipts, err);
+    return rc == PAREX_OK ? px__bal_after_fees(e, err) : rc;
 }

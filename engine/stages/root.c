@@ -66,7 +66,14 @@ static int roots(parex_engine *e, const px__block *blk)
     for (i = 0; i < n; i++) {
         memcpy(buf + 32 * i, blk->txs[i].id, 32);
     }
-    px__tagged_hash(e->hdr.tx_root, "parex/txroot", buf, 32 * n, NULL, 0);
+    if (e->has_bal_root) {
+        /* A block with a BAL: the tx root commits to it too. */
+        px__tagged_hash(e->hdr.tx_root, "parex/txroot+bal", buf, 32 * n,
+            e->bal_root, 32);
+    } else {
+        px__tagged_hash(e->hdr.tx_root, "parex/txroot", buf, 32 * n, NULL,
+            0);
+    }
     for (i = 0; i < n; i++) {
         px__receipt_encode(buf + 48 * i, &e->receipts[i]);
     }

@@ -16,5 +16,6 @@
 #include "parex_common.h"
 #include "parex_tx.h"
 #include "parex_engine.h"
+#include "parex_bal.h"
 
 #endif /* PAREX_H */

@@ -151,7 +151,8 @@ PAREX_API void parex_limits_default(parex_limits *out) PAREX_ARG_NONNULL(1);
     XX(HEIGHT, 7, "height is not the next height")                            \
     XX(PARENT, 8, "parent hash is not the head block's hash")                 \
     XX(ROOT_MISMATCH, 9, "header root differs from the computed root")        \
-    XX(OVERFLOW, 10, "balance or fee total overflows u64")
+    XX(OVERFLOW, 10, "balance or fee total overflows u64")                    \
+    XX(BAL_MISMATCH, 11, "block access list differs from execution")
 
 typedef enum parex_reject {
 #define PAREX_XX_ENUM(name, value, msg) PAREX_REJECT_##name = (value),

@@ -13,6 +13,7 @@
 /* ---- the commands --------------------------------------------------- */
 
 int node_cmd_replay(int argc, char **argv);
+int node_cmd_audit(int argc, char **argv);
 int node_cmd_trace(int argc, char **argv);
 int node_cmd_state(int argc, char **argv);
 int node_cmd_fixtures(int argc, char **argv);
@@ -25,6 +26,7 @@ int node_cmd_load(int argc, char **argv);
 
 void node_help_main(FILE *f);
 void node_help_replay(FILE *f);
+void node_help_audit(FILE *f);
 void node_help_trace(FILE *f);
 void node_help_state(FILE *f);
 void node_help_fixtures(FILE *f);

@@ -60,6 +60,10 @@ typedef struct gen {
     size_t ntx, cap;
 } gen;
 
+/* fixtures generate --bal: every accepted block is sealed with its block
+ * access list (the "bal" field; its tx root commits to it). */
+static int g_bal;
+
 /* How a block ends: its header and the outcome it is built to have. */
 typedef struct gblock {
     int reject;             /* intended PAREX_REJECT_*, or NONE */
@@ -525,7 +529,8 @@ static void gen_block_end(gen *g, const gblock *o)
             free(v);
         }
         rc = parex_engine_execute(g->e, &out, g->ntx == 0 ? NULL : rc_out,
-            g->ntx, NULL, &ei, block.p, block.len, 0);
+            g->ntx, NULL, &ei, block.p, block.len,
+            g_bal ? PAREX_EXEC_RECORD_BAL : 0);
         if (rc != PAREX_OK) {
             node_die(NODE_EXIT_RUNTIME, "fixtures: %s: block %zu: pending "
                 "execution failed: %s", g->file, g->nblocks, ei.message);
@@ -550,7 +555,8 @@ static void gen_block_end(gen *g, const gblock *o)
     }
     memset(&ei, 0, sizeof(ei));
     rc = parex_engine_execute(g->e, &out, g->ntx == 0 ? NULL : rc_out,
-        g->ntx, NULL, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
+        g->ntx, NULL, &ei, block.p, block.len,
+        PAREX_EXEC_COMMIT | (g_bal ? PAREX_EXEC_RECORD_BAL : 0));
 
     /* The header as the fixture states it. */
     json_object_set_new(hj, "height", node_json_from_u64(h.height));
@@ -577,6 +583,21 @@ static void gen_block_end(gen *g, const gblock *o)
         json_array_append(txs, g->txs[i].json);
     }
     json_object_set_new(b, "txs", txs);
+    if (g_bal && rc == PAREX_OK) {
+        size_t bl = 0;
+        uint8_t *bal;
+        if (parex_engine_bal(g->e, NULL, &bl) != PAREX_E_BUFFER) {
+            node_die(NODE_EXIT_RUNTIME, "fixtures: %s: block %zu: no BAL "
+                "recorded", g->file, g->nblocks);
+        }
+        bal = node_malloc(bl);
+        if (parex_engine_bal(g->e, bal, &bl) != PAREX_OK) {
+            node_die(NODE_EXIT_RUNTIME, "fixtures: %s: block %zu: no BAL "
+                "recorded", g->file, g->nblocks);
+        }
+        json_object_set_new(b, "bal", node_json_from_hex(bal, bl));
+        free(bal);
+    }
 
     if (o->reject != PAREX_REJECT_NONE) {
         json_t *r = json_object();
@@ -1238,7 +1259,7 @@ static void fx_invalid_header(const char *out)
 void node_help_fixtures(FILE *f)
 {
     fputs(
-"usage: parex fixtures generate --out DIR\n"
+"usage: parex fixtures generate --out DIR [--bal]\n"
 "\n"
 "Write the bundled fixtures (fixtures/*.json) into DIR, deterministically:\n"
 "the same program writes the same bytes. Expectations come from the\n"
@@ -1250,6 +1271,9 @@ void node_help_fixtures(FILE *f)
 "programs, wrong declarations and invalid blocks (bad signature, bad\n"
 "nonce, unpayable fee, wrong chain id, malformed txs, over limits, wrong\n"
 "height, wrong parent, wrong claimed roots).\n"
+"--bal seals every accepted block with its block access list (the \"bal\"\n"
+"field; such blocks replay in BAL mode). The bundled fixtures are written\n"
+"without it.\n"
 "\n"
 "exit status: 0 ok; 2 usage error; 4 library error or an intended outcome\n"
 "that the reference executor does not produce.\n", f);
@@ -1272,6 +1296,8 @@ int node_cmd_fixtures(int argc, char **argv)
     for (k = 2; k < argc; k++) {
         if (node_opt_value(argc, argv, &k, "--out", &val)) {
             out = val;
+        } else if (strcmp(argv[k], "--bal") == 0) {
+            g_bal = 1;
         } else {
             node_die(NODE_EXIT_USAGE, "fixtures generate: unexpected "
                 "argument '%s'", argv[k]);

@@ -17,6 +17,8 @@ void node_help_main(FILE *f)
 "                          expectation; --check compares with the sequential\n"
 "                          reference executor\n"
 "  trace import FILE       turn a trace into a block (binary or JSON)\n"
+"  audit PATH...           declared vs touched keys per tx, batches under\n"
+"                          each (block access lists)\n"
 "  state dump|get|verify   read a state directory\n"
 "  fixtures generate       write the bundled fixtures (deterministic)\n"
 "  bench [ARGS]            measure the parallel engine against the\n"
@@ -66,6 +68,8 @@ static int help(int argc, char **argv)
         node_help_main(stdout);
     } else if (strcmp(argv[1], "replay") == 0) {
         node_help_replay(stdout);
+    } else if (strcmp(argv[1], "audit") == 0) {
+        node_help_audit(stdout);
     } else if (strcmp(argv[1], "trace") == 0) {
         node_help_trace(stdout);
     } else if (strcmp(argv[1], "state") == 0) {
@@ -112,6 +116,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "replay") == 0) {
         return node_cmd_replay(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "audit") == 0) {
+        return node_cmd_audit(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "trace") == 0) {
         return node_cmd_trace(argc - 1, argv + 1);

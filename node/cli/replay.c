@@ -18,6 +18,8 @@ typedef struct replay_opts {
     uint32_t chain_id;
     uint64_t map_size;
     int resume;
+    int bal;          /* --bal: seal blocks without a BAL with a recorded one */
+    int no_bal;       /* --no-bal: ignore carried BALs */
 } replay_opts;
 
 typedef struct replay_totals {
@@ -172,15 +174,15 @@ static void head_of(const chain *c, parex_header *h, const char *file)
     }
 }
 
-static void run_block(outcome *out, chain *c, const node_buf *block,
-    size_t ntx, const char *file, size_t bi)
+static void run_block_flags(outcome *out, chain *c, const node_buf *block,
+    size_t ntx, const char *file, size_t bi, unsigned flags)
 {
     memset(out, 0, sizeof(*out));
     out->stats.size = sizeof(out->stats);
     out->receipts = node_calloc(ntx, sizeof(*out->receipts));
     out->rc = parex_engine_execute(c->e, &out->header,
         ntx == 0 ? NULL : out->receipts, ntx, &out->stats, &out->err,
-        block->p, block->len, PAREX_EXEC_COMMIT);
+        block->p, block->len, PAREX_EXEC_COMMIT | flags);
     if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
         node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
             "(%s: %s)%s", file, bi, parex_strerror(out->rc),
@@ -190,6 +192,56 @@ static void run_block(outcome *out, chain *c, const node_buf *block,
                   "--map-size and --resume"
                 : "");
     }
+}
+
+/* The block as the chain under test runs it. A block that carries a BAL
+ * (fixture field "bal") is sealed with it; with --bal one that carries
+ * none is run on the producer chain p first, recording its BAL, and sealed
+ * with that. Returns 1 when the result carries a BAL (into *sealed). p
+ * always advances with the chain under test. */
+static int seal_block(node_buf *sealed, const replay_opts *o, chain *p,
+    const node_buf *block, const uint8_t *bal, size_t bal_len, size_t ntx,
+    const char *file, size_t bi)
+{
+    outcome po;
+    int have = 0;
+
+    if (bal != NULL) {
+        node_block_attach_bal(sealed, block->p, block->len, bal, bal_len);
+        have = 1;
+        if (o->bal) {
+            run_block_flags(&po, p, sealed, ntx, file, bi,
+                PAREX_EXEC_IGNORE_BAL);
+            free(po.receipts);
+        }
+    } else if (o->bal) {
+        run_block_flags(&po, p, block, ntx, file, bi, PAREX_EXEC_RECORD_BAL);
+        if (po.rc == PAREX_OK) {
+            size_t len = 0;
+            uint8_t *rec;
+            int rc = parex_engine_bal(p->e, NULL, &len);
+            rec = node_malloc(len > 0 ? len : 1);
+            if (rc == PAREX_E_BUFFER) {
+                rc = parex_engine_bal(p->e, rec, &len);
+            }
+            if (rc != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "%s: block %zu: recording the "
+                    "BAL: %s", file, bi, parex_strerror(rc));
+            }
+            node_block_attach_bal(sealed, block->p, block->len, rec, len);
+            free(rec);
+            have = 1;
+        } else if (po.rc == PAREX_E_BLOCK &&
+            po.err.reject == PAREX_REJECT_ROOT_MISMATCH &&
+            strcmp(po.err.field, "tx_root") == 0) {
+            /* The header claims the tx root of the block without a BAL:
+             * it cannot be sealed, and runs as it is on both chains. */
+            free(po.receipts);
+            run_block_flags(&po, p, block, ntx, file, bi, 0);
+        }
+        free(po.receipts);
+    }
+    return have;
 }
 
 static void hex32(char out[65], const uint8_t *p)
@@ -353,7 +405,7 @@ static double rate(uint64_t n, uint64_t ns)
 }
 
 static void print_block(const verdict *v, const outcome *a, size_t ntx,
-    uint64_t height, const char *expect_note, replay_totals *t)
+    uint64_t height, const char *expect_note, replay_totals *t, int bal)
 {
     char root[65];
 
@@ -373,7 +425,8 @@ static void print_block(const verdict *v, const outcome *a, size_t ntx,
             (unsigned long long)a->stats.batches,
             (unsigned long long)a->stats.reexecutions, root,
             rate(ntx, a->stats.total_ns), rate(ntx, stage_ns(&a->stats)),
-            a->stats.fallback ? ", sequential: narrow batches" : "",
+            bal ? ", BAL mode: every tx at once"
+                : a->stats.fallback ? ", sequential: narrow batches" : "",
             v->count > 0 ? "MISMATCH " : "ok",
             v->count > 0 ? v->first : "");
     } else {
@@ -634,12 +687,13 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
 {
     node_fixture f;
     char err[NODE_ERR_LEN];
-    chain c, r;
+    chain c, r, p;
     parex_header g, cur;
     uint64_t top = 0;
     size_t bi;
     verdict fv;
     int resumed = 0;
+    replay_opts po = *o;
 
     if (node_fixture_load(&f, err, file) != 0) {
         node_warn("%s", err);
@@ -647,7 +701,15 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         return;
     }
     memset(&r, 0, sizeof(r));
+    memset(&p, 0, sizeof(p));
     chain_open(&c, o, idx, file, 0, f.chain_id);
+    po.db_dir = NULL;
+    po.check = 0;
+    if (o->bal) {
+        parex_header gp;
+        chain_open(&p, &po, idx, file, 0, f.chain_id);
+        chain_genesis(&p, &gp, file, f.kvs, f.nkv, f.fee_recipient);
+    }
     if (o->resume) {
         parex_header want;
         int rc = parex_genesis_header(&want, f.kvs, f.nkv, f.fee_recipient);
@@ -679,10 +741,13 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         const node_fx_block *b = &f.blocks[bi];
         parex_header h = b->header;
         parex_header head;
-        node_buf block = {0};
+        node_buf block = {0}, sealed = {0};
+        const node_buf *run;
+        node_fx_block eb;
         outcome a, ro;
         verdict v;
         char note[96];
+        int bal;
 
         memset(&v, 0, sizeof(v));
         v.file = file;
@@ -715,17 +780,29 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
             parex_header_hash(h.parent, &head);
         }
         node_block_encode(&block, &h, b->txs, b->ntx);
-        run_block(&a, &c, &block, b->ntx, file, bi);
-        compare_expect(&v, &a, b, &head, &c);
+        bal = seal_block(&sealed, o, &p, &block, b->bal, b->bal_len, b->ntx,
+            file, bi);
+        run = bal ? &sealed : &block;
+        bal = bal && !o->no_bal;
+        run_block_flags(&a, &c, run, b->ntx, file, bi,
+            o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+        /* Validating with a BAL runs every tx in one step: no batches. */
+        eb = *b;
+        if (bal) {
+            eb.have_batches = 0;
+        }
+        compare_expect(&v, &a, &eb, &head, &c);
         if (o->check) {
-            run_block(&ro, &r, &block, b->ntx, file, bi);
+            run_block_flags(&ro, &r, run, b->ntx, file, bi,
+                PAREX_EXEC_IGNORE_BAL);
             compare_ref(&v, &a, &ro, b->ntx);
             free(ro.receipts);
         }
         snprintf(note, sizeof(note), "rejected-as-expected");
-        print_block(&v, &a, b->ntx, h.height, note, t);
+        print_block(&v, &a, b->ntx, h.height, note, t, bal);
         free(a.receipts);
         node_buf_release(&block);
+        node_buf_release(&sealed);
     }
     if (bi == f.nblocks && cur.height < top) {
         memset(&fv, 0, sizeof(fv));
@@ -745,6 +822,9 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         }
         chain_close(&r);
     }
+    if (o->bal) {
+        chain_close(&p);
+    }
     chain_close(&c);
     node_fixture_release(&f);
 }
@@ -756,13 +836,15 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     node_txbytes *txs = NULL;
     char err[NODE_ERR_LEN];
     uint8_t fee[32];
-    chain c, r;
+    chain c, r, p;
     parex_header g, h;
-    node_buf block = {0};
+    node_buf block = {0}, sealed = {0};
+    const node_buf *run;
     outcome a, ro;
     verdict v;
     uint64_t top = 0;
-    int resumed = 0;
+    int resumed = 0, bal;
+    replay_opts po = *o;
 
     if (node_trace_load(&tr, err, file) != 0) {
         node_warn("%s", err);
@@ -771,9 +853,17 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     }
     node_trace_fee_recipient(fee);
     memset(&r, 0, sizeof(r));
+    memset(&p, 0, sizeof(p));
     memset(&v, 0, sizeof(v));
     v.file = file;
     chain_open(&c, o, idx, file, 0, o->chain_id);
+    po.db_dir = NULL;
+    po.check = 0;
+    if (o->bal) {
+        parex_header gp;
+        chain_open(&p, &po, idx, file, 0, o->chain_id);
+        chain_genesis(&p, &gp, file, NULL, 0, fee);
+    }
     if (o->resume) {
         parex_header want;
         int rc = parex_genesis_header(&want, NULL, 0, fee);
@@ -812,23 +902,30 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
         goto out;
     }
     node_block_encode(&block, &h, txs, tr.n);
-
-    run_block(&a, &c, &block, tr.n, file, 0);
+    bal = seal_block(&sealed, o, &p, &block, NULL, 0, tr.n, file, 0);
+    run = bal ? &sealed : &block;
+    bal = bal && !o->no_bal;
+    run_block_flags(&a, &c, run, tr.n, file, 0,
+        o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
     if (a.rc == PAREX_E_BLOCK) {
         mismatch(&v, "trace block rejected: %s at tx %lld, field '%s': %s",
             parex_reject_name(a.err.reject), (long long)a.err.tx_index,
             a.err.field, a.err.message);
     }
     if (o->check) {
-        run_block(&ro, &r, &block, tr.n, file, 0);
+        run_block_flags(&ro, &r, run, tr.n, file, 0, PAREX_EXEC_IGNORE_BAL);
         compare_ref(&v, &a, &ro, tr.n);
         compare_state(&v, &c, &r);
         free(ro.receipts);
     }
-    print_block(&v, &a, tr.n, h.height, "", t);
+    print_block(&v, &a, tr.n, h.height, "", t, bal);
     free(a.receipts);
 out:
     node_buf_release(&block);
+    node_buf_release(&sealed);
+    if (o->bal) {
+        chain_close(&p);
+    }
     node_txs_free(txs, tr.n);
     if (o->check) {
         chain_close(&r);
@@ -841,7 +938,8 @@ void node_help_replay(FILE *f)
 {
     fputs(
 "usage: parex replay [--threads N] [--db DIR [--resume]] [--declare MODE]\n"
-"                    [--check] [--sync full|meta|none] [--map-size BYTES]\n"
+"                    [--check] [--bal | --no-bal]\n"
+"                    [--sync full|meta|none] [--map-size BYTES]\n"
 "                    [--chain-id N]\n"
 "                    [--min-batch-width N] PATH...\n"
 "\n"
@@ -866,7 +964,8 @@ void node_help_replay(FILE *f)
 "stderr naming file, block, tx index and field, e.g.\n"
 "  f.json: block 2: MISMATCH receipt[3].status expected failed got success\n"
 "A summary line ends the run.\n"
-"\n"
+"\n", f);
+    fputs(
 "options:\n"
 "  --threads N      engine threads including the caller; 0 or absent: the\n"
 "                   online CPUs\n"
@@ -885,6 +984,14 @@ void node_help_replay(FILE *f)
 "  --check          also run the sequential reference executor on its own\n"
 "                   fresh state and compare receipts, roots and the full\n"
 "                   state (the first differing key is named)\n"
+"  --bal            seal every block that carries no block access list\n"
+"                   with the one recorded by running it on a scratch\n"
+"                   producer store, then validate it in BAL mode\n"
+"  --no-bal         run blocks that carry a BAL on the ordinary executors\n"
+"                   (the BAL is not checked; the tx root still commits to\n"
+"                   it). Without it such blocks run in BAL mode: every tx\n"
+"                   at once against the pre-state the BAL gives it, the\n"
+"                   block line says \"BAL mode\" and has batches 1\n"
 "  --min-batch-width N  blocks whose txs/batches is below N run on the\n"
 "                   sequential executor (0, the default: 16 x threads, and\n"
 "                   always at 1 thread; 1: always run the parallel path)\n"
@@ -951,6 +1058,10 @@ int node_cmd_replay(int argc, char **argv)
             o.check = 1;
         } else if (strcmp(argv[k], "--resume") == 0) {
             o.resume = 1;
+        } else if (strcmp(argv[k], "--bal") == 0) {
+            o.bal = 1;
+        } else if (strcmp(argv[k], "--no-bal") == 0) {
+            o.no_bal = 1;
         } else if (strcmp(argv[k], "--") == 0) {
             for (k++; k < argc; k++) {
                 if (node_paths_add(&ps, err, argv[k]) != 0) {
@@ -979,6 +1090,10 @@ int node_cmd_replay(int argc, char **argv)
         node_die(NODE_EXIT_USAGE, "replay: --resume and --check cannot be "
             "combined");
     }
+    if (o.resume && o.bal) {
+        node_die(NODE_EXIT_USAGE, "replay: --resume and --bal cannot be "
+            "combined");
+    }
     if (node_declare_parse(&o.declare, err, o.declare_str) != 0) {
         node_die(NODE_EXIT_USAGE, "replay: %s", err);
     }
@@ -989,9 +1104,12 @@ int node_cmd_replay(int argc, char **argv)
         node_die(NODE_EXIT_RUNTIME, "%s: cannot create: %s", o.db_dir,
             strerror(errno));
     }
-    printf("# parex %s replay: %zu file(s), threads %u, declare %s%s\n",
+    printf("# parex %s replay: %zu file(s), threads %u, declare %s%s%s\n",
         parex_version(), ps.n, o.threads, o.declare_str,
-        o.check ? ", check against the sequential reference" : "");
+        o.check ? ", check against the sequential reference" : "",
+        o.no_bal ? ", block access lists ignored"
+                 : o.bal ? ", blocks sealed with a recorded block access list"
+                         : "");
     for (i = 0; i < ps.n; i++) {
         t.files++;
         if (node_is_trace(ps.v[i])) {

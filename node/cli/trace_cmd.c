@@ -10,7 +10,7 @@ void node_help_trace(FILE *f)
 {
     fputs(
 "usage: parex trace import FILE.jsonl [--declare MODE] [--chain-id N]\n"
-"                          [--out FILE] [--json]\n"
+"                          [--out FILE] [--json] [--bal]\n"
 "\n"
 "Turn a real-chain trace (JSON Lines, ../shared/data/README.md) into a\n"
 "block on an empty genesis: height 1, parent = hash of the genesis header,\n"
@@ -25,6 +25,9 @@ void node_help_trace(FILE *f)
 "                   parex replay --help and docs/formats.md)\n"
 "  --chain-id N     chain id of the txs (default 1)\n"
 "  --json           write the JSON block form instead of the binary one\n"
+"  --bal            execute the block on a scratch store and seal it with\n"
+"                   its block access list (the binary trailer, or the JSON\n"
+"                   form's \"bal\" field; docs/formats.md)\n"
 "  --out FILE       write to FILE instead of stdout (binary output is not\n"
 "                   written to a terminal)\n"
 "\n"
@@ -46,7 +49,9 @@ int node_cmd_trace(int argc, char **argv)
     const char *declare = "exact";
     const char *val;
     uint32_t chain_id = 1;
-    int as_json = 0;
+    int as_json = 0, with_bal = 0;
+    uint8_t *bal = NULL;
+    size_t bal_len = 0;
     node_declare d;
     node_trace t;
     node_txbytes *txs;
@@ -77,6 +82,8 @@ int node_cmd_trace(int argc, char **argv)
             chain_id = (uint32_t)node_opt_u64("--chain-id", val, UINT32_MAX);
         } else if (strcmp(argv[k], "--json") == 0) {
             as_json = 1;
+        } else if (strcmp(argv[k], "--bal") == 0) {
+            with_bal = 1;
         } else if (argv[k][0] == '-' && argv[k][1] != '\0') {
             node_die(NODE_EXIT_USAGE, "trace import: unknown option '%s'",
                 argv[k]);
@@ -128,6 +135,19 @@ int node_cmd_trace(int argc, char **argv)
         node_die(NODE_EXIT_RUNTIME, "%s: parex_block_encode and node's block "
             "encoding differ", file);
     }
+    if (with_bal) {
+        uint8_t fee[32];
+        node_trace_fee_recipient(fee);
+        if (node_bal_record(&bal, &bal_len, err, bin, len, NULL, 0, fee,
+                chain_id, 1) != 0) {
+            node_die(NODE_EXIT_RUNTIME, "%s: %s", file, err);
+        }
+        node_block_attach_bal(&mine, bin, len, bal, bal_len);
+        free(bin);
+        bin = node_malloc(mine.len);
+        memcpy(bin, mine.p, mine.len);
+        len = mine.len;
+    }
     if (!as_json && out == NULL && isatty(STDOUT_FILENO)) {
         node_die(NODE_EXIT_USAGE, "trace import: refusing to write binary "
             "to a terminal; use --out FILE or --json");
@@ -144,6 +164,12 @@ int node_cmd_trace(int argc, char **argv)
             json_array_append_new(a, node_tx_to_json(&views[i]));
         }
         json_object_set_new(o, "txs", a);
+        if (bal != NULL) {
+            char *hx = node_malloc(2 * bal_len + 1);
+            node_hex(hx, bal, bal_len);
+            json_object_set_new(o, "bal", json_string(hx));
+            free(hx);
+        }
         rc = json_dumpf(o, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
         if (rc == 0 && fputc('\n', f) == EOF) {
             rc = -1;
@@ -160,6 +186,7 @@ int node_cmd_trace(int argc, char **argv)
             out == NULL ? "stdout" : out, strerror(errno));
     }
     free(bin);
+    free(bal);
     free(views);
     node_buf_release(&mine);
     node_txs_free(txs, t.n);

@@ -11,6 +11,7 @@ static void block_release(node_fx_block *b)
 {
     node_txs_free(b->txs, b->ntx);
     free(b->receipts);
+    free(b->bal);
 }
 
 void node_fixture_release(node_fixture *f)
@@ -36,7 +37,8 @@ static const char *const genesis_fields[] = {"fee_recipient", "accounts",
 static const char *const account_fields[] = {"pubkey", "balance", "nonce",
     NULL};
 static const char *const kv_fields[] = {"key", "value", NULL};
-static const char *const block_fields[] = {"header", "txs", "expect", NULL};
+static const char *const block_fields[] = {"header", "txs", "expect", "bal",
+    NULL};
 static const char *const expect_fields[] = {"state_root", "receipts",
     "batches", NULL};
 static const char *const reject_fields[] = {"reason", "tx_index", NULL};
@@ -293,6 +295,25 @@ static int parse_block(node_fixture *f, node_fx_block *b, char *err,
         if (node_tx_from_json(&b->txs[i], err, w2, json_array_get(txs, i),
                 f->chain_id) != 0) {
             return -1;
+        }
+    }
+    if (json_object_get(o, "bal") != NULL) {
+        /* The block access list: its canonical encoding in hex, checked
+         * here so that a bad one names the file (docs/formats.md). */
+        parex_error_info ei;
+        size_t nb;
+        if (node_json_hex(&b->bal, &b->bal_len, err, where, "bal",
+                json_object_get(o, "bal")) != 0) {
+            return -1;
+        }
+        if (parex_bal_check(&nb, &ei, b->bal, b->bal_len, NULL) !=
+                PAREX_OK) {
+            return node_err(err, "%s: field 'bal': %s (field '%s')", where,
+                ei.message, ei.field);
+        }
+        if (nb != b->ntx) {
+            return node_err(err, "%s: field 'bal' has %zu entries for %zu "
+                "txs", where, nb, b->ntx);
         }
     }
     return parse_expect(b, err, where, json_object_get(o, "expect"));

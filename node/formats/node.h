@@ -323,6 +323,8 @@ typedef struct node_fx_block {
     node_fx_receipt *receipts;   /* ntx of them when !reject */
     int have_batches;
     uint64_t batches;
+    uint8_t *bal;          /* the block's BAL ("bal"), or NULL */
+    size_t bal_len;
 } node_fx_block;
 
 typedef struct node_fixture {
@@ -339,5 +341,18 @@ int node_fixture_parse(node_fixture *out, char *err, const char *file,
     const char *text, size_t len);
 int node_fixture_load(node_fixture *out, char *err, const char *file);
 void node_fixture_release(node_fixture *f);
+
+/* ---- bal.c: block access lists ---------------------------------------- */
+
+/** Record the BAL of an encoded block executed on a fresh temporary store
+ *  holding genesis (kvs, fee recipient), with chain_id and threads.
+ *  Returns 0 (*bal malloc'd, *bal_len) or -1 with err set (the block is
+ *  rejected, or a library error). */
+int node_bal_record(uint8_t **bal, size_t *bal_len, char *err,
+    const uint8_t *block, size_t len, const parex_kv *kvs, size_t nkv,
+    const uint8_t fee_recipient[32], uint32_t chain_id, unsigned threads);
+/** block with bal attached as its trailer, into out (reset first). */
+void node_block_attach_bal(node_buf *out, const uint8_t *block, size_t len,
+    const uint8_t *bal, size_t bal_len);
 
 #endif /* PX_NODE_H */

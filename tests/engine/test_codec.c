@@ -870,7 +870,7 @@ static void test_block_peek_malformed(void **state)
         }
     }
 
-    /* A trailing byte. */
+    /* A trailing byte: not a BAL trailer (u32 0, u32 length, bytes). */
     big = calloc(1, len + 1);
     assert_non_null(big);
     memcpy(big, buf, len);
@@ -1299,7 +1299,8 @@ static void test_error_names_cover_every_code(void **state)
     }
     assert_string_equal(parex_reject_name(PAREX_REJECT_BAD_NONCE),
         "BAD_NONCE");
-    assert_string_equal(parex_reject_name(11), "UNKNOWN");
+    assert_string_equal(parex_reject_name(11), "BAL_MISMATCH");
+    assert_string_equal(parex_reject_name(12), "UNKNOWN");
     assert_string_equal(parex_reject_name(-1), "UNKNOWN");
     assert_string_equal(parex_reject_name(1000), "UNKNOWN");
     assert_string_equal(parex_reject_name((int)0x80000000u), "UNKNOWN");

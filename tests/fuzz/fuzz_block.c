@@ -54,11 +54,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     len = 0;
     FUZZ_CHECK(parex_block_encode(NULL, &len, &blk.hdr, tp, blk.n) ==
         PAREX_E_BUFFER);
-    FUZZ_CHECK(len == size);
-    enc = malloc(len);
+    /* A BAL trailer (parex_bal.h) follows the txs: 8 bytes and the BAL. */
+    FUZZ_CHECK(len + (blk.bal != NULL ? 8 + blk.bal_len : 0) == size);
+    enc = malloc(size);
     FUZZ_CHECK(enc != NULL);
     FUZZ_CHECK(parex_block_encode(enc, &len, &blk.hdr, tp, blk.n) ==
         PAREX_OK);
+    if (blk.bal != NULL) {
+        size_t plain = len;
+        len = size;
+        FUZZ_CHECK(parex_block_attach_bal(enc, &len, data, plain, blk.bal,
+                       blk.bal_len) == PAREX_OK);
+    }
     FUZZ_CHECK(len == size && memcmp(enc, data, size) == 0);
     free(enc);
     free(txs);

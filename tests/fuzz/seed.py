@@ -39,6 +39,18 @@ def split_block(blk):
     return txs
 
 
+def block_bal(blk):
+    """The BAL trailer of an encoded block: u32le 0 | u32le len | bal."""
+    (n,) = struct.unpack_from("<I", blk, HEADER)
+    off = HEADER + 4
+    for _ in range(n):
+        (tl,) = struct.unpack_from("<I", blk, off)
+        off += 4 + tl
+    zero, bl = struct.unpack_from("<II", blk, off)
+    assert zero == 0 and off + 8 + bl == len(blk)
+    return blk[off + 8:]
+
+
 def main():
     build, out = sys.argv[1], sys.argv[2]
     traces = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
@@ -74,6 +86,14 @@ def main():
                 if mode == "exact":
                     for i, tx in enumerate(split_block(blk)[:2]):
                         write(out, "tx", "%s-%d-%d" % (tag, k, i), tx)
+                    sealed = subprocess.run(
+                        [parex, "trace", "import", tmp, "--bal", "--out",
+                         "/dev/stdout"], check=True,
+                        stdout=subprocess.PIPE).stdout
+                    write(out, "block", "%s-%d-bal" % (tag, k), sealed)
+                    # Byte 0 even: the decoder.
+                    write(out, "bal", "decode-%s-%d" % (tag, k),
+                          b"\x00" + block_bal(sealed))
     os.remove(tmp)
 
     fixtures = os.path.join(os.path.dirname(__file__), "..", "..",
@@ -97,6 +117,11 @@ def main():
     for n in (0, 8, 64, 512, 2048):
         write(out, "diff", "random-%d" % n,
               bytes(rng.randrange(256) for _ in range(n)))
+    # Byte 0 odd: a random block's BAL, mutated, validated.
+    rng = random.Random(2)
+    for n in (0, 16, 64, 256):
+        write(out, "bal", "validate-%d" % n,
+              b"\x01" + bytes(rng.randrange(256) for _ in range(n)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,358 @@
+/* The canonical encoding of block access lists: decoding, which rejects
+ * every non-canonical form, and the public helpers of parex_bal.h (the
+ * block trailer, the BAL root).
+ *
+ *   bal   = u8 version (1) || u32 n_txs || n_txs * entry || fee
+ *   entry = u32 n_writes || n_writes * write || u32 n_reads || n_reads * key
+ *   write = key[32] || u8 kind (0 deleted, 1 value) || [u32 len || bytes]
+ *   fee   = u8 0 | u8 1 || key[32] || u32 len || bytes
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "bal/bal.h"
+
+void px__buf_put(px__buf *b, const void *p, size_t n)
+{
+    if (b->oom) {
+        return;
+    }
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        uint8_t *np;
+        while (cap - b->len < n) {
+            cap *= 2;
+        }
+        np = realloc(b->p, cap);
+        if (np == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    if (n > 0) {
+        memcpy(b->p + b->len, p, n);
+    }
+    b->len += n;
+}
+
+void px__buf_u32(px__buf *b, uint32_t v)
+{
+    uint8_t t[4];
+    px__st32(t, v);
+    px__buf_put(b, t, 4);
+}
+
+void px__buf_free(px__buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t len, off;
+} rd;
+
+static int need(rd *r, size_t n)
+{
+    return r->len - r->off >= n;
+}
+
+#define BAD(code, j, field, ...)                                              \
+    px__fail(err, (code), (code) == PAREX_E_LIMIT ? PAREX_REJECT_LIMIT        \
+                                                  : PAREX_REJECT_MALFORMED,   \
+        (j), (field), __VA_ARGS__)
+
+/* One pass over the encoding; fills out's arrays when they exist. */
+static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
+    const uint8_t *in, size_t len, const parex_limits *lim)
+{
+    rd r = { in, len, 0 };
+    size_t j, n, nw_all = 0;
+    uint32_t i, k;
+
+    if (!need(&r, 5)) {
+        return BAD(PAREX_E_INVALID, -1, "bal", "BAL of %zu bytes is shorter "
+            "than its version and entry count", len);
+    }
+    if (in[0] != PAREX_BAL_VERSION) {
+        return BAD(PAREX_E_INVALID, -1, "bal.version", "BAL version %u is "
+            "not %u", in[0], PAREX_BAL_VERSION);
+    }
+    n = px__ld32(in + 1);
+    r.off = 5;
+    if (n > lim->max_block_txs) {
+        return BAD(PAREX_E_LIMIT, -1, "bal.txs", "BAL has %zu entries, over "
+            "the limit of %u txs", n, lim->max_block_txs);
+    }
+    for (j = 0; j < n; j++) {
+        size_t start = r.off;
+        uint32_t nw, nr;
+        const uint8_t *prev = NULL;
+        const px__bal_w *wv;
+        if (!need(&r, 4)) {
+            return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL entry "
+                "%zu: truncated before its write count", j);
+        }
+        nw = px__ld32(in + r.off);
+        r.off += 4;
+        if (nw > lim->max_tx_accesses || !need(&r, (size_t)nw * 33)) {
+            return BAD(nw > lim->max_tx_accesses ? PAREX_E_LIMIT
+                                                 : PAREX_E_INVALID,
+                (int64_t)j, "bal.writes", "BAL entry %zu: %u writes (limit "
+                "%u, %zu bytes left)", j, nw, lim->max_tx_accesses,
+                r.len - r.off);
+        }
+        wv = out->w != NULL ? out->w + nw_all : NULL;
+        for (i = 0; i < nw; i++) {
+            const uint8_t *key = in + r.off;
+            uint8_t kind;
+            uint32_t vl = 0;
+            if (!need(&r, 33)) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
+                    "entry %zu: write %u truncated", j, i);
+            }
+            if (prev != NULL && memcmp(prev, key, 32) >= 0) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
+                    "entry %zu: write keys not strictly increasing at %u",
+                    j, i);
+            }
+            prev = key;
+            kind = in[r.off + 32];
+            r.off += 33;
+            if (kind > 1) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.kind", "BAL "
+                    "entry %zu: write %u has kind %u (0 or 1)", j, i, kind);
+            }
+            if (kind == 1) {
+                if (!need(&r, 4)) {
+                    return BAD(PAREX_E_INVALID, (int64_t)j, "bal.value",
+                        "BAL entry %zu: write %u truncated", j, i);
+                }
+                vl = px__ld32(in + r.off);
+                r.off += 4;
+                if (vl > lim->max_value_bytes || !need(&r, vl)) {
+                    return BAD(vl > lim->max_value_bytes ? PAREX_E_LIMIT
+                                                         : PAREX_E_INVALID,
+                        (int64_t)j, "bal.value", "BAL entry %zu: write %u "
+                        "value of %u bytes (limit %u, %zu left)", j, i, vl,
+                        lim->max_value_bytes, r.len - r.off);
+                }
+            }
+            if (out->w != NULL) {
+                px__bal_w *w = &out->w[nw_all + i];
+                w->key = key;
+                w->del = kind == 0;
+                w->val = kind == 1 ? in + r.off : NULL;
+                w->len = vl;
+            }
+            r.off += vl;
+        }
+        if (!need(&r, 4)) {
+            return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL entry "
+                "%zu: truncated before its read count", j);
+        }
+        nr = px__ld32(in + r.off);
+        r.off += 4;
+        if ((uint64_t)nr + nw > lim->max_tx_accesses ||
+            !need(&r, (size_t)nr * 32)) {
+            return BAD((uint64_t)nr + nw > lim->max_tx_accesses
+                    ? PAREX_E_LIMIT
+                    : PAREX_E_INVALID,
+                (int64_t)j, "bal.reads", "BAL entry %zu: %u reads and %u "
+                "writes (limit %u keys, %zu bytes left)", j, nr, nw,
+                lim->max_tx_accesses, r.len - r.off);
+        }
+        /* Reads strictly increasing and disjoint from the writes: a merge
+         * against the (already checked) write keys. */
+        k = 0;
+        for (i = 0; i < nr; i++) {
+            const uint8_t *key = in + r.off + 32 * (size_t)i;
+            if (i > 0 && memcmp(key - 32, key, 32) >= 0) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL "
+                    "entry %zu: read keys not strictly increasing at %u",
+                    j, i);
+            }
+            if (wv != NULL) {
+                while (k < nw && memcmp(wv[k].key, key, 32) < 0) {
+                    k++;
+                }
+                if (k < nw && memcmp(wv[k].key, key, 32) == 0) {
+                    return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads",
+                        "BAL entry %zu: read %u is also a write", j, i);
+                }
+            }
+        }
+        if (out->tx != NULL) {
+            px__bal_tx *t = &out->tx[j];
+            t->w = wv;
+            t->nw = nw;
+            t->r = in + r.off;
+            t->nr = nr;
+            t->enc = in + start;
+            t->enc_len = r.off + 32 * (size_t)nr - start;
+        }
+        r.off += 32 * (size_t)nr;
+        nw_all += nw;
+    }
+    if (!need(&r, 1) || in[r.off] > 1) {
+        return BAD(PAREX_E_INVALID, -1, "bal.fee", "BAL: fee flag missing or "
+            "not 0/1");
+    }
+    if (in[r.off++] == 1) {
+        uint32_t vl;
+        if (!need(&r, 36)) {
+            return BAD(PAREX_E_INVALID, -1, "bal.fee", "BAL: fee credit "
+                "truncated");
+        }
+        vl = px__ld32(in + r.off + 32);
+        if (vl > lim->max_value_bytes || !need(&r, 36 + (size_t)vl)) {
+            return BAD(PAREX_E_INVALID, -1, "bal.fee", "BAL: fee credit "
+                "value of %u bytes", vl);
+        }
+        out->has_fee = 1;
+        out->fee_key = in + r.off;
+        out->fee_val = in + r.off + 36;
+        out->fee_len = vl;
+        r.off += 36 + (size_t)vl;
+    }
+    if (r.off != len) {
+        return BAD(PAREX_E_INVALID, -1, "bal", "%zu trailing bytes after the "
+            "BAL", len - r.off);
+    }
+    out->n = n;
+    *n_w = nw_all;
+    return PAREX_OK;
+}
+
+static const parex_limits *lim_or_default(const parex_limits *lim,
+    parex_limits *tmp)
+{
+    if (lim != NULL) {
+        return lim;
+    }
+    parex_limits_default(tmp);
+    return tmp;
+}
+
+int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
+    size_t len, const parex_limits *lim)
+{
+    size_t nw;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = parse(out, &nw, err, in, len, lim);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    out->tx = calloc(out->n > 0 ? out->n : 1, sizeof(*out->tx));
+    out->w = calloc(nw > 0 ? nw : 1, sizeof(*out->w));
+    if (out->tx == NULL || out->w == NULL) {
+        px__bal_release(out);
+        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    }
+    rc = parse(out, &nw, err, in, len, lim);
+    if (rc != PAREX_OK) {
+        px__bal_release(out);
+    }
+    return rc;
+}
+
+void px__bal_release(px__bal *b)
+{
+    free(b->tx);
+    free(b->w);
+    memset(b, 0, sizeof(*b));
+}
+
+PAREX_API int parex_bal_check(size_t *n_txs, parex_error_info *err,
+    const uint8_t *bal, size_t len, const parex_limits *lim)
+{
+    parex_limits tmp;
+    px__bal b;
+    int rc;
+
+    px__err_clear(err);
+    if (n_txs != NULL) {
+        *n_txs = 0;
+    }
+    if (bal == NULL && len > 0) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (bal == NULL) {
+        return BAD(PAREX_E_INVALID, -1, "bal", "empty BAL");
+    }
+    rc = px__bal_decode(&b, err, bal, len, lim_or_default(lim, &tmp));
+    if (rc == PAREX_OK) {
+        if (n_txs != NULL) {
+            *n_txs = b.n;
+        }
+        px__bal_release(&b);
+    }
+    return rc;
+}
+
+PAREX_API void parex_bal_root(uint8_t out[32], const uint8_t *bal, size_t len)
+{
+    if (out != NULL) {
+        px__tagged_hash(out, "parex/bal", bal, bal != NULL ? len : 0, NULL,
+            0);
+    }
+}
+
+PAREX_API int parex_block_bal(const uint8_t **bal, size_t *bal_len,
+    parex_error_info *err, const uint8_t *block, size_t len,
+    const parex_limits *lim)
+{
+    parex_limits tmp;
+    parex_header h;
+    size_t n;
+
+    px__err_clear(err);
+    if (bal == NULL || bal_len == NULL || block == NULL) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    *bal = NULL;
+    *bal_len = 0;
+    return px__block_walk(&h, &n, bal, bal_len, err, block, len,
+        lim_or_default(lim, &tmp));
+}
+
+PAREX_API int parex_block_attach_bal(uint8_t *out, size_t *out_len,
+    const uint8_t *block, size_t len, const uint8_t *bal, size_t bal_len)
+{
+    parex_limits lim;
+    parex_header h;
+    const uint8_t *old;
+    size_t n, old_len, need_len;
+
+    if (out_len == NULL || block == NULL || bal == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    /* The framing is all that is checked, at any size. */
+    parex_limits_default(&lim);
+    lim.max_block_bytes = UINT64_MAX;
+    lim.max_block_txs = UINT32_MAX;
+    lim.max_keys_per_set = UINT32_MAX;
+    lim.max_args_bytes = UINT32_MAX;
+    if (px__block_walk(&h, &n, &old, &old_len, NULL, block, len,
+            &lim) != PAREX_OK ||
+        old != NULL || bal_len == 0 || bal_len > UINT32_MAX) {
+        return PAREX_E_INVALID;
+    }
+    need_len = len + 8 + bal_len;
+    if (out == NULL || *out_len < need_len) {
+        *out_len = need_len;
+        return PAREX_E_BUFFER;
+    }
+    memcpy(out, block, len);
+    px__st32(out + len, 0);
+    px__st32(out + len + 4, (uint32_t)bal_len);
+    memcpy(out + len + 8, bal, bal_len);
+    *out_len = need_len;
+    return PAREX_OK;
+}

@@ -1,0 +1,80 @@
+/* Block access lists, decoded (engine/bal/bal.c) and the executor that
+ * records and validates them (engine/exec/bal.c). docs/formats.md has the
+ * encoding, docs/architecture.md the validation argument.
+ *
+ * Invariants of a decoded px__bal: per tx, writes strictly increasing by
+ * key, reads strictly increasing, the two disjoint; pointers borrow from
+ * the encoding. */
+#ifndef PX_BAL_H
+#define PX_BAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parex/parex.h"
+
+/** One write: the key's value after the tx, or its deletion. */
+typedef struct px__bal_w {
+    const uint8_t *key;     /* 32 bytes */
+    const uint8_t *val;     /* NULL when deleted */
+    uint32_t len;
+    uint8_t del;
+} px__bal_w;
+
+typedef struct px__bal_tx {
+    const px__bal_w *w;     /* nw writes */
+    uint32_t nw;
+    const uint8_t *r;       /* nr * 32 bytes */
+    uint32_t nr;
+    const uint8_t *enc;     /* the entry's encoding, enc_len bytes */
+    size_t enc_len;
+} px__bal_tx;
+
+typedef struct px__bal {
+    size_t n;
+    px__bal_tx *tx;         /* malloc'd, n entries */
+    px__bal_w *w;           /* malloc'd, every write */
+    int has_fee;
+    const uint8_t *fee_key; /* the fee recipient's account key */
+    const uint8_t *fee_val;
+    uint32_t fee_len;
+} px__bal;
+
+/** Decodes a canonical BAL. Returns PAREX_OK, PAREX_E_INVALID,
+ *  PAREX_E_LIMIT (err: tx_index, field), PAREX_E_NOMEM. */
+int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
+    size_t len, const parex_limits *lim);
+void px__bal_release(px__bal *b);
+
+/** A growable byte buffer (the recorded BAL). */
+typedef struct px__buf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;                /* an append failed: the contents are void */
+} px__buf;
+
+void px__buf_put(px__buf *b, const void *p, size_t n);
+void px__buf_u32(px__buf *b, uint32_t v);
+void px__buf_free(px__buf *b);
+
+/** How a tx's records differ from its BAL entry (PX__BAL_OK: they do
+ *  not). */
+enum {
+    PX__BAL_OK = 0,
+    PX__BAL_VALUE,
+    PX__BAL_MISSING_WRITE,
+    PX__BAL_EXTRA_WRITE,
+    PX__BAL_MISSING_READ,
+    PX__BAL_EXTRA_READ,
+    PX__BAL_FEE,            /* the block-end fee credit differs */
+    PX__BAL_BYTES           /* recorded and carried BALs differ (ignore
+                               mode) */
+};
+
+typedef struct px__bal_verdict {
+    int64_t tx;             /* the lowest mismatching tx, or -1 */
+    int kind;
+    uint8_t key[32];
+} px__bal_verdict;
+
+#endif /* PX_BAL_H */

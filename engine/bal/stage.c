@@ -1,0 +1,212 @@
+/* The engine's side of block access lists: which mode a block runs in,
+ * the fee entry, the BAL root the tx root commits to, the rejection's
+ * message, and parex_engine_bal(). engine/exec/bal.c is the executor. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
+    parex_error_info *err)
+{
+    int rc;
+
+    e->bal_flags = flags;
+    e->bal_mode = PX__BALM_OFF;
+    e->bal_valid = 0;
+    e->has_bal_root = 0;
+    e->bal_in = blk->bal;
+    e->bal_in_len = blk->bal_len;
+    e->bal_v.tx = -1;
+    e->bal_v.kind = PX__BAL_OK;
+    if (blk->bal != NULL) {
+        rc = px__bal_decode(&e->bal, err, blk->bal, blk->bal_len, &e->lim);
+        if (rc == PAREX_E_NOMEM) {
+            return rc;
+        }
+        if (rc == PAREX_OK && e->bal.n != blk->n) {
+            px__bal_release(&e->bal);
+            rc = px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
+                "bal.txs", "the BAL has %zu entries for %zu txs", e->bal.n,
+                blk->n);
+        }
+        if (rc != PAREX_OK) {
+            if (err != NULL) {
+                err->code = PAREX_E_BLOCK;
+            }
+            return PAREX_E_BLOCK;
+        }
+        /* The tx root commits to the carried bytes, whatever the mode. */
+        parex_bal_root(e->bal_root, blk->bal, blk->bal_len);
+        e->has_bal_root = 1;
+        e->bal_mode = (flags & PAREX_EXEC_IGNORE_BAL) == 0
+            ? PX__BALM_VALIDATE
+            : (flags & PAREX_EXEC_RECORD_BAL) != 0 ? PX__BALM_RECORD
+                                                   : PX__BALM_OFF;
+    } else if (flags & PAREX_EXEC_RECORD_BAL) {
+        e->bal_mode = PX__BALM_RECORD;
+    }
+    return PAREX_OK;
+}
+
+int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
+{
+    switch (e->bal_mode) {
+    case PX__BALM_VALIDATE:
+        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v);
+        return 0;
+    case PX__BALM_RECORD:
+        *rc = px__exec_bal_record(env, &e->res, &e->bal_out);
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The fee recipient's account after the credit, from the change set. */
+static const px__change *fee_change(const parex_engine *e,
+    const uint8_t key[32])
+{
+    size_t lo = 0, hi = e->res.n_changes;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(e->res.changes[mid].key, key, 32);
+        if (c == 0) {
+            return &e->res.changes[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return NULL;
+}
+
+static int fail_v(parex_engine *e, parex_error_info *err, int64_t tx,
+    int kind, const uint8_t *key)
+{
+    e->bal_v.tx = tx;
+    e->bal_v.kind = kind;
+    memset(e->bal_v.key, 0, 32);
+    if (key != NULL) {
+        memcpy(e->bal_v.key, key, 32);
+    }
+    return px__bal_reject(e, err);
+}
+
+int px__bal_after_fees(parex_engine *e, parex_error_info *err)
+{
+    uint8_t key[32];
+    const px__change *c = NULL;
+
+    if (e->bal_mode == PX__BALM_OFF) {
+        return PAREX_OK;
+    }
+    if (e->res.fee_total > 0) {
+        parex_account_key(key, e->hdr.fee_recipient);
+        c = fee_change(e, key);
+        PAREX_ASSERT(c != NULL && !c->del);
+    }
+    if (e->bal_mode == PX__BALM_VALIDATE) {
+        const px__bal *b = &e->bal;
+        if ((c == NULL) != (b->has_fee == 0) ||
+            (c != NULL &&
+                (memcmp(b->fee_key, key, 32) != 0 || b->fee_len != c->len ||
+                    memcmp(b->fee_val, c->val, c->len) != 0))) {
+            return fail_v(e, err, -1, PX__BAL_FEE,
+                c != NULL ? key : b->fee_key);
+        }
+        if (e->bal_flags & PAREX_EXEC_RECORD_BAL) {
+            e->bal_out.len = 0;
+            e->bal_out.oom = 0;
+            px__buf_put(&e->bal_out, e->bal_in, e->bal_in_len);
+        }
+    } else {
+        uint8_t flag = c != NULL;
+        px__buf_put(&e->bal_out, &flag, 1);
+        if (c != NULL) {
+            px__buf_put(&e->bal_out, key, 32);
+            px__buf_u32(&e->bal_out, c->len);
+            px__buf_put(&e->bal_out, c->val, c->len);
+        }
+        if (e->bal_in != NULL &&
+            (e->bal_out.len != e->bal_in_len ||
+                memcmp(e->bal_out.p, e->bal_in, e->bal_in_len) != 0)) {
+            /* Ignore mode with recording: the lowest entry that differs. */
+            px__bal rec;
+            int64_t j = -1;
+            size_t i;
+            if (!e->bal_out.oom &&
+                px__bal_decode(&rec, NULL, e->bal_out.p, e->bal_out.len,
+                    &e->lim) == PAREX_OK) {
+                for (i = 0; i < rec.n && i < e->bal.n; i++) {
+                    if (rec.tx[i].enc_len != e->bal.tx[i].enc_len ||
+                        memcmp(rec.tx[i].enc, e->bal.tx[i].enc,
+                            rec.tx[i].enc_len) != 0) {
+                        j = (int64_t)i;
+                        break;
+                    }
+                }
+                px__bal_release(&rec);
+            }
+            return fail_v(e, err, j, j < 0 ? PX__BAL_FEE : PX__BAL_BYTES,
+                NULL);
+        }
+        if (e->bal_in == NULL) {
+            parex_bal_root(e->bal_root, e->bal_out.p, e->bal_out.len);
+            e->has_bal_root = 1;
+        }
+    }
+    if (e->bal_out.oom) {
+        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    }
+    e->bal_valid = (e->bal_flags & PAREX_EXEC_RECORD_BAL) != 0;
+    return PAREX_OK;
+}
+
+int px__bal_reject(parex_engine *e, parex_error_info *err)
+{
+    char hex[65];
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", e->bal_v.key[i]);
+    }
+    if (e->bal_v.tx < 0) {
+        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_BAL_MISMATCH, -1,
+            "bal", "block access list: %s (key %s)",
+            px__bal_kind_name(e->bal_v.kind), hex);
+    }
+    return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_BAL_MISMATCH,
+        e->bal_v.tx, "bal", "tx %lld: block access list: %s (key %s)",
+        (long long)e->bal_v.tx, px__bal_kind_name(e->bal_v.kind), hex);
+}
+
+void px__bal_end(parex_engine *e)
+{
+    px__bal_release(&e->bal);
+    e->bal_in = NULL;
+    e->bal_in_len = 0;
+}
+
+PAREX_API int parex_engine_bal(const parex_engine *e, uint8_t *out,
+    size_t *len)
+{
+    if (e == NULL || len == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    if (!e->bal_valid) {
+        *len = 0;
+        return PAREX_E_NOTFOUND;
+    }
+    if (out == NULL || *len < e->bal_out.len) {
+        *len = e->bal_out.len;
+        return PAREX_E_BUFFER;
+    }
+    memcpy(out, e->bal_out.p, e->bal_out.len);
+    *len = e->bal_out.len;
+    return PAREX_OK;
+}

@@ -1,0 +1,778 @@
+/* Block access lists: random blocks run normally record a BAL (the same
+ * bytes at 1..4 threads, on every executor choice); validating the block
+ * that carries it at 1..4 threads gives the reference's state, receipts
+ * and roots; every tampering class (changed value, missing, extra or
+ * reordered entry, wrong read list, fee credit, entry count, non-canonical
+ * order) is rejected with the same error at every thread count, the store
+ * untouched. Prints its seed; rerun with --seed=N; PAREX_TEST_ITERS
+ * scales it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "blockgen.h"
+#include "testutil.h"
+
+static uint64_t g_seed;
+
+/* [0] reference (sequential), runs the BAL block ignoring its BAL;
+ * [1..4] record at 1..4 threads (the plain block), then validate the
+ * BAL block at 1..4 threads is done by [5..8]; [9] the parallel executor
+ * (2 threads, every block parallel) ignoring the BAL. */
+#define N_ENG 10
+#define REF 0
+#define REC(t) (t)
+#define VAL(t) (4 + (t))
+#define PAR 9
+
+typedef struct world {
+    char *dir[N_ENG];
+    parex_db *db[N_ENG];
+    parex_engine *e[N_ENG];
+} world;
+
+static void open_world(world *w, bg_world *bw)
+{
+    parex_kv *kvs;
+    size_t n, i;
+
+    bg_genesis(bw, &kvs, &n, 1000000000000ULL);
+    for (i = 0; i < N_ENG; i++) {
+        parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
+        parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+        dbo.sync = PAREX_SYNC_NONE;
+        w->dir[i] = tu_tmpdir();
+        assert_int_equal(parex_db_open(&w->db[i], NULL, w->dir[i], &dbo),
+            PAREX_OK);
+        assert_int_equal(parex_db_genesis(w->db[i], NULL, kvs, n,
+                             bw->fee_recipient), PAREX_OK);
+        parex_engine_options_default(&o);
+        o.sequential = i == REF;
+        o.threads = i == REF ? 1 : i == PAR ? 2 : (unsigned)((i - 1) % 4 + 1);
+        o.min_batch_width = i == PAR ? 1 : 0;
+        o.profile = i % 2;
+        assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
+            PAREX_OK);
+        assert_int_equal(bg_register(w->e[i]), PAREX_OK);
+    }
+    bg_genesis_free(kvs, n);
+}
+
+static void close_world(world *w)
+{
+    size_t i;
+    for (i = 0; i < N_ENG; i++) {
+        parex_engine_destroy(w->e[i]);
+        parex_db_close(w->db[i]);
+        tu_rmdir(w->dir[i]);
+    }
+}
+
+typedef struct dump {
+    uint8_t *buf;
+    size_t len, cap;
+} dump;
+
+static int dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
+    void *user)
+{
+    dump *d = user;
+    size_t need = d->len + 32 + 8 + len;
+    if (need > d->cap) {
+        d->cap = need * 2;
+        d->buf = realloc(d->buf, d->cap);
+        assert_non_null(d->buf);
+    }
+    memcpy(d->buf + d->len, key, 32);
+    memcpy(d->buf + d->len + 32, &len, 8);
+    if (len > 0) {
+        memcpy(d->buf + d->len + 40, val, len);
+    }
+    d->len = need;
+    return 0;
+}
+
+static void compare_dumps(world *w)
+{
+    dump d[N_ENG];
+    size_t i;
+    memset(d, 0, sizeof(d));
+    for (i = 0; i < N_ENG; i++) {
+        assert_int_equal(parex_db_foreach(w->db[i], dump_kv, &d[i]),
+            PAREX_OK);
+        assert_int_equal(parex_db_verify(w->db[i], NULL), PAREX_OK);
+    }
+    for (i = 1; i < N_ENG; i++) {
+        if (d[i].len != d[0].len ||
+            memcmp(d[i].buf, d[0].buf, d[0].len) != 0) {
+            fail_msg("state of engine %zu differs from the reference "
+                "(seed %llu)", i, (unsigned long long)g_seed);
+        }
+    }
+    for (i = 0; i < N_ENG; i++) {
+        free(d[i].buf);
+    }
+}
+
+/* ---- a BAL, parsed on the test's side (independent of the engine's
+ * decoder) so that it can be mutated and written back ---- */
+
+typedef struct twrite {
+    uint8_t key[32];
+    int del;
+    uint8_t *val;
+    uint32_t len;
+} twrite;
+
+typedef struct tentry {
+    twrite *w;
+    uint32_t nw;
+    uint8_t (*r)[32];
+    uint32_t nr;
+} tentry;
+
+typedef struct tbal {
+    tentry *tx;
+    uint32_t n;
+    int has_fee;
+    uint8_t fee_key[32];
+    uint8_t *fee_val;
+    uint32_t fee_len;
+} tbal;
+
+static uint32_t ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+        (uint32_t)p[3] << 24;
+}
+
+static void st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint8_t *dupb(const uint8_t *p, size_t n)
+{
+    uint8_t *c = malloc(n > 0 ? n : 1);
+    assert_non_null(c);
+    if (n > 0) {
+        memcpy(c, p, n);
+    }
+    return c;
+}
+
+/* The encoding is docs/formats.md's; the input is a valid BAL. */
+static void tbal_parse(tbal *b, const uint8_t *p, size_t len)
+{
+    size_t off = 5, j;
+    uint32_t i;
+
+    memset(b, 0, sizeof(*b));
+    assert_true(len >= 6 && p[0] == 1);
+    b->n = ld32(p + 1);
+    b->tx = calloc(b->n + 1, sizeof(*b->tx));
+    for (j = 0; j < b->n; j++) {
+        tentry *t = &b->tx[j];
+        t->nw = ld32(p + off);
+        off += 4;
+        t->w = calloc(t->nw + 1, sizeof(*t->w));
+        for (i = 0; i < t->nw; i++) {
+            memcpy(t->w[i].key, p + off, 32);
+            t->w[i].del = p[off + 32] == 0;
+            off += 33;
+            if (!t->w[i].del) {
+                t->w[i].len = ld32(p + off);
+                t->w[i].val = dupb(p + off + 4, t->w[i].len);
+                off += 4 + t->w[i].len;
+            }
+        }
+        t->nr = ld32(p + off);
+        off += 4;
+        t->r = calloc(t->nr + 1, 32);
+        memcpy(t->r, p + off, 32 * (size_t)t->nr);
+        off += 32 * (size_t)t->nr;
+    }
+    b->has_fee = p[off++];
+    if (b->has_fee) {
+        memcpy(b->fee_key, p + off, 32);
+        b->fee_len = ld32(p + off + 32);
+        b->fee_val = dupb(p + off + 36, b->fee_len);
+        off += 36 + b->fee_len;
+    }
+    assert_int_equal(off, len);
+}
+
+static uint8_t *tbal_write(const tbal *b, size_t *len)
+{
+    size_t cap = 64, off = 0, j;
+    uint8_t *p = malloc(cap);
+    uint32_t i;
+
+#define NEED(n)                                                               \
+    do {                                                                      \
+        while (off + (n) > cap) {                                             \
+            cap *= 2;                                                         \
+            p = realloc(p, cap);                                              \
+            assert_non_null(p);                                               \
+        }                                                                     \
+    } while (0)
+    NEED(5);
+    p[0] = 1;
+    st32(p + 1, b->n);
+    off = 5;
+    for (j = 0; j < b->n; j++) {
+        const tentry *t = &b->tx[j];
+        NEED(4);
+        st32(p + off, t->nw);
+        off += 4;
+        for (i = 0; i < t->nw; i++) {
+            NEED(37 + (size_t)t->w[i].len);
+            memcpy(p + off, t->w[i].key, 32);
+            p[off + 32] = (uint8_t)!t->w[i].del;
+            off += 33;
+            if (!t->w[i].del) {
+                st32(p + off, t->w[i].len);
+                memcpy(p + off + 4, t->w[i].val, t->w[i].len);
+                off += 4 + t->w[i].len;
+            }
+        }
+        NEED(4 + 32 * (size_t)t->nr);
+        st32(p + off, t->nr);
+        if (t->nr > 0) {
+            memcpy(p + off + 4, t->r, 32 * (size_t)t->nr);
+        }
+        off += 4 + 32 * (size_t)t->nr;
+    }
+    NEED(37 + (size_t)b->fee_len);
+    p[off++] = (uint8_t)b->has_fee;
+    if (b->has_fee) {
+        memcpy(p + off, b->fee_key, 32);
+        st32(p + off + 32, b->fee_len);
+        memcpy(p + off + 36, b->fee_val, b->fee_len);
+        off += 36 + b->fee_len;
+    }
+#undef NEED
+    *len = off;
+    return p;
+}
+
+static void tbal_free(tbal *b)
+{
+    size_t j;
+    uint32_t i;
+    for (j = 0; j < b->n; j++) {
+        for (i = 0; i < b->tx[j].nw; i++) {
+            free(b->tx[j].w[i].val);
+        }
+        free(b->tx[j].w);
+        free(b->tx[j].r);
+    }
+    free(b->tx);
+    free(b->fee_val);
+}
+
+/* ---- tampering ---- */
+
+enum {
+    T_VALUE,        /* a write's value changed */
+    T_DEL,          /* a write turned into a deletion */
+    T_MISSING_W,    /* a write removed */
+    T_EXTRA_W,      /* a write of a fresh key added */
+    T_SWAP_TX,      /* two tx entries swapped */
+    T_MISSING_R,    /* a read removed */
+    T_EXTRA_R,      /* a read of a fresh key added */
+    T_READ_AS_W,    /* a read turned into a write of its value */
+    T_FEE,          /* the fee credit changed */
+    T_COUNT,        /* an entry dropped: the count no longer matches */
+    T_UNSORTED,     /* two writes of an entry swapped: not canonical */
+    T_KINDS
+};
+
+static const char *const t_names[] = { "value", "del", "missing write",
+    "extra write", "swap txs", "missing read", "extra read",
+    "read as write", "fee", "count", "unsorted" };
+
+/* Applies tampering kind to b; returns the tx index the engine must name
+ * (-1 for block-level), or -2 when b has nothing to tamper with. */
+static int64_t tamper(tbal *b, int kind, tu_rng *rng, int *malformed)
+{
+    uint32_t j, i, tries;
+
+    *malformed = 0;
+    if (b->n == 0) {
+        return -2;
+    }
+    for (tries = 0; tries < 64; tries++) {
+        tentry *t;
+        j = (uint32_t)tu_rng_below(rng, b->n);
+        t = &b->tx[j];
+        switch (kind) {
+        case T_VALUE:
+            for (i = 0; i < t->nw; i++) {
+                if (!t->w[i].del && t->w[i].len > 0) {
+                    t->w[i].val[tu_rng_below(rng, t->w[i].len)] ^=
+                        (uint8_t)(1 + tu_rng_below(rng, 255));
+                    return j;
+                }
+            }
+            break;
+        case T_DEL:
+            i = (uint32_t)tu_rng_below(rng, t->nw ? t->nw : 1);
+            if (t->nw > 0 && !t->w[i].del) {
+                t->w[i].del = 1;
+                free(t->w[i].val);
+                t->w[i].val = NULL;
+                t->w[i].len = 0;
+                return j;
+            }
+            break;
+        case T_MISSING_W:
+            if (t->nw > 0) {
+                i = (uint32_t)tu_rng_below(rng, t->nw);
+                free(t->w[i].val);
+                memmove(&t->w[i], &t->w[i + 1],
+                    (t->nw - i - 1) * sizeof(*t->w));
+                t->nw--;
+                return j;
+            }
+            break;
+        case T_EXTRA_W: {
+            /* 0xff.. sorts last: a key no tx touches. */
+            twrite *nw = realloc(t->w, (t->nw + 1) * sizeof(*nw));
+            assert_non_null(nw);
+            t->w = nw;
+            memset(&t->w[t->nw], 0, sizeof(*t->w));
+            memset(t->w[t->nw].key, 0xff, 32);
+            t->w[t->nw].val = dupb((const uint8_t *)"x", 1);
+            t->w[t->nw].len = 1;
+            t->nw++;
+            return j;
+        }
+        case T_SWAP_TX:
+            if (j + 1 < b->n) {
+                tentry tmp = b->tx[j];
+                b->tx[j] = b->tx[j + 1];
+                b->tx[j + 1] = tmp;
+                return j;
+            }
+            break;
+        case T_MISSING_R:
+            if (t->nr > 0) {
+                i = (uint32_t)tu_rng_below(rng, t->nr);
+                memmove(t->r[i], t->r[i + 1], 32 * (size_t)(t->nr - i - 1));
+                t->nr--;
+                return j;
+            }
+            break;
+        case T_EXTRA_R: {
+            uint8_t(*nr)[32] = realloc(t->r, 32 * (size_t)(t->nr + 1));
+            assert_non_null(nr);
+            t->r = nr;
+            memset(t->r[t->nr], 0xfe, 32);
+            t->nr++;
+            return j;
+        }
+        case T_READ_AS_W:
+            if (t->nr > 0) {
+                /* The read key becomes a write (of an empty value), kept
+                 * sorted; the tx did not change it. */
+                uint8_t key[32];
+                twrite *nw;
+                uint32_t at = 0;
+                i = (uint32_t)tu_rng_below(rng, t->nr);
+                memcpy(key, t->r[i], 32);
+                memmove(t->r[i], t->r[i + 1], 32 * (size_t)(t->nr - i - 1));
+                t->nr--;
+                nw = realloc(t->w, (t->nw + 1) * sizeof(*nw));
+                assert_non_null(nw);
+                t->w = nw;
+                while (at < t->nw && memcmp(t->w[at].key, key, 32) < 0) {
+                    at++;
+                }
+                memmove(&t->w[at + 1], &t->w[at],
+                    (t->nw - at) * sizeof(*t->w));
+                memset(&t->w[at], 0, sizeof(*t->w));
+                memcpy(t->w[at].key, key, 32);
+                t->w[at].val = dupb((const uint8_t *)"", 0);
+                t->nw++;
+                return j;
+            }
+            break;
+        case T_FEE:
+            if (b->has_fee && b->fee_len > 0) {
+                b->fee_val[0] ^= 1;
+                return -1;
+            }
+            return -2;
+        case T_COUNT:
+            /* Drop the last entry. */
+            b->n--;
+            for (i = 0; i < b->tx[b->n].nw; i++) {
+                free(b->tx[b->n].w[i].val);
+            }
+            free(b->tx[b->n].w);
+            free(b->tx[b->n].r);
+            *malformed = 1;
+            return -1;
+        case T_UNSORTED:
+            if (t->nw > 1) {
+                twrite tmp = t->w[0];
+                t->w[0] = t->w[1];
+                t->w[1] = tmp;
+                *malformed = 1;
+                return j;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return -2;
+}
+
+static void head_of(parex_db *db, parex_header *h)
+{
+    assert_int_equal(parex_db_head(db, h), PAREX_OK);
+}
+
+static uint8_t *attach(const uint8_t *blk, size_t len, const uint8_t *bal,
+    size_t bal_len, size_t *out_len)
+{
+    uint8_t *out;
+    size_t n = 0;
+    assert_int_equal(parex_block_attach_bal(NULL, &n, blk, len, bal,
+                         bal_len), PAREX_E_BUFFER);
+    out = malloc(n);
+    assert_non_null(out);
+    assert_int_equal(parex_block_attach_bal(out, &n, blk, len, bal, bal_len),
+        PAREX_OK);
+    *out_len = n;
+    return out;
+}
+
+/* Every tampering class on one block's BAL, on the validators: the same
+ * error at every thread count, nothing written. */
+static void try_tampering(world *w, tu_rng *rng, const uint8_t *blk,
+    size_t len, const uint8_t *bal, size_t bal_len, size_t max_txs,
+    uint64_t *count)
+{
+    int kind;
+    parex_receipt *rcpt = calloc(max_txs + 1, sizeof(*rcpt));
+
+    for (kind = 0; kind < T_KINDS; kind++) {
+        tbal tb;
+        int malformed;
+        int64_t want;
+        uint8_t *nb, *tblk;
+        size_t nb_len, tlen;
+        unsigned t;
+        parex_error_info err0;
+
+        tbal_parse(&tb, bal, bal_len);
+        want = tamper(&tb, kind, rng, &malformed);
+        if (want == -2) {
+            tbal_free(&tb);
+            continue;
+        }
+        nb = tbal_write(&tb, &nb_len);
+        tbal_free(&tb);
+        if (nb_len == bal_len && memcmp(nb, bal, bal_len) == 0) {
+            free(nb); /* swapped two equal entries */
+            continue;
+        }
+        tblk = attach(blk, len, nb, nb_len, &tlen);
+        for (t = 1; t <= 4; t++) {
+            parex_header before, after;
+            parex_error_info err;
+            int rc;
+            head_of(w->db[VAL(t)], &before);
+            rc = parex_engine_execute(w->e[VAL(t)], NULL, rcpt, max_txs + 1,
+                NULL, &err, tblk, tlen, PAREX_EXEC_COMMIT);
+            head_of(w->db[VAL(t)], &after);
+            assert_memory_equal(&before, &after, sizeof(before));
+            if (rc != PAREX_E_BLOCK ||
+                err.reject != (malformed ? PAREX_REJECT_MALFORMED
+                                         : PAREX_REJECT_BAL_MISMATCH) ||
+                err.tx_index != want) {
+                fail_msg("tampering '%s' at tx %lld, %u threads: %s %s tx "
+                    "%lld: %s (seed %llu)", t_names[kind], (long long)want, t,
+                    parex_errname(rc), parex_reject_name(err.reject),
+                    (long long)err.tx_index, err.message,
+                    (unsigned long long)g_seed);
+            }
+            if (t == 1) {
+                err0 = err;
+            } else if (strcmp(err.message, err0.message) != 0 ||
+                strcmp(err.field, err0.field) != 0) {
+                fail_msg("tampering '%s': %u threads say '%s', 1 thread "
+                    "'%s'", t_names[kind], t, err.message, err0.message);
+            }
+        }
+        (*count)++;
+        free(tblk);
+        free(nb);
+    }
+    free(rcpt);
+}
+
+static void run_chain(unsigned blocks, size_t max_txs, double decl,
+    uint64_t seed, int tampering)
+{
+    world w;
+    bg_world bw;
+    tu_rng rng;
+    parex_header parent;
+    uint64_t *used, tampered = 0, bal_bytes = 0, txs = 0;
+    unsigned b;
+    size_t i;
+    parex_receipt *rc_buf[N_ENG];
+
+    tu_rng_seed(&rng, seed);
+    bg_world_init(&bw, 24, 64);
+    used = calloc(bw.n_senders, sizeof(*used));
+    open_world(&w, &bw);
+    head_of(w.db[0], &parent);
+    for (i = 0; i < N_ENG; i++) {
+        rc_buf[i] = calloc(max_txs + 1, sizeof(parex_receipt));
+    }
+    for (b = 0; b < blocks; b++) {
+        size_t n = (size_t)tu_rng_below(&rng, max_txs + 1), len, bal_len = 0,
+               blen, l;
+        double c = (double)tu_rng_below(&rng, 101) / 100;
+        int64_t bad_index;
+        uint8_t *blk, *bal = NULL, *bblk;
+        parex_header hdr[N_ENG];
+        parex_error_info err;
+        unsigned t;
+
+        blk = bg_block(&bw, &rng, &parent, n, c, decl, BG_VALID, &len, used,
+            &bad_index);
+        /* Record at 1..4 threads: the same bytes. */
+        for (t = 1; t <= 4; t++) {
+            uint8_t *rb;
+            assert_int_equal(parex_engine_execute(w.e[REC(t)], &hdr[REC(t)],
+                                 rc_buf[REC(t)], max_txs + 1, NULL, &err,
+                                 blk, len,
+                                 PAREX_EXEC_COMMIT | PAREX_EXEC_RECORD_BAL),
+                PAREX_OK);
+            l = 0;
+            assert_int_equal(parex_engine_bal(w.e[REC(t)], NULL, &l),
+                PAREX_E_BUFFER);
+            rb = malloc(l);
+            assert_int_equal(parex_engine_bal(w.e[REC(t)], rb, &l), PAREX_OK);
+            assert_int_equal(parex_bal_check(&i, &err, rb, l, NULL),
+                PAREX_OK);
+            assert_int_equal(i, n);
+            if (t == 1) {
+                bal = rb;
+                bal_len = l;
+            } else {
+                assert_int_equal(l, bal_len);
+                assert_memory_equal(rb, bal, l);
+                assert_memory_equal(&hdr[REC(t)], &hdr[REC(1)],
+                    sizeof(parex_header));
+                free(rb);
+            }
+        }
+        bal_bytes += bal_len;
+        txs += n;
+        bblk = attach(blk, len, bal, bal_len, &blen);
+        if (tampering) {
+            try_tampering(&w, &rng, blk, len, bal, bal_len, max_txs,
+                &tampered);
+        }
+        /* Validate at 1..4 threads; the reference and the parallel
+         * executor ignore the BAL. */
+        for (t = 1; t <= 4; t++) {
+            parex_block_stats st = PAREX_BLOCK_STATS_INIT;
+            assert_int_equal(parex_engine_execute(w.e[VAL(t)], &hdr[VAL(t)],
+                                 rc_buf[VAL(t)], max_txs + 1, &st, &err,
+                                 bblk, blen, PAREX_EXEC_COMMIT),
+                PAREX_OK);
+            /* Not recorded unless asked. */
+            l = 0;
+            assert_int_equal(parex_engine_bal(w.e[VAL(t)], NULL, &l),
+                PAREX_E_NOTFOUND);
+        }
+        assert_int_equal(parex_engine_execute(w.e[REF], &hdr[REF],
+                             rc_buf[REF], max_txs + 1, NULL, &err, bblk,
+                             blen, PAREX_EXEC_COMMIT | PAREX_EXEC_IGNORE_BAL),
+            PAREX_OK);
+        assert_int_equal(parex_engine_execute(w.e[PAR], &hdr[PAR],
+                             rc_buf[PAR], max_txs + 1, NULL, &err, bblk,
+                             blen, PAREX_EXEC_COMMIT | PAREX_EXEC_IGNORE_BAL),
+            PAREX_OK);
+        for (i = 1; i < N_ENG; i++) {
+            if (memcmp(&hdr[i], &hdr[REF], sizeof(parex_header)) != 0) {
+                fail_msg("block %u (%zu txs): engine %zu's header differs "
+                    "from the reference (seed %llu)", b, n, i,
+                    (unsigned long long)g_seed);
+            }
+            assert_memory_equal(rc_buf[i], rc_buf[REF],
+                n * sizeof(parex_receipt));
+        }
+        for (i = 0; i < bw.n_senders; i++) {
+            bw.nonce[i] += used[i];
+        }
+        parent = hdr[REF];
+        free(blk);
+        free(bblk);
+        free(bal);
+        if (b % 25 == 24) {
+            compare_dumps(&w);
+        }
+    }
+    compare_dumps(&w);
+    printf("# %u blocks, %llu txs: BAL %.1f bytes per tx, %llu tampered "
+        "BALs rejected\n", blocks, (unsigned long long)txs,
+        txs ? (double)bal_bytes / (double)txs : 0.0,
+        (unsigned long long)tampered);
+    for (i = 0; i < N_ENG; i++) {
+        free(rc_buf[i]);
+    }
+    close_world(&w);
+    free(used);
+    bg_world_finish(&bw);
+}
+
+static void test_recorded_bal_validates_identically(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(120), 40, 0.3, g_seed, 0);
+}
+
+static void test_tampered_bal_rejected_identically(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(40), 30, 0.3, g_seed + 1, 1);
+}
+
+static void test_large_blocks(void **state)
+{
+    (void)state;
+    run_chain(tu_iters(8) / 2 + 1, 800, 0.2, g_seed + 2, 1);
+}
+
+/* The decoder rejects every truncation, a trailing byte, and a wrong
+ * version; a block's trailer must be exactly one BAL. */
+static void test_bal_decode_rejects_noncanonical(void **state)
+{
+    tbal tb;
+    tentry e[2];
+    twrite w[2];
+    uint8_t rd[2][32], *p, *blk, *bb;
+    size_t len, cut, blen, bblen, n;
+    parex_error_info err;
+    parex_header h;
+    const uint8_t *got;
+
+    (void)state;
+    memset(&tb, 0, sizeof(tb));
+    memset(e, 0, sizeof(e));
+    memset(w, 0, sizeof(w));
+    memset(w[0].key, 1, 32);
+    w[0].val = (uint8_t *)"ab";
+    w[0].len = 2;
+    memset(w[1].key, 2, 32);
+    w[1].del = 1;
+    memset(rd[0], 3, 32);
+    memset(rd[1], 4, 32);
+    e[0].w = w;
+    e[0].nw = 2;
+    e[0].r = rd;
+    e[0].nr = 2;
+    tb.tx = e;
+    tb.n = 2;
+    p = tbal_write(&tb, &len);
+    assert_int_equal(parex_bal_check(&n, &err, p, len, NULL), PAREX_OK);
+    assert_int_equal(n, 2);
+    for (cut = 0; cut < len; cut++) {
+        int rc = parex_bal_check(NULL, &err, p, cut, NULL);
+        if (cut == 0) {
+            assert_true(rc == PAREX_E_MISUSE || rc == PAREX_E_INVALID);
+            continue;
+        }
+        assert_int_equal(rc, PAREX_E_INVALID);
+        assert_true(strncmp(err.field, "bal", 3) == 0);
+    }
+    p = realloc(p, len + 1);
+    p[len] = 0;
+    assert_int_equal(parex_bal_check(NULL, &err, p, len + 1, NULL),
+        PAREX_E_INVALID);
+    p[0] = 2;
+    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+        PAREX_E_INVALID);
+    assert_string_equal(err.field, "bal.version");
+    p[0] = 1;
+    /* A read that is also a write; unsorted reads. */
+    memset(rd[0], 1, 32);
+    free(p);
+    p = tbal_write(&tb, &len);
+    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+        PAREX_E_INVALID);
+    assert_int_equal(err.tx_index, 0);
+    assert_string_equal(err.field, "bal.reads");
+    memset(rd[0], 5, 32);
+    free(p);
+    p = tbal_write(&tb, &len);
+    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+        PAREX_E_INVALID);
+    assert_string_equal(err.field, "bal.reads");
+    memset(rd[0], 3, 32);
+    /* Over the access limit. */
+    free(p);
+    p = tbal_write(&tb, &len);
+    {
+        parex_limits lim;
+        parex_limits_default(&lim);
+        lim.max_tx_accesses = 3;
+        assert_int_equal(parex_bal_check(NULL, &err, p, len, &lim),
+            PAREX_E_LIMIT);
+        assert_int_equal(err.tx_index, 0);
+    }
+    /* The trailer of an empty block. */
+    memset(&h, 0, sizeof(h));
+    blen = 0;
+    assert_int_equal(parex_block_encode(NULL, &blen, &h, NULL, 0),
+        PAREX_E_BUFFER);
+    blk = malloc(blen);
+    assert_int_equal(parex_block_encode(blk, &blen, &h, NULL, 0), PAREX_OK);
+    assert_int_equal(parex_block_bal(&got, &n, &err, blk, blen, NULL),
+        PAREX_OK);
+    assert_null(got);
+    bb = attach(blk, blen, p, len, &bblen);
+    assert_int_equal(parex_block_bal(&got, &n, &err, bb, bblen, NULL),
+        PAREX_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(got, p, len);
+    /* A second trailer is refused; a cut trailer is malformed. */
+    n = 0;
+    assert_int_equal(parex_block_attach_bal(NULL, &n, bb, bblen, p, len),
+        PAREX_E_INVALID);
+    assert_int_equal(parex_block_bal(&got, &n, &err, bb, bblen - 1, NULL),
+        PAREX_E_INVALID);
+    assert_string_equal(err.field, "bal");
+    free(bb);
+    free(blk);
+    free(p);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bal_decode_rejects_noncanonical),
+        cmocka_unit_test(test_recorded_bal_validates_identically),
+        cmocka_unit_test(test_tampered_bal_rejected_identically),
+        cmocka_unit_test(test_large_blocks),
+    };
+    g_seed = tu_seed(argc, argv);
+    return cmocka_run_group_tests_name("bal", tests, NULL, NULL);
+}
