@@ -180,6 +180,7 @@ typedef struct px__result {
     size_t n_changes, cap_changes;
     uint64_t fee_total;
     uint64_t batches, reexecutions, escaped, fallback;
+    uint64_t fallback_reason;   /* PAREX_FALLBACK_* */
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
     uint64_t map_probes;    /* parex_block_stats.map_probes */
     px__arena arena;        /* owns change values not owned elsewhere */
@@ -242,6 +243,8 @@ typedef struct px__scratch {
     px__keymap seq_km;      /* sequential executor: key -> entry */
     void *slots;
     size_t slots_bytes;
+    void *est;              /* the whole-block width estimate's cells */
+    size_t est_bytes;
 } px__scratch;
 
 void px__scratch_init(px__scratch *s);
@@ -262,6 +265,8 @@ typedef struct px__exec_env {
     parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
     int count_batches;      /* sequential executor: report the conflict
                                analysis' batch count, not one per tx */
+    uint64_t tx_ns;         /* measured cost of one tx on the reference
+                               (ns; earlier blocks), for the decision */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */
@@ -269,24 +274,27 @@ typedef enum px__exec_kind {
     PX__EXEC_SEQUENTIAL,    /* the reference, as the options ask */
     PX__EXEC_COUNTED,       /* the reference, counting batches itself (one
                                thread, default width) */
-    PX__EXEC_ANALYSE,       /* the parallel executor: analyse a prefix,
-                               then ask again with its shape */
-    PX__EXEC_NARROW,        /* the prefix is too narrow: the reference,
-                               the rest of the analysis beside it */
+    PX__EXEC_ANALYSE,       /* the parallel executor: estimate the whole
+                               block's shape, then ask again with it */
+    PX__EXEC_NARROW,        /* the block is too narrow: the reference,
+                               the exact analysis beside it */
     PX__EXEC_PARALLEL       /* dependency-driven parallel execution */
 } px__exec_kind;
 
-/** The shape of an analysed prefix of a block. */
+/** The shape of a whole block, estimated (engine/exec/par/analysis_impl.h:
+ *  estimate_shape()). */
 typedef struct px__exec_shape {
-    size_t txs;             /* txs analysed */
-    uint32_t batches;       /* batches among them */
+    size_t txs;             /* txs of the block */
+    uint32_t batches;       /* its critical path in txs: never below the
+                               exact batch count */
 } px__exec_shape;
 
 /** The one place that decides how a block runs: before any analysis
- *  (prefix NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
- *  executor has analysed a prefix (NARROW or PARALLEL). Pure. */
+ *  (shape NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
+ *  executor has estimated the whole block's shape (NARROW or PARALLEL).
+ *  Pure. */
 px__exec_kind px__exec_choose(const px__exec_env *env,
-    const px__exec_shape *prefix);
+    const px__exec_shape *shape);
 /** Runs the block on the executor px__exec_choose() picks. */
 int px__exec_block(const px__exec_env *env, px__result *res);
 /** The specification: a plain loop in block order. */
@@ -309,6 +317,9 @@ struct parex_engine {
     uint32_t chain_id;
     int sequential;
     uint32_t min_width;
+    uint64_t tx_ns;           /* cost per tx on the reference executor,
+                                 a moving average over sequential blocks
+                                 (the narrow-or-parallel decision) */
     px__scratch scratch;
     int profiling;
     parex_tx_profile *prof;   /* per-tx profile of the last block */

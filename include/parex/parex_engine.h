@@ -195,15 +195,20 @@ typedef struct parex_engine_options {
     int sequential;          /**< nonzero: use the sequential reference
                                   executor (the specification) */
     uint32_t min_batch_width;/**< a block whose average batch width
-                                  (txs / batches, judged on an analysed
-                                  prefix of max(64, txs/32) txs) is below
-                                  this runs on the sequential executor:
-                                  blocks that narrow cost more in
-                                  synchronisation than they gain. The rest
-                                  of the analysis overlaps it on a worker,
-                                  so stats.batches stays exact.
-                                  0 = default: 16 x threads, and every
-                                  block at 1 thread. 1 = never. */
+                                  (txs / batches, judged on the whole
+                                  block: an estimate of its critical path
+                                  that is never below the exact batch
+                                  count) is below this runs on the
+                                  sequential executor: blocks that narrow
+                                  cost more in synchronisation than they
+                                  gain. The exact analysis overlaps it on
+                                  a worker, so stats.batches stays exact.
+                                  0 = default: the expected gain decides
+                                  (the block's width and critical path at
+                                  the cost per tx measured on earlier
+                                  sequential blocks, see
+                                  PAREX_FALLBACK_NARROW), and every block
+                                  at 1 thread. 1 = never. */
     int profile;             /**< nonzero: record a per-tx profile of every
                                   executed block, read with
                                   parex_engine_profile(). Adds two clock
@@ -228,7 +233,34 @@ typedef struct parex_block_stats {
                                   count, within a small multiple of the
                                   keys looked up whatever the keys are
                                   (tests/engine/test_hostile.c) */
+    uint64_t fallback_reason;/**< why the block ran sequentially: one of
+                                  PAREX_FALLBACK_*; PAREX_FALLBACK_NONE
+                                  exactly when fallback is 0. Since: 0.1.0 */
 } parex_block_stats;
+
+/** Why a block ran on the sequential executor (parex_block_stats
+ *  .fallback_reason). Since: 0.1.0 */
+#define PAREX_FALLBACK_NONE 0       /**< it did not (or the engine was
+                                         created sequential) */
+#define PAREX_FALLBACK_NARROW 1     /**< the whole block's width and critical
+                                         path (conflict analysis) promised no
+                                         gain: below min_batch_width, or by
+                                         default an expected parallel time,
+                                         (cost per tx + synchronisation) x
+                                         (txs / threads + (1 - 1/threads) x
+                                         critical path) (Graham's list-
+                                         scheduling bound), no shorter than
+                                         the sequential one */
+#define PAREX_FALLBACK_WORK_BOUND 2 /**< wrong declarations grew version lists
+                                         past the block's work bound; the
+                                         parallel run was dropped and the
+                                         block run again sequentially */
+#define PAREX_FALLBACK_ONE_THREAD 3 /**< the engine has one thread */
+
+/** Name of a PAREX_FALLBACK_* reason ("narrow", "work bound", "one
+ *  thread", "none"; "unknown" for any other value); static string.
+ *  Thread-safe. Since: 0.1.0 */
+PAREX_API const char *parex_fallback_name(uint64_t reason);
 
 /** Receipt of one transaction. */
 typedef struct parex_receipt {
@@ -336,7 +368,7 @@ typedef struct parex_tx_profile {
  *  In:      e: the engine. A rejected block (PAREX_E_BLOCK after
  *           execution) still has a profile of the txs executed.
  *  Thread-safety: not with a concurrent execute on the same engine.
- *  Since: 0.2.0
+ *  Since: 0.1.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_profile(
     const parex_engine *e, const parex_tx_profile **profile, size_t *count);

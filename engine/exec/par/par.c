@@ -47,9 +47,10 @@
  */
 #include "sched_impl.h"
 
-/* A narrow block, decided on a prefix: item 0 runs the reference executor,
- * item 1 finishes the analysis (batch counts stay exact) into a worker's
- * arena, since the reference allocates from the result's arena meanwhile. */
+/* A narrow block, decided on the whole block's estimated shape: item 0
+ * runs the reference executor, item 1 the exact analysis (batch counts
+ * stay exact) into a worker's arena, since the reference allocates from
+ * the result's arena meanwhile. */
 typedef struct overlap_job {
     pexec *X;
     analysis *A;
@@ -85,6 +86,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     busy_flag *busy = NULL;
     const px__keyslot *ks;
     px__exec_shape shape;
+    size_t pre = 0;
     analysis A;
     int rc;
 
@@ -107,21 +109,18 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     X.busy = busy;
-    rc = analyse_begin(&X, &A);
+    rc = estimate_shape(&X, &shape, &pre);
     if (rc == PAREX_OK) {
-        rc = analyse_range(&X, &A, 0, prefix_len(n, env->threads));
+        rc = analyse_begin(&X, &A, pre);
     }
     if (rc != PAREX_OK) {
         goto out;
     }
-    t1 = px__now_ns();
-    res->analysis_ns = t1 - t0;
-    shape.txs = A.next_tx;
-    shape.batches = A.nb;
     if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
-        /* The reference executor is exact by definition. The rest of the
-         * analysis, if any, overlaps it so the batch count stays exact
-         * for free. */
+        /* The reference executor is exact by definition. The exact
+         * analysis overlaps it so the batch count stays exact for free. */
+        t1 = px__now_ns();
+        res->analysis_ns = t1 - t0;
         overlap_job o;
         o.X = &X;
         o.A = &A;
@@ -140,10 +139,17 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_NARROW;
         goto out;
     }
-    /* The analysed prefix is claimable; the rest is analysed while it
-     * runs. analysis_ns is the whole analysis, exec_ns the rest of the
+    rc = analyse_range(&X, &A, 0, n < FIRST_CHUNK ? n : FIRST_CHUNK);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    t1 = px__now_ns();
+    res->analysis_ns = t1 - t0;
+    /* The analysed first chunk is claimable; the rest is analysed while
+     * it runs. analysis_ns is the whole analysis, exec_ns the rest of the
      * wall time, so the stages still add up. */
     X.A = &A;
     atomic_init(&X.analysed, (uint32_t)A.next_tx);
@@ -199,6 +205,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_WORK_BOUND;
         res->reexecutions = runs;  /* every run before the reference's */
         goto out;
     }

@@ -155,6 +155,7 @@ void px__scratch_free(px__scratch *s)
     free(s->t);
     free(s->order);
     free(s->slots);
+    free(s->est);
     px__keymap_free(&s->km);
     px__keymap_free(&s->seq_km);
     px__scratch_init(s);
