@@ -211,6 +211,23 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
             rc[i] = parex_engine_execute(w.e[i], &hdr[i], rc_buf[i],
                 max_txs + 1, &st, &err[i], blk, len, PAREX_EXEC_COMMIT);
             batches[i] = st.batches;
+            /* A fallback is always explained, and only by what the
+             * engine's options allow. */
+            if (rc[i] == PAREX_OK) {
+                assert_int_equal(st.fallback != 0,
+                    st.fallback_reason != PAREX_FALLBACK_NONE);
+                if (i == 0) {
+                    assert_int_equal(st.fallback, 0);
+                } else if (i == 6) {
+                    assert_int_equal(st.fallback_reason,
+                        PAREX_FALLBACK_ONE_THREAD);
+                } else if (i <= 4) {
+                    assert_true(st.fallback_reason == PAREX_FALLBACK_NONE ||
+                        st.fallback_reason == PAREX_FALLBACK_WORK_BOUND);
+                } else {
+                    assert_true(st.fallback_reason != PAREX_FALLBACK_ONE_THREAD);
+                }
+            }
             if (i > 0) {
                 reexec += st.reexecutions;
                 escaped += st.escaped;

@@ -131,6 +131,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         px__pool_run(env->pool, run_overlap, &o, A.next_tx < n ? 2 : 1, 1);
         rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
         nb = A.nb;
+        PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
         /* The stages still add up to the wall time: an analysis tail that
          * outlasts the reference shows up as execution. */
         res->exec_ns = px__now_ns() - t1 - res->apply_ns;
@@ -157,6 +158,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     px__pool_run(env->pool, run_flow, &X, env->threads, 1);
     rc = atomic_load(&X.err);
     nb = A.nb;
+    /* The estimate the decision used bounds the exact count. */
+    PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
     res->batches = nb;
     /* Analysis and the undeclared keys of first incarnations. */
     res->map_probes = X.km->probes;
