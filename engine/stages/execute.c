@@ -53,7 +53,9 @@ px__exec_kind px__exec_choose(const px__exec_env *env,
     c = env->tx_ns != 0 ? (double)env->tx_ns : DEFAULT_TX_NS;
     par = (c + PAR_TX_OVERHEAD_NS) * (n / t + (1.0 - 1.0 / t) * nb) +
         PAR_BLOCK_OVERHEAD_NS;
-    return par < c * n ? PX__EXEC_PARALLEL : PX__EXEC_NARROW;
+    /* A tenth in reserve: the bound and the overheads are estimates, and
+     * a block that gains less is not worth the risk of losing. */
+    return par < 0.9 * c * n ? PX__EXEC_PARALLEL : PX__EXEC_NARROW;
 }
 
 int px__exec_block(const px__exec_env *env, px__result *res)
