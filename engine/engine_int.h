@@ -194,6 +194,11 @@ void px__result_release(px__result *r);
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
+/** Sorts n changes by key in place (as px__result_sort; any order of
+ *  unique keys). */
+void px__changes_sort(px__change *v, size_t n);
+/** Checked builds: asserts r's change set is sorted and unique. */
+void px__result_check_sorted(const px__result *r);
 
 /** Settles tx j's outcome, in block order: a rejection or a fee total
  *  that overflows becomes the result's reject (returns 1: stop), else

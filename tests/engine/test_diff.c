@@ -333,14 +333,17 @@ static void test_invalid_blocks_rejected_identically(void **state)
     run_chain(tu_iters(600), 24, -1.0, 0.3, 1, g_seed + 3);
 }
 
-/* Blocks far past the analysed prefix (64 txs): the rest of the analysis
- * overlaps execution (or the sequential fallback). */
+/* Blocks far past the first analysed chunk (64 txs): the rest of the
+ * analysis overlaps execution (or the sequential fallback); the apply runs
+ * on every worker. */
 static void test_large_blocks_match_reference(void **state)
 {
     (void)state;
     run_chain(tu_iters(40) / 4 + 1, 600, -1.0, 0.2, 0, g_seed + 4);
     run_chain(tu_iters(40) / 4 + 1, 1200, 0.0, 0.0, 0, g_seed + 5);
     run_chain(tu_iters(40) / 4 + 1, 1200, 0.3, 0.5, 0, g_seed + 6);
+    /* Invalid blocks past the parallel apply's threshold (256 txs). */
+    run_chain(tu_iters(40) / 2 + 1, 600, -1.0, 0.2, 1, g_seed + 7);
 }
 
 int main(int argc, char **argv)

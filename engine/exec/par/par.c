@@ -47,6 +47,10 @@
  */
 #include "sched_impl.h"
 
+/* Apply runs on every worker up to this many threads (its per-range
+ * counters sit on the stack), in block order beyond. */
+#define PAREX_MAX_THREADS_APPLY 64
+
 /* A narrow block, decided on the whole block's estimated shape: item 0
  * runs the reference executor, item 1 the exact analysis (batch counts
  * stay exact) into a worker's arena, since the reference allocates from
@@ -75,6 +79,193 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
             }
         }
     }
+}
+
+/* Parallel apply: worker w settles txs [w n/T, (w+1) n/T) (receipts, a
+ * fee sum of its own) and collects the newest version of every key in
+ * slots [w S/T, (w+1) S/T) of the key map, split by key range (the top
+ * byte); then worker r gathers key range r from every worker into its
+ * place in the change set and sorts it. Ranges are disjoint and ordered,
+ * so the concatenation is sorted. */
+typedef struct apply_part {
+    px__change *buf;            /* this worker's changes, by key range */
+    size_t n;
+    size_t *start;              /* threads + 1 range starts in buf */
+    uint64_t fees;
+    int bad;                    /* a rejection or a fee overflow */
+} apply_part;
+
+typedef struct apply_job {
+    pexec *X;
+    px__result *res;
+    apply_part *part;
+    unsigned T;
+    size_t *at;                 /* T x T: where range r of part w goes */
+    int phase, rc;
+} apply_job;
+
+static unsigned key_range(const uint8_t *key, unsigned T)
+{
+    return (unsigned)(((unsigned)key[0] * T) >> 8);
+}
+
+static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
+{
+    apply_job *J = arg;
+    pexec *X = J->X;
+    size_t w;
+
+    (void)wk;
+    for (w = b; w < e; w++) {
+        apply_part *P = &J->part[w];
+        if (J->phase == 0) {
+            size_t j, j0 = X->n * w / J->T, j1 = X->n * (w + 1) / J->T;
+            size_t s0 = (X->km->mask + 1) * w / J->T;
+            size_t s1 = (X->km->mask + 1) * (w + 1) / J->T, pos = s0, i;
+            size_t cnt[PAREX_MAX_THREADS_APPLY + 1];
+            const px__keyslot *ks;
+            px__change *tmp;
+            unsigned r;
+
+            P->fees = 0;
+            P->bad = 0;
+            for (j = j0; j < j1; j++) {
+                const px__outcome *o = &X->t[j].out;
+                if (o->reject != PAREX_REJECT_NONE ||
+                    P->fees > UINT64_MAX - o->receipt.fee) {
+                    P->bad = 1;
+                    break;
+                }
+                X->env->receipts[j] = o->receipt;
+                P->fees += o->receipt.fee;
+            }
+            tmp = P->buf + (s1 - s0);
+            P->n = 0;
+            memset(cnt, 0, sizeof(cnt));
+            while ((ks = px__keymap_next(X->km, &pos)) != NULL &&
+                pos - 1 < s1) {
+                kent *k = ks->val.ptr;
+                vnode *v = atomic_load(&k->head);
+                if (v != NULL) {
+                    px__change *c = &tmp[P->n++];
+                    c->key = k->key;
+                    c->del = v->del;
+                    c->val = v->del ? NULL : v->val;
+                    c->len = v->del ? 0 : v->len;
+                    cnt[key_range(k->key, J->T) + 1]++;
+                }
+            }
+            for (r = 0; r < J->T; r++) {
+                cnt[r + 1] += cnt[r];
+            }
+            for (r = 0; r <= J->T; r++) {
+                P->start[r] = cnt[r];
+            }
+            for (i = 0; i < P->n; i++) {
+                P->buf[cnt[key_range(tmp[i].key, J->T)]++] = tmp[i];
+            }
+        } else {
+            /* Range w from every worker, then sorted. */
+            size_t q, from = J->at[w * J->T], to = from;
+            for (q = 0; q < J->T; q++) {
+                apply_part *Q = &J->part[q];
+                size_t m = Q->start[w + 1] - Q->start[w];
+                memcpy(J->res->changes + to, Q->buf + Q->start[w],
+                    m * sizeof(px__change));
+                to += m;
+            }
+            px__changes_sort(J->res->changes + from, to - from);
+        }
+    }
+}
+
+/* The change set and the settled receipts on every worker; the block's
+ * rejection or fee overflow (rare) is settled again in block order. */
+static int apply_parallel(pexec *X, px__result *res)
+{
+    unsigned T = X->env->threads, q, r;
+    size_t S = X->km->mask + 1, total = 0, j;
+    apply_job J;
+    int rc = PAREX_OK, bad = 0;
+    uint64_t fees = 0;
+
+    memset(&J, 0, sizeof(J));
+    J.X = X;
+    J.res = res;
+    J.T = T;
+    J.part = calloc(T, sizeof(*J.part));
+    J.at = calloc((size_t)T * T + 1, sizeof(*J.at));
+    if (J.part == NULL || J.at == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    for (q = 0; q < T; q++) {
+        size_t room = S * (q + 1) / T - S * q / T;
+        J.part[q].buf = malloc(2 * (room + 1) * sizeof(px__change));
+        J.part[q].start = calloc(T + 1, sizeof(size_t));
+        if (J.part[q].buf == NULL || J.part[q].start == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+    }
+    J.phase = 0;
+    px__pool_run(X->env->pool, run_apply, &J, T, 1);
+    for (q = 0; q < T; q++) {
+        total += J.part[q].n;
+        if (J.part[q].bad || fees > UINT64_MAX - J.part[q].fees) {
+            bad = 1;
+        } else {
+            fees += J.part[q].fees;
+        }
+    }
+    if (bad) {
+        /* The reference's order: up to the first rejection or overflow;
+         * receipts from there on stay as the reference leaves them. */
+        res->fee_total = 0;
+        for (j = 0; j < X->n; j++) {
+            if (px__stf_settle(res, X->env->receipts, j, &X->t[j].out)) {
+                memset(X->env->receipts + j, 0,
+                    (X->n - j) * sizeof(parex_receipt));
+                goto out;
+            }
+        }
+        fees = res->fee_total;
+    }
+    res->fee_total = fees;
+    if (res->cap_changes < total) {
+        px__change *nv = realloc(res->changes,
+            (total > 0 ? total : 1) * sizeof(*nv));
+        if (nv == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+        res->changes = nv;
+        res->cap_changes = total;
+    }
+    /* Range r of worker q goes after ranges < r of every worker and range
+     * r of workers < q. */
+    for (r = 0, j = 0; r < T; r++) {
+        for (q = 0; q < T; q++) {
+            if (q == 0) {
+                J.at[r * T] = j;
+            }
+            j += J.part[q].start[r + 1] - J.part[q].start[r];
+        }
+    }
+    J.phase = 1;
+    px__pool_run(X->env->pool, run_apply, &J, T, 1);
+    res->n_changes = total;
+    px__result_check_sorted(res);
+out:
+    if (J.part != NULL) {
+        for (q = 0; q < T; q++) {
+            free(J.part[q].buf);
+            free(J.part[q].start);
+        }
+    }
+    free(J.part);
+    free(J.at);
+    return rc;
 }
 
 int px__exec_parallel(const px__exec_env *env, px__result *res)
@@ -215,6 +406,12 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;
 
+    if (env->threads >= 2 && env->threads <= PAREX_MAX_THREADS_APPLY &&
+        n >= 256) {
+        rc = apply_parallel(&X, res);
+        res->apply_ns = px__now_ns() - t1;
+        goto out;
+    }
     for (j = 0; j < n; j++) {
         if (px__stf_settle(res, env->receipts, j, &X.t[j].out)) {
             goto out;
