@@ -220,6 +220,9 @@ typedef void (*px__job_fn)(void *arg, unsigned w, size_t begin, size_t end);
 int px__pool_create(px__pool **out, unsigned threads);
 void px__pool_destroy(px__pool *p);
 unsigned px__pool_threads(const px__pool *p);
+/** Wakes sleeping workers into their spin, ahead of a job the caller is
+ *  about to post (their wake-up then overlaps its serial work). */
+void px__pool_prewake(px__pool *p);
 /** Run fn over [0, n) in chunks of grain, on all threads; returns when
  *  every item is done. Runs inline when n <= grain or one thread. */
 void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,

@@ -125,6 +125,11 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     px__exec_env env;
     int rc;
 
+    /* The workers wake during the serial start of execution (receipts,
+     * the whole-block estimate), not after the job is posted. */
+    if (!e->sequential && e->threads > 1) {
+        px__pool_prewake(e->pool);
+    }
     e->receipts = calloc(blk->n > 0 ? blk->n : 1, sizeof(*e->receipts));
     if (e->receipts == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
