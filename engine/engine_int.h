@@ -253,6 +253,8 @@ typedef struct px__scratch {
     size_t slots_bytes;
     void *est;              /* the whole-block width estimate's cells */
     size_t est_bytes;
+    void *apply;            /* the parallel apply's per-worker changes */
+    size_t apply_bytes;
 } px__scratch;
 
 void px__scratch_init(px__scratch *s);

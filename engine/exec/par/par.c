@@ -186,6 +186,7 @@ static int apply_parallel(pexec *X, px__result *res)
     unsigned T = X->env->threads, q, r;
     size_t S = X->km->mask + 1, total = 0, j;
     apply_job J;
+    px__change *base;
     int rc = PAREX_OK, bad = 0;
     uint64_t fees = 0;
 
@@ -199,11 +200,19 @@ static int apply_parallel(pexec *X, px__result *res)
         rc = PAREX_E_NOMEM;
         goto out;
     }
+    /* Kept in the scratch: no fresh pages to fault in every block. */
+    base = reuse(&X->env->scratch->apply, &X->env->scratch->apply_bytes,
+        2 * (S + T) * sizeof(px__change));
+    if (base == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
     for (q = 0; q < T; q++) {
         size_t room = S * (q + 1) / T - S * q / T;
-        J.part[q].buf = malloc(2 * (room + 1) * sizeof(px__change));
+        J.part[q].buf = base;
+        base += 2 * (room + 1);
         J.part[q].start = calloc(T + 1, sizeof(size_t));
-        if (J.part[q].buf == NULL || J.part[q].start == NULL) {
+        if (J.part[q].start == NULL) {
             rc = PAREX_E_NOMEM;
             goto out;
         }
@@ -259,7 +268,6 @@ static int apply_parallel(pexec *X, px__result *res)
 out:
     if (J.part != NULL) {
         for (q = 0; q < T; q++) {
-            free(J.part[q].buf);
             free(J.part[q].start);
         }
     }

@@ -160,6 +160,7 @@ void px__scratch_free(px__scratch *s)
     free(s->order);
     free(s->slots);
     free(s->est);
+    free(s->apply);
     px__keymap_free(&s->km);
     px__keymap_free(&s->seq_km);
     px__scratch_init(s);
