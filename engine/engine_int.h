@@ -344,6 +344,15 @@ struct parex_engine {
     size_t n_receipts;
 };
 
+/* engine/stages/prepare.c: a block's stateless stage, ahead of time. */
+const px__block *px__prepared_block(const parex_prepared *p);
+/** Whether p was prepared under e's chain id and limits. */
+int px__prepared_matches(const parex_engine *e, const parex_prepared *p);
+/** The prepared verdict of every signature and chain id, reported as
+ *  px__stage_verify() reports it; fills st's decode and verify times. */
+int px__prepared_verdict(const parex_engine *e, const parex_prepared *p,
+    parex_block_stats *st, parex_error_info *err);
+
 /** Frees the pending block's result and receipts (engine.c). */
 void px__engine_drop_pending(parex_engine *e);
 /** Renews every worker's read snapshot (all or none). */
