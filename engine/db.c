@@ -7,6 +7,19 @@
 
 static const char META_HEAD[] = "head";
 static const char META_LTHASH[] = "lthash";
+static const char META_CHAIN[] = "chain_id";
+static const char META_GENESIS[] = "genesis";
+
+#define RECEIPT_BYTES 48
+
+static void receipt_decode(parex_receipt *r, const uint8_t in[48])
+{
+    memset(r, 0, sizeof(*r));
+    memcpy(r->txid, in, 32);
+    r->status = px__ld32(in + 32);
+    r->code = (int32_t)px__ld32(in + 36);
+    r->fee = px__ld64(in + 40);
+}
 
 void px__header_key(uint8_t out[8], uint64_t height)
 {
@@ -86,10 +99,177 @@ int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt)
     return rc;
 }
 
+/* The block record: the encoded block under its height, with the computed
+ * header in place of the one it came with (whose roots may be zero, "not
+ * claimed"), so that the stored block's header hashes to the block hash;
+ * the hash -> height index; the receipts under their tx ids and, in block
+ * order, under the height. */
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const parex_receipt *receipts, size_t n)
+{
+    uint8_t hk[8], hash[32], hb[8], v[12 + RECEIPT_BYTES];
+    uint8_t *p = NULL;
+    size_t i;
+    int rc;
+
+    px__header_key(hk, h->height);
+    parex_header_hash(hash, h);
+    px__st64(hb, h->height);
+    rc = px__wtxn_reserve(w, PX_DB_BLOCKS, &p, hk, 8,
+        PAREX_HEADER_BYTES + body_len);
+    if (rc == PAREX_OK) {
+        parex_header_encode(p, h);
+        if (body_len > 0) {
+            memcpy(p + PAREX_HEADER_BYTES, body, body_len);
+        }
+        rc = px__wtxn_put(w, PX_DB_HASHES, hash, 32, hb, 8);
+    }
+    if (rc == PAREX_OK && n > 0) {
+        rc = px__wtxn_reserve(w, PX_DB_BLOCK_RECEIPTS, &p, hk, 8,
+            n * RECEIPT_BYTES);
+        for (i = 0; i < n && rc == PAREX_OK; i++) {
+            px__receipt_encode(p + RECEIPT_BYTES * i, &receipts[i]);
+        }
+    }
+    for (i = 0; i < n && rc == PAREX_OK; i++) {
+        px__st64(v, h->height);
+        px__st32(v + 8, (uint32_t)i);
+        px__receipt_encode(v + 12, &receipts[i]);
+        rc = px__wtxn_put(w, PX_DB_RECEIPTS, receipts[i].txid, 32, v,
+            sizeof(v));
+    }
+    return rc;
+}
+
+void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
+    size_t len)
+{
+    px__pending_block_release(pb);
+    pb->body = len > PAREX_HEADER_BYTES ? block + PAREX_HEADER_BYTES : NULL;
+    pb->len = len > PAREX_HEADER_BYTES ? len - PAREX_HEADER_BYTES : 0;
+}
+
+int px__pending_block_keep(px__pending_block *pb)
+{
+    uint8_t *c;
+
+    if (pb->copy != NULL || pb->len == 0) {
+        return PAREX_OK;
+    }
+    c = malloc(pb->len);
+    if (c == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    memcpy(c, pb->body, pb->len);
+    pb->copy = c;
+    pb->body = c;
+    return PAREX_OK;
+}
+
+void px__pending_block_release(px__pending_block *pb)
+{
+    free(pb->copy);
+    pb->copy = NULL;
+    pb->body = NULL;
+    pb->len = 0;
+}
+
+int px__commit_block(px__wtxn *w, const parex_header *h,
+    const px__pending_block *pb, const parex_receipt *receipts, size_t n)
+{
+    return px__write_block(w, h, pb->body, pb->len, receipts, n);
+}
+
+/* Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
+ * (chain id 0 when the genesis was written by parex_db_genesis(), which
+ * records none), PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */
+static int read_chain(px__snap *sn, uint32_t *chain_id, uint8_t genesis[32])
+{
+    const uint8_t *v;
+    size_t len;
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_GENESIS,
+        sizeof(META_GENESIS) - 1);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 32) {
+        return PAREX_E_CORRUPT;
+    }
+    memcpy(genesis, v, 32);
+    rc = px__snap_get(sn, PX_DB_META, &v, &len, META_CHAIN,
+        sizeof(META_CHAIN) - 1);
+    if (rc != PAREX_OK) {
+        return rc == PAREX_E_NOTFOUND ? PAREX_E_CORRUPT : rc;
+    }
+    if (len != 4) {
+        return PAREX_E_CORRUPT;
+    }
+    *chain_id = px__ld32(v);
+    return PAREX_OK;
+}
+
+static void hex32(char out[65], const uint8_t b[32])
+{
+    static const char d[] = "0123456789abcdef";
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* The store's chain against the opener's expectations (0 / all-zero: any). */
+static int check_chain(px__store *st, parex_error_info *err, const char *dir,
+    const parex_db_options *opt)
+{
+    static const uint8_t zero[32];
+    px__snap *sn;
+    uint32_t chain_id = 0;
+    uint8_t genesis[32];
+    int rc;
+
+    if (opt->chain_id == 0 && memcmp(opt->genesis, zero, 32) == 0) {
+        return PAREX_OK;
+    }
+    rc = px__snap_begin(&sn, st);
+    if (rc != PAREX_OK) {
+        return px__fail(err, rc, 0, -1, "", "state store %s: cannot read "
+            "its chain: %s", dir, parex_strerror(rc));
+    }
+    rc = read_chain(sn, &chain_id, genesis);
+    px__snap_end(sn);
+    if (rc == PAREX_E_NOTFOUND) {
+        return PAREX_OK; /* no genesis yet: nothing to compare */
+    }
+    if (rc != PAREX_OK) {
+        return px__fail(err, rc, 0, -1, "", "state store %s: cannot read "
+            "its chain: %s", dir, parex_strerror(rc));
+    }
+    if (opt->chain_id != 0 && chain_id != opt->chain_id) {
+        return px__fail(err, PAREX_E_MISMATCH, 0, -1, "chain_id",
+            "state store %s: chain id %u%s, expected %u", dir,
+            (unsigned)chain_id, chain_id == 0 ? " (none recorded)" : "",
+            (unsigned)opt->chain_id);
+    }
+    if (memcmp(opt->genesis, zero, 32) != 0 &&
+        memcmp(genesis, opt->genesis, 32) != 0) {
+        char a[65], b[65];
+
+        hex32(a, genesis);
+        hex32(b, opt->genesis);
+        return px__fail(err, PAREX_E_MISMATCH, 0, -1, "genesis",
+            "state store %s: genesis %.16s..., expected %.16s...", dir, a, b);
+    }
+    return PAREX_OK;
+}
+
 PAREX_API int parex_db_open(parex_db **out, parex_error_info *err,
     const char *dir, const parex_db_options *opt)
 {
-    parex_db_options def = { 0, PAREX_SYNC_FULL, 0 };
+    parex_db_options o;
     parex_db *db;
     int rc;
 
@@ -100,19 +280,30 @@ PAREX_API int parex_db_open(parex_db **out, parex_error_info *err,
     if (out == NULL || dir == NULL) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
     }
-    if (opt == NULL) {
-        opt = &def;
+    memset(&o, 0, sizeof(o));
+    o.size = sizeof(o);
+    o.sync = PAREX_SYNC_FULL;
+    if (opt != NULL && px__sized_in(&o, sizeof(o), opt) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size", "parex_db_options"
+            ".size is %zu; set it to sizeof(parex_db_options) "
+            "(PAREX_DB_OPTIONS_INIT)", opt->size);
     }
-    if ((unsigned)opt->sync > PAREX_SYNC_NONE) {
+    if ((unsigned)o.sync > PAREX_SYNC_NONE) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "sync",
-            "unknown sync mode %d", (int)opt->sync);
+            "unknown sync mode %d", (int)o.sync);
     }
     db = calloc(1, sizeof(*db));
     if (db == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
-    rc = px__store_open(&db->store, err, dir, opt->map_size, (int)opt->sync,
-        opt->read_only);
+    rc = px__store_open(&db->store, err, dir, o.map_size, (int)o.sync,
+        o.read_only, o.no_create);
+    if (rc == PAREX_OK) {
+        rc = check_chain(db->store, err, dir, &o);
+        if (rc != PAREX_OK) {
+            px__store_close(db->store);
+        }
+    }
     if (rc != PAREX_OK) {
         free(db);
         return rc;
@@ -207,8 +398,9 @@ PAREX_API int parex_genesis_header(parex_header *header, const parex_kv *kvs,
     return rc;
 }
 
-PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
-    const parex_kv *kvs, size_t n, const uint8_t fee_recipient[32])
+static int genesis(parex_db *db, parex_header *header, uint32_t chain_id,
+    int record_chain, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32])
 {
     const parex_kv **sorted = NULL;
     px__snap *sn = NULL;
@@ -263,6 +455,23 @@ PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
     if (rc == PAREX_OK) {
         rc = px__write_head(w, &h, &lt);
     }
+    if (rc == PAREX_OK) {
+        /* Block 0 is a block of no transactions. */
+        static const uint8_t no_txs[4];
+        rc = px__write_block(w, &h, no_txs, sizeof(no_txs), NULL, 0);
+    }
+    if (rc == PAREX_OK) {
+        uint8_t hash[32], c[4];
+
+        parex_header_hash(hash, &h);
+        px__st32(c, record_chain ? chain_id : 0);
+        rc = px__wtxn_put(w, PX_DB_META, META_GENESIS,
+            sizeof(META_GENESIS) - 1, hash, 32);
+        if (rc == PAREX_OK) {
+            rc = px__wtxn_put(w, PX_DB_META, META_CHAIN,
+                sizeof(META_CHAIN) - 1, c, 4);
+        }
+    }
     if (rc != PAREX_OK) {
         px__wtxn_abort(w);
         goto out;
@@ -274,6 +483,59 @@ PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
 out:
     px__snap_end(sn);
     free(sorted);
+    return rc;
+}
+
+PAREX_API int parex_db_genesis(parex_db *db, parex_header *header,
+    const parex_kv *kvs, size_t n, const uint8_t fee_recipient[32])
+{
+    return genesis(db, header, 0, 0, kvs, n, fee_recipient);
+}
+
+PAREX_API int parex_db_genesis_chain(parex_db *db, parex_header *header,
+    uint32_t chain_id, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32])
+{
+    if (chain_id == 0) {
+        return PAREX_E_INVALID;
+    }
+    return genesis(db, header, chain_id, 1, kvs, n, fee_recipient);
+}
+
+PAREX_API int parex_db_chain(const parex_db *db, uint32_t *chain_id,
+    uint8_t genesis_hash[32])
+{
+    px__snap *sn;
+    uint8_t g[32];
+    uint32_t c = 0;
+    int rc;
+
+    if (db == NULL || chain_id == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_begin(&sn, db->store);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    rc = read_chain(sn, &c, g);
+    px__snap_end(sn);
+    if (rc == PAREX_OK) {
+        *chain_id = c;
+        if (genesis_hash != NULL) {
+            memcpy(genesis_hash, g, 32);
+        }
+    }
+    return rc;
+}
+
+int px__db_chain_id(const parex_db *db, uint32_t *chain_id)
+{
+    int rc = parex_db_chain(db, chain_id, NULL);
+
+    if (rc == PAREX_E_NOTFOUND) {
+        *chain_id = 0;
+        return PAREX_OK;
+    }
     return rc;
 }
 
@@ -360,7 +622,8 @@ static int foreach_visit(const uint8_t *key, size_t key_len,
     if (key_len != 32) {
         return 0; /* not a state key; cannot happen in our own store */
     }
-    return a->fn(key, val, len, a->user);
+    /* LMDB gives a non-NULL pointer for an empty value too. */
+    return a->fn(key, len > 0 ? val : NULL, len, a->user);
 }
 
 PAREX_API int parex_db_foreach(const parex_db *db, parex_kv_fn fn, void *user)
@@ -380,7 +643,7 @@ PAREX_API int parex_db_foreach(const parex_db *db, parex_kv_fn fn, void *user)
     a.user = user;
     rc = px__snap_foreach(sn, PX_DB_STATE, foreach_visit, &a);
     px__snap_end(sn);
-    return rc;
+    return rc; /* PAREX_STOPPED when fn stopped the walk */
 }
 
 static int verify_visit(const uint8_t *key, size_t key_len,
@@ -439,4 +702,252 @@ out:
     free(lt);
     free(stored);
     return rc;
+}
+
+/* ---- read transactions ---- */
+
+struct parex_read {
+    px__snap *sn;
+};
+
+PAREX_API int parex_read_begin(parex_read **out, const parex_db *db)
+{
+    parex_read *r;
+    int rc;
+
+    if (out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    *out = NULL;
+    if (db == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    rc = px__snap_begin(&r->sn, db->store);
+    if (rc != PAREX_OK) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return PAREX_OK;
+}
+
+PAREX_API void parex_read_end(parex_read *r)
+{
+    if (r != NULL) {
+        px__snap_end(r->sn);
+        free(r);
+    }
+}
+
+PAREX_API int parex_read_renew(parex_read *r)
+{
+    if (r == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    return px__snap_renew(r->sn);
+}
+
+PAREX_API int parex_read_head(parex_read *r, parex_header *out)
+{
+    if (r == NULL || out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    return px__read_head(r->sn, out);
+}
+
+PAREX_API int parex_read_header(parex_read *r, parex_header *out,
+    uint64_t height)
+{
+    const uint8_t *v;
+    size_t len;
+    uint8_t hk[8];
+    int rc;
+
+    if (r == NULL || out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    px__header_key(hk, height);
+    rc = px__snap_get(r->sn, PX_DB_HEADERS, &v, &len, hk, 8);
+    if (rc == PAREX_OK && parex_header_decode(out, v, len) != PAREX_OK) {
+        rc = PAREX_E_CORRUPT;
+    }
+    return rc;
+}
+
+PAREX_API int parex_read_get(parex_read *r, const uint8_t **val, size_t *len,
+    const uint8_t key[32])
+{
+    int rc;
+
+    if (val != NULL) {
+        *val = NULL;
+    }
+    if (len != NULL) {
+        *len = 0;
+    }
+    if (r == NULL || val == NULL || len == NULL || key == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_get(r->sn, PX_DB_STATE, val, len, key, 32);
+    if (rc == PAREX_OK && *len == 0) {
+        *val = NULL; /* as parex_kv: NULL iff the length is 0 */
+    }
+    return rc;
+}
+
+PAREX_API int parex_read_block(parex_read *r, const uint8_t **block,
+    size_t *len, uint64_t height)
+{
+    uint8_t hk[8];
+    int rc;
+
+    if (block != NULL) {
+        *block = NULL;
+    }
+    if (len != NULL) {
+        *len = 0;
+    }
+    if (r == NULL || block == NULL || len == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    px__header_key(hk, height);
+    rc = px__snap_get(r->sn, PX_DB_BLOCKS, block, len, hk, 8);
+    if (rc == PAREX_OK && *len < PAREX_HEADER_BYTES + 4) {
+        *block = NULL;
+        *len = 0;
+        rc = PAREX_E_CORRUPT;
+    }
+    return rc;
+}
+
+PAREX_API int parex_read_block_height(parex_read *r, uint64_t *height,
+    const uint8_t hash[32])
+{
+    const uint8_t *v;
+    size_t len;
+    int rc;
+
+    if (r == NULL || height == NULL || hash == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_get(r->sn, PX_DB_HASHES, &v, &len, hash, 32);
+    if (rc == PAREX_OK) {
+        if (len != 8) {
+            return PAREX_E_CORRUPT;
+        }
+        *height = px__ld64(v);
+    }
+    return rc;
+}
+
+PAREX_API int parex_read_receipt(parex_read *r, parex_receipt *out,
+    uint64_t *height, uint32_t *index, const uint8_t txid[32])
+{
+    const uint8_t *v;
+    size_t len;
+    int rc;
+
+    if (r == NULL || out == NULL || txid == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    rc = px__snap_get(r->sn, PX_DB_RECEIPTS, &v, &len, txid, 32);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 12 + RECEIPT_BYTES) {
+        return PAREX_E_CORRUPT;
+    }
+    receipt_decode(out, v + 12);
+    if (height != NULL) {
+        *height = px__ld64(v);
+    }
+    if (index != NULL) {
+        *index = px__ld32(v + 8);
+    }
+    return PAREX_OK;
+}
+
+PAREX_API int parex_read_block_receipt(parex_read *r, parex_receipt *out,
+    uint64_t height, uint32_t index)
+{
+    const uint8_t *v;
+    size_t len;
+    uint8_t hk[8];
+    int rc;
+
+    if (r == NULL || out == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    px__header_key(hk, height);
+    rc = px__snap_get(r->sn, PX_DB_BLOCK_RECEIPTS, &v, &len, hk, 8);
+    if (rc == PAREX_E_NOTFOUND) {
+        /* A block of no transactions stores no receipts: tell "no such
+         * index" from "no such block". */
+        rc = px__snap_get(r->sn, PX_DB_HEADERS, &v, &len, hk, 8);
+        return rc == PAREX_OK ? PAREX_E_NOTFOUND : rc;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len % RECEIPT_BYTES != 0) {
+        return PAREX_E_CORRUPT;
+    }
+    if ((uint64_t)index >= len / RECEIPT_BYTES) {
+        return PAREX_E_NOTFOUND;
+    }
+    receipt_decode(out, v + (size_t)index * RECEIPT_BYTES);
+    return PAREX_OK;
+}
+
+PAREX_API int parex_read_range(parex_read *r, const uint8_t *lo,
+    const uint8_t *hi, parex_kv_fn fn, void *user)
+{
+    foreach_arg a;
+
+    if (r == NULL || fn == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    a.fn = fn;
+    a.user = user;
+    return px__snap_range(r->sn, PX_DB_STATE, lo, lo != NULL ? 32 : 0, hi,
+        hi != NULL ? 32 : 0, foreach_visit, &a);
+}
+
+PAREX_API int parex_read_foreach(parex_read *r, parex_kv_fn fn, void *user)
+{
+    return parex_read_range(r, NULL, NULL, fn, user);
+}
+
+PAREX_API int parex_read_prefix(parex_read *r, const uint8_t *prefix,
+    size_t prefix_len, parex_kv_fn fn, void *user)
+{
+    uint8_t lo[32], hi[32];
+    size_t i;
+
+    if (r == NULL || fn == NULL || prefix_len > 32 ||
+        (prefix == NULL && prefix_len > 0)) {
+        return PAREX_E_MISUSE;
+    }
+    if (prefix_len == 0) {
+        return parex_read_range(r, NULL, NULL, fn, user);
+    }
+    /* Keys with the prefix are [prefix 00.., next-prefix 00..), where
+     * next-prefix is the prefix plus one as a big-endian number; a prefix
+     * of all 0xff bytes has no upper bound. */
+    memset(lo, 0, 32);
+    memcpy(lo, prefix, prefix_len);
+    memset(hi, 0, 32);
+    memcpy(hi, prefix, prefix_len);
+    for (i = prefix_len; i-- > 0;) {
+        if (hi[i] != 0xff) {
+            hi[i]++;
+            return parex_read_range(r, lo, hi, fn, user);
+        }
+        hi[i] = 0;
+    }
+    return parex_read_range(r, lo, NULL, fn, user);
 }

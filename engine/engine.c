@@ -12,12 +12,21 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+static void options_default(parex_engine_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->size = sizeof(*o);
+    o->chain_id = 1;
+    parex_limits_default(&o->limits);
+}
+
 PAREX_API void parex_engine_options_default(parex_engine_options *out)
 {
-    if (out != NULL) {
-        memset(out, 0, sizeof(*out));
-        out->chain_id = 1;
-        parex_limits_default(&out->limits);
+    parex_engine_options def;
+
+    if (out != NULL && px__sized_check(out) == PAREX_OK) {
+        options_default(&def);
+        px__sized_out(out, &def, sizeof(def));
     }
 }
 
@@ -34,6 +43,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     parex_engine_options def;
     parex_engine *e;
     unsigned i, threads;
+    uint32_t chain_id;
     int rc;
 
     if (out == NULL) {
@@ -43,9 +53,18 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     if (db == NULL) {
         return PAREX_E_MISUSE;
     }
-    if (opt == NULL) {
-        parex_engine_options_default(&def);
-        opt = &def;
+    options_default(&def);
+    if (opt != NULL && px__sized_in(&def, sizeof(def), opt) != PAREX_OK) {
+        return PAREX_E_MISUSE;
+    }
+    opt = &def;
+    /* A store that records its chain takes engines of that chain only. */
+    rc = px__db_chain_id(db, &chain_id);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (chain_id != 0 && chain_id != opt->chain_id) {
+        return PAREX_E_MISMATCH;
     }
     threads = opt->threads;
     if (threads == 0) {
@@ -79,6 +98,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
         goto err;
     }
     e->threads = px__pool_threads(e->pool);
+    e->progs.max_calls = opt->max_tx_calls;
     e->min_width = opt->min_batch_width;
     e->workers = calloc(e->threads, sizeof(*e->workers));
     if (e->workers == NULL) {
@@ -107,6 +127,7 @@ void px__engine_drop_pending(parex_engine *e)
     free(e->receipts);
     e->receipts = NULL;
     e->n_receipts = 0;
+    px__pending_block_release(&e->body);
     e->pending = 0;
 }
 
@@ -194,7 +215,7 @@ static void start_block(parex_engine *e)
  * commits it when asked. */
 static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     parex_receipt *receipts, parex_block_stats *st, unsigned flags,
-    int *snaps, parex_error_info *err)
+    int *snaps, const uint8_t *block, size_t len, parex_error_info *err)
 {
     size_t i;
     int rc = PAREX_OK;
@@ -204,6 +225,16 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     }
     if (header != NULL) {
         *header = e->hdr;
+    }
+    /* The block's txs for the store: borrowed while this call runs,
+     * copied if the block stays pending (the caller's buffer is not
+     * retained). */
+    px__pending_block_set(&e->body, block, len);
+    if (!(flags & PAREX_EXEC_COMMIT)) {
+        rc = px__pending_block_keep(&e->body);
+        if (rc != PAREX_OK) {
+            return px__fail(err, rc, 0, -1, "", "out of memory");
+        }
     }
     e->pending = 1;
     px__engine_snaps_reset(e);
@@ -230,9 +261,16 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
 
     px__err_clear(err);
     memset(&st, 0, sizeof(st));
+    st.size = sizeof(st);
     memset(&blk, 0, sizeof(blk));
     if (e == NULL || block == NULL || (receipts == NULL && cap > 0)) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
+            "parex_block_stats.size is %zu; set it to "
+            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
+            stats->size);
     }
     if (e->pending) {
         return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
@@ -247,7 +285,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     rc = px__stage_check(e, &blk, cap, &snaps, err);
     if (rc == PAREX_OK) {
         st.decode_ns = px__now_ns() - t0;
-        rc = px__stage_verify(e, &blk, &st, err);
+        rc = px__stage_verify(e, &blk, flags, &st, err);
     }
     if (rc == PAREX_OK) {
         rc = px__stage_execute(e, &blk, &st, err);
@@ -256,7 +294,8 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         rc = px__stage_root(e, &blk, &st, err);
     }
     if (rc == PAREX_OK) {
-        rc = finish(e, &blk, header, receipts, &st, flags, &snaps, err);
+        rc = finish(e, &blk, header, receipts, &st, flags, &snaps, block, len,
+            err);
     }
     if (rc != PAREX_OK && e->pending == 0) {
         px__engine_drop_pending(e);
@@ -267,7 +306,7 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     px__block_release(&blk);
     st.total_ns = px__now_ns() - t0;
     if (stats != NULL) {
-        *stats = st;
+        px__sized_out(stats, &st, sizeof(st));
     }
     return rc;
 }
@@ -280,12 +319,20 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
     const px__block *blk;
     parex_block_stats st;
     uint64_t t0 = px__now_ns();
+    size_t len = 0;
     int rc, snaps = 0;
 
     px__err_clear(err);
     memset(&st, 0, sizeof(st));
+    st.size = sizeof(st);
     if (e == NULL || p == NULL || (receipts == NULL && cap > 0)) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
+            "parex_block_stats.size is %zu; set it to "
+            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
+            stats->size);
     }
     if (e->pending) {
         return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
@@ -302,7 +349,7 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
      * the prepared signatures stands where verification would run. */
     rc = px__stage_check(e, blk, cap, &snaps, err);
     if (rc == PAREX_OK) {
-        rc = px__prepared_verdict(e, p, &st, err);
+        rc = px__prepared_verdict(e, p, flags, &st, err);
     }
     if (rc == PAREX_OK) {
         rc = px__stage_execute(e, blk, &st, err);
@@ -311,7 +358,8 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
         rc = px__stage_root(e, blk, &st, err);
     }
     if (rc == PAREX_OK) {
-        rc = finish(e, blk, header, receipts, &st, flags, &snaps, err);
+        rc = finish(e, blk, header, receipts, &st, flags, &snaps,
+            px__prepared_bytes(p, &len), len, err);
     }
     if (rc != PAREX_OK && e->pending == 0) {
         px__engine_drop_pending(e);
@@ -321,7 +369,7 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
     }
     st.total_ns = px__now_ns() - t0;
     if (stats != NULL) {
-        *stats = st;
+        px__sized_out(stats, &st, sizeof(st));
     }
     return rc;
 }

@@ -118,7 +118,11 @@ typedef struct px__program {
 typedef struct px__programs {
     px__program *v;   /* sorted by id */
     size_t n, cap;
+    uint32_t max_calls; /* parex_engine_options.max_tx_calls; 0: default */
 } px__programs;
+
+/** Default of parex_engine_options.max_tx_calls. */
+#define PX_DEFAULT_MAX_CALLS 1000000u
 
 int px__programs_init(px__programs *p);   /* registers built-ins */
 void px__programs_finish(px__programs *p);
@@ -143,6 +147,14 @@ struct parex_ctx {
     const px__btx *btx;
     uint64_t height;
     const parex_limits *lim;
+    /* The program's ctx calls so far in this execution and the budget;
+     * set by px__tx_run. Once over, every call fails with PAREX_E_LIMIT
+     * and the tx ends with PAREX_TX_BUDGET. A count of the calls the
+     * program makes, a function of the values it read: the validated
+     * (last) incarnation makes exactly the calls the sequential order
+     * makes, so the outcome is deterministic. */
+    uint32_t calls, max_calls;
+    int over_budget;
 };
 
 /** Outcome of running one tx through a ctx. */
@@ -316,6 +328,14 @@ int px__exec_parallel(const px__exec_env *env, px__result *res);
 /* ---- the engine and its stages ---- */
 
 /* engine/engine.c: lifecycle; engine/stages/: one file per stage. */
+/** The body of the block being executed, kept for its commit: borrowed
+ *  from the caller's buffer during parex_engine_execute(), copied
+ *  (px__pending_block_keep) when the block stays pending after it. */
+typedef struct px__pending_block {
+    const uint8_t *body;
+    size_t len;
+    uint8_t *copy;      /* malloc'd, or NULL while borrowed */
+} px__pending_block;
 struct parex_engine {
     /* set up by parex_engine_create */
     parex_db *db;
@@ -342,6 +362,7 @@ struct parex_engine {
     px__result res;
     parex_receipt *receipts;
     size_t n_receipts;
+    px__pending_block body;   /* the pending block's txs, for the store */
 };
 
 /* engine/stages/prepare.c: a block's stateless stage, ahead of time. */
@@ -351,9 +372,11 @@ int px__prepared_matches(const parex_engine *e, const parex_prepared *p);
 /** The prepared verdict of every signature and chain id, reported as
  *  px__stage_verify() reports it; fills st's decode and verify times. */
 int px__prepared_verdict(const parex_engine *e, const parex_prepared *p,
-    parex_block_stats *st, parex_error_info *err);
+    unsigned flags, parex_block_stats *st, parex_error_info *err);
+/** The prepared block's bytes (the store keeps its body). */
+const uint8_t *px__prepared_bytes(const parex_prepared *p, size_t *len);
 
-/** Frees the pending block's result and receipts (engine.c). */
+/** Frees the pending block's result, receipts and body (engine.c). */
 void px__engine_drop_pending(parex_engine *e);
 /** Renews every worker's read snapshot (all or none). */
 int px__engine_snaps_renew(parex_engine *e);
@@ -368,7 +391,7 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
 /** Stage 1b: tx ids, account keys, chain ids and signatures, in parallel.
  *  Returns PAREX_OK, PAREX_E_BLOCK (CHAIN_ID, BAD_SIGNATURE; the first
  *  bad tx), PAREX_E_NOMEM. */
-int px__stage_verify(parex_engine *e, px__block *blk,
+int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     parex_block_stats *st, parex_error_info *err);
 /** Stage 2: execution into e->res and e->receipts, then the fee credit.
  *  Returns PAREX_OK, PAREX_E_BLOCK (the rejected tx), engine errors. */
@@ -379,7 +402,8 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
  *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
 int px__stage_root(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err);
-/** A receipt's 48-byte encoding: txid, u32 status, u32 code, u64 fee. */
+/** A receipt's 48-byte encoding, as stored (db.c) and hashed: txid,
+ *  u32le status, u32le code, u64le fee (stages/root.c). */
 void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
 
 /* ---- internals shared by the stages and db.c ---- */
@@ -388,6 +412,34 @@ int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
 /** Writes header, meta "head" and meta "lthash". */
 int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
+/** Writes the block record of height h->height (state_int.h: "blocks",
+ *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
+ *  168-byte header (u32le count, then the txs). */
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const parex_receipt *receipts, size_t n);
+void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
+    size_t len);
+int px__pending_block_keep(px__pending_block *pb);
+void px__pending_block_release(px__pending_block *pb);
+/** The engine commit's one call into the block store. */
+int px__commit_block(px__wtxn *w, const parex_header *h,
+    const px__pending_block *pb, const parex_receipt *receipts, size_t n);
+/** The store's recorded chain id; 0 when none (no genesis yet, or one
+ *  written by parex_db_genesis()). */
+int px__db_chain_id(const parex_db *db, uint32_t *chain_id);
+
+/* ---- caller-sized structs (parex_common.h, "ABI") ---- */
+/** Copy the caller's struct in (size in its first member) over *def
+ *  (ours bytes, defaults filled): fields the caller's older struct lacks
+ *  keep their defaults; a newer caller's fields past ours must be zero.
+ *  Returns PAREX_OK or PAREX_E_MISUSE (implausible size, or a field this
+ *  library does not know is set); *def's size is left as ours. */
+int px__sized_in(void *def, size_t ours, const void *in);
+/** Check a caller's output struct's size: PAREX_OK or PAREX_E_MISUSE. */
+int px__sized_check(const void *out);
+/** Write src (ours bytes) into the caller's output struct, at most the
+ *  caller's size, keeping the caller's size member. */
+void px__sized_out(void *out, const void *src, size_t ours);
 
 static inline uint64_t px__now_ns(void);
 #include <time.h>

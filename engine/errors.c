@@ -67,7 +67,58 @@ PAREX_API const char *parex_fallback_name(uint64_t reason)
 
 PAREX_API const char *parex_version(void)
 {
-    return "0.1.0";
+    return PAREX_VERSION_STRING;
+}
+
+/* Sizes above this are not a struct of ours: an older caller's struct
+ * without a size member (its first field's value lands here), or
+ * uninitialised memory. */
+#define SIZED_MAX 4096
+
+static int sized_plausible(size_t size)
+{
+    return size >= sizeof(size_t) && size <= SIZED_MAX &&
+        size % sizeof(uint32_t) == 0;
+}
+
+int px__sized_in(void *def, size_t ours, const void *in)
+{
+    size_t size, i;
+
+    memcpy(&size, in, sizeof(size));
+    if (!sized_plausible(size)) {
+        return PAREX_E_MISUSE;
+    }
+    for (i = ours; i < size; i++) {
+        if (((const unsigned char *)in)[i] != 0) {
+            return PAREX_E_MISUSE;
+        }
+    }
+    memcpy((unsigned char *)def + sizeof(size_t),
+        (const unsigned char *)in + sizeof(size_t),
+        (size < ours ? size : ours) - sizeof(size_t));
+    return PAREX_OK;
+}
+
+int px__sized_check(const void *out)
+{
+    size_t size;
+
+    memcpy(&size, out, sizeof(size));
+    return sized_plausible(size) ? PAREX_OK : PAREX_E_MISUSE;
+}
+
+void px__sized_out(void *out, const void *src, size_t ours)
+{
+    size_t size;
+
+    memcpy(&size, out, sizeof(size));
+    if (!sized_plausible(size)) {
+        return;
+    }
+    memcpy((unsigned char *)out + sizeof(size_t),
+        (const unsigned char *)src + sizeof(size_t),
+        (size < ours ? size : ours) - sizeof(size_t));
 }
 
 PAREX_API void parex_limits_default(parex_limits *out)

@@ -13,11 +13,26 @@
 #define TRANSFER_OVERFLOW 3
 #define TRACE_BAD_ARGS 2
 
+/* One step of the program's budget (stf.c sets it per execution): 0, or
+ * PAREX_E_LIMIT once spent. */
+static int step(parex_ctx *ctx)
+{
+    if (ctx->over_budget || ctx->calls >= ctx->max_calls) {
+        ctx->over_budget = 1;
+        return PAREX_E_LIMIT;
+    }
+    ctx->calls++;
+    return PAREX_OK;
+}
+
 PAREX_API int parex_ctx_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
     const uint8_t key[32])
 {
     if (ctx == NULL || val == NULL || len == NULL || key == NULL) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     return ctx->ops->get(ctx, val, len, key);
 }
@@ -27,6 +42,9 @@ PAREX_API int parex_ctx_put(parex_ctx *ctx, const uint8_t key[32],
 {
     if (ctx == NULL || key == NULL || (val == NULL && len > 0)) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     if (len > ctx->lim->max_value_bytes) {
         return PAREX_E_LIMIT;
@@ -38,6 +56,9 @@ PAREX_API int parex_ctx_del(parex_ctx *ctx, const uint8_t key[32])
 {
     if (ctx == NULL || key == NULL) {
         return PAREX_E_MISUSE;
+    }
+    if (step(ctx) != PAREX_OK) {
+        return PAREX_E_LIMIT;
     }
     return ctx->ops->put(ctx, key, NULL, 0, 1);
 }

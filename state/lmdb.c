@@ -9,9 +9,18 @@
  * Nothing here prints, exits or aborts: a damaged or foreign file is an
  * error code (PAREX_E_CORRUPT) and a message in parex_error_info.
  */
+/* flock(2) is BSD, not POSIX; glibc declares it under _DEFAULT_SOURCE. It
+ * is used rather than fcntl(F_SETLK) because POSIX record locks belong to
+ * the process: a second open of the same store in one process would get
+ * the lock again, and closing either descriptor would drop it. */
+#define _DEFAULT_SOURCE 1
+
 #include "state_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,13 +32,13 @@
 
 /* Named databases, indexed by px__dbi. */
 static const char *const db_names[PX_DB_COUNT] = {
-    "state", "headers", "meta", "receipts",
+    "state", "headers", "meta", "receipts", "blocks", "hashes", "blockrcpt",
 };
 
 /* meta "format": written once when a store is created and checked on every
  * open, so that a foreign LMDB environment is refused before we write. */
 static const char format_key[] = "format";
-static const char format_val[] = "parex-state-1";
+static const char format_val[] = "parex-state-2";
 
 /* More named databases than we use, so that a later format can add some
  * without the old binary failing with MDB_DBS_FULL on open. */
@@ -42,6 +51,10 @@ struct px__store {
     MDB_env *env;
     MDB_dbi dbi[PX_DB_COUNT];
     int read_only;
+    int lock_fd; /* DIR/writer.lock, flock'd; -1 for read-only stores */
+    int lock_created; /* this open created it: removed if the open fails,
+                       * so that a failed open leaves the directory as it
+                       * was */
     /* Set while a px__wtxn is open. LMDB's writer lock is not recursive:
      * a second begin from the thread that holds it would deadlock, so it is
      * refused instead. */
@@ -204,8 +217,20 @@ static int check_dbs(px__store *s, parex_error_info *err, const char *dir,
     }
     if (v.mv_size != sizeof format_val - 1 ||
         memcmp(v.mv_data, format_val, sizeof format_val - 1) != 0) {
-        return open_fail(err, PAREX_E_CORRUPT, dir, "not a parex state store",
-            "meta \"format\" is not \"parex-state-1\"");
+        char why[128];
+        size_t j, n = v.mv_size < 40 ? v.mv_size : 40;
+        char got[41];
+
+        /* Name both formats; the stored one printably. */
+        for (j = 0; j < n; j++) {
+            char c = ((const char *)v.mv_data)[j];
+            got[j] = c >= 0x20 && c < 0x7f ? c : '?';
+        }
+        got[n] = '\0';
+        snprintf(why, sizeof why, "store format \"%s\", this library "
+            "reads \"%s\"", got, format_val);
+        return open_fail(err, PAREX_E_CORRUPT, dir,
+            "not a store of this format", why);
     }
     for (i = 0; i < PX_DB_COUNT; i++) {
         if (i == PX_DB_META) {
@@ -286,7 +311,8 @@ err_txn:
  * directory is left as it was. Such a directory is reported as
  * PAREX_E_CORRUPT ("not a parex state store"), the code for every other
  * directory that holds no store of ours. */
-static int check_data_file(parex_error_info *err, const char *dir)
+static int check_data_file(parex_error_info *err, const char *dir,
+    int read_only)
 {
     struct stat st;
     size_t n = strlen(dir) + sizeof "/data.mdb";
@@ -299,10 +325,13 @@ static int check_data_file(parex_error_info *err, const char *dir)
     }
     snprintf(path, n, "%s/data.mdb", dir);
     if (stat(path, &st) != 0) {
-        if (errno == ENOENT) {
+        if (errno == ENOENT && read_only) {
             ret = open_fail(err, PAREX_E_CORRUPT, dir,
                 "not a parex state store",
                 "no data.mdb, and a read-only open cannot create one");
+        } else if (errno == ENOENT) {
+            ret = open_fail(err, PAREX_E_NOTFOUND, dir, "no state store",
+                "no data.mdb, and the open was told not to create one");
         } else {
             ret = open_fail(err, map_mdb(errno), dir, "cannot stat data.mdb",
                 strerror(errno));
@@ -358,8 +387,70 @@ static int check_size(px__store *s, parex_error_info *err, const char *dir)
     return ret;
 }
 
+/* Take the store's writer lock: an exclusive, non-blocking flock(2) on
+ * DIR/writer.lock, held until px__store_close(). The file keeps the
+ * holder's pid so that the refusal can name it; the kernel drops the lock
+ * when the holder exits, however it exits, so a stale file never blocks. */
+static int take_writer_lock(int *fd_out, int *created,
+    parex_error_info *err, const char *dir)
+{
+    size_t n = strlen(dir) + sizeof "/writer.lock";
+    char *path = malloc(n);
+    char pid[32];
+    int fd, len;
+
+    *fd_out = -1;
+    *created = 0;
+    if (path == NULL) {
+        return open_fail(err, PAREX_E_NOMEM, dir, "cannot open",
+            strerror(ENOMEM));
+    }
+    snprintf(path, n, "%s/writer.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        *created = 1;
+    } else if (errno == EEXIST) {
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        int e = errno;
+        free(path);
+        return open_fail(err, map_mdb(e), dir, "cannot open writer.lock",
+            strerror(e));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char why[96];
+        ssize_t r;
+
+        free(path);
+        if (e != EWOULDBLOCK) {
+            close(fd);
+            return open_fail(err, PAREX_E_IO, dir, "cannot lock writer.lock",
+                strerror(e));
+        }
+        r = pread(fd, pid, sizeof pid - 1, 0);
+        pid[r > 0 ? r : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        snprintf(why, sizeof why, "writer.lock is held by process %s; "
+            "read-only opens are allowed", pid[0] != '\0' ? pid : "?");
+        close(fd);
+        *created = 0; /* not ours to remove */
+        return open_fail(err, PAREX_E_LOCKED, dir,
+            "in use by another writer", why);
+    }
+    free(path);
+    len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* The pid is only for messages: failing to record it is harmless. */
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0) {
+        (void)0;
+    }
+    *fd_out = fd;
+    return PAREX_OK;
+}
+
 int px__store_open(px__store **out, parex_error_info *err, const char *dir,
-    uint64_t map_size, int sync, int read_only)
+    uint64_t map_size, int sync, int read_only, int no_create)
 {
     /* 16 GiB of address space costs nothing until pages are written;
      * 32-bit hosts cannot map that much. */
@@ -392,11 +483,13 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
         return open_fail(err, PAREX_E_IO, dir, "cannot open directory",
             strerror(ENOTDIR));
     }
-    if (read_only) {
-        ret = check_data_file(err, dir);
+    if (read_only || no_create) {
+        ret = check_data_file(err, dir, read_only);
         if (ret != PAREX_OK) {
             return ret;
         }
+    }
+    if (read_only) {
         flags |= MDB_RDONLY;
     }
     if (sync == 1) {
@@ -411,7 +504,14 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
             strerror(ENOMEM));
     }
     s->read_only = read_only != 0;
+    s->lock_fd = -1;
     atomic_flag_clear(&s->writing);
+    if (!s->read_only) {
+        ret = take_writer_lock(&s->lock_fd, &s->lock_created, err, dir);
+        if (ret != PAREX_OK) {
+            goto err_store;
+        }
+    }
     rc = mdb_env_create(&s->env);
     if (rc != MDB_SUCCESS) {
         ret = open_fail(err, map_mdb(rc), dir, "cannot create environment",
@@ -464,6 +564,19 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
 err_env:
     mdb_env_close(s->env);
 err_store:
+    if (s->lock_fd >= 0) {
+        if (s->lock_created) {
+            size_t n = strlen(dir) + sizeof "/writer.lock";
+            char *path = malloc(n);
+
+            if (path != NULL) {
+                snprintf(path, n, "%s/writer.lock", dir);
+                (void)unlink(path); /* still locked: nobody else has it */
+                free(path);
+            }
+        }
+        close(s->lock_fd); /* releases the flock */
+    }
     free(s);
     return ret;
 }
@@ -474,6 +587,9 @@ void px__store_close(px__store *s)
         return;
     }
     mdb_env_close(s->env);
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd); /* after LMDB: the next writer finds it done */
+    }
     free(s);
 }
 
@@ -564,26 +680,50 @@ int px__snap_get(px__snap *sn, px__dbi dbi, const uint8_t **val, size_t *len,
 
 int px__snap_foreach(px__snap *sn, px__dbi dbi, px__visit_fn fn, void *user)
 {
+    return px__snap_range(sn, dbi, NULL, 0, NULL, 0, fn, user);
+}
+
+static int below(const MDB_val *k, const void *hi, size_t hi_len)
+{
+    size_t n = k->mv_size < hi_len ? k->mv_size : hi_len;
+    int c = n > 0 ? memcmp(k->mv_data, hi, n) : 0;
+
+    return c < 0 || (c == 0 && k->mv_size < hi_len);
+}
+
+int px__snap_range(px__snap *sn, px__dbi dbi, const void *lo, size_t lo_len,
+    const void *hi, size_t hi_len, px__visit_fn fn, void *user)
+{
     MDB_cursor *cur;
     MDB_val k, v;
     int rc;
     int ret = PAREX_OK;
 
-    if (!dbi_ok(dbi) || sn->reset) {
+    if (!dbi_ok(dbi) || sn->reset || (lo != NULL && lo_len == 0)) {
         return PAREX_E_MISUSE;
     }
     rc = mdb_cursor_open(sn->txn, sn->s->dbi[dbi], &cur);
     if (rc != MDB_SUCCESS) {
         return map_mdb(rc);
     }
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        int r = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, user);
+    if (lo != NULL) {
+        k = mval(lo, lo_len);
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int r;
 
+        if (hi != NULL && !below(&k, hi, hi_len)) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        r = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, user);
         if (r != 0) {
             /* A stop is not an error, but a visitor that fails may say
              * why with a negative PAREX_E_* code, which is passed on. */
-            ret = r < 0 ? r : PAREX_OK;
+            ret = r < 0 ? r : PAREX_STOPPED;
             goto err_cursor;
         }
     }
@@ -665,6 +805,33 @@ int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
         }
         return map_mdb(rc);
     }
+    return PAREX_OK;
+}
+
+int px__wtxn_reserve(px__wtxn *w, px__dbi dbi, uint8_t **out,
+    const void *key, size_t key_len, size_t len)
+{
+    MDB_val k = mval(key, key_len);
+    MDB_val v;
+    int rc;
+
+    *out = NULL;
+    if (!dbi_ok(dbi)) {
+        return PAREX_E_MISUSE;
+    }
+    if (w->failed != PAREX_OK) {
+        return w->failed;
+    }
+    v.mv_size = len;
+    v.mv_data = NULL;
+    rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, MDB_RESERVE);
+    if (rc != MDB_SUCCESS) {
+        if (rc != MDB_BAD_VALSIZE) {
+            w->failed = map_mdb(rc);
+        }
+        return map_mdb(rc);
+    }
+    *out = v.mv_data;
     return PAREX_OK;
 }
 

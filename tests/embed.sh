@@ -7,7 +7,7 @@ build="$1"
 src="$2"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/parex-embed-XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-echo "1..3"
+echo "1..4"
 if DESTDIR="$tmp/inst" meson install -C "$build" --no-rebuild --quiet >"$tmp/log" 2>&1; then
     echo "ok 1 - meson install"
 else
@@ -28,9 +28,21 @@ else
     echo "not ok 2 - example does not build"; sed 's/^/# /' "$tmp/log"; exit 1
 fi
 libdir=$(echo "$flags" | tr ' ' '\n' | sed -n 's/^-L//p' | head -n 1)
+# One version source: the installed parex.pc, the installed
+# parex/parex_version.h and the library all say meson's project version.
+pcver=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --modversion parex)
+hdrver=$(sed -n 's/^#define PAREX_VERSION_STRING "\(.*\)"$/\1/p' \
+    "$(find "$tmp/inst" -name parex_version.h | head -n 1)")
+if [ -n "$PAREX_PROJECT_VERSION" ] && [ "$pcver" = "$PAREX_PROJECT_VERSION" ] &&
+        [ "$hdrver" = "$PAREX_PROJECT_VERSION" ]; then
+    echo "ok 3 - parex.pc and parex_version.h say $pcver"
+else
+    echo "not ok 3 - versions: meson '$PAREX_PROJECT_VERSION', parex.pc '$pcver', header '$hdrver'"
+    exit 1
+fi
 mkdir "$tmp/state"
 if out=$(LD_LIBRARY_PATH="$libdir" "$tmp/embed" "$tmp/state" 2>&1); then
-    echo "ok 3 - example runs: $out"
+    echo "ok 4 - example runs: $out"
 else
-    echo "not ok 3 - example failed"; echo "$out" | sed 's/^/# /'; exit 1
+    echo "not ok 4 - example failed"; echo "$out" | sed 's/^/# /'; exit 1
 fi

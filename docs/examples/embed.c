@@ -1,6 +1,8 @@
 /* A minimal embedder: open a state directory, write a genesis with one
  * funded account, register a program of its own, execute and commit a
- * block of two signed transactions, and read the result back.
+ * block of two signed transactions, and read the result back: copied
+ * values, then in one read transaction the head, two values, the stored
+ * block and a receipt, all of one height.
  *
  * Build against an installed libparex:
  *   cc embed.c $(pkg-config --cflags --libs parex) -o embed
@@ -53,7 +55,10 @@ int main(int argc, char **argv)
     parex_account_encode(acct_val, 1000, 0);
     kv.value = acct_val;
     kv.value_len = sizeof(acct_val);
-    if (parex_db_genesis(db, &genesis, &kv, 1, bob) != PAREX_OK ||
+    /* Chain id 1, recorded in the store: a later open can require it
+     * (parex_db_options.chain_id) and an engine of another chain is
+     * refused. */
+    if (parex_db_genesis_chain(db, &genesis, 1, &kv, 1, bob) != PAREX_OK ||
         parex_engine_create(&e, db, NULL) != PAREX_OK ||
         parex_engine_register(e, 1000, note_program, NULL) != PAREX_OK) {
         goto out;
@@ -106,6 +111,40 @@ int main(int argc, char **argv)
             parex_account_decode(&bal, &nonce, buf, vlen) != PAREX_OK ||
             bal != 252) { /* 250 received + 2 in fees */
             fprintf(stderr, "bob's balance is wrong\n");
+            goto out;
+        }
+    }
+    /* A read transaction: one snapshot. The values are borrowed from
+     * LMDB's map, valid until parex_read_end(); no copy, no buffer size
+     * to guess. Blocks committed meanwhile (by another thread) would not
+     * show: the head, the values, the block and the receipt below are
+     * all of one height. */
+    {
+        parex_read *r = NULL;
+        parex_header h;
+        parex_receipt rc1;
+        const uint8_t *note, *stored;
+        size_t note_len, stored_len, ntx;
+        uint64_t at = 0;
+        uint32_t index = 0;
+        uint8_t txid[32];
+        int ok;
+
+        if (parex_read_begin(&r, db) != PAREX_OK) {
+            goto out;
+        }
+        ok = parex_read_head(r, &h) == PAREX_OK && h.height == 1 &&
+            parex_read_get(r, &note, &note_len, note_key) == PAREX_OK &&
+            note_len == 5 && memcmp(note, "hello", 5) == 0 &&
+            parex_read_block(r, &stored, &stored_len, h.height) == PAREX_OK &&
+            parex_block_peek(&head, &ntx, NULL, stored, stored_len, NULL) ==
+                PAREX_OK && ntx == 2 &&
+            parex_tx_id(txid, &txs[1]) == PAREX_OK &&
+            parex_read_receipt(r, &rc1, &at, &index, txid) == PAREX_OK &&
+            at == 1 && index == 1 && rc1.status == PAREX_TX_SUCCESS;
+        parex_read_end(r); /* note and stored die here */
+        if (!ok) {
+            fprintf(stderr, "read transaction: unexpected contents\n");
             goto out;
         }
     }

@@ -10,6 +10,10 @@
  *             are written (the tx's first put, always);
  *   program   runs; a failure (non-zero code) rolls back its writes but
  *             not the prelude's, and is a receipt status, not a rejection;
+ *             so is running out of its budget of max_tx_calls ctx calls
+ *             (PAREX_TX_BUDGET): the count is a function of the values the
+ *             program read, so the validated run's outcome is the
+ *             sequential order's;
  *   receipt   txid, status, code, fee; the block's fee total must not
  *             overflow;
  *   fees      the fee recipient is credited once, after every tx, with the
@@ -60,6 +64,11 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
 
     memset(out, 0, sizeof(*out));
     memcpy(out->receipt.txid, b->id, 32);
+    /* The prelude's own reads and writes are not the program's: the
+     * budget starts with the program. */
+    ctx->calls = 0;
+    ctx->max_calls = UINT32_MAX;
+    ctx->over_budget = 0;
     rc = px__account_get(ctx, b->acct, &bal, &nonce);
     if (rc == PAREX_E_INVALID) {
         out->reject = PAREX_REJECT_MALFORMED;
@@ -94,15 +103,25 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out)
         out->receipt.status = PAREX_TX_UNKNOWN_PROGRAM;
         return PAREX_OK;
     }
+    ctx->calls = 0;
+    ctx->max_calls = progs->max_calls != 0 ? progs->max_calls
+                                            : PX_DEFAULT_MAX_CALLS;
     rc = prog->fn(ctx, prog->user);
-    if (rc == PAREX_E_ABORTED || rc == PAREX_E_NOMEM ||
-        rc == PAREX_E_STORAGE) {
+    if (rc == PAREX_E_NOMEM || rc == PAREX_E_STORAGE) {
         return rc;
     }
-    if (rc != 0) {
+    if (ctx->over_budget) {
+        /* Out of budget, whatever it returned after: an outcome, like a
+         * failure. */
+        ctx->ops->rollback_program(ctx);
+        out->receipt.status = PAREX_TX_BUDGET;
+        out->receipt.code = 0;
+    } else if (rc != 0) {
         /* A program's failure is an outcome: its writes go, nonce and fee
          * stay. Errors from the ctx other than the ones above (a limit)
-         * are failures of this tx alone. */
+         * are failures of this tx alone, and so is any other negative
+         * code a program returns, PAREX_E_ABORTED included (no ctx call
+         * returns it since 0.2.0). */
         ctx->ops->rollback_program(ctx);
         out->receipt.status = PAREX_TX_FAILED;
         out->receipt.code = rc;

@@ -1,6 +1,7 @@
 /* Stage 4 of a block: the commit. One LMDB write transaction takes the
- * change set, the receipts and the new head; nothing reaches the store
- * before it, so every earlier error leaves state exactly as it was. */
+ * change set, the block and its receipts (db.c, px__commit_block) and the
+ * new head; nothing reaches the store before it, so every earlier error
+ * leaves state exactly as it was. */
 #include <string.h>
 
 #include "engine_int.h"
@@ -18,6 +19,9 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
     if (!e->pending) {
         return PAREX_E_MISUSE;
     }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return PAREX_E_MISUSE;
+    }
     rc = px__wtxn_begin(&w, e->db->store);
     if (rc != PAREX_OK) {
         return rc;
@@ -28,13 +32,9 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
                     : px__wtxn_put(w, PX_DB_STATE, c->key, 32, c->val,
                           c->len);
     }
-    for (i = 0; i < e->n_receipts && rc == PAREX_OK; i++) {
-        uint8_t v[12 + 48];
-        px__st64(v, e->hdr.height);
-        px__st32(v + 8, (uint32_t)i);
-        px__receipt_encode(v + 12, &e->receipts[i]);
-        rc = px__wtxn_put(w, PX_DB_RECEIPTS, e->receipts[i].txid, 32, v,
-            sizeof(v));
+    if (rc == PAREX_OK) {
+        rc = px__commit_block(w, &e->hdr, &e->body, e->receipts,
+            e->n_receipts);
     }
     if (rc == PAREX_OK) {
         rc = px__write_head(w, &e->hdr, &e->lt);
@@ -48,7 +48,14 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
         return rc;
     }
     if (stats != NULL) {
-        stats->commit_ns = px__now_ns() - t0;
+        uint64_t ns = px__now_ns() - t0;
+        size_t size;
+
+        /* Only if the caller's struct reaches the field. */
+        memcpy(&size, stats, sizeof(size));
+        if (size >= offsetof(parex_block_stats, commit_ns) + sizeof(ns)) {
+            stats->commit_ns = ns;
+        }
     }
     px__engine_drop_pending(e);
     return PAREX_OK;

@@ -161,6 +161,12 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     st->fallback = e->res.fallback;
     st->fallback_reason = e->res.fallback_reason;
     st->map_probes = e->res.map_probes;
+    if (rc == PAREX_OK) {
+        size_t i;
+        for (i = 0; i < blk->n; i++) {
+            st->budget_stops += e->receipts[i].status == PAREX_TX_BUDGET;
+        }
+    }
     e->prof_valid = e->profiling && rc == PAREX_OK;
     if (rc == PAREX_OK) {
         learn_tx_ns(e, &e->res, blk->n);

@@ -33,9 +33,33 @@ extern "C" {
 #define PAREX_ARG_NONNULL(...)
 #endif
 
-#define PAREX_VERSION_MAJOR 0
-#define PAREX_VERSION_MINOR 1
-#define PAREX_VERSION_PATCH 0
+/* PAREX_VERSION_MAJOR, _MINOR, _PATCH and PAREX_VERSION_STRING, generated
+ * from the meson project version (include/parex/parex_version.h.in). */
+#include "parex/parex_version.h"
+
+/* Sized structs (ABI). A struct the caller allocates and that may grow in
+ * later versions — parex_db_options, parex_engine_options,
+ * parex_block_stats — starts with `size_t size`, which the caller sets to
+ * sizeof the struct as its headers define it, e.g.
+ *
+ *     parex_block_stats st = PAREX_BLOCK_STATS_INIT;
+ *
+ * Such structs only grow, by appending fields. The library checks size on
+ * every call: an input struct from an older caller (smaller size) has its
+ * missing fields take their defaults; one from a newer caller (larger) is
+ * accepted if every field this library does not know is zero; an output
+ * struct gets at most size bytes written, never more, and its size member
+ * is left as the caller set it. A size that is not plausible (0, not a
+ * multiple of 4, over 4096: e.g. a 0.1 struct, which had no size member,
+ * or uninitialised memory) is refused with PAREX_E_MISUSE and nothing is
+ * written. Other structs (parex_tx, parex_header, parex_receipt,
+ * parex_kv, parex_limits, parex_error_info, parex_tx_profile) are frozen
+ * for the life of a soname: new fields come in new structs. */
+#ifdef __cplusplus
+#define PAREX_SIZED_INIT(type) { sizeof(type) }
+#else
+#define PAREX_SIZED_INIT(type) { .size = sizeof(type) }
+#endif
 
 /** Length of a state key, a hash, a tx id and a BIP-340 public key. */
 #define PAREX_KEY_LEN 32
@@ -57,9 +81,17 @@ extern "C" {
     XX(CORRUPT, -10, "state store is corrupt, foreign or inconsistent")       \
     XX(IO, -11, "I/O error")                                                  \
     XX(EXISTS, -12, "already exists")                                         \
-    XX(ABORTED, -13, "speculative execution aborted")                         \
+    XX(ABORTED, -13, "speculative execution aborted (unused since 0.2.0)")    \
     XX(READONLY, -14, "read-only state store")                                \
-    XX(PENDING, -15, "an executed block is pending commit or abort")
+    XX(PENDING, -15, "an executed block is pending commit or abort")        \
+    XX(LOCKED, -16, "the state store is in use by another writer")          \
+    XX(MISMATCH, -17, "the state store is of another chain or genesis")
+
+/** Result of a walk (parex_read_foreach() and friends, parex_db_foreach())
+ *  whose callback stopped it by returning a positive value: not an error,
+ *  and distinct from PAREX_OK, which means every pair was visited.
+ *  Since: 0.2.0 */
+#define PAREX_STOPPED 1
 
 /** Error codes. PAREX_OK is 0; every error is negative. */
 typedef enum parex_error {
@@ -83,7 +115,9 @@ PAREX_API const char *parex_strerror(int code);
  *  "PAREX_E_UNKNOWN" for unknown codes. Thread-safe. Since: 0.1.0 */
 PAREX_API const char *parex_errname(int code);
 
-/** Library version string "MAJOR.MINOR.PATCH"; static. Since: 0.1.0 */
+/** Library version string "MAJOR.MINOR.PATCH" of the library actually
+ *  loaded (PAREX_VERSION_STRING is the headers'); static. Thread-safe.
+ *  Since: 0.1.0 */
 PAREX_API const char *parex_version(void);
 
 /** Limits applied when decoding and executing blocks.

@@ -24,6 +24,22 @@ typedef struct parex_engine parex_engine;
 typedef struct parex_ctx parex_ctx;
 typedef struct parex_prepared parex_prepared;
 
+/** Receipt of one transaction. */
+typedef struct parex_receipt {
+    uint8_t txid[PAREX_KEY_LEN];
+    uint32_t status;     /**< PAREX_TX_SUCCESS, _FAILED, _UNKNOWN_PROGRAM,
+                              _BUDGET */
+    int32_t code;        /**< the program's failure code when FAILED */
+    uint64_t fee;        /**< fee charged */
+} parex_receipt;
+
+#define PAREX_TX_SUCCESS 0
+#define PAREX_TX_FAILED 1
+#define PAREX_TX_UNKNOWN_PROGRAM 2
+/** The program made more than max_tx_calls ctx calls: stopped, its writes
+ *  discarded, the fee charged (as FAILED). Since: 0.2.0 */
+#define PAREX_TX_BUDGET 3
+
 /** LMDB durability (LMDB's MDB_NOMETASYNC / MDB_NOSYNC flags). */
 typedef enum parex_sync {
     PAREX_SYNC_FULL = 0,  /**< fsync data and meta page at every commit */
@@ -33,30 +49,61 @@ typedef enum parex_sync {
                                lose recent blocks; a process crash loses none */
 } parex_sync;
 
+/** Options of parex_db_open(). A sized struct (parex_common.h): set size
+ *  to sizeof(parex_db_options), e.g. with PAREX_DB_OPTIONS_INIT; every
+ *  other field's zero is its default. */
 typedef struct parex_db_options {
+    size_t size;          /**< sizeof(parex_db_options) as compiled by the
+                               caller. Since: 0.2.0 */
     uint64_t map_size;    /**< LMDB map size in bytes; 0 = 16 GiB */
     parex_sync sync;      /**< durability per commit */
     int read_only;        /**< nonzero: open read-only (MDB_RDONLY) */
+    uint32_t chain_id;    /**< nonzero: the store must record this chain id
+                               (parex_db_genesis_chain()). Since: 0.2.0 */
+    uint8_t genesis[PAREX_KEY_LEN]; /**< not all zero: the store's genesis
+                               block hash must be this. Since: 0.2.0 */
+    int no_create;        /**< nonzero: a directory without a store is
+                               PAREX_E_NOTFOUND, never a new store.
+                               Since: 0.2.0 */
 } parex_db_options;
 
-/** Open (creating if needed, unless read-only) a state directory.
+#define PAREX_DB_OPTIONS_INIT PAREX_SIZED_INIT(parex_db_options)
+
+/** Open (creating if needed, unless read-only or no_create) a state
+ *  directory.
  *
  *  The directory must exist. A new store is empty: height is undefined
- *  until parex_db_genesis() writes block 0.
+ *  until parex_db_genesis_chain() writes block 0. A store describes itself:
+ *  its format ("parex-state-2"), and from genesis on its chain id and
+ *  genesis block hash, which the opener may require (opt->chain_id,
+ *  opt->genesis).
+ *
+ *  One writer per store: a read-write open holds an exclusive lock on
+ *  DIR/writer.lock (flock(2)) until parex_db_close(); while it is held, a
+ *  second read-write open — from this process or another, e.g. a second
+ *  `parex node` — fails with PAREX_E_LOCKED. Read-only opens take no lock
+ *  and may run beside the writer. The lock dies with its process.
  *
  *  Returns: PAREX_OK; PAREX_E_IO (missing directory, permissions: LMDB
  *           needs write access to lock.mdb even to read);
- *           PAREX_E_CORRUPT (not a parex store, or damaged: meta pages
+ *           PAREX_E_CORRUPT (not a parex store, a store of another format
+ *           — the message names both formats — or damaged: meta pages
  *           invalid, data.mdb shorter than its last committed page);
+ *           PAREX_E_MISMATCH (the store's chain id or genesis hash is not
+ *           the one required; the message names both);
+ *           PAREX_E_LOCKED (another writer holds the store; the message
+ *           names its pid); PAREX_E_NOTFOUND (no store, and no_create);
+ *           PAREX_E_MISUSE (opt->size not a size this library accepts,
+ *           unknown sync mode);
  *           nothing in the directory is changed by a failed open;
  *           PAREX_E_STORAGE (other LMDB failure); PAREX_E_NOMEM.
  *  Out:     out: the handle, NULL on failure; close with parex_db_close().
  *           err: may be NULL; message names the path on failure.
  *  In:      dir: NUL-terminated path; opt: NULL for defaults.
  *  Thread-safety: the handle may be used from many threads; reads
- *           (parex_db_get and friends) may run concurrently with an
+ *           (parex_read_begin() and friends) may run concurrently with an
  *           engine's execution and commit.
- *  Since: 0.1.0
+ *  Since: 0.1.0 (no_create, chain_id, genesis, the lock: 0.2.0)
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_open(parex_db **out,
     parex_error_info *err, const char *dir, const parex_db_options *opt)
@@ -72,21 +119,50 @@ typedef struct parex_kv {
     size_t value_len;
 } parex_kv;
 
-/** Write the genesis state and header (height 0) into an empty store.
- *  The header is the one parex_genesis_header() computes.
+/** Write the genesis state and block 0 into an empty store, and record
+ *  the chain: chain_id and the genesis block's hash, which every later
+ *  open can require (parex_db_options) and parex_db_chain() reports.
+ *  The header is the one parex_genesis_header() computes; block 0 is
+ *  stored as a block of no transactions.
  *
  *  Returns: PAREX_OK; PAREX_E_EXISTS (store not empty, nothing written);
- *           PAREX_E_INVALID (duplicate key, value over limits);
+ *           PAREX_E_INVALID (chain_id 0, duplicate key, value over
+ *           limits); PAREX_E_READONLY;
  *           PAREX_E_MAPFULL, PAREX_E_STORAGE, PAREX_E_NOMEM (allocation,
  *           also inside OpenSSL) (nothing written).
+ *  Args:    db: a read-write store; not concurrently with an engine's
+ *           execute on it.
  *  Out:     header: may be NULL; the genesis header (state root set).
- *  In:      kvs: n pairs in any order (NULL iff n is 0);
+ *  In:      chain_id: nonzero; engines on this store must use it.
+ *           kvs: n pairs in any order (NULL iff n is 0);
  *           fee_recipient: recorded in the genesis header.
- *  Since: 0.1.0
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_genesis_chain(parex_db *db,
+    parex_header *header, uint32_t chain_id, const parex_kv *kvs, size_t n,
+    const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 6);
+
+/** As parex_db_genesis_chain() but recording no chain id (the 0.1 call):
+ *  the store then accepts engines of any chain id and parex_db_chain()
+ *  reports 0. Prefer parex_db_genesis_chain().
+ *  Returns as parex_db_genesis_chain() (never PAREX_E_INVALID for the
+ *  chain id). Since: 0.1.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_genesis(parex_db *db,
     parex_header *header, const parex_kv *kvs, size_t n,
     const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 5);
+
+/** The chain the store records.
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOTFOUND (no genesis yet);
+ *           PAREX_E_CORRUPT (meta damaged); PAREX_E_STORAGE.
+ *  Out:     chain_id: the recorded chain id, 0 if the genesis was written
+ *           by parex_db_genesis(); genesis_hash: may be NULL; the hash of
+ *           block 0 (parex_header_hash()).
+ *  Thread-safe (a read transaction of its own). Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_chain(const parex_db *db,
+    uint32_t *chain_id, uint8_t genesis_hash[32]) PAREX_ARG_NONNULL(1, 2);
 
 /** Compute the genesis header parex_db_genesis() would write for these
  *  pairs, without a store: height 0, zero parent, tx_root and
@@ -103,17 +179,21 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_genesis_header(
     parex_header *header, const parex_kv *kvs, size_t n,
     const uint8_t fee_recipient[32]) PAREX_ARG_NONNULL(1, 4);
 
-/** Height and header of the last committed block.
- *  Returns PAREX_OK, PAREX_E_NOTFOUND (no genesis yet), PAREX_E_STORAGE. */
+/** Height and header of the last committed block (a read transaction of
+ *  its own: to read it with values at one height use parex_read_begin()).
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND (no genesis yet), PAREX_E_STORAGE.
+ *  Thread-safe. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_head(const parex_db *db,
     parex_header *out) PAREX_ARG_NONNULL(1, 2);
 
-/** Header of the committed block at height.
- *  Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_STORAGE. */
+/** Header of the committed block at height (a read transaction of its
+ *  own). Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_STORAGE. Thread-safe.
+ *  Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_header(const parex_db *db,
     parex_header *out, uint64_t height) PAREX_ARG_NONNULL(1, 2);
 
-/** Read the committed value of key.
+/** Read the committed value of key, copied (a read transaction of its
+ *  own; parex_read_get() borrows instead and reads at one height).
  *
  *  Returns: PAREX_OK (value copied, *len its length); PAREX_E_NOTFOUND;
  *           PAREX_E_BUFFER (*len set to the length needed, nothing copied);
@@ -125,15 +205,168 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_header(const parex_db *db,
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_get(const parex_db *db,
     uint8_t *val, size_t *len, const uint8_t key[32]) PAREX_ARG_NONNULL(1, 3, 4);
 
-/** Callback for parex_db_foreach: nonzero stops the walk. The pointers are
- *  valid only during the call. */
+/** Callback of the state walks (parex_db_foreach(), parex_read_foreach(),
+ *  parex_read_prefix(), parex_read_range()): return 0 to go on, a positive
+ *  value to stop (the walk returns PAREX_STOPPED), or a negative PAREX_E_*
+ *  code to stop with that error (the walk returns it). val is NULL iff
+ *  len is 0. The pointers are valid only during the call (parex_db_foreach)
+ *  or until the read transaction ends (the parex_read_ walks). */
 typedef int (*parex_kv_fn)(const uint8_t key[32], const uint8_t *val,
     size_t len, void *user);
 
-/** Visit every committed pair in increasing key order, in one snapshot.
- *  Returns PAREX_OK (also when fn stopped the walk) or PAREX_E_STORAGE. */
+/** Visit every committed pair in increasing key order, in one snapshot
+ *  (a read transaction of its own).
+ *
+ *  Returns: PAREX_OK (every pair visited); PAREX_STOPPED (fn returned a
+ *           positive value; before 0.2.0 this was PAREX_OK); fn's negative
+ *           return value; PAREX_E_STORAGE.
+ *  Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_foreach(const parex_db *db,
     parex_kv_fn fn, void *user) PAREX_ARG_NONNULL(1, 2);
+
+/* ---- read transactions --------------------------------------------------- */
+
+/** A read transaction: one consistent snapshot of the store (an LMDB
+ *  read-only transaction, MDB_RDONLY). Every read through it — head,
+ *  headers, values, blocks, receipts, walks — sees the store as of one
+ *  committed block, whatever commits meanwhile.
+ *
+ *  Borrowed data: pointers a parex_read_ call returns (values, blocks)
+ *  point into LMDB's read-only memory map and are valid until
+ *  parex_read_end() or parex_read_renew() on that transaction; never write
+ *  through them or free them (LMDB's MDB_val contract).
+ *
+ *  Threads: any number of read transactions, from any threads, may run at
+ *  once and beside an engine's execution and commit; they never block the
+ *  writer nor wait for it. One transaction is used by one thread at a
+ *  time (it may move between threads: the store uses MDB_NOTLS).
+ *
+ *  Cost: an open transaction pins the pages of its snapshot, so the store
+ *  file grows while one stays open across many commits: end or renew it
+ *  when done. Each takes one of 1024 reader slots per store (shared with
+ *  the engine's workers, one per thread).
+ */
+typedef struct parex_read parex_read;
+
+/** Begin a read transaction on the newest committed block.
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_STORAGE (e.g. every reader
+ *           slot taken); PAREX_E_MISUSE (NULL argument).
+ *  Out:     out: the transaction, NULL on failure; end with
+ *                parex_read_end().
+ *  In:      db: borrowed; must outlive the transaction.
+ *  Thread-safe. Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_begin(parex_read **out,
+    const parex_db *db) PAREX_ARG_NONNULL(1, 2);
+
+/** End a read transaction; every pointer it returned dies. NULL is a
+ *  no-op. Since: 0.2.0 */
+PAREX_API void parex_read_end(parex_read *r);
+
+/** Move the transaction to the newest committed block, cheaper than
+ *  end + begin (mdb_txn_reset + mdb_txn_renew); pointers it returned die.
+ *  Returns PAREX_OK, PAREX_E_STORAGE, PAREX_E_MISUSE. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_renew(parex_read *r)
+    PAREX_ARG_NONNULL(1);
+
+/** Header of the snapshot's head block.
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND (no genesis), PAREX_E_CORRUPT,
+ *  PAREX_E_STORAGE, PAREX_E_MISUSE. Out: out: copied. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_head(parex_read *r,
+    parex_header *out) PAREX_ARG_NONNULL(1, 2);
+
+/** Header of the block at height; its state_root is the state root after
+ *  that block (the state roots by height).
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND (no such block in the snapshot),
+ *  PAREX_E_CORRUPT, PAREX_E_STORAGE, PAREX_E_MISUSE. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_header(parex_read *r,
+    parex_header *out, uint64_t height) PAREX_ARG_NONNULL(1, 2);
+
+/** Value of key in the snapshot (the state after its head block).
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOTFOUND (absent); PAREX_E_STORAGE;
+ *           PAREX_E_MISUSE.
+ *  Out:     val: borrowed, *len bytes, valid until the transaction ends or
+ *                is renewed; NULL iff *len is 0 (a present, empty value)
+ *                or on error.
+ *           len: the value's length; 0 on error.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_get(parex_read *r,
+    const uint8_t **val, size_t *len, const uint8_t key[32])
+    PAREX_ARG_NONNULL(1, 2, 3, 4);
+
+/** The encoded block at height (docs/formats.md; walk it with
+ *  parex_block_peek() and parex_tx_decode()), as the engine committed it:
+ *  its header is the computed one, roots filled, so parex_header_hash() of
+ *  it is the block hash. Block 0 is the genesis header and no txs.
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOTFOUND; PAREX_E_CORRUPT; PAREX_E_STORAGE;
+ *           PAREX_E_MISUSE.
+ *  Out:     block: borrowed, *len bytes, valid until the transaction ends
+ *                  or is renewed; NULL on error. len: 0 on error.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_block(parex_read *r,
+    const uint8_t **block, size_t *len, uint64_t height)
+    PAREX_ARG_NONNULL(1, 2, 3);
+
+/** Height of the block whose hash (parex_header_hash()) is hash.
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND, PAREX_E_CORRUPT, PAREX_E_STORAGE,
+ *  PAREX_E_MISUSE. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_block_height(
+    parex_read *r, uint64_t *height, const uint8_t hash[32])
+    PAREX_ARG_NONNULL(1, 2, 3);
+
+/** Receipt of the committed transaction with id txid (parex_tx_id()), and
+ *  where it is.
+ *
+ *  Returns: PAREX_OK; PAREX_E_NOTFOUND (no such tx in the snapshot);
+ *           PAREX_E_CORRUPT; PAREX_E_STORAGE; PAREX_E_MISUSE.
+ *  Out:     out: the receipt, copied. height, index: may be NULL; the
+ *           block's height and the tx's index in it.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_receipt(parex_read *r,
+    parex_receipt *out, uint64_t *height, uint32_t *index,
+    const uint8_t txid[32]) PAREX_ARG_NONNULL(1, 2, 5);
+
+/** Receipt of tx index of the block at height (the block's tx count is
+ *  parex_block_peek() of parex_read_block()).
+ *  Returns PAREX_OK, PAREX_E_NOTFOUND (no such block, or index past its
+ *  txs), PAREX_E_CORRUPT, PAREX_E_STORAGE, PAREX_E_MISUSE.
+ *  Out: out: copied. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_block_receipt(
+    parex_read *r, parex_receipt *out, uint64_t height, uint32_t index)
+    PAREX_ARG_NONNULL(1, 2);
+
+/** Visit the snapshot's pairs with lo <= key < hi in increasing key order.
+ *
+ *  Returns: PAREX_OK (every pair in the range visited); PAREX_STOPPED
+ *           (fn returned a positive value); fn's negative return value;
+ *           PAREX_E_STORAGE; PAREX_E_MISUSE.
+ *  In:      lo: 32 bytes, or NULL: from the first key.
+ *           hi: 32 bytes, or NULL: to the last key (exclusive bound).
+ *           fn: see parex_kv_fn; its pointers stay valid until the
+ *           transaction ends. It must not end or renew r.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_range(parex_read *r,
+    const uint8_t *lo, const uint8_t *hi, parex_kv_fn fn, void *user)
+    PAREX_ARG_NONNULL(1, 4);
+
+/** Visit every pair of the snapshot; as parex_read_range(r, NULL, NULL,
+ *  fn, user). Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_foreach(parex_read *r,
+    parex_kv_fn fn, void *user) PAREX_ARG_NONNULL(1, 2);
+
+/** Visit the pairs whose key starts with prefix (prefix_len bytes, 0..32;
+ *  prefix may be NULL iff prefix_len is 0: every pair). Returns as
+ *  parex_read_range(), PAREX_E_MISUSE for prefix_len > 32. Since: 0.2.0 */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_prefix(parex_read *r,
+    const uint8_t *prefix, size_t prefix_len, parex_kv_fn fn, void *user)
+    PAREX_ARG_NONNULL(1, 4);
 
 /** Recompute the state root from every stored pair and compare it with the
  *  stored root.
@@ -153,30 +386,51 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_verify(const parex_db *db,
  *  and the args. It must touch state only through its ctx and must not
  *  keep pointers it got from the ctx after it returns.
  *
- *  Return 0 for success, a positive failure code (the tx is included, its
- *  program writes are discarded, its receipt carries the code), or the
- *  negative code a ctx call returned (always propagate PAREX_E_ABORTED:
- *  the engine will run the transaction again).
- *  It may run several times for one transaction (re-execution) and on
- *  several threads at once for different transactions.
+ *  Return 0 for success, or a positive failure code: the tx is included,
+ *  its program writes are discarded, its receipt carries the code
+ *  (PAREX_TX_FAILED). A negative code (a ctx call's error passed on, or
+ *  any other) is a failure of this tx alone in the same way, with that
+ *  code; only PAREX_E_NOMEM and PAREX_E_STORAGE fail the whole block.
+ *  PAREX_E_ABORTED is never returned by a ctx call (since 0.2.0); a
+ *  program returning it simply fails its tx.
+ *
+ *  Speculation — what a program must tolerate. A program may run several
+ *  times for one transaction (re-execution) and on several threads at
+ *  once for different transactions. Only its last run, validated against
+ *  the values the block's sequential order gives, counts: receipt, writes
+ *  and budget outcome are that run's, so the result is deterministic.
+ *  Earlier runs may see a state no sequential order produces when
+ *  transactions read or write keys outside their declared sets: a value
+ *  from a tx that is itself re-executed later, or one key's value from
+ *  before an earlier tx and another's from after it (two keys an earlier
+ *  tx keeps equal may differ). Such a run is thrown away, but it runs: the
+ *  program must not crash, allocate without bound or loop without making
+ *  ctx calls on any values it may read. Loops that make ctx calls end:
+ *  each execution has a budget of max_tx_calls ctx calls
+ *  (parex_engine_options); past it every call fails with PAREX_E_LIMIT,
+ *  and the tx ends with PAREX_TX_BUDGET whatever the program returns. A
+ *  program must therefore return when a ctx call fails.
+ *  Declared read and write sets, exact, avoid inconsistent runs entirely.
  */
 typedef int (*parex_program_fn)(parex_ctx *ctx, void *user);
 
 /** Read key. Returns PAREX_OK (*val, *len set; *val valid until the program
- *  returns), PAREX_E_NOTFOUND (absent), PAREX_E_ABORTED (stop and return
- *  it), PAREX_E_LIMIT (too many distinct keys touched). */
+ *  returns), PAREX_E_NOTFOUND (absent), PAREX_E_LIMIT (too many distinct
+ *  keys touched, or the max_tx_calls budget is spent: return). Counts one
+ *  call of the budget. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_get(parex_ctx *ctx,
     const uint8_t **val, size_t *len, const uint8_t key[32])
     PAREX_ARG_NONNULL(1, 2, 3, 4);
 
 /** Write key (value copied; len 0 is a present, empty value).
- *  Returns PAREX_OK, PAREX_E_LIMIT (value over max_value_bytes, or too many
- *  keys), PAREX_E_ABORTED, PAREX_E_NOMEM. */
+ *  Returns PAREX_OK, PAREX_E_LIMIT (value over max_value_bytes, too many
+ *  keys, or the budget spent), PAREX_E_NOMEM. Counts one call of the
+ *  budget. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_put(parex_ctx *ctx,
     const uint8_t key[32], const uint8_t *val, size_t len)
     PAREX_ARG_NONNULL(1, 2);
 
-/** Delete key (absent afterwards). Returns as parex_ctx_put. */
+/** Delete key (absent afterwards). Returns as parex_ctx_put. Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_ctx_del(parex_ctx *ctx,
     const uint8_t key[32]) PAREX_ARG_NONNULL(1, 2);
 
@@ -189,7 +443,10 @@ PAREX_API uint64_t parex_ctx_height(const parex_ctx *ctx) PAREX_ARG_NONNULL(1);
 
 /* ---- engine ------------------------------------------------------------- */
 
+/** Options of parex_engine_create(): a sized struct (parex_common.h). */
 typedef struct parex_engine_options {
+    size_t size;             /**< sizeof(parex_engine_options) as compiled
+                                  by the caller. Since: 0.2.0 */
     unsigned threads;        /**< total threads incl. the caller; 0 = online CPUs */
     uint32_t chain_id;       /**< txs of another chain id are rejected */
     parex_limits limits;     /**< all-zero = parex_limits_default() */
@@ -214,15 +471,31 @@ typedef struct parex_engine_options {
                                   executed block, read with
                                   parex_engine_profile(). Adds two clock
                                   reads per tx execution. */
+    uint32_t max_tx_calls;   /**< ctx calls (get, put, del) one execution of
+                                  a program may make before it is stopped
+                                  with the receipt status PAREX_TX_BUDGET;
+                                  0 = default 1,000,000. See "program
+                                  contract" below. Since: 0.2.0 */
 } parex_engine_options;
 
+#define PAREX_ENGINE_OPTIONS_INIT PAREX_SIZED_INIT(parex_engine_options)
+
 /** Fill *out with the defaults: threads 0 (online CPUs), chain_id 1,
- *  parex_limits_default(), parallel executor. Thread-safe. Since: 0.1.0 */
+ *  parex_limits_default(), parallel executor, max_tx_calls 1,000,000.
+ *
+ *  In/Out: out: out->size must be set first (PAREX_ENGINE_OPTIONS_INIT);
+ *          at most out->size bytes are written, size kept. An implausible
+ *          size leaves *out untouched, and parex_engine_create() then
+ *          refuses it.
+ *  Thread-safe. Since: 0.1.0 (the size member: 0.2.0) */
 PAREX_API void parex_engine_options_default(parex_engine_options *out)
     PAREX_ARG_NONNULL(1);
 
-/** Per-block counters and stage times (nanoseconds, wall clock). */
+/** Per-block counters and stage times (nanoseconds, wall clock). A sized
+ *  output struct (parex_common.h): set size (PAREX_BLOCK_STATS_INIT). */
 typedef struct parex_block_stats {
+    size_t size;             /**< sizeof(parex_block_stats) as compiled by
+                                  the caller. Since: 0.2.0 */
     uint64_t txs, batches, reexecutions, escaped;
     uint64_t fallback;       /**< 1: ran sequentially (see min_batch_width) */
     uint64_t decode_ns, verify_ns, analysis_ns, exec_ns, validate_ns,
@@ -234,13 +507,22 @@ typedef struct parex_block_stats {
                                   count, within a small multiple of the
                                   keys looked up whatever the keys are
                                   (tests/engine/test_hostile.c) */
+    uint64_t verify_skipped; /**< signatures not verified by the engine
+                                  (PAREX_EXEC_VERIFIED): all txs, or 0.
+                                  Since: 0.2.0 */
+    uint64_t budget_stops;   /**< txs whose program ran out of
+                                  max_tx_calls (PAREX_TX_BUDGET).
+                                  Since: 0.2.0 */
     uint64_t fallback_reason;/**< why the block ran sequentially: one of
                                   PAREX_FALLBACK_*; PAREX_FALLBACK_NONE
-                                  exactly when fallback is 0. Since: 0.1.0 */
+                                  exactly when fallback is 0. Since: 0.2.0 */
 } parex_block_stats;
 
+#define PAREX_BLOCK_STATS_INIT PAREX_SIZED_INIT(parex_block_stats)
+
+
 /** Why a block ran on the sequential executor (parex_block_stats
- *  .fallback_reason). Since: 0.1.0 */
+ *  .fallback_reason). Since: 0.2.0 */
 #define PAREX_FALLBACK_NONE 0       /**< it did not (or the engine was
                                          created sequential) */
 #define PAREX_FALLBACK_NARROW 1     /**< the whole block's width and critical
@@ -260,28 +542,22 @@ typedef struct parex_block_stats {
 
 /** Name of a PAREX_FALLBACK_* reason ("narrow", "work bound", "one
  *  thread", "none"; "unknown" for any other value); static string.
- *  Thread-safe. Since: 0.1.0 */
+ *  Thread-safe. Since: 0.2.0 */
 PAREX_API const char *parex_fallback_name(uint64_t reason);
-
-/** Receipt of one transaction. */
-typedef struct parex_receipt {
-    uint8_t txid[PAREX_KEY_LEN];
-    uint32_t status;     /**< PAREX_TX_SUCCESS, _FAILED, _UNKNOWN_PROGRAM */
-    int32_t code;        /**< the program's failure code when FAILED */
-    uint64_t fee;        /**< fee charged */
-} parex_receipt;
-
-#define PAREX_TX_SUCCESS 0
-#define PAREX_TX_FAILED 1
-#define PAREX_TX_UNKNOWN_PROGRAM 2
 
 /** Create an engine on db with its thread pool (created once, reused for
  *  every block). The built-in programs are registered.
  *
- *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_INVALID (bad options).
+ *  Returns: PAREX_OK; PAREX_E_NOMEM; PAREX_E_INVALID (bad options);
+ *           PAREX_E_MISUSE (opt->size not a size this library accepts, or
+ *           a newer caller's field this library does not know is set);
+ *           PAREX_E_MISMATCH (the store records another chain id than
+ *           opt->chain_id); PAREX_E_CORRUPT, PAREX_E_STORAGE (reading the
+ *           store's chain).
  *  Out:     out: handle or NULL on failure; destroy with
  *                parex_engine_destroy() before closing db.
- *  In:      db: borrowed for the engine's lifetime; opt: NULL for defaults.
+ *  In:      db: borrowed for the engine's lifetime; opt: NULL for defaults,
+ *           else a sized struct (PAREX_ENGINE_OPTIONS_INIT).
  *  Since: 0.1.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_create(parex_engine **out,
@@ -299,6 +575,15 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_register(parex_engine *e,
 
 /** Execute flags. */
 #define PAREX_EXEC_COMMIT 1u   /**< commit the block before returning */
+/** The caller has verified every transaction's signature (parex_tx_verify()
+ *  on the same encoding) and the engine skips its BIP-340 verification
+ *  (chain ids are still checked). A trust decision: a block executed with
+ *  this flag is only as sound as its caller's check, and a bad signature
+ *  the caller let through is committed. For a node that verified each tx
+ *  on entry to its mempool and builds blocks from them; never for blocks
+ *  from elsewhere (sync, replay), which must run without it.
+ *  stats.verify_skipped counts the skipped txs. Since: 0.2.0 */
+#define PAREX_EXEC_VERIFIED 2u
 
 /** Execute an encoded block on top of the head block.
  *
@@ -318,13 +603,22 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_register(parex_engine *e,
  *           PAREX_E_BUFFER   cap < tx count; nothing written;
  *           PAREX_E_NOMEM, PAREX_E_STORAGE, PAREX_E_MAPFULL: nothing written;
  *           PAREX_E_PENDING  a previous block is still pending;
- *           PAREX_E_NOTFOUND the store has no genesis.
+ *           PAREX_E_NOTFOUND the store has no genesis;
+ *           PAREX_E_MISUSE   NULL argument, or stats->size not a size this
+ *                            library accepts (nothing executed, *stats
+ *                            untouched).
+ *  Committed: state, the block (with the computed header), its receipts
+ *           and the hash index, in one LMDB write transaction (see
+ *           parex_read_block(), parex_read_receipt()).
  *  Args:    e: exclusive access for the call.
  *  Out:     header: the new header (roots filled); may be NULL.
  *           receipts: caller array of cap receipts (NULL iff cap is 0);
  *                     receipts[i] describes tx i.
- *           stats: may be NULL. err: may be NULL.
- *  In:      block, len: encoded block; not retained.
+ *           stats: may be NULL; a sized struct (PAREX_BLOCK_STATS_INIT):
+ *                  at most stats->size bytes are written.
+ *           err: may be NULL.
+ *  In:      block, len: encoded block; not retained (a pending block is
+ *           copied). flags: PAREX_EXEC_COMMIT, PAREX_EXEC_VERIFIED.
  *  Source:  batches and optimistic validation after Block-STM (Gelashvili et
  *           al., arXiv:2203.06871) and Solana's account-lock scheduling;
  *           LtHash (Bellare-Micciancio 1997; Lewi et al. 2019).
@@ -360,13 +654,13 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute(parex_engine *e,
  *                parex_prepared_free() (after e's last use of it).
  *           err: may be NULL.
  *  In:      block, len: the encoded block; copied, not retained.
- *  Since: 0.1.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_prepare(
     const parex_engine *e, parex_prepared **out, parex_error_info *err,
     const uint8_t *block, size_t len) PAREX_ARG_NONNULL(1, 2);
 
-/** Free a prepared block. NULL is a no-op. Since: 0.1.0 */
+/** Free a prepared block. NULL is a no-op. Since: 0.2.0 */
 PAREX_API void parex_prepared_free(parex_prepared *p);
 
 /** Execute a block prepared by parex_block_prepare(): as
@@ -375,22 +669,30 @@ PAREX_API void parex_prepared_free(parex_prepared *p);
  *  stats->decode_ns and verify_ns are the preparation's times (spent
  *  off this call's critical path; total_ns does not include them).
  *
+ *  flags: as parex_engine_execute(); with PAREX_EXEC_VERIFIED the
+ *  prepared signature verdicts are set aside (chain ids still count), as
+ *  parex_engine_execute() skips the verification.
+ *
  *  Returns: as parex_engine_execute(), and PAREX_E_MISUSE when p was
  *           prepared for an engine with another chain id or other limits.
  *  Args:    e: exclusive access for the call, as parex_engine_execute().
  *  Out:     header, receipts, stats, err: as parex_engine_execute().
  *  In:      p: read only; may be executed again (e.g. after an abort) and
  *              freed once this call returns.
- *  Since: 0.1.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute_prepared(
     parex_engine *e, parex_header *header, parex_receipt *receipts,
     size_t cap, parex_block_stats *stats, parex_error_info *err,
     const parex_prepared *p, unsigned flags) PAREX_ARG_NONNULL(1, 7);
 
-/** Commit the pending block in one LMDB write transaction.
- *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending), PAREX_E_MAPFULL,
- *  PAREX_E_STORAGE (nothing committed; the block stays pending). */
+/** Commit the pending block (state, block, receipts) in one LMDB write
+ *  transaction.
+ *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending, or stats->size not
+ *  accepted), PAREX_E_MAPFULL, PAREX_E_STORAGE (nothing committed; the
+ *  block stays pending). stats: may be NULL; only commit_ns is set, if
+ *  the caller's size reaches it. Args: e: exclusive access.
+ *  Since: 0.1.0 */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_commit(parex_engine *e,
     parex_block_stats *stats) PAREX_ARG_NONNULL(1);
 

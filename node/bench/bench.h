@@ -3,10 +3,13 @@
  * library; it includes only node/formats/ and calls in one direction
  * (each file only those above it):
  *
- * bench_sched.c  the batch-schedule makespan projection and Zipf sampling
- *                (pure functions, unit-tested)
+ * bench_sched.c  the batch-schedule makespan projection, the dependency
+ *                graph and its makespan, Zipf sampling (pure functions,
+ *                unit-tested)
  * bench_work.c   workloads (p2p, Zipf-skewed p2p, hot, traces), generated
  *                and signed before any timing
+ * bench_txwork.c --tx-work: the calibrated SHA-256 chain and the programs
+ *                that add it to every tx
  * bench_exec.c   one run of a workload on a fresh store, the stage names,
  *                the process' memory figures
  * bench_prof.c   the projection: profiled one-thread runs replayed by
@@ -39,6 +42,10 @@ typedef struct bench_opts {
     uint64_t rss_blocks;     /* nonzero: the RSS report over that many blocks */
     int scaling;             /* the time-per-tx report over block sizes */
     double zipf;             /* 0: uniform */
+    double tx_work_us;       /* --tx-work: extra work per tx, us */
+    uint64_t tx_work_hashes; /* its calibrated SHA-256 chain length */
+    int details;             /* --details: per run, the stage split etc. */
+    int sweep;               /* no workload options: the short sweep */
     unsigned threads[BENCH_MAX_THREADS];
     size_t nthreads;
     parex_sync sync;
@@ -65,8 +72,16 @@ typedef struct bench_work {
     node_txbytes **txs;
     uint64_t verify_ps;      /* Schnorr verify per signature per core, ps;
                                 0 until measured */
+    int seq_listed;          /* one of the eight essentially sequential
+                                Ethereum blocks (bench_work.c) */
+    uint64_t work_hashes;    /* --tx-work: SHA-256 steps per tx; 0: none */
     int proj_state;          /* 0 not yet profiled, 1 done, -1 failed */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
+    /* Kept from the profiled runs, per block: each tx's minimum
+     * execution time and the dependency graph of the declared sets. */
+    uint64_t **tx_ns;
+    struct bench_dag *dag;
+    uint64_t dag_depth;      /* sum over blocks of the longest chain */
 } bench_work;
 
 /** p2p: a sender to a different recipient, both uniform over the accounts,
@@ -76,6 +91,9 @@ typedef struct bench_work {
 void px_bench_gen_transfers(bench_work *w, const char *workload,
     uint64_t accounts, uint64_t block_size, uint64_t nblocks, uint64_t seed,
     double zipf);
+/** 1 when label ("ethereum/5891667.jsonl") names one of the eight
+ *  essentially sequential Ethereum blocks of ../shared/data/README.md. */
+int px_bench_seq_listed(const char *label);
 /** One trace file as one block. Returns 0, or -1 after a warning. */
 int px_bench_gen_trace(bench_work *w, const char *file);
 void px_bench_work_free(bench_work *w);
@@ -92,6 +110,37 @@ void px_bench_work_free(bench_work *w);
 uint64_t px_bench_makespan(const uint32_t *batch, const uint64_t *ns,
     size_t n, unsigned threads, uint64_t *scratch);
 
+/** The dependency graph of one block: tx j depends on each earlier tx it
+ *  conflicts with under the declared sets, found per key as the last
+ *  writer before j (write-read, write-write) and, when j writes, every
+ *  reader since that writer (read-write). The sender's account key counts
+ *  as written by every tx. Every conflicting pair is ordered by a path,
+ *  not always by an edge of its own; no transitive reduction. */
+typedef struct bench_dag {
+    size_t n;
+    size_t *off;             /* n + 1: tx j's predecessors are
+                                pred[off[j] .. off[j+1]) */
+    uint32_t *pred;          /* each < j */
+} bench_dag;
+
+/** Build the graph of txs[0..n-1] (decoded; their sets borrowed only for
+ *  the call). Release with px_bench_dag_release(). Dies on allocation
+ *  failure. */
+void px_bench_dag_build(bench_dag *d, const parex_tx *txs, size_t n);
+void px_bench_dag_release(bench_dag *d);
+/** 0 when every predecessor of j is below j, else -1. */
+int px_bench_dag_check(const bench_dag *d);
+/** The longest chain, in txs (the engine's batch count for exact
+ *  declarations); 0 for an empty or malformed graph. */
+size_t px_bench_dag_depth(const bench_dag *d);
+/** Makespan of d on `threads` workers with tx j taking ns[j]: list
+ *  scheduling (Graham 1966) without barriers, the ready tx of lowest
+ *  index first; a tx is ready when all its predecessors have finished.
+ *  Returns 0 for n == 0, threads == 0 or a malformed graph. The
+ *  dependency-graph bound is sum(ns) / makespan. */
+uint64_t px_bench_dag_makespan(const bench_dag *d, const uint64_t *ns,
+    unsigned threads);
+
 /** Zipf(s) over ranks 0..n-1: P(k) proportional to 1/(k+1)^s. */
 typedef struct bench_zipf {
     double *cdf;
@@ -103,6 +152,21 @@ void px_bench_zipf_init(bench_zipf *z, size_t n, double s);
 /** A rank from a 64-bit uniform draw u (inverse CDF, binary search). */
 size_t px_bench_zipf_draw(const bench_zipf *z, uint64_t u);
 void px_bench_zipf_release(bench_zipf *z);
+
+/* ---- bench_txwork.c --------------------------------------------------- */
+
+/** out = SHA-256 applied `steps` times to the 32 bytes of seed (out may be
+ *  seed). */
+void px_bench_work_chain(uint8_t out[32], const uint8_t seed[32],
+    uint64_t steps);
+/** The chain length that takes about us microseconds on this core (the
+ *  fastest of three timings); 0 for us <= 0, else at least 1. */
+uint64_t px_bench_work_calibrate(double us);
+/** Register on e the programs of ids 1 (transfer) and 2 (trace) that run
+ *  a chain of *steps steps (seeded by the tx's signature), then the
+ *  built-in program's semantics. steps is borrowed for e's lifetime.
+ *  Returns parex_engine_register()'s code. */
+int px_bench_work_register(parex_engine *e, uint64_t *steps);
 
 /* ---- bench_exec.c: types of a run and its results -------------------- */
 
@@ -131,6 +195,16 @@ typedef struct bench_result {
     double verify_us, sig_bound_tps, sig_bound_ratio;
     int have_proj;           /* the profiled runs ran */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
+    double dag_bound;        /* with have_proj: sum of the tx times over
+                                the dependency graphs' makespan at
+                                `threads` (bench_prof.c) */
+    uint64_t dag_depth;      /* longest chains of the graphs, summed */
+    int seq_listed;          /* one of the eight sequential Ethereum
+                                blocks */
+    const char *fallback;    /* why the parallel engine ran blocks
+                                sequentially; NULL: it did not */
+    double tx_work_us;       /* --tx-work */
+    uint64_t tx_work_hashes;
     uint64_t peak_rss;
     uint8_t root[32];
     int roots_match;
@@ -149,6 +223,8 @@ typedef struct bench_progress {
 typedef struct bench_run {
     parex_block_stats s;
     uint64_t failed, fallback_blocks;
+    const char *fallback;    /* the reason of the first fallback block */
+    int fallback_mixed;      /* blocks fell back for different reasons */
     double ideal_den;        /* sum over blocks of txs / ideal speedup */
     uint8_t root[32];
 } bench_run;
@@ -166,8 +242,15 @@ typedef struct bench_exec_cfg {
     void *user;
 } bench_exec_cfg;
 
+/** Why a block ran on the sequential executor, from its stats and the
+ *  engine's thread count ("one thread", "narrow"); NULL when it did
+ *  not. */
+const char *px_bench_fallback_reason(const parex_block_stats *st,
+    unsigned threads);
+
 /** One run: a fresh store, genesis, then w's blocks in order, each
- *  committed. Dies on any engine or storage error. */
+ *  committed; with w->work_hashes, the programs of bench_txwork.c. Dies
+ *  on any engine or storage error. */
 void px_bench_execute(bench_run *out, const bench_work *w,
     const bench_exec_cfg *cfg);
 
@@ -181,9 +264,11 @@ void px_bench_rss_split(uint64_t *anon, uint64_t *file);
 
 /** The projection: PROF_PASSES profiled one-thread runs of w (computed
  *  once per workload, kept in w), each tx's minimum time, replayed by
- *  px_bench_makespan() at 4..64 threads. Fills r->proj_speedup and
- *  r->proj_ideal and sets r->have_proj. Returns 0, or -1 when the engine
- *  gave no usable profile (r untouched). */
+ *  px_bench_makespan() at 4..64 threads, and by px_bench_dag_makespan()
+ *  on each block's dependency graph at r->threads. Fills r->proj_speedup,
+ *  r->proj_ideal, r->dag_bound and r->dag_depth and sets r->have_proj.
+ *  Returns 0, or -1 when the engine gave no usable profile (r
+ *  untouched). */
 int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o);
 
 /* ---- bench_run.c ------------------------------------------------------ */
@@ -225,9 +310,13 @@ void px_bench_print_rss(const bench_opts *o, const bench_work *w,
  *  among results[0..n-1] (same workload, one per block size). */
 void px_bench_print_scaling(const bench_opts *o, const bench_result *res,
     size_t n);
-/** Geomean and min of the speedups per thread count over res[0..n-1]. */
-void px_bench_print_summary(const bench_opts *o, const char *what,
-    const bench_result *res, size_t n);
+/** The summary table after every run: per thread count, geomean and min
+ *  of the exec speedup and of speedup / dependency-graph bound for p2p,
+ *  Zipf p2p, hot, all real blocks, those of >= 100 txs, and those
+ *  without the eight essentially sequential Ethereum blocks; then the
+ *  count of root mismatches. */
+void px_bench_print_summary(const bench_opts *o, const bench_result *res,
+    size_t n);
 void px_bench_progress_update(bench_progress *pg, const char *what,
     size_t i, size_t n);
 void px_bench_progress_clear(bench_progress *pg);

@@ -34,12 +34,26 @@ static void stats_add(parex_block_stats *a, const parex_block_stats *b)
     a->total_ns += b->total_ns;
 }
 
+const char *px_bench_fallback_reason(const parex_block_stats *st,
+    unsigned threads)
+{
+    /* parex_block_stats.fallback says that the block ran sequentially,
+     * not why; at 0.2 the engine falls back for two reasons only: one
+     * thread, or an analysed prefix narrower than min_batch_width. When
+     * the stats carry a reason, it is mapped here. */
+    if (st->fallback == 0) {
+        return NULL;
+    }
+    return threads <= 1 ? "one thread" : "narrow";
+}
+
 void px_bench_execute(bench_run *out, const bench_work *w,
     const bench_exec_cfg *cfg)
 {
+    uint64_t steps = w->work_hashes;
     char *dir = node_tmpdir("bench");
-    parex_db_options dbo;
-    parex_engine_options eo;
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info ei;
     parex_db *db = NULL;
     parex_engine *e = NULL;
@@ -51,6 +65,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
 
     memset(out, 0, sizeof(*out));
     memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
     dbo.sync = cfg->sync;
     memset(&ei, 0, sizeof(ei));
     rc = parex_db_open(&db, &ei, dir, &dbo);
@@ -74,6 +89,10 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         node_die(NODE_EXIT_RUNTIME, "bench %s: cannot create the engine: %s",
             w->label, parex_strerror(rc));
     }
+    if (steps > 0 && (rc = px_bench_work_register(e, &steps)) != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: cannot register the "
+            "--tx-work programs: %s", w->label, parex_strerror(rc));
+    }
     for (b = 0; b < w->nblocks; b++) {
         parex_block_stats st;
         double ideal;
@@ -89,6 +108,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
             rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
         }
         memset(&st, 0, sizeof(st));
+        st.size = sizeof(st);
         memset(&ei, 0, sizeof(ei));
         rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
             w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
@@ -115,7 +135,15 @@ void px_bench_execute(bench_run *out, const bench_work *w,
             ideal = 1.0;
         }
         out->ideal_den += (double)st.txs / ideal;
-        out->fallback_blocks += st.fallback != 0;
+        if (st.fallback != 0) {
+            const char *why = px_bench_fallback_reason(&st, cfg->threads);
+            if (out->fallback == NULL) {
+                out->fallback = why;
+            } else if (strcmp(out->fallback, why) != 0) {
+                out->fallback_mixed = 1;
+            }
+            out->fallback_blocks++;
+        }
         stats_add(&out->s, &st);
         if (cfg->on_block != NULL) {
             cfg->on_block(cfg->user, e, b, &st);

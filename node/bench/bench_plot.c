@@ -1,10 +1,13 @@
 /* `parex bench --plot FILE.png`: a gnuplot script with the data inline
  * (datablocks, gnuplot >= 5.0), run as a child process.
  *
- * Panels: tx/s against threads; exec speedup against threads, measured and
- * projected from the batch schedule; exec speedup and tx/s of p2p against
- * the number of accounts (contention falls as accounts grow). Traces are
- * drawn as one series, the geometric mean over the trace blocks.
+ * Panels: end-to-end tx/s against threads, with the signature bound (every
+ * workload climbs alike there: verification dominates); exec speedup
+ * against threads, measured and projected from the batch schedule; exec
+ * speedup and tx/s of p2p against the number of accounts (contention falls
+ * as accounts grow). Traces are drawn as one series, the geometric mean
+ * over the trace blocks. Measured lines are drawn first (solid), then the
+ * projections (dashed), a workload's in the colour of its measured line.
  */
 #include "bench.h"
 
@@ -28,6 +31,8 @@ typedef struct plot_series {
     size_t cnt[PLOT_MAX_POINTS];
     size_t n;
     int dashed;
+    int grey;                /* a reference line, not a workload */
+    size_t colour;           /* gnuplot linetype: the workload's */
 } plot_series;
 
 typedef struct plot_panel {
@@ -36,6 +41,7 @@ typedef struct plot_panel {
     int logy, diagonal;
     plot_series *s;
     size_t n, cap;
+    size_t ncolours;
 } plot_panel;
 
 static int on_path(const char *prog)
@@ -69,8 +75,13 @@ void px_bench_plot_check(void)
     }
 }
 
-static plot_series *series(plot_panel *p, const char *title, int dashed)
+/* The series of title (dashed or not) in p, created on first use. The
+ * colour follows the workload: a dashed series takes the colour of the
+ * solid one of the same title. */
+static plot_series *series_of(plot_panel *p, const char *title, int dashed,
+    int grey)
 {
+    plot_series *s;
     size_t i;
 
     for (i = 0; i < p->n; i++) {
@@ -82,16 +93,35 @@ static plot_series *series(plot_panel *p, const char *title, int dashed)
         p->cap = p->cap == 0 ? 8 : 2 * p->cap;
         p->s = node_realloc(p->s, p->cap * sizeof(*p->s));
     }
-    memset(&p->s[p->n], 0, sizeof(p->s[p->n]));
+    s = &p->s[p->n];
+    memset(s, 0, sizeof(*s));
     /* gnuplot strings: no quotes or backslashes in titles. */
-    snprintf(p->s[p->n].title, sizeof(p->s[p->n].title), "%s", title);
-    for (i = 0; p->s[p->n].title[i] != '\0'; i++) {
-        if (p->s[p->n].title[i] == '"' || p->s[p->n].title[i] == '\\') {
-            p->s[p->n].title[i] = '_';
+    snprintf(s->title, sizeof(s->title), "%s", title);
+    for (i = 0; s->title[i] != '\0'; i++) {
+        if (s->title[i] == '"' || s->title[i] == '\\') {
+            s->title[i] = '_';
         }
     }
-    p->s[p->n].dashed = dashed;
-    return &p->s[p->n++];
+    s->dashed = dashed;
+    s->grey = grey;
+    p->n++;
+    if (grey) {
+        return s;
+    }
+    s->colour = p->ncolours + 1;
+    for (i = 0; i + 1 < p->n; i++) {
+        if (!p->s[i].grey && strcmp(p->s[i].title, s->title) == 0) {
+            s->colour = p->s[i].colour;
+            return s;
+        }
+    }
+    p->ncolours++;
+    return s;
+}
+
+static plot_series *series(plot_panel *p, const char *title, int dashed)
+{
+    return series_of(p, title, dashed, 0);
 }
 
 /* Add (x, y) to s; points with equal x are combined by geometric mean. */
@@ -127,6 +157,7 @@ static int cmp_x(const void *a, const void *b)
 static void write_panel(FILE *f, const plot_panel *p, size_t id)
 {
     size_t i, k;
+    int pass;
 
     for (i = 0; i < p->n; i++) {
         const plot_series *s = &p->s[i];
@@ -150,11 +181,25 @@ static void write_panel(FILE *f, const plot_panel *p, size_t id)
         fprintf(f, "unset logscale x\n");
     }
     fprintf(f, "%s logscale y\n", p->logy ? "set" : "unset");
+    /* Measured (solid) lines first, so that they are drawn beneath
+     * nothing and head the legend; then the projections and the
+     * reference lines. */
     fprintf(f, "plot ");
-    for (i = 0; i < p->n; i++) {
-        fprintf(f, "%s$d%zu_%zu with linespoints dt %d lw 2 title \"%s\"",
-            i == 0 ? "" : ", ", id, i, p->s[i].dashed ? 2 : 1,
-            p->s[i].title);
+    for (k = 0, pass = 0; pass < 2; pass++) {
+        for (i = 0; i < p->n; i++) {
+            const plot_series *s = &p->s[i];
+            if ((s->dashed || s->grey) != (pass == 1)) {
+                continue;
+            }
+            fprintf(f, "%s$d%zu_%zu with linespoints dt %d lw 2 ",
+                k++ == 0 ? "" : ", ", id, i, s->dashed ? 2 : 1);
+            if (s->grey) {
+                fprintf(f, "lc rgb \"gray40\" ");
+            } else {
+                fprintf(f, "lc %zu ", s->colour);
+            }
+            fprintf(f, "title \"%s\"", s->title);
+        }
     }
     if (p->diagonal) {
         fprintf(f, ", x with lines dt 3 lc rgb \"gray\" title \"linear\"");
@@ -206,7 +251,8 @@ int px_bench_plot(const char *file, const bench_opts *o,
     char *argv[3];
 
     memset(pan, 0, sizeof(pan));
-    pan[0].title = "end-to-end throughput";
+    pan[0].title = "end-to-end throughput: bound by signature "
+        "verification (dashed grey)";
     pan[0].xlabel = "threads";
     pan[0].ylabel = "tx/s";
     pan[0].logx = 2;
@@ -236,6 +282,10 @@ int px_bench_plot(const char *file, const bench_opts *o,
         char t[200];
 
         point(series(&pan[0], kk, 0), r->threads, r->tps_e2e);
+        if (r->sig_bound_tps > 0) {
+            point(series_of(&pan[0], "signature bound", 1, 1), r->threads,
+                r->sig_bound_tps);
+        }
         point(series(&pan[1], kk, 0), r->threads, r->exec_speedup);
         if (r->have_proj && r->threads == top) {
             plot_series *s = series(&pan[1], kk, 1);
@@ -360,6 +410,11 @@ static int result_from_json(bench_result *r, char *err, const char *where,
                 where, reals[k]);
         }
         *dst[k] = json_number_value(v);
+    }
+    /* Optional: lines written before the field existed have none. */
+    if (json_is_number(json_object_get(o, "sig_bound_tps"))) {
+        r->sig_bound_tps = json_number_value(json_object_get(o,
+            "sig_bound_tps"));
     }
     if (json_is_object(ps)) {
         for (k = 0; k < BENCH_NPROJ; k++) {

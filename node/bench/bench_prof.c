@@ -1,5 +1,7 @@
 /* `parex bench` projection: profiled parallel runs of a workload, their
- * per-tx execution times replayed on 4..64 workers (bench_sched.c).
+ * per-tx execution times replayed on 4..64 workers (bench_sched.c), and
+ * the dependency-graph bound at the run's thread count: the same times
+ * scheduled on the graph of the declared sets, without barriers.
  *
  * The timed repetitions never profile (profiling adds two clock reads per
  * execution). The profiled runs use one thread and min_batch_width 1, so
@@ -63,6 +65,59 @@ static void prof_on_block(void *user, parex_engine *e, size_t b,
         }
         pb->batch[i] = p[i].batch;
     }
+}
+
+/* Keep each block's tx times and build its dependency graph from the
+ * declared sets of the txs as the engine decoded them. */
+static int keep_dag(bench_work *w, prof_state *s)
+{
+    parex_tx *txs = NULL;
+    size_t b, i, cap = 0;
+
+    w->tx_ns = node_calloc(w->nblocks == 0 ? 1 : w->nblocks,
+        sizeof(*w->tx_ns));
+    w->dag = node_calloc(w->nblocks == 0 ? 1 : w->nblocks, sizeof(*w->dag));
+    w->dag_depth = 0;
+    for (b = 0; b < w->nblocks; b++) {
+        if (s->blk[b].n != w->ntx[b]) {
+            free(txs);
+            return -1;
+        }
+        if (w->ntx[b] > cap) {
+            cap = w->ntx[b];
+            txs = node_realloc(txs, cap * sizeof(*txs));
+        }
+        for (i = 0; i < w->ntx[b]; i++) {
+            if (parex_tx_decode(&txs[i], NULL, w->txs[b][i].p,
+                    w->txs[b][i].len, NULL) != PAREX_OK) {
+                free(txs);
+                return -1;
+            }
+        }
+        px_bench_dag_build(&w->dag[b], txs, w->ntx[b]);
+        w->dag_depth += px_bench_dag_depth(&w->dag[b]);
+        /* The profile's arrays move into the workload. */
+        w->tx_ns[b] = s->blk[b].ns;
+        s->blk[b].ns = NULL;
+    }
+    free(txs);
+    return 0;
+}
+
+/* sum of the tx times / sum of the graphs' makespans at `threads`. */
+static double dag_bound(const bench_work *w, unsigned threads)
+{
+    double work = 0, span = 0;
+    size_t b, i;
+
+    for (b = 0; b < w->nblocks; b++) {
+        for (i = 0; i < w->dag[b].n; i++) {
+            work += (double)w->tx_ns[b][i];
+        }
+        span += (double)px_bench_dag_makespan(&w->dag[b], w->tx_ns[b],
+            threads);
+    }
+    return span > 0 ? work / span : 1.0;
 }
 
 static int project(bench_work *w, const prof_state *s)
@@ -131,7 +186,8 @@ int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o)
         for (s.pass = 0; s.pass < PROF_PASSES && !s.failed; s.pass++) {
             px_bench_execute(&run, w, &c);
         }
-        w->proj_state = !s.failed && project(w, &s) == 0 ? 1 : -1;
+        w->proj_state = !s.failed && project(w, &s) == 0 &&
+            keep_dag(w, &s) == 0 ? 1 : -1;
         for (b = 0; b < w->nblocks; b++) {
             free(s.blk[b].batch);
             free(s.blk[b].ns);
@@ -144,5 +200,7 @@ int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o)
     memcpy(r->proj_speedup, w->proj_speedup, sizeof(r->proj_speedup));
     memcpy(r->proj_ideal, w->proj_ideal, sizeof(r->proj_ideal));
     r->have_proj = 1;
+    r->dag_bound = dag_bound(w, r->threads);
+    r->dag_depth = w->dag_depth;
     return 0;
 }

@@ -30,6 +30,11 @@ static void emit(json_t *j)
     fflush(stdout);
 }
 
+static double ratio_of(double a, double b)
+{
+    return b > 0 ? a / b : 0.0;
+}
+
 static void set_int(json_t *j, const char *k, uint64_t v)
 {
     json_object_set_new(j, k, json_integer((json_int_t)v));
@@ -45,14 +50,23 @@ void px_bench_print_header(const bench_opts *o)
     if (o->json) {
         return;
     }
-    printf("# parex bench: sync=%s reps=%llu seed=%llu cpus=%u; exec = "
-        "analysis+exec+validate+apply; median [min-max] of the reps\n",
+    printf("# parex bench: sync=%s reps=%llu seed=%llu cpus=%u",
         o->sync_name, (unsigned long long)o->reps,
         (unsigned long long)o->seed, node_cpus());
+    if (o->tx_work_hashes > 0) {
+        printf(" tx-work=%g us (%llu SHA-256 steps per tx)", o->tx_work_us,
+            (unsigned long long)o->tx_work_hashes);
+    }
+    printf("\n");
     if (o->rss_blocks == 0) {
-        printf("%-40s %3s %7s %6s %6s %18s %18s %7s %6s %10s %8s\n",
-            "workload", "thr", "txs", "batch", "reexec", "seq exec ms",
-            "par exec ms", "speedup", "ideal", "e2e tx/s", "rss MiB");
+        printf("# speedup = seq / par execution stage (analysis+exec+"
+            "validate+apply), medians; bound = the dependency graph's at "
+            "thr;\n# fallback = why the engine ran blocks sequentially; "
+            "e2e/sig = end-to-end tx/s over the signature bound\n");
+        printf("%-34s %3s %7s %5s %6s %9s %9s %7s %6s %7s %-11s %9s %7s\n",
+            "workload", "thr", "txs", "batch", "reexec", "seq ms", "par ms",
+            "speedup", "bound", "spd/bnd", "fallback", "e2e tx/s",
+            "e2e/sig");
     }
     fflush(stdout);
 }
@@ -79,6 +93,12 @@ static void print_json(const bench_opts *o, const bench_result *r)
     set_int(j, "batches", r->batches);
     set_int(j, "reexecutions", r->reexecutions);
     set_int(j, "fallback_blocks", r->fallback_blocks);
+    json_object_set_new(j, "fallback", r->fallback == NULL ? json_null()
+        : json_string(r->fallback));
+    json_object_set_new(j, "sequential_block",
+        json_boolean(r->seq_listed));
+    set_real(j, "tx_work_us", r->tx_work_us);
+    set_int(j, "tx_work_hashes", r->tx_work_hashes);
     set_real(j, "seq_exec_s", (double)r->seq_exec.med / 1e9);
     set_real(j, "seq_exec_min_s", (double)r->seq_exec.min / 1e9);
     set_real(j, "seq_exec_max_s", (double)r->seq_exec.max / 1e9);
@@ -107,9 +127,16 @@ static void print_json(const bench_opts *o, const bench_result *r)
         }
         json_object_set_new(j, "projected_speedup", ps);
         json_object_set_new(j, "projected_ideal", pi);
+        set_real(j, "dag_bound", r->dag_bound);
+        set_real(j, "speedup_over_bound", ratio_of(r->exec_speedup,
+            r->dag_bound));
+        set_int(j, "dag_depth", r->dag_depth);
     } else {
         json_object_set_new(j, "projected_speedup", json_null());
         json_object_set_new(j, "projected_ideal", json_null());
+        json_object_set_new(j, "dag_bound", json_null());
+        json_object_set_new(j, "speedup_over_bound", json_null());
+        json_object_set_new(j, "dag_depth", json_null());
     }
     set_int(j, "peak_rss_bytes", r->peak_rss);
     for (k = 0; k < ST_N; k++) {
@@ -122,40 +149,68 @@ static void print_json(const bench_opts *o, const bench_result *r)
     emit(j);
 }
 
+/* The fallback cell: "-", the reason, or "k/n reason" when only some
+ * blocks fell back. */
+static void fallback_cell(char *buf, size_t n, const bench_result *r)
+{
+    if (r->fallback_blocks == 0 || r->fallback == NULL) {
+        snprintf(buf, n, "-");
+    } else if (r->fallback_blocks == r->blocks) {
+        snprintf(buf, n, "%s", r->fallback);
+    } else {
+        snprintf(buf, n, "%llu/%llu %s",
+            (unsigned long long)r->fallback_blocks,
+            (unsigned long long)r->blocks, r->fallback);
+    }
+}
+
 void px_bench_print_result(const bench_opts *o, const bench_result *r)
 {
-    char a[48], b[48];
+    char bound[16], frac[16], fb[40];
     size_t k;
 
     if (o->json) {
         print_json(o, r);
         return;
     }
-    snprintf(a, sizeof(a), "%.1f [%.1f-%.1f]", ms(r->seq_exec.med),
-        ms(r->seq_exec.min), ms(r->seq_exec.max));
-    snprintf(b, sizeof(b), "%.1f [%.1f-%.1f]", ms(r->par_exec.med),
-        ms(r->par_exec.min), ms(r->par_exec.max));
-    printf("%-40.40s %3u %7llu %6llu %6llu %18s %18s %6.2fx %5.2fx "
-        "%10.0f %8.1f%s\n", r->label, r->threads,
-        (unsigned long long)r->txs, (unsigned long long)r->batches,
-        (unsigned long long)r->reexecutions, a, b, r->exec_speedup,
-        r->ideal_speedup, r->tps_e2e, mib(r->peak_rss),
-        r->roots_match ? "" : "  MISMATCH");
-    printf("    par stages ms:");
-    for (k = 0; k < ST_N; k++) {
-        printf(" %s %.2f", px_bench_stage_names[k], ms(r->stage[k].med));
-    }
-    printf("\n    exec %.0f tx/s; exec speedup of the fastest reps %.2fx; "
-        "e2e speedup %.2fx;\n    signature bound %.0f tx/s (%.1f "
-        "us/verify/core), e2e at %.2f of it\n", r->tps_exec,
-        r->exec_speedup_min, r->e2e_speedup, r->sig_bound_tps, r->verify_us, r->sig_bound_ratio);
     if (r->have_proj) {
-        printf("    projected speedup (ideal):");
-        for (k = 0; k < BENCH_NPROJ; k++) {
-            printf(" %u: %.1fx (%.1fx)", px_bench_proj_threads[k],
-                r->proj_speedup[k], r->proj_ideal[k]);
+        snprintf(bound, sizeof(bound), "%.2fx", r->dag_bound);
+        snprintf(frac, sizeof(frac), "%.2f", ratio_of(r->exec_speedup,
+            r->dag_bound));
+    } else {
+        snprintf(bound, sizeof(bound), "-");
+        snprintf(frac, sizeof(frac), "-");
+    }
+    fallback_cell(fb, sizeof(fb), r);
+    printf("%-34.34s %3u %7llu %5llu %6llu %9.1f %9.1f %6.2fx %6s %7s "
+        "%-11.11s %9.0f %7.2f%s\n", r->label, r->threads,
+        (unsigned long long)r->txs, (unsigned long long)r->batches,
+        (unsigned long long)r->reexecutions, ms(r->seq_exec.med),
+        ms(r->par_exec.med), r->exec_speedup, bound, frac, fb, r->tps_e2e,
+        r->sig_bound_ratio, r->roots_match ? "" : "  MISMATCH");
+    if (o->details) {
+        printf("    exec ms seq %.1f [%.1f-%.1f], par %.1f [%.1f-%.1f]; "
+            "ideal min(thr, txs/batches) %.2fx; rss %.1f MiB\n",
+            ms(r->seq_exec.med), ms(r->seq_exec.min), ms(r->seq_exec.max),
+            ms(r->par_exec.med), ms(r->par_exec.min), ms(r->par_exec.max),
+            r->ideal_speedup, mib(r->peak_rss));
+        printf("    par stages ms:");
+        for (k = 0; k < ST_N; k++) {
+            printf(" %s %.2f", px_bench_stage_names[k], ms(r->stage[k].med));
         }
-        printf("\n");
+        printf("\n    exec %.0f tx/s; exec speedup of the fastest reps "
+            "%.2fx; e2e speedup %.2fx;\n    signature bound %.0f tx/s "
+            "(%.1f us/verify/core), e2e at %.2f of it\n", r->tps_exec,
+            r->exec_speedup_min, r->e2e_speedup, r->sig_bound_tps,
+            r->verify_us, r->sig_bound_ratio);
+        if (r->have_proj) {
+            printf("    projected batch-schedule speedup (ideal):");
+            for (k = 0; k < BENCH_NPROJ; k++) {
+                printf(" %u: %.1fx (%.1fx)", px_bench_proj_threads[k],
+                    r->proj_speedup[k], r->proj_ideal[k]);
+            }
+            printf("\n");
+        }
     }
     fflush(stdout);
 }
@@ -260,10 +315,55 @@ void px_bench_print_scaling(const bench_opts *o, const bench_result *res,
     fflush(stdout);
 }
 
-void px_bench_print_summary(const bench_opts *o, const char *what,
-    const bench_result *res, size_t n)
+/* Geomeans and minimums of one summary row. */
+typedef struct sum_row {
+    size_t runs, nb;
+    double spd_log, spd_min, frac_log, frac_min;
+    uint64_t fallbacks;
+} sum_row;
+
+static void sum_add(sum_row *s, const bench_result *r)
 {
-    size_t t, i, mismatches = 0;
+    if (!(r->exec_speedup > 0)) {
+        return;
+    }
+    if (s->runs == 0 || r->exec_speedup < s->spd_min) {
+        s->spd_min = r->exec_speedup;
+    }
+    s->runs++;
+    s->spd_log += log(r->exec_speedup);
+    s->fallbacks += r->fallback_blocks;
+    if (r->have_proj && r->dag_bound > 0) {
+        double f = r->exec_speedup / r->dag_bound;
+        if (s->nb == 0 || f < s->frac_min) {
+            s->frac_min = f;
+        }
+        s->nb++;
+        s->frac_log += log(f);
+    }
+}
+
+static void sum_print(const char *what, unsigned threads, const sum_row *s)
+{
+    if (s->runs == 0) {
+        return;
+    }
+    printf("%-44s %3u %5zu %8.2fx %6.2fx", what, threads, s->runs,
+        exp(s->spd_log / (double)s->runs), s->spd_min);
+    if (s->nb > 0) {
+        printf(" %10.2f %6.2f", exp(s->frac_log / (double)s->nb),
+            s->frac_min);
+    } else {
+        printf(" %10s %6s", "-", "-");
+    }
+    printf(" %9llu\n", (unsigned long long)s->fallbacks);
+}
+
+void px_bench_print_summary(const bench_opts *o, const bench_result *res,
+    size_t n)
+{
+    static const char *const kinds[] = { "p2p", "p2p zipf", "hot" };
+    size_t t, i, k, mismatches = 0;
 
     for (i = 0; i < n; i++) {
         mismatches += !res[i].roots_match;
@@ -271,44 +371,47 @@ void px_bench_print_summary(const bench_opts *o, const char *what,
     if (o->json || n == 0) {
         return;
     }
+    printf("\n# summary: exec speedup and speedup / dependency-graph bound, "
+        "geomean and min over the runs\n");
+    printf("%-44s %3s %5s %9s %7s %10s %6s %9s\n", "workloads", "thr",
+        "runs", "speedup", "min", "spd/bound", "min", "fallbacks");
     for (t = 0; t < o->nthreads; t++) {
-        size_t runs = 0, big = 0;
-        double sum_log = 0, min = 0, big_log = 0, big_min = 0;
+        unsigned thr = o->threads[t];
+        sum_row all = {0}, big = {0}, par = {0};
 
+        for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            sum_row s = {0};
+            for (i = 0; i < n; i++) {
+                const bench_result *r = &res[i];
+                const char *kind = strcmp(r->workload, "hot") == 0 ? "hot"
+                    : strcmp(r->workload, "p2p") != 0 ? NULL
+                    : r->zipf > 0 ? "p2p zipf" : "p2p";
+                if (r->threads == thr && kind != NULL &&
+                        strcmp(kind, kinds[k]) == 0) {
+                    sum_add(&s, r);
+                }
+            }
+            sum_print(kinds[k], thr, &s);
+        }
         for (i = 0; i < n; i++) {
             const bench_result *r = &res[i];
-            if (r->threads != o->threads[t] || r->exec_speedup <= 0) {
+            if (r->threads != thr || strcmp(r->workload, "trace") != 0) {
                 continue;
             }
-            if (runs == 0 || r->exec_speedup < min) {
-                min = r->exec_speedup;
-            }
-            runs++;
-            sum_log += log(r->exec_speedup);
-            /* Speedup against the ideal, over blocks big enough for the
-             * timing to mean something. */
-            if (r->txs >= 100 * r->blocks) {
-                double frac = r->exec_speedup / r->ideal_speedup;
-                if (big == 0 || frac < big_min) {
-                    big_min = frac;
+            sum_add(&all, r);
+            /* Blocks big enough for the timing to mean something. */
+            if (r->txs >= 100 * (r->blocks == 0 ? 1 : r->blocks)) {
+                sum_add(&big, r);
+                if (!r->seq_listed) {
+                    sum_add(&par, r);
                 }
-                big++;
-                big_log += log(frac);
             }
         }
-        if (runs == 0) {
-            continue;
-        }
-        printf("# %s, %u threads: %zu runs, exec speedup geomean %.2fx, "
-            "min %.2fx", what, o->threads[t], runs,
-            exp(sum_log / (double)runs), min);
-        if (big > 0) {
-            printf("; blocks >= 100 txs: %zu, speedup/ideal geomean %.2f, "
-                "min %.2f", big, exp(big_log / (double)big), big_min);
-        }
-        printf("\n");
+        sum_print("real blocks, all", thr, &all);
+        sum_print("real blocks >= 100 txs", thr, &big);
+        sum_print("  without the 8 sequential Ethereum blocks", thr, &par);
     }
-    printf("# %s: %zu state root mismatches\n", what, mismatches);
+    printf("# %zu runs, %zu state root mismatches\n", n, mismatches);
     fflush(stdout);
 }
 

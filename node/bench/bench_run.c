@@ -171,6 +171,10 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->batches = rp.s.batches;
     r->reexecutions = rp.s.reexecutions;
     r->fallback_blocks = rp.fallback_blocks;
+    r->fallback = rp.fallback_mixed ? "mixed" : rp.fallback;
+    r->seq_listed = w->seq_listed;
+    r->tx_work_hashes = w->work_hashes;
+    r->tx_work_us = o->tx_work_us;
     memcpy(r->root, rp.root, 32);
     r->exec_speedup = ratio((double)r->seq_exec.med, (double)r->par_exec.med);
     r->exec_speedup_min = ratio((double)r->seq_exec.min,

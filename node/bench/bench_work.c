@@ -221,6 +221,31 @@ void px_bench_gen_transfers(bench_work *w, const char *workload,
     free(accts);
 }
 
+/* ../shared/data/README.md: "eight Ethereum blocks are essentially
+ * sequential (one sender's nonce chain, or ~1,000 transfers to one
+ * address)". */
+static const char *const seq_blocks[] = { "5891667", "11814555",
+    "12300570", "12520364", "13217637", "13287210", "14396881",
+    "15274915" };
+
+int px_bench_seq_listed(const char *label)
+{
+    size_t k, n;
+
+    if (strncmp(label, "ethereum/", 9) != 0) {
+        return 0;
+    }
+    label += 9;
+    for (k = 0; k < sizeof(seq_blocks) / sizeof(seq_blocks[0]); k++) {
+        n = strlen(seq_blocks[k]);
+        if (strncmp(label, seq_blocks[k], n) == 0 &&
+                strcmp(label + n, ".jsonl") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int px_bench_gen_trace(bench_work *w, const char *file)
 {
     node_trace tr;
@@ -260,6 +285,7 @@ int px_bench_gen_trace(bench_work *w, const char *file)
         base = file;
     }
     snprintf(w->label, sizeof(w->label), "%s", base);
+    w->seq_listed = px_bench_seq_listed(w->label);
     node_trace_release(&tr);
     return 0;
 }
@@ -267,6 +293,19 @@ int px_bench_gen_trace(bench_work *w, const char *file)
 void px_bench_work_free(bench_work *w)
 {
     size_t i;
+
+    if (w->dag != NULL) {
+        for (i = 0; i < w->nblocks; i++) {
+            px_bench_dag_release(&w->dag[i]);
+        }
+    }
+    if (w->tx_ns != NULL) {
+        for (i = 0; i < w->nblocks; i++) {
+            free(w->tx_ns[i]);
+        }
+    }
+    free(w->dag);
+    free(w->tx_ns);
 
     for (i = 0; i < w->nkv; i++) {
         free((void *)w->kvs[i].value);

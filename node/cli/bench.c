@@ -56,8 +56,9 @@ void node_help_bench(FILE *f)
     fputs(
 "usage: parex bench [--workload p2p|hot|trace] [--accounts LIST]\n"
 "                   [--block-size LIST] [--blocks N] [--threads LIST]\n"
-"                   [--zipf S] [--reps N] [--seed N] [--sync full|meta|none]\n"
-"                   [--json] [--plot FILE.png] [--progress|--no-progress]\n"
+"                   [--zipf S] [--tx-work US] [--reps N] [--seed N]\n"
+"                   [--sync full|meta|none] [--json] [--details]\n"
+"                   [--plot FILE.png] [--progress|--no-progress]\n"
 "                   [--no-profile] [--rss-blocks N] [--scaling] [PATH...]\n"
 "       parex bench --replot FILE.jsonl --plot FILE.png\n"
 "\n"
@@ -78,42 +79,64 @@ void node_help_bench(FILE *f)
 "  trace  each trace file (PATH, default ../shared/data/traces) as one\n"
 "         block, imported as `parex trace import --declare exact` does\n"
 "\n"
-"With no workload options: a short sweep (p2p with 100 and 100000\n"
-"accounts at block size 10000, hot at block size 10000, and the traces if\n"
-"present). --accounts and --block-size take comma-separated lists and\n"
-"run every combination (the Block-STM grid is --accounts\n"
-"2,10,100,1000,10000,100000 --block-size 1000,10000).\n"
+"With no workload options: a short sweep (about 30 s on two idle cores) at\n"
+"the largest power-of-two thread count up to the CPUs: one 10000-tx block\n"
+"each of p2p with 100 and 100000 accounts and of hot, and the traces if\n"
+"present; one table row per run, then one summary table. --accounts and\n"
+"--block-size take comma-separated lists and run every combination (the\n"
+"Block-STM grid is --accounts 2,10,100,1000,10000,100000 --block-size\n"
+"1000,10000).\n"
 "\n"
-"Per run: txs, batches, re-executions, execution-stage time (conflict\n"
-"analysis + execution + validation/re-execution + applying writes) of the\n"
-"sequential (seq) and parallel (par) engines, exec speedup = seq / par,\n"
-"ideal speedup min(threads, txs / batches) per block, tx/s end to end and\n"
-"of the execution stage, the split of the parallel engine's time into\n"
-"stages, and the peak RSS of the process. The signature bound is\n"
-"min(threads, CPUs) / (one Schnorr verification on one core): no engine\n"
-"verifying every signature exceeds it end to end. The projection: three\n"
-"more runs per workload (one thread, untimed, never fallen back to the\n"
-"sequential executor) record every tx's execution time, of which each tx\n"
-"keeps its minimum; each block's batches are then scheduled greedily in\n"
-"block order on 4, 8, 16, 32 and 64 workers with a barrier between\n"
-"batches, and projected speedup = sum of the tx times / makespan (ideal:\n"
-"min(P, txs / batches)).\n"
+"Per run (one table row): txs, batches, re-executions, the execution stage\n"
+"(conflict analysis + execution + validation/re-execution + applying\n"
+"writes) of the sequential (seq ms) and parallel (par ms) engines, speedup\n"
+"= seq / par, the dependency-graph bound and speedup / bound, fallback (why\n"
+"the engine ran blocks sequentially: one thread, narrow), end-to-end tx/s\n"
+"and its fraction of the signature bound, min(threads, CPUs) / (one\n"
+"Schnorr verification on one core), which no engine verifying every\n"
+"signature exceeds. --details adds the min-max, stages, ideal speedup\n"
+"min(threads, txs / batches), RSS and projections. The summary: geomean\n"
+"and min of speedup and speedup / bound for p2p, hot, all real blocks,\n"
+"those of >= 100 txs, and those without the eight essentially sequential\n"
+"Ethereum blocks of ../shared/data/README.md.\n"
+"\n"
+"Dependency-graph bound and projection: three more runs per workload (one\n"
+"thread, untimed, never fallen back to the sequential executor) record\n"
+"every tx's execution time, of which each tx keeps its minimum. The bound:\n"
+"each block's dependency graph (tx j after the last earlier writer of\n"
+"each key it touches and, when it writes the key, after the readers since;\n"
+"its account counts as written) scheduled by list scheduling on the run's\n"
+"thread count without barriers, the ready tx of lowest index first; bound\n"
+"= sum of the tx times / makespan. The projection: each block's batches\n"
+"scheduled greedily in block order on 4, 8, 16, 32 and 64 workers with a\n"
+"barrier between batches (a makespan); projected speedup = sum of the tx\n"
+"times / makespan (ideal: min(P, txs / batches)).\n"
+"\n"
+"--tx-work US: every tx first runs a chain of SHA-256 steps, calibrated\n"
+"once per run to take about US microseconds on one core, then its\n"
+"program (the harness registers its own transfer and trace programs with\n"
+"the same semantics); state and roots are those without --tx-work.\n"
 "\n", f);
     fputs(
 "options:\n"
 "  --workload W     p2p (default), hot or trace\n"
 "  --accounts LIST  accounts in genesis (default 1000)\n"
 "  --block-size LIST txs per block (default 10000)\n"
-"  --blocks N       blocks per run (default 3)\n"
+"  --blocks N       blocks per run (default 3; the sweep 1)\n"
 "  --threads LIST   comma-separated thread counts (default 1 and every\n"
-"                   power of two up to the online CPUs)\n"
+"                   power of two up to the online CPUs; the sweep without\n"
+"                   --plot: the largest of them)\n"
 "  --zipf S         p2p senders and recipients Zipf(S), 0 < S <= 10\n"
+"  --tx-work US     extra work per tx, about US microseconds (0-100000;\n"
+"                   default 0: none)\n"
 "  --reps N         timed repetitions (default 3)\n"
 "  --seed N         workload seed (default 1)\n"
 "  --sync MODE      LMDB durability per commit: full (fsync data and meta\n"
 "                   page), meta (default; LMDB's MDB_NOMETASYNC) or none\n"
 "                   (MDB_NOSYNC); the report names the mode used\n"
 "  --json           one JSON object per line per run instead of the table\n"
+"  --details        under each table row: min-max, stages, ideal, RSS,\n"
+"                   the signature bound and the projection\n"
 "  --plot FILE      draw tx/s and speedup against threads and accounts\n"
 "                   into a PNG (needs gnuplot)\n"
 "  --progress       a progress line on stderr (default: when stderr is a\n"
@@ -212,6 +235,21 @@ static double parse_zipf(const char *val)
     return s;
 }
 
+static double parse_tx_work(const char *val)
+{
+    char *end;
+    double us;
+
+    errno = 0;
+    us = strtod(val, &end);
+    if (errno != 0 || end == val || *end != '\0' || !(us >= 0) ||
+            us > 100000) {
+        node_die(NODE_EXIT_USAGE, "bench: --tx-work: '%s' is not a number "
+            "of microseconds in [0, 100000]", val);
+    }
+    return us;
+}
+
 /* ---- running ---------------------------------------------------------- */
 
 typedef struct bench_results {
@@ -264,6 +302,7 @@ static int run_jobs(const bench_opts *o, const bench_jobs *js,
             pg.done += o->nthreads;
             continue;
         }
+        w.work_hashes = o->tx_work_hashes;
         pg.label = w.label;
         for (t = 0; t < o->nthreads; t++) {
             pg.threads = o->threads[t];
@@ -282,19 +321,19 @@ static int run_jobs(const bench_opts *o, const bench_jobs *js,
             pg.done++;
         }
         px_bench_work_free(&w);
-        /* A summary after the last job of each group. */
-        if (o->rss_blocks == 0 && (i + 1 == js->n ||
+        /* The scaling report after the last job of its group. */
+        if (o->rss_blocks == 0 && o->scaling && (i + 1 == js->n ||
                 strcmp(js->v[i + 1].group, j->group) != 0)) {
-            px_bench_print_summary(o, j->group, all->v + group_start,
+            px_bench_print_scaling(o, all->v + group_start,
                 all->n - group_start);
-            if (o->scaling) {
-                px_bench_print_scaling(o, all->v + group_start,
-                    all->n - group_start);
-            }
             group_start = all->n;
         }
     }
     px_bench_progress_clear(&pg);
+    /* One summary table after every run. */
+    if (o->rss_blocks == 0) {
+        px_bench_print_summary(o, all->v, all->n);
+    }
     return bad;
 }
 
@@ -341,6 +380,8 @@ int node_cmd_bench(int argc, char **argv)
             have_blocks = 1;
         } else if (node_opt_value(argc, argv, &k, "--threads", &val)) {
             parse_threads(&o, val);
+        } else if (node_opt_value(argc, argv, &k, "--tx-work", &val)) {
+            o.tx_work_us = parse_tx_work(val);
         } else if (node_opt_value(argc, argv, &k, "--zipf", &val)) {
             o.zipf = parse_zipf(val);
             have_zipf = 1;
@@ -371,6 +412,8 @@ int node_cmd_bench(int argc, char **argv)
             o.replot = val;
         } else if (strcmp(argv[k], "--scaling") == 0) {
             o.scaling = 1;
+        } else if (strcmp(argv[k], "--details") == 0) {
+            o.details = 1;
         } else if (strcmp(argv[k], "--json") == 0) {
             o.json = 1;
         } else if (strcmp(argv[k], "--progress") == 0) {
@@ -393,11 +436,21 @@ int node_cmd_bench(int argc, char **argv)
         }
     }
     o.progress = progress >= 0 ? progress : isatty(STDERR_FILENO);
+    sweep = workload == NULL && o.naccounts == 0 && o.nblock_sizes == 0 &&
+        !have_zipf && o.rss_blocks == 0 && !o.scaling && o.replot == NULL;
+    o.sweep = sweep;
     if (o.nthreads == 0) {
+        /* 1 and every power of two up to the CPUs. The sweep measures
+         * the largest only (at one thread the engine runs every block
+         * sequentially), unless it is to be plotted against threads. */
         o.threads[o.nthreads++] = 1;
         for (c = 2; c <= node_cpus() && o.nthreads < BENCH_MAX_THREADS;
                 c *= 2) {
             o.threads[o.nthreads++] = c;
+        }
+        if (sweep && o.plot == NULL) {
+            o.threads[0] = o.threads[o.nthreads - 1];
+            o.nthreads = 1;
         }
     }
     if (workload != NULL && strcmp(workload, "trace") == 0 &&
@@ -429,13 +482,15 @@ int node_cmd_bench(int argc, char **argv)
         return k == 0 ? NODE_EXIT_OK : k == -1 ? NODE_EXIT_INPUT
             : NODE_EXIT_RUNTIME;
     }
-    sweep = workload == NULL && o.naccounts == 0 && o.nblock_sizes == 0 &&
-        !have_zipf && o.rss_blocks == 0 && !o.scaling;
+    o.tx_work_hashes = px_bench_work_calibrate(o.tx_work_us);
 
     if (sweep) {
-        job_add(&js, "p2p", "p2p", 100, 10000, o.blocks, 0, NULL);
-        job_add(&js, "p2p", "p2p", 100000, 10000, o.blocks, 0, NULL);
-        job_add(&js, "hot", "hot", 1000, 10000, o.blocks, 0, NULL);
+        /* One 10,000-tx block each unless --blocks says otherwise: the
+         * sweep is the short look (about 30 s on 2 idle cores). */
+        uint64_t nb = have_blocks ? o.blocks : 1;
+        job_add(&js, "p2p", "p2p", 100, 10000, nb, 0, NULL);
+        job_add(&js, "p2p", "p2p", 100000, 10000, nb, 0, NULL);
+        job_add(&js, "hot", "hot", 1000, 10000, nb, 0, NULL);
         if (node_paths_add(&ps, err, "../shared/data/traces") != 0 &&
                 !o.json) {
             printf("# trace: skipped (%s)\n", err);

@@ -158,7 +158,7 @@ static void gen_state(gen *g, const uint8_t key[32], const uint8_t *val,
 
 static void gen_genesis(gen *g)
 {
-    parex_engine_options eo;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info ei;
     json_t *gen_o = json_object();
     int rc;
@@ -182,6 +182,7 @@ static void gen_genesis(gen *g)
         gen_die_rc(g, "parex_db_genesis", rc);
     }
     memset(&eo, 0, sizeof(eo));
+    eo.size = sizeof(eo);
     eo.threads = 1;
     eo.chain_id = g->chain_id;
     eo.sequential = 1;

@@ -18,11 +18,13 @@ void node_help_node(FILE *f)
 "                  [--threads N] [--sync full|meta|none]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
-"metrics on GET /metrics (docs/node.md). The node owns DIR: the LMDB state\n"
-"and blocks.log, the committed blocks and receipts. DIR is created if\n"
-"missing; a new store gets the genesis of FILE (a fixture file,\n"
-"docs/formats.md, with \"blocks\": []), which also gives the chain id and\n"
-"fee recipient; an existing store must have been created from it.\n"
+"metrics on GET /metrics (docs/node.md). The node owns DIR: the LMDB store\n"
+"of state, committed blocks and receipts (one writer: a second node or\n"
+"`parex replay --db` on it is refused). DIR is created if missing; a new\n"
+"or empty DIR gets the genesis of FILE (a fixture file, docs/formats.md,\n"
+"with \"blocks\": []), which also gives the chain id and fee recipient; an\n"
+"existing store must record that chain id and genesis. A DIR that holds\n"
+"files but no store (deleted?) is refused, never started afresh.\n"
 "\n"
 "Blocks are produced every --block-interval MS (default 200) while ready\n"
 "transactions wait, or at once when --max-block-txs (default 2000) are\n"
@@ -64,25 +66,17 @@ static void split_listen(char *host, size_t cap, unsigned *port,
     *port = (unsigned)p;
 }
 
-static int same_header(const parex_header *a, const parex_header *b)
-{
-    uint8_t ea[PAREX_HEADER_BYTES], eb[PAREX_HEADER_BYTES];
-
-    parex_header_encode(ea, a);
-    parex_header_encode(eb, b);
-    return memcmp(ea, eb, sizeof(ea)) == 0;
-}
-
-/* Write the genesis into a fresh store, or check an existing store was
- * made from this genesis. */
+/* Write the genesis into a store that has none; an existing store's chain
+ * id and genesis were checked by parex_db_open (parex_db_options). */
 static void genesis(parex_db *db, const node_fixture *g, const char *file,
     const char *dir)
 {
-    parex_header want, have;
+    parex_header have;
     int rc = parex_db_head(db, &have);
 
     if (rc == PAREX_E_NOTFOUND) {
-        rc = parex_db_genesis(db, NULL, g->kvs, g->nkv, g->fee_recipient);
+        rc = parex_db_genesis_chain(db, NULL, g->chain_id, g->kvs, g->nkv,
+            g->fee_recipient);
         if (rc != PAREX_OK) {
             node_die(NODE_EXIT_RUNTIME, "%s: cannot write the genesis of "
                 "%s: %s", dir, file, parex_strerror(rc));
@@ -93,16 +87,6 @@ static void genesis(parex_db *db, const node_fixture *g, const char *file,
         node_die(NODE_EXIT_RUNTIME, "%s: cannot read the head: %s", dir,
             parex_strerror(rc));
     }
-    rc = parex_genesis_header(&want, g->kvs, g->nkv, g->fee_recipient);
-    if (rc != PAREX_OK) {
-        node_die(NODE_EXIT_INPUT, "%s: genesis: %s", file,
-            parex_strerror(rc));
-    }
-    if (parex_db_header(db, &have, 0) != PAREX_OK ||
-        !same_header(&want, &have)) {
-        node_die(NODE_EXIT_USAGE, "%s: the state was created from another "
-            "genesis than %s", dir, file);
-    }
 }
 
 int node_cmd_node(int argc, char **argv)
@@ -111,11 +95,11 @@ int node_cmd_node(int argc, char **argv)
     uint64_t interval = 200, max_txs = 2000, mempool = 100000;
     uint64_t gap = 1000, max_body = 8u << 20, threads = 0;
     parex_sync sync = PAREX_SYNC_FULL;
-    char host[64], err[NODE_ERR_LEN], *logpath;
+    char host[64], err[NODE_ERR_LEN];
     unsigned port, bound;
     node_fixture g;
-    parex_db_options dbo;
-    parex_engine_options eo;
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info ei;
     parex_engine *e = NULL;
     parex_header head;
@@ -172,16 +156,41 @@ int node_cmd_node(int argc, char **argv)
         node_die(NODE_EXIT_INPUT, "%s: a genesis file has \"blocks\": [] "
             "(it has %zu)", gfile, g.nblocks);
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
+    dbo.sync = sync;
+    /* A new store only in a new or empty DIR: one that holds files but no
+     * store lost its store (deleted, or a wrong DIR), and starting a new
+     * chain there would put it over whatever is left. */
+    dbo.no_create = node_mkdir_fresh(dir) != 0;
+    if (dbo.no_create && errno != EEXIST) {
         node_die(NODE_EXIT_RUNTIME, "%s: cannot create: %s", dir,
             strerror(errno));
     }
+    /* The store records its chain: it must be this file's. */
+    {
+        parex_header gh;
 
-    memset(&dbo, 0, sizeof(dbo));
-    dbo.sync = sync;
+        dbo.chain_id = g.chain_id;
+        rc = parex_genesis_header(&gh, g.kvs, g.nkv, g.fee_recipient);
+        if (rc != PAREX_OK) {
+            node_die(NODE_EXIT_INPUT, "%s: genesis: %s", gfile,
+                parex_strerror(rc));
+        }
+        parex_header_hash(dbo.genesis, &gh);
+    }
     memset(&ei, 0, sizeof(ei));
     memset(&c, 0, sizeof(c));
     rc = parex_db_open(&c.db, &ei, dir, &dbo);
+    if (rc == PAREX_E_NOTFOUND) {
+        node_die(NODE_EXIT_RUNTIME, "%s: holds files but no state store "
+            "(no data.mdb): refusing to start a new chain over them; was the "
+            "store deleted? Start with a new or empty directory", dir);
+    }
+    if (rc == PAREX_E_MISMATCH) {
+        node_die(NODE_EXIT_USAGE, "%s: the state was created from another "
+            "genesis than %s: %s", dir, gfile, ei.message);
+    }
     if (rc != PAREX_OK) {
         node_die(NODE_EXIT_RUNTIME, "%s: cannot open state: %s (%s)", dir,
             ei.message, parex_errname(rc));
@@ -200,13 +209,6 @@ int node_cmd_node(int argc, char **argv)
         node_die(NODE_EXIT_RUNTIME, "cannot create the engine: %s",
             parex_strerror(rc));
     }
-    logpath = node_malloc(strlen(dir) + 16);
-    snprintf(logpath, strlen(dir) + 16, "%s/blocks.log", dir);
-    if (node_blocklog_open(&c.log, err, logpath, c.db,
-            sync != PAREX_SYNC_NONE) != 0) {
-        node_die(NODE_EXIT_RUNTIME, "%s", err);
-    }
-    free(logpath);
     c.chain_id = g.chain_id;
     c.limits = eo.limits;
     memcpy(c.fee_recipient, g.fee_recipient, 32);
@@ -252,7 +254,6 @@ int node_cmd_node(int argc, char **argv)
         (unsigned long long)head.height);
     fflush(stdout);
     parex_engine_destroy(e);
-    node_blocklog_close(c.log);
     node_ctx_release(&c);
     parex_db_close(c.db);
     return status == 0 ? NODE_EXIT_OK : NODE_EXIT_RUNTIME;

@@ -24,12 +24,13 @@ void node_help_state(FILE *f)
 
 static parex_db *open_ro(const char *dir)
 {
-    parex_db_options o;
+    parex_db_options o = PAREX_DB_OPTIONS_INIT;
     parex_error_info ei;
     parex_db *db = NULL;
     int rc;
 
     memset(&o, 0, sizeof(o));
+    o.size = sizeof(o);
     memset(&ei, 0, sizeof(ei));
     o.read_only = 1;
     rc = parex_db_open(&db, &ei, dir, &o);

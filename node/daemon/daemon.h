@@ -1,12 +1,15 @@
 /* node/ private API of the reference node (`parex node`) and its clients:
- * the key map, the mempool, the block log, JSON-RPC dispatch, the block
- * producer, the HTTP server and the small HTTP client.
+ * the key map, the mempool, JSON-RPC dispatch, the block producer, the
+ * HTTP server and the small HTTP client.
  *
  * Threads: the HTTP server calls node_rpc_handle() from several threads at
  * once; one producer thread executes and commits blocks. The mempool is
- * guarded by node_ctx.lock (one mutex); the block log has its own rwlock;
- * state reads go through parex_db_get(), which parex_engine.h allows to run
- * concurrently with the engine's execution and commit.
+ * guarded by node_ctx.lock (one mutex). Reads of state, blocks and
+ * receipts go through libparex read transactions (parex_read_begin()), one
+ * consistent snapshot each, which parex_engine.h allows to run
+ * concurrently with the engine's execution and commit. The node keeps no
+ * store of its own: the engine commits each block, its receipts and its
+ * state in one LMDB write transaction.
  */
 #ifndef PX_NODE_DAEMON_H
 #define PX_NODE_DAEMON_H
@@ -102,47 +105,6 @@ size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
 /** Remove and free one transaction; 1 if it was present, 0 if not. */
 int node_mempool_remove(node_mempool *mp, const uint8_t txid[32]);
 
-/* ---- blocklog.c: committed blocks and receipts ------------------------ */
-
-/** The blocks and receipts the node committed, in an append-only file next
- *  to the state (DIR/blocks.log): the store keeps no block bytes, and of
- *  what it keeps the public API (parex_engine.h) reads back the state and
- *  the headers only (its tx id -> receipt index is internal to libparex).
- *  A block's record is written (and synced) before the state commit, so
- *  every committed height has a record; at open, records above the state's
- *  head (a crash between the two writes) are cut off. */
-typedef struct node_blocklog node_blocklog;
-
-/** Open or create path, check its records against db's headers, cut off
- *  records above the head and index the rest. sync: 0 never fsync (the
- *  store's PAREX_SYNC_NONE), nonzero fdatasync each record. Returns 0 or
- *  -1 with err. */
-int node_blocklog_open(node_blocklog **out, char *err, const char *path,
-    const parex_db *db, int sync);
-void node_blocklog_close(node_blocklog *bl);
-
-/** Append the record of height h->height (the next one); readers do not
- *  see it until node_blocklog_publish(). Returns 0 or -1 with err. */
-int node_blocklog_append(node_blocklog *bl, char *err, const parex_header *h,
-    const uint8_t *block, size_t len, const parex_receipt *r, size_t n);
-/** Make the appended record visible (after the state commit). */
-void node_blocklog_publish(node_blocklog *bl);
-/** Cut the appended, unpublished record off (the commit failed). Returns
- *  0 or -1 with err. */
-int node_blocklog_unappend(node_blocklog *bl, char *err);
-
-/** Where a committed tx is: 1 found (height, index, receipt), 0 not. -1 on
- *  an I/O error (err). Thread-safe. */
-int node_blocklog_find(node_blocklog *bl, char *err, const uint8_t txid[32],
-    uint64_t *height, uint32_t *index, parex_receipt *r);
-/** A committed block: 1 found (*block malloc'd, len bytes; *r malloc'd, n
- *  receipts), 0 not logged (genesis or above the head), -1 on I/O error.
- *  Thread-safe. */
-int node_blocklog_read(node_blocklog *bl, char *err, uint64_t height,
-    uint8_t **block, size_t *len, parex_receipt **r, size_t *n);
-/** Highest published height (0: none). Thread-safe. */
-uint64_t node_blocklog_height(node_blocklog *bl);
-
 /* ---- the node's shared context --------------------------------------- */
 
 #define NODE_STAGES 9
@@ -150,6 +112,7 @@ uint64_t node_blocklog_height(node_blocklog *bl);
 /** Counters for /metrics; guarded by node_ctx.mlock. */
 typedef struct node_metrics {
     uint64_t blocks, txs, batches, reexecutions, fallback_blocks;
+    uint64_t verify_skipped;   /* txs the engine did not re-verify */
     uint64_t dropped, rejected, accepted;
     uint64_t stage_ns[NODE_STAGES]; /* decode .. commit, total */
     /* A ring of (commit time, txs) for tx/s over the last window. */
@@ -158,8 +121,9 @@ typedef struct node_metrics {
 } node_metrics;
 
 typedef struct node_ctx {
-    parex_db *db;
-    node_blocklog *log;
+    parex_db *db;              /* state, blocks and receipts: the engine
+                                  commits them together, the RPC reads
+                                  them in read transactions */
     uint32_t chain_id;
     parex_limits limits;
     uint8_t fee_recipient[32];
@@ -177,7 +141,7 @@ typedef struct node_ctx {
     uint64_t start_ns;
 } node_ctx;
 
-/** Set up the locks, the mempool and counters of c (db, log and the other
+/** Set up the locks, the mempool and counters of c (db and the other
  *  fields are set by the caller). */
 void node_ctx_init(node_ctx *c, size_t mempool_txs, size_t mempool_bytes);
 void node_ctx_release(node_ctx *c);

@@ -90,6 +90,7 @@ static void record_metrics(node_ctx *c, const parex_block_stats *s,
     m->batches += s->batches;
     m->reexecutions += s->reexecutions;
     m->fallback_blocks += s->fallback;
+    m->verify_skipped += s->verify_skipped;
     m->stage_ns[0] += s->decode_ns;
     m->stage_ns[1] += s->verify_ns;
     m->stage_ns[2] += s->analysis_ns;
@@ -113,7 +114,7 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
     node_mp_tx **cand = node_malloc(c->max_block_txs * sizeof(*cand));
     node_txbytes *tb = node_malloc(c->max_block_txs * sizeof(*tb));
     parex_receipt *rc_out = node_malloc(c->max_block_txs * sizeof(*rc_out));
-    parex_block_stats st, cst;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT, cst = PAREX_BLOCK_STATS_INIT;
     parex_error_info ei;
     parex_header head, h;
     node_buf block = {0};
@@ -145,8 +146,12 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
         block.len = 0;
         node_block_encode(&block, &h, tb, n);
         memset(&ei, 0, sizeof(ei));
+        /* Every mempool tx had its signature verified on entry
+         * (submitTransaction, over these very bytes): the engine need not
+         * verify it again. A trust decision the node can make for blocks
+         * it builds itself; replay and sync never pass the flag. */
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
-            block.len, 0);
+            block.len, PAREX_EXEC_VERIFIED);
         if (rc == PAREX_OK) {
             break;
         }
@@ -186,26 +191,17 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err)
         ret = 0;
         goto out;
     }
-    /* The log holds the block with its roots, as the state will. */
-    parex_header_encode(block.p, &h);
-    if (node_blocklog_append(c->log, err, &h, block.p, block.len, rc_out,
-            n) != 0) {
-        parex_engine_abort(e);
-        goto out;
-    }
+    /* The commit writes the block and its receipts with the state, in one
+     * LMDB write transaction: readers (rpc.c) see all of it or none. */
     memset(&cst, 0, sizeof(cst));
+    cst.size = sizeof(cst);
     rc = parex_engine_commit(e, &cst);
     if (rc != PAREX_OK) {
-        char err2[NODE_ERR_LEN];
         parex_engine_abort(e);
-        if (node_blocklog_unappend(c->log, err2) != 0) {
-            node_warn("node: %s", err2);
-        }
         node_err(err, "block %llu: commit failed: %s",
             (unsigned long long)h.height, parex_strerror(rc));
         goto out;
     }
-    node_blocklog_publish(c->log);
     record_metrics(c, &st, cst.commit_ns, n);
     pthread_mutex_lock(&c->lock);
     for (i = 0; i < n; i++) {

@@ -89,25 +89,28 @@ static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
 static int read_account(node_ctx *c, uint64_t *bal, uint64_t *nonce,
     int *exists, const uint8_t pub[32])
 {
-    uint8_t key[32], val[PAREX_ACCOUNT_BYTES];
-    size_t len = sizeof(val);
+    parex_read *r;
+    const uint8_t *val;
+    uint8_t key[32];
+    size_t len;
     int rc;
 
     parex_account_key(key, pub);
-    rc = parex_db_get(c->db, val, &len, key);
+    rc = parex_read_begin(&r, c->db);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    rc = parex_read_get(r, &val, &len, key);
     *exists = rc == PAREX_OK;
     if (rc == PAREX_E_NOTFOUND) {
         *bal = 0;
         *nonce = 0;
-        return PAREX_OK;
+        rc = PAREX_OK;
+    } else if (rc == PAREX_OK) {
+        rc = parex_account_decode(bal, nonce, val, len);
     }
-    if (rc == PAREX_E_BUFFER) {
-        return PAREX_E_INVALID;
-    }
-    if (rc != PAREX_OK) {
-        return rc;
-    }
-    return parex_account_decode(bal, nonce, val, len);
+    parex_read_end(r);
+    return rc;
 }
 
 /* ---- methods ----------------------------------------------------------- */
@@ -279,33 +282,31 @@ static int m_get_account(call *k)
 static int m_get_value(call *k)
 {
     static const char *const names[] = {"key"};
+    const uint8_t *val;
     uint8_t key[32];
-    uint8_t small[256];
-    uint8_t *val = small;
-    size_t len = sizeof(small);
+    parex_read *r;
+    size_t len;
     int rc;
 
     if (check_arity(k, 1, names) != 0 || param_hex32(k, key, 0, "key") != 0) {
         return -1;
     }
-    rc = parex_db_get(k->c->db, val, &len, key);
-    while (rc == PAREX_E_BUFFER) {
-        if (val != small) {
-            free(val);
+    /* One read transaction: the value is borrowed until it ends, so
+     * there is no buffer to size. */
+    rc = parex_read_begin(&r, k->c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_get(r, &val, &len, key);
+        if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
+            k->result = json_object();
+            json_object_set_new(k->result, "key",
+                node_json_from_hex(key, 32));
+            json_object_set_new(k->result, "value", rc == PAREX_OK ?
+                node_json_from_hex(val, len) : json_null());
         }
-        val = node_malloc(len);
-        rc = parex_db_get(k->c->db, val, &len, key);
+        parex_read_end(r);
     }
-    if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
-        k->result = json_object();
-        json_object_set_new(k->result, "key", node_json_from_hex(key, 32));
-        json_object_set_new(k->result, "value", rc == PAREX_OK ?
-            node_json_from_hex(val, len) : json_null());
-    } else {
+    if (k->result == NULL) {
         fail(k, NODE_RPC_INTERNAL, "internal error: %s", parex_strerror(rc));
-    }
-    if (val != small) {
-        free(val);
     }
     return k->result != NULL ? 0 : -1;
 }
@@ -344,15 +345,14 @@ static int m_get_block(call *k)
     static const char *const names[] = {"height", "full"};
     node_ctx *c = k->c;
     const json_t *fv;
-    parex_header h;
+    parex_read *rd;
+    parex_header h, head;
     uint8_t hash[32];
-    uint8_t *block = NULL;
-    parex_receipt *r = NULL;
+    const uint8_t *block;
     size_t len = 0, n = 0, i, off;
     uint64_t height = 0;
-    char err[NODE_ERR_LEN];
     json_t *txs;
-    int given, full, rc, ret = -1;
+    int given, full, rc;
 
     if (check_arity(k, 2, names) != 0 ||
         param_height(k, &height, &given, 0, "height") != 0) {
@@ -364,25 +364,35 @@ static int m_get_block(call *k)
             "must be true or false");
     }
     full = fv != NULL && json_is_true(fv);
-    /* "latest" is the last block whose record is published: its header is
-     * committed, and getBlock never sees a block without its txs. */
-    if (!given) {
-        height = node_blocklog_height(c->log);
+    /* Head, block and receipts from one snapshot of the store, where the
+     * engine commits them together: "latest" always has its txs. */
+    rc = parex_read_begin(&rd, c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_head(rd, &head);
     }
-    if (height > node_blocklog_height(c->log)) {
+    if (rc != PAREX_OK) {
+        parex_read_end(rd);
+        return fail(k, NODE_RPC_INTERNAL, "internal error: head: %s",
+            parex_strerror(rc));
+    }
+    if (!given) {
+        height = head.height;
+    }
+    if (height > head.height) {
+        parex_read_end(rd);
         return fail(k, NODE_RPC_NOT_FOUND, "no block at height %llu: the "
             "head is at %llu", (unsigned long long)height,
-            (unsigned long long)node_blocklog_height(c->log));
+            (unsigned long long)head.height);
     }
-    rc = parex_db_header(c->db, &h, height);
+    rc = parex_read_block(rd, &block, &len, height);
+    if (rc == PAREX_OK) {
+        rc = parex_block_peek(&h, &n, NULL, block, len, &c->limits) ==
+                PAREX_OK ? PAREX_OK : PAREX_E_CORRUPT;
+    }
     if (rc != PAREX_OK) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: header %llu: %s",
+        parex_read_end(rd);
+        return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu: %s",
             (unsigned long long)height, parex_strerror(rc));
-    }
-    if (height > 0 &&
-        node_blocklog_read(c->log, err, height, &block, &len, &r, &n) != 1) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu is "
-            "not in the block log", (unsigned long long)height);
     }
     parex_header_hash(hash, &h);
     k->result = node_header_to_json(&h, 1);
@@ -391,57 +401,91 @@ static int m_get_block(call *k)
     txs = json_array();
     off = PAREX_HEADER_BYTES + 4;
     for (i = 0; i < n; i++) {
+        parex_receipt r;
         json_t *o;
         uint32_t tl;
+
+        rc = parex_read_block_receipt(rd, &r, height, (uint32_t)i);
+        if (rc != PAREX_OK) {
+            json_decref(txs);
+            json_decref(k->result);
+            k->result = NULL;
+            parex_read_end(rd);
+            return fail(k, NODE_RPC_INTERNAL, "internal error: receipt %zu "
+                "of block %llu: %s", i, (unsigned long long)height,
+                parex_strerror(rc));
+        }
         if (!full) {
-            json_array_append_new(txs, node_json_from_hex(r[i].txid, 32));
+            json_array_append_new(txs, node_json_from_hex(r.txid, 32));
             continue;
         }
+        /* parex_block_peek checked the framing of every tx. */
         tl = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
             (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
-        o = receipt_json(&r[i]);
+        o = receipt_json(&r);
         json_object_set_new(o, "raw", node_json_from_hex(block + off + 4, tl));
         json_array_append_new(txs, o);
         off += 4 + (size_t)tl;
     }
     json_object_set_new(k->result, "txs", txs);
-    ret = 0;
-    free(block);
-    free(r);
-    return ret;
+    parex_read_end(rd);
+    return 0;
+}
+
+/* The committed receipt of txid: 1 found, 0 not, -1 error (*rcp). */
+static int find_receipt(node_ctx *c, int *rcp, const uint8_t txid[32],
+    parex_receipt *r, uint64_t *height, uint32_t *index)
+{
+    parex_read *rd;
+    int rc = parex_read_begin(&rd, c->db);
+
+    if (rc == PAREX_OK) {
+        rc = parex_read_receipt(rd, r, height, index, txid);
+        parex_read_end(rd);
+    }
+    *rcp = rc;
+    return rc == PAREX_OK ? 1 : rc == PAREX_E_NOTFOUND ? 0 : -1;
 }
 
 static int m_get_receipt(call *k)
 {
     static const char *const names[] = {"txid"};
     uint8_t txid[32];
-    char err[NODE_ERR_LEN], hex[65];
+    char hex[65];
     parex_receipt r;
     uint64_t height;
     uint32_t index;
-    int rc, pending;
+    int rc, found, pending;
 
     if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
         return -1;
     }
-    rc = node_blocklog_find(k->c->log, err, txid, &height, &index, &r);
-    if (rc < 0) {
-        return fail(k, NODE_RPC_INTERNAL, "internal error: %s", err);
+    found = find_receipt(k->c, &rc, txid, &r, &height, &index);
+    if (found == 0) {
+        pthread_mutex_lock(&k->c->lock);
+        pending = node_mempool_contains(k->c->mp, txid);
+        pthread_mutex_unlock(&k->c->lock);
+        if (pending) {
+            node_hex(hex, txid, 32);
+            k->result = json_pack("{s:s, s:s}", "txid", hex, "status",
+                "pending");
+            return 0;
+        }
+        /* The producer takes a tx out of the mempool after its block's
+         * commit: it may have committed since the first look. */
+        found = find_receipt(k->c, &rc, txid, &r, &height, &index);
     }
-    if (rc == 1) {
+    if (found < 0) {
+        return fail(k, NODE_RPC_INTERNAL, "internal error: %s",
+            parex_strerror(rc));
+    }
+    if (found == 1) {
         k->result = receipt_json(&r);
         json_object_set_new(k->result, "height", node_json_from_u64(height));
         json_object_set_new(k->result, "index", json_integer(index));
         return 0;
     }
-    pthread_mutex_lock(&k->c->lock);
-    pending = node_mempool_contains(k->c->mp, txid);
-    pthread_mutex_unlock(&k->c->lock);
     node_hex(hex, txid, 32);
-    if (pending) {
-        k->result = json_pack("{s:s, s:s}", "txid", hex, "status", "pending");
-        return 0;
-    }
     return fail(k, NODE_RPC_NOT_FOUND, "transaction %s is neither in a "
         "committed block nor pending", hex);
 }

@@ -101,6 +101,10 @@ char *node_metrics_text(node_ctx *c)
     metric(&b, "parex_node_sequential_blocks_total", "counter",
         "Blocks run on the sequential executor (batches too narrow).",
         (double)m.fallback_blocks);
+    metric(&b, "parex_node_verify_skipped_total", "counter",
+        "Transactions whose signature the engine did not verify again "
+        "(verified on entry: PAREX_EXEC_VERIFIED).",
+        (double)m.verify_skipped);
     put(&b, "# HELP parex_node_stage_seconds_total Wall time per pipeline "
         "stage, summed over blocks.\n"
         "# TYPE parex_node_stage_seconds_total counter\n");

@@ -296,7 +296,8 @@ static void env_keys(env *v)
 static env *env_new(int mode)
 {
     env *v = calloc(1, sizeof(*v));
-    parex_db_options dbo = { 0, PAREX_SYNC_NONE, 0 };
+    parex_db_options dbo = { .size = sizeof(parex_db_options),
+        .map_size = 0, .sync = PAREX_SYNC_NONE, .read_only = 0 };
 
     assert_non_null(v);
     v->mode = mode;
@@ -338,7 +339,7 @@ static void env_genesis(env *v, uint64_t fee_balance)
 
 static void env_engine(env *v, const parex_limits *lim)
 {
-    parex_engine_options o;
+    parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
 
     parex_engine_options_default(&o);
     o.sequential = v->mode == 0;
@@ -829,8 +830,9 @@ static void test_null_handles_are_misuse(void **state)
 
     /* Bad options. */
     {
-        parex_engine_options o;
-        parex_db_options dbo = { 0, (parex_sync)7, 0 };
+        parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
+        parex_db_options dbo = { .size = sizeof(parex_db_options),
+            .map_size = 0, .sync = (parex_sync)7, .read_only = 0 };
         parex_engine_options_default(&o);
         assert_int_equal(o.chain_id, 1);
         assert_int_equal(o.threads, 0);
@@ -1081,7 +1083,7 @@ static void test_execute_without_commit_is_pending(void **state)
     parex_error_info err;
     parex_receipt r[2], r2[2];
     parex_header h, h2, head;
-    parex_block_stats st;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT;
     dump before = snapshot(v);
     uint8_t *blk, *blk2;
     size_t len, len2;
@@ -1118,6 +1120,7 @@ static void test_execute_without_commit_is_pending(void **state)
 
     /* Commit makes it the head. */
     memset(&st, 0, sizeof(st));
+    st.size = sizeof(st);
     assert_int_equal(parex_engine_commit(v->e, &st), PAREX_OK);
     assert_int_equal(parex_db_head(v->db, &head), PAREX_OK);
     assert_header_equal(&h, &head);
@@ -2089,9 +2092,10 @@ static void test_db_reads_and_verify(void **state)
     len = sizeof(val);
     assert_int_equal(parex_db_get(v->db, val, &len, key), PAREX_E_NOTFOUND);
 
-    /* foreach visits in key order and stops when asked. */
+    /* foreach visits in key order and stops when asked, saying so. */
     n = 0;
-    assert_int_equal(parex_db_foreach(v->db, stop_after_two, &n), PAREX_OK);
+    assert_int_equal(parex_db_foreach(v->db, stop_after_two, &n),
+        PAREX_STOPPED);
     assert_int_equal(n, 2);
     {
         dump d = { NULL, 0, 0 };
@@ -2112,7 +2116,8 @@ static void test_db_reads_and_verify(void **state)
     /* A store reopened read-only shows the same head and verifies. */
     {
         parex_db *ro;
-        parex_db_options o = { 0, PAREX_SYNC_FULL, 1 };
+        parex_db_options o = { .size = sizeof(parex_db_options),
+            .map_size = 0, .sync = PAREX_SYNC_FULL, .read_only = 1 };
         parex_engine_destroy(v->e);
         v->e = NULL;
         parex_db_close(v->db);
@@ -2151,13 +2156,12 @@ static void assert_same_outcome(env *a, env *b, const uint8_t *blk,
     parex_error_info ea, eb;
     parex_header ha, hb;
     parex_receipt ra[MAX_R], rb[MAX_R];
-    parex_block_stats st;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT;
     parex_prepared *p = NULL;
     int rc_a, rc_b, rc_p;
 
     memset(ra, 0, sizeof(ra));
     memset(rb, 0, sizeof(rb));
-    memset(&st, 0, sizeof(st));
     rc_a = parex_engine_execute(a->e, &ha, ra, MAX_R, NULL, &ea, blk, len,
         PAREX_EXEC_COMMIT);
     rc_p = parex_block_prepare(b->e, &p, &eb, blk, len);
@@ -2232,7 +2236,7 @@ static void test_prepare_beside_a_running_engine(void **state)
     parex_receipt r[MAX_R];
     parex_header h1, hb;
     parex_error_info err;
-    parex_engine_options o;
+    parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
     parex_engine *other;
     prep_arg pa;
     pthread_t th;

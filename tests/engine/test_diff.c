@@ -64,8 +64,9 @@ static void open_world(world *w, bg_world *bw)
     bg_genesis(bw, &kvs, &n, 1000000000000ULL);
     for (i = 0; i < N_ENG; i++) {
         parex_header computed, stored;
-        parex_engine_options o;
-        parex_db_options dbo = { 0, PAREX_SYNC_NONE, 0 };
+        parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
+        parex_db_options dbo = { .size = sizeof(parex_db_options),
+            .map_size = 0, .sync = PAREX_SYNC_NONE, .read_only = 0 };
         w->dir[i] = tu_tmpdir();
         assert_int_equal(parex_db_open(&w->db[i], NULL, w->dir[i], &dbo),
             PAREX_OK);
@@ -196,7 +197,7 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
         uint8_t *blk;
         parex_header hdr[N_ENG];
         parex_error_info err[N_ENG];
-        parex_block_stats st;
+        parex_block_stats st = PAREX_BLOCK_STATS_INIT;
         int rc[N_ENG];
         uint64_t batches[N_ENG];
 

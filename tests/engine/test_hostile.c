@@ -129,8 +129,9 @@ static int prog_maxw(parex_ctx *ctx, void *user)
 
 static void world_open(world *w, int mode, const parex_limits *lim)
 {
-    parex_db_options dbo = { 0, PAREX_SYNC_NONE, 0 };
-    parex_engine_options eo;
+    parex_db_options dbo = { .size = sizeof(parex_db_options),
+        .map_size = 0, .sync = PAREX_SYNC_NONE, .read_only = 0 };
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_kv kv[N_SENDERS];
     uint8_t vals[N_SENDERS][16], fs[32], fp[32];
     int i;
@@ -217,6 +218,7 @@ static outcome run(world *w, const uint8_t *blk, size_t len, size_t ntx)
     uint8_t d0[32], root[32];
 
     memset(&o, 0, sizeof(o));
+    o.st.size = sizeof(o.st);
     assert_true(ntx <= 64);
     txb_state_digest(d0, w->db);
     o.n = ntx;
@@ -590,6 +592,7 @@ static uint64_t probes_for(int mode, uint32_t ntx, uint32_t keys)
         parex_error_info err;
         assert_non_null(r);
         memset(&o, 0, sizeof(o));
+        o.st.size = sizeof(o.st);
         o.rc = parex_engine_execute(w.e, &o.hdr, r, ntx, &o.st, &err, blk,
             len, PAREX_EXEC_COMMIT);
         if (o.rc != PAREX_OK) {

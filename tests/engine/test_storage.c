@@ -41,11 +41,12 @@ typedef struct chain {
 static void chain_attach(chain *c, uint64_t map_size, int read_only,
     unsigned threads)
 {
-    parex_db_options dbo;
-    parex_engine_options eo;
+    parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_error_info err;
 
     memset(&dbo, 0, sizeof(dbo));
+    dbo.size = sizeof(dbo);
     dbo.map_size = map_size;
     dbo.sync = PAREX_SYNC_NONE;
     dbo.read_only = read_only;
@@ -317,13 +318,14 @@ static void test_read_only_store_refuses_blocks(void **state)
  * uid/gid 65534 (nobody); it reports through its exit status. */
 static int unwritable_checks(const char *dir)
 {
-    parex_db_options o;
+    parex_db_options o = PAREX_DB_OPTIONS_INIT;
     parex_error_info err;
     parex_db *db = (parex_db *)&o;
     int ro;
 
     for (ro = 0; ro < 2; ro++) {
         memset(&o, 0, sizeof(o));
+        o.size = sizeof(o);
         o.read_only = ro;
         if (parex_db_open(&db, &err, dir, &o) != PAREX_E_IO) {
             return 10 + ro;
@@ -393,7 +395,7 @@ static void test_unwritable_directory_is_io(void **state)
  * leave data.mdb byte for byte as it was. */
 static void assert_refused_untouched(const char *dir, const char *data)
 {
-    parex_db_options o;
+    parex_db_options o = PAREX_DB_OPTIONS_INIT;
     parex_error_info err;
     parex_db *db;
     unsigned char *b0, *b1;
@@ -403,6 +405,7 @@ static void assert_refused_untouched(const char *dir, const char *data)
     b0 = tu_read_file(data, &n0);
     for (ro = 0; ro < 2; ro++) {
         memset(&o, 0, sizeof(o));
+        o.size = sizeof(o);
         o.read_only = ro;
         db = (parex_db *)&o;
         assert_int_equal(parex_db_open(&db, &err, dir, &o), PAREX_E_CORRUPT);

@@ -74,10 +74,11 @@ static void open_world(world *w, const bg_world *bw)
 
     bg_genesis(bw, &kvs, &n, 1000000000000ULL);
     for (i = 0; i < N_ENG; i++) {
-        parex_engine_options o;
+        parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
         /* Small map: blocks here are tiny, and mapping 16 GiB five times
          * per input costs more than the blocks do. */
-        parex_db_options dbo = { (uint64_t)64 << 20, PAREX_SYNC_NONE, 0 };
+        parex_db_options dbo = { .size = sizeof(parex_db_options),
+            .map_size = (uint64_t)64 << 20, .sync = PAREX_SYNC_NONE, .read_only = 0 };
         w->dir[i] = tu_tmpdir();
         FUZZ_CHECK(parex_db_open(&w->db[i], NULL, w->dir[i], &dbo) ==
             PAREX_OK);
@@ -131,7 +132,7 @@ static int run_block(world *w, const uint8_t *blk, size_t len, size_t n,
     parex_receipt rc_buf[N_ENG][MAX_TXS + 1];
     parex_header hdr[N_ENG];
     parex_error_info err[N_ENG];
-    parex_block_stats st;
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT;
     int rc[N_ENG];
     size_t i;
 

@@ -22,7 +22,6 @@ static parex_header head0;
 static void cleanup(void)
 {
     parex_engine_destroy(engine);
-    node_blocklog_close(ctx.log);
     node_ctx_release(&ctx);
     parex_db_close(ctx.db);
     node_rmtree(dir);
@@ -35,9 +34,9 @@ static void setup(void)
 {
     uint8_t sec[3][32], pub[3][32], vals[3][16], fee[32], args[40];
     uint8_t wkey[32], buf[512], fsec[32];
-    char err[NODE_ERR_LEN], path[600], seed[16], *hex, *body;
+    char err[NODE_ERR_LEN], seed[16], *hex, *body;
     parex_kv kvs[3];
-    parex_engine_options eo;
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     parex_tx tx;
     size_t len = sizeof(buf);
     int i;
@@ -53,12 +52,11 @@ static void setup(void)
     }
     node_key_from_str(fsec, fee, "fuzz-rpc-fee");
     FUZZ_CHECK(parex_db_open(&ctx.db, NULL, dir, NULL) == PAREX_OK);
-    FUZZ_CHECK(parex_db_genesis(ctx.db, NULL, kvs, 3, fee) == PAREX_OK);
+    FUZZ_CHECK(parex_db_genesis_chain(ctx.db, NULL, 1, kvs, 3, fee) ==
+        PAREX_OK);
     parex_engine_options_default(&eo);
     eo.threads = 1;
     FUZZ_CHECK(parex_engine_create(&engine, ctx.db, &eo) == PAREX_OK);
-    snprintf(path, sizeof(path), "%s/blocks.log", dir);
-    FUZZ_CHECK(node_blocklog_open(&ctx.log, err, path, ctx.db, 0) == 0);
     ctx.chain_id = 1;
     parex_limits_default(&ctx.limits);
     memcpy(ctx.fee_recipient, fee, 32);

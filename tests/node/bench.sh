@@ -1,8 +1,10 @@
 #!/bin/sh
 # `parex bench` on tiny workloads: the JSON lines carry every field, --zipf
-# is deterministic, the RSS and scaling reports, --plot, the progress line
-# stays off stdout, and bad options name what is wrong. No timing
-# assertions: only counts, roots and the presence of the figures.
+# is deterministic, the dependency-graph bound, the fallback reason,
+# --tx-work leaves every root as it was, the table and its summary, the
+# RSS and scaling reports, --plot, the progress line stays off stdout, and
+# bad options name what is wrong. No timing assertions: only counts,
+# roots, identities of the bound and the presence of the figures.
 # usage: bench.sh PAREX JSON_GET
 parex=$1
 jget=$2
@@ -10,7 +12,9 @@ jget=$2
 
 tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
 fields="workload name accounts block_size blocks zipf threads sync reps seed
-txs failed_txs batches reexecutions fallback_blocks seq_exec_s par_exec_s
+txs failed_txs batches reexecutions fallback_blocks fallback sequential_block
+tx_work_us tx_work_hashes dag_bound speedup_over_bound dag_depth
+seq_exec_s par_exec_s
 seq_exec_min_s seq_exec_max_s par_exec_min_s par_exec_max_s seq_total_s
 par_total_s exec_speedup exec_speedup_min e2e_speedup ideal_speedup tps_e2e tps_exec
 seq_tps_e2e verify_us sig_bound_tps sig_bound_ratio projected_speedup
@@ -21,7 +25,8 @@ stage_ns.root stage_ns.commit state_root roots_match"
 run "$parex" bench --help
 check "bench --help exits 0" "$rc" "$err"
 for word in --zipf --plot --rss-blocks --scaling --sync --progress \
-    "signature bound" "makespan" "exit status"; do
+    --tx-work --details "signature bound" "makespan" "dependency graph" \
+    "fallback" "exit status"; do
     printf '%s' "$out" | grep -q -- "$word"
     check "bench --help mentions '$word'" $? "$out"
 done
@@ -57,6 +62,59 @@ check "bench --json: projected speedup within (0, ideal]" $? "$out"
 printf '%s\n' "$out" | "$jget" projected_speedup projected_ideal | \
     sort -u | wc -l | grep -qx 1
 check "bench --json: the projection is one per workload" $? "$out"
+
+# The dependency-graph bound: exactly 1 at one thread (list scheduling on
+# one worker is the sum), within [1, P] at P; the graph's longest chains
+# are the engine's batches (the same conflict rule on the same sets).
+printf '%s\n' "$out" | "$jget" threads dag_bound speedup_over_bound \
+    exec_speedup dag_depth batches | awk -F'\t' '
+    $1 == 1 && $2 != 1 { bad = 1 }
+    $1 == 2 && !($2 >= 1 && $2 <= 2) { bad = 1 }
+    $2 > 0 && ($3 - $4 / $2) ^ 2 > 1e-12 { bad = 1 }
+    $5 != $6 { bad = 1 } END { exit bad }'
+check "bench --json: dag_bound 1 at 1 thread, in [1, 2] at 2, depth = batches" \
+    $? "$out"
+# Fallback: the reason iff blocks fell back; at one thread the engine runs
+# every block sequentially (parex_engine_options.min_batch_width).
+printf '%s\n' "$out" | "$jget" threads fallback_blocks blocks fallback |
+    awk -F'\t' '($2 == 0) != ($4 == "null") { bad = 1 }
+    $1 == 1 && ($2 != $3 || $4 != "one thread") { bad = 1 }
+    END { exit bad }'
+check "bench --json: fallback names the reason of fallback blocks" $? "$out"
+printf '%s\n' "$out" | "$jget" sequential_block tx_work_us tx_work_hashes |
+    sort -u >"$work/v"
+printf 'false\t0.0\t0\n' | cmp -s - "$work/v"
+check "bench --json: no tx work, not a listed block" $? "$(cat "$work/v")"
+run "$parex" bench $tiny --threads 2 --json --no-profile
+v=$(printf '%s\n' "$out" | "$jget" dag_bound speedup_over_bound dag_depth)
+[ "$rc" -eq 0 ] && [ "$v" = "$(printf 'null\tnull\tnull')" ]
+check "bench --no-profile: no bound" $? "$v $err"
+
+# --tx-work: the same state and failures with and without the extra work;
+# the chain length is calibrated (positive) and reported.
+wrun() {
+    "$parex" bench --accounts 20 --block-size 50 --blocks 2 --reps 1 \
+        --sync none --threads 1,2 --json "$@" |
+        "$jget" threads txs failed_txs state_root roots_match
+}
+a=$(wrun)
+b=$(wrun --tx-work 3)
+[ -n "$a" ] && [ "$a" = "$b" ]
+check "bench --tx-work 3: roots as without work" $? "$a / $b"
+run "$parex" bench $tiny --threads 2 --json --no-profile --tx-work 2.5
+v=$(printf '%s\n' "$out" | "$jget" tx_work_us tx_work_hashes roots_match)
+[ "$rc" -eq 0 ] && printf '%s' "$v" | awk -F'\t' \
+    '$1 != 2.5 || $2 < 1 || $3 != "true" { bad = 1 } END { exit bad }'
+check "bench --tx-work 2.5: calibrated steps reported" $? "$v $err"
+run "$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
+    --reps 1 --sync none --threads 2 --json --tx-work 1
+h1=$(printf '%s\n' "$out" | "$jget" state_root roots_match dag_bound)
+run "$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
+    --reps 1 --sync none --threads 2 --json
+h0=$(printf '%s\n' "$out" | "$jget" state_root roots_match dag_bound)
+[ -n "$h0" ] && [ "$h0" = "$h1" ] &&
+    [ "$(printf '%s' "$h0" | cut -f3)" = "1.0" ]
+check "bench hot --tx-work: same root; a chain's bound is 1" $? "$h0 / $h1"
 
 # --zipf: the same seed gives the same blocks, hence the same batches and
 # state root; another seed or no skew gives other blocks.
@@ -122,15 +180,57 @@ if [ -n "$tr" ]; then
     v=$(printf '%s\n' "$out" | "$jget" workload roots_match 2>&1)
     [ "$rc" -eq 0 ] && [ "$v" = "$(printf 'trace\ttrue')" ]
     check "bench trace: one block, roots match" $? "$v $err"
+    # The trace program under --tx-work: the same root.
+    a=$("$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --json "$tr" | "$jget" state_root failed_txs dag_depth batches)
+    b=$("$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --json --tx-work 2 "$tr" | "$jget" state_root failed_txs dag_depth \
+        batches)
+    [ -n "$a" ] && [ "$a" = "$b" ] &&
+        [ "$(printf '%s' "$a" | cut -f3)" = "$(printf '%s' "$a" | cut -f4)" ]
+    check "bench trace --tx-work: same root; graph depth = batches" $? \
+        "$a / $b"
 else
     ok "bench trace: skipped (no traces)"
+    ok "bench trace --tx-work: skipped (no traces)"
+fi
+# One of the eight essentially sequential Ethereum blocks: flagged, and
+# left out of the summary row without them.
+sq="${PAREX_TRACES:-/nonexistent}/ethereum/5891667.jsonl"
+if [ -f "$sq" ]; then
+    run "$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --no-profile "$sq"
+    printf '%s\n' "$out" | grep -q '^real blocks >= 100 txs  *2  *1 ' &&
+        ! printf '%s\n' "$out" | grep -q '^  without the 8 sequential'
+    check "bench: a sequential Ethereum block leaves the summary row" $? \
+        "$out"
+    run "$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --no-profile --json "$sq"
+    [ "$(printf '%s\n' "$out" | "$jget" sequential_block)" = true ]
+    check "bench --json: sequential_block for ethereum/5891667" $? "$out"
+else
+    ok "bench: sequential Ethereum block: skipped (no traces)"
+    ok "bench --json: sequential_block: skipped (no traces)"
 fi
 
-# The table (no --json) names the sync mode and the bound.
-run "$parex" bench $tiny --threads 2 --sync full
+# The table (no --json): the sync mode, one row per run with the bound
+# and the fallback column, then one summary table; --details adds the
+# stage split under each row.
+run "$parex" bench $tiny --threads 1,2 --sync full
 printf '%s' "$out" | grep -q 'sync=full' &&
-    printf '%s' "$out" | grep -q 'signature bound'
-check "bench table names sync=full and the signature bound" $? "$out"
+    printf '%s' "$out" | grep -q 'signature bound' &&
+    printf '%s' "$out" | grep -q '^workload .* bound  *spd/bnd fallback '
+check "bench table names sync=full, the bound and the fallback column" $? \
+    "$out"
+[ "$(printf '%s\n' "$out" | grep -c '^p2p accounts=10 block=40 ')" -eq 2 ] &&
+    printf '%s\n' "$out" | grep -q '^p2p accounts=10 block=40  *1 .* one thread ' &&
+    [ "$(printf '%s\n' "$out" | grep -c '^# summary')" -eq 1 ] &&
+    printf '%s\n' "$out" | grep -q '^p2p  *2  *1 ' &&
+    ! printf '%s\n' "$out" | grep -q 'par stages'
+check "bench table: a row per run, one summary table" $? "$out"
+run "$parex" bench $tiny --threads 2 --details --no-profile
+printf '%s' "$out" | grep -q 'par stages ms: decode'
+check "bench --details: the stage split" $? "$out"
 
 # --plot: a PNG when gnuplot is there; a clear error when it is not.
 if command -v gnuplot >/dev/null 2>&1; then
@@ -167,6 +267,10 @@ run "$parex" bench --zipf 11
 expect_fail "bench --zipf 11" 2 "zipf: '11'"
 run "$parex" bench --workload hot --zipf 1
 expect_fail "bench hot --zipf" 2 "zipf is for the p2p workload"
+run "$parex" bench --tx-work abc
+expect_fail "bench --tx-work abc" 2 "tx-work: 'abc' is not a number"
+run "$parex" bench --tx-work -1
+expect_fail "bench --tx-work -1" 2 "tx-work: '-1'"
 run "$parex" bench --threads 0
 expect_fail "bench --threads 0" 2 "threads must be positive"
 run "$parex" bench --accounts 1

@@ -236,6 +236,20 @@ def body(tmp):
        (err or {}).get("message"))
     ok(node.result("getStateRoot") == root0, "bad requests changed nothing")
 
+    # The engine did not verify again what the node verified on entry:
+    # every tx this node process has committed (phase 1) was executed
+    # with PAREX_EXEC_VERIFIED.
+    with urllib.request.urlopen(node.url + "/metrics", timeout=10) as r:
+        metrics = dict(line.split(" ", 1) for line in
+                       r.read().decode().splitlines()
+                       if line and not line.startswith("#"))
+    committed = float(metrics["parex_node_txs_total"])
+    skipped = float(metrics["parex_node_verify_skipped_total"])
+    ok(committed > 0 and skipped == committed,
+       "metrics: the engine skipped the verification of all %d txs this "
+       "node committed (verified on entry)" % committed)
+
+
     # Phase 2: SIGKILL mid-stream, restart, resubmit what was lost.
     for k in range(KILLS):
         txs = new_round()
@@ -311,6 +325,26 @@ def body(tmp):
        "roots and receipts match (%s)" %
        (p.stdout.strip().splitlines() or ["?"])[-1])
 
+    # One writer per store: a second node, or a replay, on the store in
+    # use is refused (the library's lock on DIR/writer.lock), and the
+    # running node is not disturbed.
+    p = subprocess.run([PAREX, "node", "--db", db, "--listen",
+                        "127.0.0.1:0", "--genesis", gpath],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    ok(p.returncode != 0 and "in use by another writer" in p.stderr and
+       ("process %d" % node.p.pid) in p.stderr,
+       "a second node on the store is refused: %s" % p.stderr.strip())
+    rdir = os.path.join(tmp, "replay-db")
+    os.mkdir(rdir)
+    os.symlink(db, os.path.join(rdir, "0000-node-blocks.json"))
+    p = run("replay", "--db", rdir, "--resume", fpath, check=False)
+    ok(p.returncode != 0 and "in use by another writer" in p.stderr,
+       "parex replay --db on the store in use is refused: %s" %
+       p.stderr.strip())
+    ok(node.result("status")["height"] >= head["height"],
+       "the running node still serves")
+
     # SIGTERM: clean exit 0.
     node.p.send_signal(signal.SIGTERM)
     out, _ = node.p.communicate(timeout=30)
@@ -318,6 +352,38 @@ def body(tmp):
        "SIGTERM: exit 0 (%r)" % out.strip())
     p = run("state", "verify", "--db", db, check=False)
     ok(p.returncode == 0, "state verifies after SIGTERM")
+    ok(not os.path.exists(os.path.join(db, "blocks.log")),
+       "the node keeps no blocks.log: blocks and receipts are in the store")
+
+    # The store records its genesis: another genesis file is refused,
+    # naming both.
+    other = dict(genesis)
+    other["genesis"] = dict(genesis["genesis"])
+    other["genesis"]["fee_recipient"] = keys("other-fee", 1)[0]["pubkey"]
+    opath = os.path.join(tmp, "other-genesis.json")
+    with open(opath, "w") as f:
+        json.dump(other, f)
+    p = subprocess.run([PAREX, "node", "--db", db, "--listen",
+                        "127.0.0.1:0", "--genesis", opath],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    ok(p.returncode == 2 and "genesis" in p.stderr and
+       "expected" in p.stderr,
+       "a node with another genesis is refused: %s" % p.stderr.strip())
+
+    # The store's files deleted: the node refuses to start a new chain
+    # there, and leaves the directory as it is.
+    for name in ("data.mdb", "lock.mdb"):
+        os.remove(os.path.join(db, name))
+    before = sorted(os.listdir(db))
+    p = subprocess.run([PAREX, "node", "--db", db, "--listen",
+                        "127.0.0.1:0", "--genesis", gpath],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=30)
+    ok(p.returncode != 0 and "no state store" in p.stderr and
+       sorted(os.listdir(db)) == before,
+       "the store deleted: the node refuses to start (%s), DIR untouched "
+       "(%s)" % (p.stderr.strip(), before))
     print("1..%d" % n_ok)
 
 

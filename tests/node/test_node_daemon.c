@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemon/daemon.h"
 
@@ -213,8 +214,7 @@ static int world_setup(void **state)
     world *w = node_calloc(1, sizeof(*w));
     parex_kv kvs[3];
     uint8_t vals[3][16], fee[32];
-    parex_engine_options eo;
-    char err[NODE_ERR_LEN], path[600];
+    parex_engine_options eo = PAREX_ENGINE_OPTIONS_INIT;
     int i;
 
     w->dir = node_tmpdir("nodetest");
@@ -229,13 +229,12 @@ static int world_setup(void **state)
     }
     memset(fee, 0x55, 32);
     assert_int_equal(parex_db_open(&w->c.db, NULL, w->dir, NULL), PAREX_OK);
-    assert_int_equal(parex_db_genesis(w->c.db, NULL, kvs, 3, fee), PAREX_OK);
+    assert_int_equal(parex_db_genesis_chain(w->c.db, NULL, 7, kvs, 3, fee),
+        PAREX_OK);
     parex_engine_options_default(&eo);
     eo.threads = 2;
     eo.chain_id = 7;
     assert_int_equal(parex_engine_create(&w->e, w->c.db, &eo), PAREX_OK);
-    snprintf(path, sizeof(path), "%s/blocks.log", w->dir);
-    assert_int_equal(node_blocklog_open(&w->c.log, err, path, w->c.db, 0), 0);
     w->c.chain_id = 7;
     parex_limits_default(&w->c.limits);
     memcpy(w->c.fee_recipient, fee, 32);
@@ -252,7 +251,6 @@ static int world_teardown(void **state)
     world *w = *state;
 
     parex_engine_destroy(w->e);
-    node_blocklog_close(w->c.log);
     node_ctx_release(&w->c);
     parex_db_close(w->c.db);
     node_rmtree(w->dir);
@@ -455,21 +453,34 @@ static void test_rpc_flow(void **state)
     free(tx0);
     free(tx1);
 
-    /* The block log reopens to the same index. */
+    /* The node keeps no block store of its own: the block and receipt
+     * it served are the engine's, in the state store. */
     {
-        char path[600];
-        node_blocklog *bl;
         uint8_t id[32];
         uint64_t h;
         uint32_t ix;
         parex_receipt rc;
+        parex_read *rd;
+        const uint8_t *blk;
+        size_t blen;
+        char path[600];
+        struct stat st;
+
         assert_int_equal(node_unhex(id, idhex, 64), 32);
-        snprintf(path, sizeof(path), "%s/blocks.log", w->dir);
-        assert_int_equal(node_blocklog_open(&bl, err, path, w->c.db, 0), 0);
-        assert_int_equal(node_blocklog_height(bl), 1);
-        assert_int_equal(node_blocklog_find(bl, err, id, &h, &ix, &rc), 1);
+        assert_int_equal(parex_read_begin(&rd, w->c.db), PAREX_OK);
+        assert_int_equal(parex_read_receipt(rd, &rc, &h, &ix, id), PAREX_OK);
         assert_true(h == 1 && ix == 0 && rc.fee == 2);
-        node_blocklog_close(bl);
+        assert_int_equal(parex_read_block(rd, &blk, &blen, 1), PAREX_OK);
+        parex_read_end(rd);
+        snprintf(path, sizeof(path), "%s/blocks.log", w->dir);
+        assert_int_equal(stat(path, &st), -1);
+    }
+    /* Every tx of the block was verified on entry, and the engine did
+     * not verify it again. */
+    {
+        char *m = node_metrics_text(&w->c);
+        assert_non_null(strstr(m, "parex_node_verify_skipped_total 2\n"));
+        free(m);
     }
 }
 

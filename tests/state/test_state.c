@@ -33,7 +33,7 @@ static px__store *open_rw(const char *dir)
     px__store *s = NULL;
     parex_error_info err;
 
-    if (px__store_open(&s, &err, dir, 0, 2, 0) != PAREX_OK) {
+    if (px__store_open(&s, &err, dir, 0, 2, 0, 0) != PAREX_OK) {
         fail_msg("open %s: %s", dir, err.message);
     }
     return s;
@@ -98,7 +98,7 @@ static void test_new_store_has_format(void **state)
     assert_int_equal(px__snap_get(sn, PX_DB_META, &v, &n, "format", 6),
         PAREX_OK);
     assert_int_equal(n, 13);
-    assert_memory_equal(v, "parex-state-1", 13);
+    assert_memory_equal(v, "parex-state-2", 13);
     for (i = 0; i < PX_DB_COUNT; i++) {
         assert_int_equal(px__snap_count(sn, (px__dbi)i, &c), PAREX_OK);
         assert_int_equal(c, i == PX_DB_META ? 1 : 0);
@@ -107,7 +107,7 @@ static void test_new_store_has_format(void **state)
     px__store_close(s);
     /* Reopening an existing store of ours is fine, in every sync mode. */
     for (i = 0; i < 3; i++) {
-        assert_int_equal(px__store_open(&s, NULL, dir, 0, i, 0), PAREX_OK);
+        assert_int_equal(px__store_open(&s, NULL, dir, 0, i, 0, 0), PAREX_OK);
         px__store_close(s);
     }
 }
@@ -303,12 +303,12 @@ static void test_foreach_in_key_order(void **state)
     assert_int_equal(vs.keys[0], 0);
     assert_int_equal(vs.keys[nh - 1], 1u << 20);
 
-    /* A positive return stops the walk without an error... */
+    /* A positive return stops the walk without an error, but says so... */
     memset(&vs, 0, sizeof vs);
     vs.stop_after = 3;
     vs.ret = 1;
     assert_int_equal(px__snap_foreach(sn, PX_DB_HEADERS, visit_fn, &vs),
-        PAREX_OK);
+        PAREX_STOPPED);
     assert_int_equal(vs.n, 3);
     /* ...a negative PAREX_E_* is passed on. */
     memset(&vs, 0, sizeof vs);
@@ -373,7 +373,7 @@ static void test_map_full(void **state)
     int rc = PAREX_OK;
     uint32_t i;
 
-    assert_int_equal(px__store_open(&s, &err, dir, 256 << 10, 2, 0),
+    assert_int_equal(px__store_open(&s, &err, dir, 256 << 10, 2, 0, 0),
         PAREX_OK);
     put1(s, PX_DB_STATE, "committed", "yes");
     assert_int_equal(px__wtxn_begin(&w, s), PAREX_OK);
@@ -392,7 +392,7 @@ static void test_map_full(void **state)
     put1(s, PX_DB_STATE, "small", "ok");
     px__store_close(s);
 
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0), PAREX_OK);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0, 0), PAREX_OK);
     got = get1(s, PX_DB_STATE, "committed");
     assert_string_equal(got, "yes");
     free(got);
@@ -444,7 +444,7 @@ static void test_foreign_file_is_corrupt_and_untouched(void **state)
     }
     tu_write_file(data, junk, sizeof junk);
     for (ro = 0; ro < 2; ro++) {
-        assert_int_equal(px__store_open(&s, &err, dir, 0, 0, ro),
+        assert_int_equal(px__store_open(&s, &err, dir, 0, 0, ro, 0),
             PAREX_E_CORRUPT);
         assert_null(s);
         assert_int_equal(err.code, PAREX_E_CORRUPT);
@@ -457,7 +457,7 @@ static void test_foreign_file_is_corrupt_and_untouched(void **state)
     }
     /* A short foreign file too. */
     tu_write_file(data, "hello, not lmdb\n", 16);
-    assert_int_equal(px__store_open(&s, NULL, dir, 0, 0, 0), PAREX_E_CORRUPT);
+    assert_int_equal(px__store_open(&s, NULL, dir, 0, 0, 0, 0), PAREX_E_CORRUPT);
     after = tu_read_file(data, &n);
     assert_int_equal(n, 16);
     assert_memory_equal(after, "hello, not lmdb\n", 16);
@@ -472,16 +472,16 @@ static void test_missing_dir_is_io(void **state)
     px__store *s;
     parex_error_info err;
 
-    assert_int_equal(px__store_open(&s, &err, missing, 0, 0, 0),
+    assert_int_equal(px__store_open(&s, &err, missing, 0, 0, 0, 0),
         PAREX_E_IO);
     assert_null(s);
     assert_int_equal(err.code, PAREX_E_IO);
     assert_non_null(strstr(err.message, missing));
-    assert_int_equal(px__store_open(&s, &err, missing, 0, 0, 1),
+    assert_int_equal(px__store_open(&s, &err, missing, 0, 0, 1, 0),
         PAREX_E_IO);
     /* A path that is a file, not a directory. */
     tu_write_file(file, "x", 1);
-    assert_int_equal(px__store_open(&s, &err, file, 0, 0, 0), PAREX_E_IO);
+    assert_int_equal(px__store_open(&s, &err, file, 0, 0, 0, 0), PAREX_E_IO);
     free(missing);
     free(file);
 }
@@ -495,7 +495,7 @@ static void test_read_only_refuses_writes(void **state)
 
     put1(s, PX_DB_STATE, "k", "v");
     px__store_close(s);
-    assert_int_equal(px__store_open(&s, NULL, dir, 0, 0, 1), PAREX_OK);
+    assert_int_equal(px__store_open(&s, NULL, dir, 0, 0, 1, 0), PAREX_OK);
     assert_int_equal(px__store_read_only(s), 1);
     assert_int_equal(px__wtxn_begin(&w, s), PAREX_E_READONLY);
     assert_null(w);
@@ -515,7 +515,7 @@ static void test_read_only_empty_dir(void **state)
     parex_error_info err;
     struct stat st;
 
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1), PAREX_E_CORRUPT);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1, 0), PAREX_E_CORRUPT);
     assert_null(s);
     assert_non_null(strstr(err.message, "not a parex state store"));
     assert_int_equal(stat(lock, &st), -1);
@@ -529,12 +529,15 @@ static void test_wrong_format_is_corrupt(void **state)
     px__store *s = open_rw(dir);
     parex_error_info err;
 
-    put1(s, PX_DB_META, "format", "parex-state-2");
+    put1(s, PX_DB_META, "format", "parex-state-1");
     px__store_close(s);
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0), PAREX_E_CORRUPT);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0, 0), PAREX_E_CORRUPT);
     assert_null(s);
+    /* Both formats are named: the store's (a 0.1 store) and ours. */
     assert_non_null(strstr(err.message, "format"));
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1), PAREX_E_CORRUPT);
+    assert_non_null(strstr(err.message, "\"parex-state-1\""));
+    assert_non_null(strstr(err.message, "\"parex-state-2\""));
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1, 0), PAREX_E_CORRUPT);
 }
 
 static void test_missing_format_is_corrupt(void **state)
@@ -549,9 +552,9 @@ static void test_missing_format_is_corrupt(void **state)
     assert_int_equal(px__wtxn_del(w, PX_DB_META, "format", 6), PAREX_OK);
     assert_int_equal(px__wtxn_commit(w), PAREX_OK);
     px__store_close(s);
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0), PAREX_E_CORRUPT);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0, 0), PAREX_E_CORRUPT);
     assert_non_null(strstr(err.message, "not a parex state store"));
-    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1), PAREX_E_CORRUPT);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1, 0), PAREX_E_CORRUPT);
 }
 
 static void test_bad_open_arguments(void **state)
@@ -559,10 +562,10 @@ static void test_bad_open_arguments(void **state)
     px__store *s;
     parex_error_info err;
 
-    assert_int_equal(px__store_open(&s, &err, *state, 0, 3, 0),
+    assert_int_equal(px__store_open(&s, &err, *state, 0, 3, 0, 0),
         PAREX_E_MISUSE);
     assert_null(s);
-    assert_int_equal(px__store_open(&s, &err, *state, 0, -1, 0),
+    assert_int_equal(px__store_open(&s, &err, *state, 0, -1, 0, 0),
         PAREX_E_MISUSE);
 }
 
