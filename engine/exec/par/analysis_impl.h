@@ -88,7 +88,8 @@ static inline size_t est_cell(const uint8_t *key, unsigned bits)
  * and one cell per key, so that the decision sees the whole block, not a
  * prefix (a block's first txs, e.g. one sender's, can be far narrower
  * than the block). */
-static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre)
+static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
+    int *complete)
 {
     const px__block *blk = X->env->blk;
     px__scratch *sc = X->env->scratch;
@@ -129,7 +130,20 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre)
         if (j + 1 == FIRST_CHUNK) {
             *pre = total;
         }
+        /* The estimate only grows: once the decision on the whole block
+         * is narrow with the batches so far, the rest cannot change it,
+         * and the reference starts at once (a chain, such as a block of
+         * transfers to one account, is decided early). */
+        if ((j & 63) == 63 && j + 1 < blk->n) {
+            shape->txs = blk->n;
+            shape->batches = nb;
+            if (px__exec_choose(X->env, shape) == PX__EXEC_NARROW) {
+                *complete = 0;
+                return PAREX_OK;
+            }
+        }
     }
+    *complete = 1;
     if (blk->n < FIRST_CHUNK) {
         *pre = total;
     }
@@ -137,6 +151,18 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre)
     shape->txs = blk->n;
     shape->batches = nb;
     return PAREX_OK;
+}
+
+/* The block's declared keys (+ accounts), when estimate_shape() stopped
+ * early. */
+static size_t count_keys(const px__block *blk)
+{
+    size_t total = 0, j;
+
+    for (j = 0; j < blk->n; j++) {
+        total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    return total;
 }
 
 /* The tables, after estimate_shape(): the key map sized for the first

@@ -59,6 +59,7 @@ typedef struct overlap_job {
     pexec *X;
     analysis *A;
     px__result *res;
+    int begun;              /* analyse_begin() has run (else: item 1) */
     int rc_seq, rc_an;
 } overlap_job;
 
@@ -72,6 +73,17 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
         if (i == 0) {
             o->rc_seq = px__exec_sequential(o->X->env, o->res);
         } else {
+            if (!o->begun) {
+                /* The estimate stopped early: the tables are set up here,
+                 * beside the reference. */
+                o->X->total_keys = count_keys(o->X->env->blk);
+                o->rc_an = analyse_begin(o->X, o->A, 0);
+                o->A->arena = &o->X->env->workers[o->X->env->threads - 1]
+                                   .arena;
+                if (o->rc_an != PAREX_OK) {
+                    continue;
+                }
+            }
             o->rc_an = km_reserve(o->X, o->X->total_keys);
             if (o->rc_an == PAREX_OK) {
                 o->rc_an = analyse_range(o->X, o->A, o->A->next_tx,
@@ -286,6 +298,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     const px__keyslot *ks;
     px__exec_shape shape;
     size_t pre = 0;
+    int complete = 0;
     analysis A;
     int rc;
 
@@ -308,14 +321,15 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     X.busy = busy;
-    rc = estimate_shape(&X, &shape, &pre);
-    if (rc == PAREX_OK) {
+    memset(&A, 0, sizeof(A));
+    rc = estimate_shape(&X, &shape, &pre, &complete);
+    if (rc == PAREX_OK && complete) {
         rc = analyse_begin(&X, &A, pre);
     }
     if (rc != PAREX_OK) {
         goto out;
     }
-    if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+    if (!complete || px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
         /* The reference executor is exact by definition. The exact
          * analysis overlaps it so the batch count stays exact for free. */
         t1 = px__now_ns();
@@ -324,13 +338,14 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         o.X = &X;
         o.A = &A;
         o.res = res;
+        o.begun = complete;
         o.rc_seq = PAREX_OK;
         o.rc_an = PAREX_OK;
         A.arena = &env->workers[env->threads - 1].arena;
-        px__pool_run(env->pool, run_overlap, &o, A.next_tx < n ? 2 : 1, 1);
+        px__pool_run(env->pool, run_overlap, &o, n > 0 ? 2 : 1, 1);
         rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
         nb = A.nb;
-        PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
+        PAREX_ASSERT(rc != PAREX_OK || !complete || nb <= shape.batches);
         /* The stages still add up to the wall time: an analysis tail that
          * outlasts the reference shows up as execution. */
         res->exec_ns = px__now_ns() - t1 - res->apply_ns;
