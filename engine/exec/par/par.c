@@ -182,8 +182,10 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
             for (q = 0; q < J->T; q++) {
                 apply_part *Q = &J->part[q];
                 size_t m = Q->start[w + 1] - Q->start[w];
-                memcpy(J->res->changes + to, Q->buf + Q->start[w],
-                    m * sizeof(px__change));
+                if (m > 0) {
+                    memcpy(J->res->changes + to, Q->buf + Q->start[w],
+                        m * sizeof(px__change));
+                }
                 to += m;
             }
             px__changes_sort(J->res->changes + from, to - from);
@@ -332,9 +334,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     if (!complete || px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
         /* The reference executor is exact by definition. The exact
          * analysis overlaps it so the batch count stays exact for free. */
+        overlap_job o;
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
-        overlap_job o;
         o.X = &X;
         o.A = &A;
         o.res = res;
