@@ -70,14 +70,16 @@ static void *worker_main(void *argp)
             }
         }
         if (g == seen) {
+            int stop;
             pthread_mutex_lock(&p->mu);
             while ((g = atomic_load(&p->gen)) == seen && !p->stop &&
                 atomic_load(&p->wake) == woken) {
                 pthread_cond_wait(&p->cv_work, &p->mu);
             }
             woken = atomic_load(&p->wake);
+            stop = p->stop;     /* read under the lock destroy writes it in */
             pthread_mutex_unlock(&p->mu);
-            if (g == seen && !p->stop) {
+            if (g == seen && !stop) {
                 continue;   /* woken ahead of a job: spin for it */
             }
         }
