@@ -219,10 +219,14 @@ int px__stf_settle(px__result *res, parex_receipt *receipts, size_t j,
     const px__outcome *o);
 /** Credits the fee total to the fee recipient's account in the sorted
  *  change set r (read from snap when the block did not change it).
- *  Returns PAREX_OK, PAREX_E_BLOCK (err: MALFORMED recipient account or
- *  OVERFLOW of its balance), PAREX_E_NOMEM, or a snapshot error. */
+ *  receipts: the block's n receipts, in block order; an OVERFLOW names the
+ *  tx whose fee, credited in that order, first overflows the balance.
+ *  Returns PAREX_OK, PAREX_E_BLOCK (err: MALFORMED recipient account, tx
+ *  -1; or OVERFLOW of its balance, that tx), PAREX_E_NOMEM, or a snapshot
+ *  error. */
 int px__stf_credit_fees(px__result *r, px__snap *snap,
-    const uint8_t fee_recipient[32], parex_error_info *err);
+    const uint8_t fee_recipient[32], const parex_receipt *receipts,
+    size_t n, parex_error_info *err);
 
 /* ---- thread pool ---- */
 

@@ -175,7 +175,8 @@ static int find_change(const px__result *r, const uint8_t *key, size_t *pos)
  * total: fees commute, so they never make txs conflict. The change set
  * stays sorted: an absent recipient is inserted at its place. */
 int px__stf_credit_fees(px__result *r, px__snap *snap,
-    const uint8_t fee_recipient[32], parex_error_info *err)
+    const uint8_t fee_recipient[32], const parex_receipt *receipts,
+    size_t n, parex_error_info *err)
 {
     uint8_t key[32];
     uint64_t bal = 0, nonce = 0;
@@ -225,9 +226,19 @@ int px__stf_credit_fees(px__result *r, px__snap *snap,
         }
     }
     if (bal > UINT64_MAX - r->fee_total) {
-        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_OVERFLOW, -1,
-            "fee_recipient", "crediting %llu in fees overflows the fee "
-            "recipient's balance", (unsigned long long)r->fee_total);
+        /* Name the tx whose fee, credited in block order, first pushes the
+         * balance over, so that a producer can drop that tx alone. */
+        uint64_t run = bal;
+        size_t j = 0;
+        while (j + 1 < n && receipts[j].fee <= UINT64_MAX - run) {
+            run += receipts[j].fee;
+            j++;
+        }
+        return px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_OVERFLOW,
+            n > 0 ? (int64_t)j : -1, "fee_recipient", "tx %zu: its fee %llu "
+            "overflows the fee recipient's balance (%llu in fees credited "
+            "to %llu)", j, n > 0 ? (unsigned long long)receipts[j].fee : 0ULL,
+            (unsigned long long)r->fee_total, (unsigned long long)bal);
     }
     val = px__arena_alloc(&r->arena, PAREX_ACCOUNT_BYTES);
     if (val == NULL) {

@@ -184,5 +184,5 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
             (unsigned long long)b->tx.nonce, (unsigned long long)b->tx.fee);
     }
     return px__stf_credit_fees(&e->res, e->workers[0].snap,
-        e->hdr.fee_recipient, err);
+        e->hdr.fee_recipient, e->receipts, e->n_receipts, err);
 }

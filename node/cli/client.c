@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,13 +37,15 @@ void node_help_tx(FILE *f)
 void node_help_submit(FILE *f)
 {
     fputs(
-"usage: parex submit --url http://HOST:PORT [TXHEX...]\n"
+"usage: parex submit --url http://HOST:PORT [--timeout S] [TXHEX...]\n"
 "\n"
 "Submit signed transactions (hex; from stdin, one per line, when none are\n"
 "given) with submitTransaction. Prints the tx id of each accepted one, or\n"
-"the node's error.\n"
+"the node's error. Each request must be answered within --timeout S\n"
+"seconds (default 30).\n"
 "\n"
-"exit status: 0 all accepted; 1 some rejected; 2 usage; 4 no connection.\n",
+"exit status: 0 all accepted; 1 some rejected; 2 usage; 4 no connection\n"
+"or no answer in time.\n",
         f);
 }
 
@@ -63,7 +66,8 @@ void node_help_load(FILE *f)
 "batches of --batch (default 200) over one keep-alive connection, retrying\n"
 "while the mempool is full; wait until every sender's nonce shows all of\n"
 "them committed. Prints the submission rate and the end-to-end committed\n"
-"tx/s (first submission to last commit).\n", f);
+"tx/s (first submission to last commit). --timeout S (default 300)\n"
+"bounds the whole run and each request to the node.\n", f);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -223,8 +227,20 @@ int node_cmd_keygen(int argc, char **argv)
         node_hex(s1, sec, 32);
         node_hex(s2, pub, 32);
         node_hex(s3, key, 32);
-        printf("{\"seed\": \"%s\", \"secret\": \"%s\", \"pubkey\": \"%s\", "
-            "\"account_key\": \"%s\"}\n", sbuf, s1, s2, s3);
+        {
+            /* jansson escapes the seed (any string the user gave). */
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "seed", sbuf,
+                "secret", s1, "pubkey", s2, "account_key", s3);
+            char *line = o != NULL ? json_dumps(o, JSON_PRESERVE_ORDER |
+                JSON_ENSURE_ASCII) : NULL;
+            if (line == NULL) {
+                node_die(NODE_EXIT_RUNTIME, "keygen: out of memory");
+            }
+            puts(line);
+            memset(line, 0, strlen(line));
+            free(line);
+            json_decref(o);
+        }
         memset(sec, 0, sizeof(sec));
         memset(s1, 0, sizeof(s1));
     }
@@ -296,6 +312,7 @@ int node_cmd_submit(int argc, char **argv)
     const char *url = NULL, *val;
     char err[NODE_ERR_LEN];
     node_http h;
+    uint64_t timeout = 30;
     int k, code, ret = NODE_EXIT_OK, from_stdin = 1;
     char line[65536];
 
@@ -306,6 +323,11 @@ int node_cmd_submit(int argc, char **argv)
     for (k = 1; k < argc; k++) {
         if (node_opt_value(argc, argv, &k, "--url", &val)) {
             url = val;
+        } else if (node_opt_value(argc, argv, &k, "--timeout", &val)) {
+            timeout = node_opt_u64("--timeout", val, 86400);
+            if (timeout == 0) {
+                node_die(NODE_EXIT_USAGE, "submit: --timeout at least 1");
+            }
         } else if (argv[k][0] == '-') {
             node_die(NODE_EXIT_USAGE, "submit: unknown option '%s'", argv[k]);
         } else {
@@ -318,6 +340,7 @@ int node_cmd_submit(int argc, char **argv)
     if (node_http_parse_url(&h, err, url) != 0) {
         node_die(NODE_EXIT_USAGE, "%s", err);
     }
+    node_http_set_timeout(&h, timeout * 1000);
     for (k = 1;;) {
         const char *tx;
         json_t *res;
@@ -406,8 +429,9 @@ typedef struct load_sender {
 } load_sender;
 
 /* Current nonces of every sender, in one batch request. Returns 0 or -1. */
-static int load_nonces(node_http *h, char *err, load_sender *s, uint64_t n,
-    uint64_t *out)
+/* One batch of getAccount for senders s[0..n); nonces into out. */
+static int load_nonces_batch(node_http *h, char *err, load_sender *s,
+    uint64_t n, uint64_t *out)
 {
     json_t *batch = json_array(), *r;
     char *body, *resp = NULL, hex[65];
@@ -426,7 +450,14 @@ static int load_nonces(node_http *h, char *err, load_sender *s, uint64_t n,
     free(body);
     if (st != 200) {
         if (st > 0) {
-            node_err(err, "getAccount batch: HTTP %d", st);
+            /* The node's JSON-RPC error says why (body too large...). */
+            json_t *e = json_loadb(resp, rl, 0, NULL);
+            const char *m = json_string_value(json_object_get(
+                json_object_get(e, "error"), "message"));
+            node_err(err, "getAccount batch of %llu: HTTP %d: %s",
+                (unsigned long long)n, st, m != NULL ? m :
+                "(no JSON-RPC error in the response)");
+            json_decref(e);
         }
         free(resp);
         return -1;
@@ -452,6 +483,24 @@ out:
     json_decref(r);
     free(resp);
     return ret;
+}
+
+/* Senders per getAccount batch: about 110 bytes a request, so a batch
+ * stays far below the node's default 8 MiB body limit. */
+#define NONCE_BATCH 1000
+
+static int load_nonces(node_http *h, char *err, load_sender *s, uint64_t n,
+    uint64_t *out)
+{
+    uint64_t i;
+
+    for (i = 0; i < n; i += NONCE_BATCH) {
+        if (load_nonces_batch(h, err, s + i, n - i < NONCE_BATCH ? n - i :
+                NONCE_BATCH, out + i) != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int node_cmd_load(int argc, char **argv)
@@ -515,6 +564,8 @@ int node_cmd_load(int argc, char **argv)
     if (node_http_parse_url(&h, err, url) != 0) {
         node_die(NODE_EXIT_USAGE, "%s", err);
     }
+    /* No single request may take longer than the whole run may. */
+    node_http_set_timeout(&h, (timeout > 0 ? timeout : 1) * 1000);
     s = node_calloc(nsend, sizeof(*s));
     nonces = node_calloc(nsend, sizeof(*nonces));
     for (i = 0; i < nsend; i++) {
@@ -649,13 +700,25 @@ int node_cmd_load(int argc, char **argv)
         json_decref(res);
     }
     if (json_out) {
-        printf("{\"txs\": %llu, \"senders\": %llu, \"batch\": %llu, "
-            "\"sign_s\": %.3f, \"submit_s\": %.3f, \"total_s\": %.3f, "
-            "\"submit_tx_per_s\": %.0f, \"tx_per_s\": %.0f, \"blocks\": "
-            "%llu, \"full_retries\": %llu}\n", (unsigned long long)ntx,
-            (unsigned long long)nsend, (unsigned long long)batch, t_sign,
-            t_sub, t1, (double)ntx / t_sub, (double)ntx / t1,
-            (unsigned long long)(h1 - h0), (unsigned long long)retries);
+        /* Seconds rounded to ms and rates to whole tx/s, as before. */
+        json_t *o = json_pack("{s:I, s:I, s:I, s:f, s:f, s:f, s:I, s:I, "
+            "s:I, s:I}", "txs", (json_int_t)ntx, "senders",
+            (json_int_t)nsend, "batch", (json_int_t)batch, "sign_s",
+            floor(t_sign * 1000 + 0.5) / 1000, "submit_s",
+            floor(t_sub * 1000 + 0.5) / 1000, "total_s",
+            floor(t1 * 1000 + 0.5) / 1000, "submit_tx_per_s",
+            (json_int_t)floor((double)ntx / t_sub + 0.5), "tx_per_s",
+            (json_int_t)floor((double)ntx / t1 + 0.5), "blocks",
+            (json_int_t)(h1 - h0),
+            "full_retries", (json_int_t)retries);
+        char *line = o != NULL ? json_dumps(o, JSON_PRESERVE_ORDER |
+            JSON_REAL_PRECISION(12)) : NULL;
+        if (line == NULL) {
+            node_die(NODE_EXIT_RUNTIME, "load: out of memory");
+        }
+        puts(line);
+        free(line);
+        json_decref(o);
     } else {
         printf("parex load: %llu txs from %llu senders in batches of %llu\n"
             "  signing (client)   %.3f s\n"

@@ -14,56 +14,104 @@ void node_help_node(FILE *f)
     fputs(
 "usage: parex node --db DIR --listen HOST:PORT --genesis FILE\n"
 "                  [--block-interval MS] [--max-block-txs N]\n"
-"                  [--mempool N] [--max-nonce-gap N] [--max-body BYTES]\n"
-"                  [--threads N] [--sync full|meta|none]\n"
+"                  [--max-block-bytes N] [--mempool N]\n"
+"                  [--max-sender-txs N] [--max-nonce-gap N]\n"
+"                  [--mempool-ttl S] [--max-body BYTES]\n"
+"                  [--body-budget BYTES] [--max-response BYTES]\n"
+"                  [--response-budget BYTES]\n"
+"                  [--max-conns N] [--max-conns-per-ip N]\n"
+"                  [--idle-timeout S] [--request-deadline MS]\n"
+"                  [--map-size BYTES] [--threads N]\n"
+"                  [--sync full|meta|none] [--log-level LEVEL]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
-"metrics on GET /metrics (docs/node.md). The node owns DIR: the LMDB store\n"
+"metrics on GET /metrics, GET /health (docs/node.md). The node owns DIR:\n"
+"the LMDB store\n"
 "of state, committed blocks and receipts (one writer: a second node or\n"
 "`parex replay --db` on it is refused). DIR is created if missing; a new\n"
 "or empty DIR gets the genesis of FILE (a fixture file, docs/formats.md,\n"
 "with \"blocks\": []), which also gives the chain id and fee recipient; an\n"
 "existing store must record that chain id and genesis. A DIR that holds\n"
 "files but no store (deleted?) is refused, never started afresh.\n"
+"HOST is a name or an address (getaddrinfo): 127.0.0.1, localhost, [::1].\n"
 "\n"
-"Blocks are produced every --block-interval MS (default 200) while ready\n"
-"transactions wait, or at once when --max-block-txs (default 2000) are\n"
-"pending. The first line on stdout is\n"
+"Blocks are produced every --block-interval MS (default 200; 0: as soon\n"
+"as a transaction arrives) while ready transactions wait, or at once when\n"
+"--max-block-txs (default 2000) are pending. The first line on stdout is\n"
 "  parex node: listening on http://HOST:PORT height H chain_id C\n"
 "(PORT 0 picks a free port and prints it).\n"
 "\n"
-"options:\n"
-"  --mempool N        pending transactions at most (default 100000)\n"
-"  --max-nonce-gap N  accept nonces up to N above the sender's next\n"
-"                     (default 1000)\n"
-"  --max-body BYTES   HTTP request body limit (default 8388608)\n"
-"  --threads N        engine threads including the producer (default: the\n"
-"                     online CPUs)\n"
-"  --sync MODE        LMDB durability per block (default full: a block is\n"
-"                     on disk before its receipts are served; none\n"
-"                     survives a process crash but not an OS crash)\n"
+"options (docs/node.md, \"Limits\", gives the reason for each default):\n"
+"  --max-block-bytes N  encoded txs per block (default 8388608)\n"
+"  --mempool N          pending transactions at most (default 100000)\n"
+"  --mempool-bytes N    pending encoded bytes at most (default 268435456)\n"
+"  --max-sender-txs N   pending transactions of one sender (default 1000)\n"
+"  --max-nonce-gap N    accept nonces up to N above the sender's next\n"
+"                       (default 1000)\n"
+"  --mempool-ttl S      pending txs expire after S seconds (default 600;\n"
+"                       0 never)\n"
+"  --max-body BYTES     HTTP request body limit (default 8388608)\n"
+"  --body-budget BYTES  request bodies in flight, all connections\n"
+"                       (default 67108864)\n"
+"  --max-response BYTES one JSON-RPC response or batch (default 33554432;\n"
+"                       at least 2 x --max-block-bytes + 1 MiB)\n"
+"  --response-budget BYTES responses not yet read by their clients, all\n"
+"                       connections (default 268435456)\n"
+"  --max-conns N        HTTP connections in all (default 512)\n"
+"  --max-conns-per-ip N HTTP connections from one address (default 32)\n"
+"  --idle-timeout S     close a connection silent this long (default 15)\n"
+"  --request-deadline MS a request's headers and body must arrive, and its\n"
+"                       response be sent, within MS (default 30000)\n"
+"  --map-size BYTES     LMDB map size (default 17179869184, 16 GiB); to\n"
+"                       grow a full store restart with a larger one\n"
+"  --threads N          engine threads including the producer (default: the\n"
+"                       online CPUs; 1 to 256)\n"
+"  --sync MODE          LMDB durability per block (default full: a block is\n"
+"                       on disk before its receipts are served; none\n"
+"                       survives a process crash but not an OS crash)\n"
+"  --log-level LEVEL    debug, info (default), warn or error\n"
 "\n"
 "SIGINT or SIGTERM: stop taking requests, finish the block in progress,\n"
-"exit 0. After a kill -9 a restart resumes at the last committed block.\n"
+"exit 0. SIGHUP: log the node's state and limits (nothing else changes).\n"
+"After a kill -9 a restart resumes at the last committed block.\n"
 "\n"
 "exit status: 0 stopped by a signal; 2 usage error; 3 the genesis file\n"
 "cannot be read; 4 storage, engine or server error.\n", f);
 }
 
+/* HOST:PORT, [V6ADDR]:PORT. */
 static void split_listen(char *host, size_t cap, unsigned *port,
     const char *s)
 {
-    const char *colon = strrchr(s, ':');
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hl;
     uint64_t p;
 
-    if (colon == NULL || (size_t)(colon - s) >= cap || colon == s ||
+    if (colon == NULL || colon == s ||
         node_parse_u64(&p, colon + 1) != 0 || p > 65535) {
-        node_die(NODE_EXIT_USAGE, "--listen: expected HOST:PORT (e.g. "
-            "127.0.0.1:8545), got '%s'", s);
+        goto bad;
     }
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
+    hl = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (hl < 3 || s[hl - 1] != ']') {
+            goto bad;
+        }
+        h = s + 1;
+        hl -= 2;
+    } else if (memchr(s, ':', hl) != NULL) {
+        goto bad;   /* an IPv6 address needs its brackets */
+    }
+    if (hl >= cap) {
+        goto bad;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
     *port = (unsigned)p;
+    return;
+bad:
+    node_die(NODE_EXIT_USAGE, "--listen: expected HOST:PORT or "
+        "[IPV6]:PORT (e.g. 127.0.0.1:8545, localhost:0, [::1]:8545), got "
+        "'%s'", s);
 }
 
 /* Write the genesis into a store that has none; an existing store's chain
@@ -94,8 +142,14 @@ int node_cmd_node(int argc, char **argv)
     const char *dir = NULL, *listen_s = NULL, *gfile = NULL, *val;
     uint64_t interval = 200, max_txs = 2000, mempool = 100000;
     uint64_t gap = 1000, max_body = 8u << 20, threads = 0;
+    uint64_t block_bytes = 8u << 20, mempool_bytes = 256u << 20;
+    uint64_t sender_txs = 1000, ttl = 600, budget = 64u << 20;
+    uint64_t max_resp = 32u << 20, max_conns = 512, per_ip = 32;
+    uint64_t resp_budget = 256u << 20;
+    uint64_t idle = 15, deadline = 30000, map_size = 0;
     parex_sync sync = PAREX_SYNC_FULL;
-    char host[64], err[NODE_ERR_LEN];
+    node_server_opts so;
+    char host[256], err[NODE_ERR_LEN];
     unsigned port, bound;
     node_fixture g;
     parex_db_options dbo = PAREX_DB_OPTIONS_INIT;
@@ -131,8 +185,55 @@ int node_cmd_node(int argc, char **argv)
             gap = node_opt_u64("--max-nonce-gap", val, UINT64_MAX);
         } else if (node_opt_value(argc, argv, &k, "--max-body", &val)) {
             max_body = node_opt_u64("--max-body", val, 1u << 30);
+        } else if (node_opt_value(argc, argv, &k, "--max-block-bytes",
+                       &val)) {
+            block_bytes = node_opt_u64("--max-block-bytes", val, 1u << 30);
+        } else if (node_opt_value(argc, argv, &k, "--mempool-bytes", &val)) {
+            mempool_bytes = node_opt_u64("--mempool-bytes", val,
+                (uint64_t)64 << 30);
+        } else if (node_opt_value(argc, argv, &k, "--max-sender-txs",
+                       &val)) {
+            sender_txs = node_opt_u64("--max-sender-txs", val, 100000000);
+        } else if (node_opt_value(argc, argv, &k, "--mempool-ttl", &val)) {
+            ttl = node_opt_u64("--mempool-ttl", val, 365 * 86400);
+        } else if (node_opt_value(argc, argv, &k, "--body-budget", &val)) {
+            budget = node_opt_u64("--body-budget", val, (uint64_t)64 << 30);
+        } else if (node_opt_value(argc, argv, &k, "--max-response", &val)) {
+            max_resp = node_opt_u64("--max-response", val,
+                (uint64_t)16 << 30);
+        } else if (node_opt_value(argc, argv, &k, "--response-budget",
+                       &val)) {
+            resp_budget = node_opt_u64("--response-budget", val,
+                (uint64_t)64 << 30);
+        } else if (node_opt_value(argc, argv, &k, "--max-conns", &val)) {
+            max_conns = node_opt_u64("--max-conns", val, 100000);
+        } else if (node_opt_value(argc, argv, &k, "--max-conns-per-ip",
+                       &val)) {
+            per_ip = node_opt_u64("--max-conns-per-ip", val, 100000);
+        } else if (node_opt_value(argc, argv, &k, "--idle-timeout", &val)) {
+            idle = node_opt_u64("--idle-timeout", val, 86400);
+        } else if (node_opt_value(argc, argv, &k, "--request-deadline",
+                       &val)) {
+            deadline = node_opt_u64("--request-deadline", val, 86400000);
+        } else if (node_opt_value(argc, argv, &k, "--map-size", &val)) {
+            map_size = node_opt_u64("--map-size", val, (uint64_t)1 << 44);
+        } else if (node_opt_value(argc, argv, &k, "--log-level", &val)) {
+            static const char *const lv[] = {"debug", "info", "warn",
+                "error"};
+            int l;
+            for (l = 0; l < 4 && strcmp(val, lv[l]) != 0; l++) {
+            }
+            if (l == 4) {
+                node_die(NODE_EXIT_USAGE, "--log-level: expected debug, "
+                    "info, warn or error, got '%s'", val);
+            }
+            node_log_level = l;
         } else if (node_opt_value(argc, argv, &k, "--threads", &val)) {
-            threads = node_opt_u64("--threads", val, 4096);
+            threads = node_opt_u64("--threads", val, 256);
+            if (threads == 0) {
+                node_die(NODE_EXIT_USAGE, "option --threads: at least 1 "
+                    "(omit it for the online CPUs)");
+            }
         } else if (node_opt_value(argc, argv, &k, "--sync", &val)) {
             sync = node_opt_sync(val);
         } else {
@@ -144,9 +245,29 @@ int node_cmd_node(int argc, char **argv)
         node_die(NODE_EXIT_USAGE, "node: --db, --listen and --genesis are "
             "required (see parex node --help)");
     }
-    if (max_txs == 0 || mempool == 0 || max_body == 0) {
-        node_die(NODE_EXIT_USAGE, "node: --max-block-txs, --mempool and "
-            "--max-body must be at least 1");
+    if (max_txs == 0 || mempool == 0 || max_body == 0 || block_bytes == 0 ||
+        mempool_bytes == 0 || max_conns == 0 || per_ip == 0 ||
+        budget == 0 || idle == 0) {
+        node_die(NODE_EXIT_USAGE, "node: --max-block-txs, --max-block-bytes, "
+            "--mempool, --mempool-bytes, --max-body, --body-budget, "
+            "--max-conns, --max-conns-per-ip and --idle-timeout must be at "
+            "least 1");
+    }
+    if (max_resp < 2 * block_bytes + (1u << 20)) {
+        node_die(NODE_EXIT_USAGE, "--max-response %llu is below 2 x "
+            "--max-block-bytes + 1 MiB (%llu): the largest block would not "
+            "fit in a getBlock response", (unsigned long long)max_resp,
+            (unsigned long long)(2 * block_bytes + (1u << 20)));
+    }
+    if (resp_budget < max_resp) {
+        node_die(NODE_EXIT_USAGE, "--response-budget %llu is below "
+            "--max-response %llu: the largest response could never be sent",
+            (unsigned long long)resp_budget, (unsigned long long)max_resp);
+    }
+    if (budget < max_body) {
+        node_die(NODE_EXIT_USAGE, "--body-budget %llu is below --max-body "
+            "%llu: no request of the largest size could be read",
+            (unsigned long long)budget, (unsigned long long)max_body);
     }
     split_listen(host, sizeof(host), &port, listen_s);
     if (node_fixture_load(&g, err, gfile) != 0) {
@@ -159,6 +280,7 @@ int node_cmd_node(int argc, char **argv)
     memset(&dbo, 0, sizeof(dbo));
     dbo.size = sizeof(dbo);
     dbo.sync = sync;
+    dbo.map_size = map_size;
     /* A new store only in a new or empty DIR: one that holds files but no
      * store lost its store (deleted, or a wrong DIR), and starting a new
      * chain there would put it over whatever is left. */
@@ -200,6 +322,14 @@ int node_cmd_node(int argc, char **argv)
     eo.threads = (unsigned)(threads == 0 ? node_cpus() : threads);
     eo.chain_id = g.chain_id;
     parex_limits_default(&eo.limits);
+    if (block_bytes + PAREX_HEADER_BYTES + 4 + 4 * max_txs >
+        eo.limits.max_block_bytes) {
+        node_die(NODE_EXIT_USAGE, "--max-block-bytes %llu is over the "
+            "engine's block limit %llu (with the framing of %llu txs)",
+            (unsigned long long)block_bytes,
+            (unsigned long long)eo.limits.max_block_bytes,
+            (unsigned long long)max_txs);
+    }
     if (max_txs > eo.limits.max_block_txs) {
         node_die(NODE_EXIT_USAGE, "--max-block-txs %llu is over the block "
             "limit %u", (unsigned long long)max_txs, eo.limits.max_block_txs);
@@ -214,8 +344,15 @@ int node_cmd_node(int argc, char **argv)
     memcpy(c.fee_recipient, g.fee_recipient, 32);
     c.max_nonce_gap = gap;
     c.max_body = (size_t)max_body;
+    c.body_budget = (size_t)budget;
+    c.max_response = (size_t)max_resp;
+    c.resp_budget = (size_t)resp_budget;
     c.max_block_txs = (size_t)max_txs;
-    node_ctx_init(&c, (size_t)mempool, (size_t)mempool * 1024);
+    c.max_block_bytes = (size_t)block_bytes;
+    c.mempool_ttl_ns = ttl * 1000000000ULL;
+    c.wake_on_add = interval == 0;
+    node_ctx_init(&c, (size_t)mempool, (size_t)mempool_bytes,
+        (size_t)sender_txs);
     node_fixture_release(&g);
 
     /* Signals go to sigwait below only: every thread created from here on
@@ -223,10 +360,18 @@ int node_cmd_node(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (node_server_start(&srv, err, &c, host, port, &bound) != 0) {
+    memset(&so, 0, sizeof(so));
+    so.host = host;
+    so.port = port;
+    so.max_conns = (unsigned)max_conns;
+    so.max_conns_per_ip = (unsigned)per_ip;
+    so.idle_timeout_s = (unsigned)idle;
+    so.deadline_ms = deadline;
+    if (node_server_start(&srv, err, &c, &so, &bound) != 0) {
         node_die(NODE_EXIT_RUNTIME, "%s", err);
     }
     memset(&po, 0, sizeof(po));
@@ -237,12 +382,34 @@ int node_cmd_node(int argc, char **argv)
     if (parex_db_head(c.db, &head) != PAREX_OK) {
         head.height = 0;
     }
-    printf("parex node: listening on http://%s:%u height %llu chain_id %u\n",
-        host, bound, (unsigned long long)head.height, c.chain_id);
+    printf("parex node: listening on http://%s%s%s:%u height %llu "
+        "chain_id %u\n", strchr(host, ':') != NULL ? "[" : "", host,
+        strchr(host, ':') != NULL ? "]" : "", bound,
+        (unsigned long long)head.height, c.chain_id);
     fflush(stdout);
+    node_log(NODE_LOG_INFO, "started at height %llu (chain id %u, %s)",
+        (unsigned long long)head.height, c.chain_id, head.height > 0 ?
+        "resumed from the stored state" : "from genesis");
 
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = 0;
+    for (;;) {
+        if (sigwait(&sigs, &sig) != 0) {
+            sig = 0;
+            break;
+        }
+        if (sig != SIGHUP) {
+            break;
+        }
+        /* SIGHUP: there is nothing to reload (no config file, logs go to
+         * stderr); report where the node stands instead of dying, which
+         * is what the default action would do. */
+        pthread_mutex_lock(&c.lock);
+        k = (int)node_mempool_size(c.mp);
+        pthread_mutex_unlock(&c.lock);
+        if (parex_db_head(c.db, &head) != PAREX_OK) {
+            head.height = 0;
+        }
+        node_log(NODE_LOG_INFO, "SIGHUP: height %llu, %d txs pending; "
+            "nothing to reload", (unsigned long long)head.height, k);
     }
     /* No new requests, then let the producer finish its block. */
     node_server_stop(srv);

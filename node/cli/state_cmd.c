@@ -50,7 +50,16 @@ static int dump_one(const uint8_t key[32], const uint8_t *val, size_t len,
     (void)user;
     node_hex(k, key, 32);
     node_hex(v, val, len);
-    printf("{\"key\": \"%s\", \"value\": \"%s\"}\n", k, v);
+    {
+        json_t *o = json_pack("{s:s, s:s}", "key", k, "value", v);
+        char *line = o != NULL ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
+        if (line == NULL) {
+            node_die(NODE_EXIT_RUNTIME, "state dump: out of memory");
+        }
+        puts(line);
+        free(line);
+        json_decref(o);
+    }
     free(v);
     return 0;
 }

@@ -46,14 +46,17 @@ void node_keymap_release(node_keymap *m);
 
 /* ---- mempool.c: pending transactions ---------------------------------- */
 
-/** A pending transaction. Owned by the mempool; freed only by
- *  node_mempool_remove() and node_mempool_select() (stale ones), so a
- *  thread that is the only one calling those may keep using an entry it
- *  selected after releasing the lock. */
+/** A pending transaction. Owned by the mempool; freed by
+ *  node_mempool_remove(), node_mempool_select() (stale ones),
+ *  node_mempool_add() (evicted ones) and node_mempool_expire(): an entry is
+ *  valid only while the lock around those is held (the producer copies
+ *  what it selected before it lets go). */
 typedef struct node_mp_tx {
     uint8_t txid[32];
     uint8_t sender[32];
     uint64_t nonce;
+    uint64_t fee;
+    uint64_t t_ns;       /* arrival, node_now_ns() */
     uint64_t seq;        /* arrival number */
     uint8_t *bytes;      /* canonical encoding, len bytes */
     size_t len;
@@ -64,18 +67,49 @@ typedef struct node_mempool node_mempool;
 #define NODE_MP_OK 0
 #define NODE_MP_DUP (-1)          /* same tx id already pending */
 #define NODE_MP_NONCE_TAKEN (-2)  /* another tx of this sender and nonce */
-#define NODE_MP_FULL (-3)         /* max_txs or max_bytes reached */
+#define NODE_MP_FULL (-3)         /* full of txs paying as much per byte */
+#define NODE_MP_SENDER_FULL (-4)  /* the sender's pending cap reached */
 
-/** Create a mempool holding at most max_txs transactions and max_bytes
- *  bytes of encodings. Dies when memory runs out. */
-node_mempool *node_mempool_create(size_t max_txs, size_t max_bytes);
+/* Why a pending tx left the mempool without being committed (the status
+ * getReceipt reports, the reason label of parex_node_txs_dropped_total). */
+#define NODE_DROP_STALE 0         /* its nonce was used by another tx */
+#define NODE_DROP_FEE 1           /* the sender could not pay the fee */
+#define NODE_DROP_FEE_OVERFLOW 2  /* the fee overflows the recipient */
+#define NODE_DROP_REJECTED 3      /* the engine refused it otherwise */
+#define NODE_DROP_EXPIRED 4       /* pending longer than the TTL */
+#define NODE_DROP_EVICTED 5       /* pushed out by a tx paying more */
+#define NODE_DROP_REASONS 6
+/** The name of a NODE_DROP_* reason ("stale_nonce", ...). */
+const char *node_drop_name(int reason);
+
+/** Create a mempool holding at most max_txs transactions, max_bytes bytes
+ *  of encodings and max_per_sender txs of one sender (0: no cap). Dies
+ *  when memory runs out. */
+node_mempool *node_mempool_create(size_t max_txs, size_t max_bytes,
+    size_t max_per_sender);
 void node_mempool_destroy(node_mempool *mp);
 
-/** Add a transaction (bytes copied). Returns NODE_MP_OK or one of the
+/** What node_mempool_add() copies in. */
+typedef struct node_mp_in {
+    const uint8_t *txid, *sender;  /* 32 bytes each */
+    uint64_t nonce, fee, t_ns;
+    uint64_t next_nonce;           /* the sender's committed next nonce */
+    const uint8_t *bytes;
+    size_t len;
+} node_mp_in;
+
+/** Told about each tx that leaves without being committed, with its
+ *  NODE_DROP_* reason, just before it is freed. */
+typedef void (*node_mp_gone_fn)(const node_mp_tx *tx, int reason,
+    void *user);
+
+/** Add a transaction (bytes copied). When the pool is full, the last txs
+ *  of other senders are evicted (gone is told, may be NULL) if that makes
+ *  room: those stuck behind a nonce gap when this tx is ready, else those
+ *  paying strictly less per byte (stuck first, then the cheapest). Returns NODE_MP_OK or one of the
  *  negative NODE_MP_* codes; nothing changes on error. */
-int node_mempool_add(node_mempool *mp, const uint8_t txid[32],
-    const uint8_t sender[32], uint64_t nonce, const uint8_t *bytes,
-    size_t len);
+int node_mempool_add(node_mempool *mp, const node_mp_in *in,
+    node_mp_gone_fn gone, void *user);
 
 size_t node_mempool_size(const node_mempool *mp);
 size_t node_mempool_bytes(const node_mempool *mp);
@@ -83,6 +117,9 @@ size_t node_mempool_senders(const node_mempool *mp);
 int node_mempool_contains(const node_mempool *mp, const uint8_t txid[32]);
 /** Pending txs of one sender (0 if none). */
 size_t node_mempool_sender_count(const node_mempool *mp,
+    const uint8_t sender[32]);
+/** Sum of the fees of one sender's pending txs (saturating; 0 if none). */
+uint64_t node_mempool_sender_fees(const node_mempool *mp,
     const uint8_t sender[32]);
 
 /** The next nonce of sender, from committed state: 0 and *nonce, or -1
@@ -94,31 +131,80 @@ typedef int (*node_nonce_fn)(uint64_t *nonce, const uint8_t sender[32],
 typedef void (*node_drop_fn)(const node_mp_tx *tx, uint64_t next_nonce,
     void *user);
 
-/** Pick up to max ready transactions for a block: senders in the order
- *  they became pending, for each the run of consecutive nonces starting at
- *  its next nonce (so per-sender nonce order holds in the block). Stale
- *  txs are removed (drop is told). Returns the count written to out; the
- *  entries stay in the mempool until removed. */
+/** Pick up to max ready transactions of at most max_bytes encoded bytes
+ *  in all for a block: senders in the order they became pending, for each
+ *  the run of consecutive nonces starting at its next nonce (so per-sender
+ *  nonce order holds in the block). Stale txs are removed (drop is told).
+ *  Returns the count written to out; the entries stay in the mempool
+ *  until removed. */
 size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
-    node_nonce_fn nonce_of, node_drop_fn drop, void *user);
+    size_t max_bytes, node_nonce_fn nonce_of, node_drop_fn drop, void *user);
+
+/** Remove (gone told, NODE_DROP_EXPIRED) every tx that arrived before
+ *  cutoff_ns. Returns how many. */
+size_t node_mempool_expire(node_mempool *mp, uint64_t cutoff_ns,
+    node_mp_gone_fn gone, void *user);
 
 /** Remove and free one transaction; 1 if it was present, 0 if not. */
 int node_mempool_remove(node_mempool *mp, const uint8_t txid[32]);
 
 /* ---- the node's shared context --------------------------------------- */
 
-#define NODE_STAGES 9
+#define NODE_STAGES 8
 
+/* Submission refusals by rule (parex_node_submissions_rejected_total). */
+#define NODE_REJ_PARAMS 0          /* not a tx: bad params */
+#define NODE_REJ_MALFORMED 1
+#define NODE_REJ_LIMIT 2
+#define NODE_REJ_CHAIN_ID 3
+#define NODE_REJ_SIGNATURE 4
+#define NODE_REJ_NONCE_USED 5
+#define NODE_REJ_NONCE_GAP 6
+#define NODE_REJ_DUPLICATE 7
+#define NODE_REJ_BALANCE 8         /* fee not payable */
+#define NODE_REJ_SENDER_LIMIT 9
+#define NODE_REJ_MEMPOOL_FULL 10
+#define NODE_REJ_INTERNAL 11
+#define NODE_REJ_REASONS 12
+/** The data.reason / label of a NODE_REJ_* code ("MALFORMED", ...). */
+const char *node_rej_name(int rej);
+
+/* Latency histogram buckets, seconds (Prometheus le labels). */
+#define NODE_HIST_BUCKETS 12
+extern const double node_hist_le[NODE_HIST_BUCKETS];
+typedef struct node_hist {
+    uint64_t b[NODE_HIST_BUCKETS + 1];  /* last: +Inf */
+    uint64_t count;
+    double sum;
+} node_hist;
+void node_hist_add(node_hist *h, double seconds);
+
+#define NODE_METHODS 10
 /** Counters for /metrics; guarded by node_ctx.mlock. */
 typedef struct node_metrics {
     uint64_t blocks, txs, batches, reexecutions, fallback_blocks;
     uint64_t verify_skipped;   /* txs the engine did not re-verify */
-    uint64_t dropped, rejected, accepted;
-    uint64_t stage_ns[NODE_STAGES]; /* decode .. commit, total */
-    /* A ring of (commit time, txs) for tx/s over the last window. */
-    uint64_t ring_t[256], ring_n[256];
-    unsigned ring_pos, ring_len;
+    uint64_t accepted;
+    uint64_t dropped[NODE_DROP_REASONS];
+    uint64_t rejected[NODE_REJ_REASONS];
+    uint64_t reruns;            /* block executions repeated after a drop */
+    uint64_t stage_ns[NODE_STAGES]; /* decode .. commit */
+    node_hist block_time;       /* execute + commit per block */
+    uint64_t rpc_calls[NODE_METHODS + 1];  /* last: unknown method */
+    node_hist rpc_time[NODE_METHODS + 1];
+    uint64_t http_busy, http_too_large, http_deadline, http_conn_limit;
+    uint64_t http_resp_busy;
+    uint64_t batch_truncated;   /* batch entries over the response limit */
 } node_metrics;
+
+/** Why a tx was dropped, kept for getReceipt/getTransaction (a ring). */
+#define NODE_DROP_KEEP 8192
+typedef struct node_dropped {
+    uint8_t txid[32];
+    int reason;               /* NODE_DROP_* */
+    uint64_t at_height;       /* the head when it was dropped */
+    char msg[160];
+} node_dropped;
 
 typedef struct node_ctx {
     parex_db *db;              /* state, blocks and receipts: the engine
@@ -129,12 +215,23 @@ typedef struct node_ctx {
     uint8_t fee_recipient[32];
     uint64_t max_nonce_gap;    /* accept nonce <= next + gap */
     size_t max_body;           /* HTTP body limit, bytes */
+    size_t body_budget;        /* request bodies in flight, bytes */
+    size_t max_response;       /* one response, bytes */
+    size_t resp_budget;        /* responses not yet read by clients */
     size_t max_block_txs;
+    size_t max_block_bytes;    /* encoded txs per block */
+    uint64_t mempool_ttl_ns;   /* pending longer: expired (0: never) */
+    int wake_on_add;           /* --block-interval 0: every add wakes */
 
-    pthread_mutex_t lock;      /* guards mp, stop, and wakes the producer */
+    pthread_mutex_t lock;      /* guards mp, drops, stop; wakes producer */
     pthread_cond_t wake;
     node_mempool *mp;
     int stop;
+    node_dropped *drops;       /* NODE_DROP_KEEP, a ring */
+    size_t drop_pos;
+    node_keymap drop_ix;       /* txid -> ring slot + 1 */
+    node_keymap by_hash;       /* block hash -> height, heights 0..hashed-1 */
+    uint64_t hashed;
 
     pthread_mutex_t mlock;     /* guards metrics */
     node_metrics m;
@@ -143,8 +240,24 @@ typedef struct node_ctx {
 
 /** Set up the locks, the mempool and counters of c (db and the other
  *  fields are set by the caller). */
-void node_ctx_init(node_ctx *c, size_t mempool_txs, size_t mempool_bytes);
+void node_ctx_init(node_ctx *c, size_t mempool_txs, size_t mempool_bytes,
+    size_t per_sender);
 void node_ctx_release(node_ctx *c);
+
+/** Record that txid was dropped (reason NODE_DROP_*, msg copied,
+ *  truncated), count it and log it. Caller holds c->lock. */
+void node_note_drop(node_ctx *c, const uint8_t txid[32], uint64_t nonce,
+    int reason, const char *msg);
+/** A node_mp_gone_fn for c's mempool (user: the node_ctx): records the
+ *  drop. Caller holds c->lock. */
+void node_mempool_gone(const node_mp_tx *t, int reason, void *c);
+/** The drop record of txid, copied to *out: 1, or 0 when none is kept.
+ *  Caller holds c->lock. */
+int node_find_drop(node_ctx *c, const uint8_t txid[32], node_dropped *out);
+/** A copy of the encoding of pending txid (*bytes malloc'd, *len): 1, or 0
+ *  when it is not pending. Caller holds c->lock. */
+int node_mempool_copy(const node_mempool *mp, const uint8_t txid[32],
+    uint8_t **bytes, size_t *len);
 
 /* ---- rpc.c: JSON-RPC 2.0 dispatch -------------------------------------- */
 
@@ -170,6 +283,8 @@ char *node_rpc_error_text(int code, const char *msg);
 #define NODE_RPC_DUPLICATE (-32003)    /* already pending */
 #define NODE_RPC_MEMPOOL_FULL (-32004)
 #define NODE_RPC_NOT_FOUND (-32005)
+#define NODE_RPC_BUSY (-32006)         /* body budget: try again */
+#define NODE_RPC_TOO_LARGE (-32007)    /* response over --max-response */
 
 /** The metrics page in Prometheus text format (malloc'd). */
 char *node_metrics_text(node_ctx *c);
@@ -177,7 +292,8 @@ char *node_metrics_text(node_ctx *c);
 /* ---- producer.c: the block producer thread ---------------------------- */
 
 typedef struct node_producer_opts {
-    uint64_t interval_ms;     /* produce at least this often when txs wait */
+    uint64_t interval_ms;     /* produce at least this often when txs wait;
+                                 0: as soon as a tx arrives */
 } node_producer_opts;
 
 typedef struct node_producer node_producer;
@@ -190,34 +306,57 @@ int node_producer_start(node_producer **out, node_ctx *c, parex_engine *e,
 int node_producer_stop(node_producer *p);
 
 /** Produce one block from the mempool now (the producer's step; tests call
- *  it directly). Returns the number of txs committed, 0 when none were
- *  ready, -1 on a fatal error (err). */
-long node_produce_block(node_ctx *c, parex_engine *e, char *err);
+ *  it directly): expire old txs, select ready ones, drop those whose fee
+ *  the sender cannot pay (committed balance minus the fees of its earlier
+ *  txs in the block) or that would overflow the fee recipient, execute;
+ *  if the engine still rejects tx i, drop it and commit the txs before it
+ *  (one more execution, never one per bad tx). Dropped txs get a status
+ *  (node_find_drop). Returns the number of txs committed, 0 when none
+ *  were; *again (may be NULL) is set when txs were dropped so that the
+ *  caller should produce again at once; -1 on a fatal error (err):
+ *  storage or commit failures only. */
+long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again);
 
 /* ---- server.c: libmicrohttpd glue -------------------------------------- */
 
 typedef struct node_server node_server;
 
-/** Listen on host:port (port 0: any free port; *port_out gets the bound
- *  one) and serve POST / (JSON-RPC) and GET /metrics. Returns 0 or -1. */
+/** Where and how the server listens: every field bounds what one client
+ *  (or all of them) can hold (docs/node.md, "Limits"). */
+typedef struct node_server_opts {
+    const char *host;          /* a name or address (getaddrinfo) */
+    unsigned port;             /* 0: any free port */
+    unsigned max_conns;        /* connections in all */
+    unsigned max_conns_per_ip;
+    unsigned idle_timeout_s;   /* no byte for this long: closed */
+    uint64_t deadline_ms;      /* a request's headers and body arrive and
+                                  its response is sent within this, or
+                                  the connection is closed; 0: none */
+} node_server_opts;
+
+/** Listen on o->host:o->port (*port_out gets the bound port) and serve
+ *  POST / (JSON-RPC), GET /metrics and GET /health. Returns 0 or -1. */
 int node_server_start(node_server **out, char *err, node_ctx *c,
-    const char *host, unsigned port, unsigned *port_out);
+    const node_server_opts *o, unsigned *port_out);
 void node_server_stop(node_server *s);
 
 /* ---- http.c: a minimal HTTP/1.1 client -------------------------------- */
 
 typedef struct node_http {
-    int fd;
-    char host[256];
-    unsigned port;
-    char path[256];
+    void *curl;                /* libcurl easy handle, made on first post */
+    char url[600];
+    uint64_t timeout_ms;       /* per request, connect to last byte */
 } node_http;
 
-/** Parse "http://HOST:PORT[/PATH]" or "HOST:PORT". Returns 0 or -1. */
+/** Parse "http://HOST:PORT[/PATH]", "HOST:PORT" or "[V6]:PORT" into h
+ *  (timeout 30 s). Returns 0 or -1. */
 int node_http_parse_url(node_http *h, char *err, const char *url);
+/** The total time one post may take, connect to last byte (ms). */
+void node_http_set_timeout(node_http *h, uint64_t ms);
 /** POST body (Content-Type: application/json) over a keep-alive
- *  connection (opened or reopened as needed); *resp malloc'd, NUL-ended.
- *  Returns the HTTP status or -1 with err. */
+ *  connection (libcurl reopens it as needed); *resp malloc'd, NUL-ended.
+ *  Returns the HTTP status or -1 with err (no connection, or no complete
+ *  answer within the timeout). */
 int node_http_post(node_http *h, char *err, const char *body, size_t len,
     char **resp, size_t *resp_len);
 void node_http_close(node_http *h);

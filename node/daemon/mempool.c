@@ -10,11 +10,13 @@ typedef struct sender {
     uint8_t pub[32];
     node_mp_tx **txs;          /* strictly increasing nonces */
     size_t n, cap;
+    uint64_t fees;             /* sum of the pending txs' fees (saturated) */
+    uint64_t hint;             /* its committed next nonce, last seen */
     struct sender *prev, *next; /* in the order senders became pending */
 } sender;
 
 struct node_mempool {
-    size_t max_txs, max_bytes;
+    size_t max_txs, max_bytes, max_per_sender;
     size_t n, bytes, nsenders;
     uint64_t seq;
     node_keymap by_id;         /* txid -> node_mp_tx * */
@@ -22,13 +24,27 @@ struct node_mempool {
     sender *head, *tail;
 };
 
-node_mempool *node_mempool_create(size_t max_txs, size_t max_bytes)
+node_mempool *node_mempool_create(size_t max_txs, size_t max_bytes,
+    size_t max_per_sender)
 {
     node_mempool *mp = node_calloc(1, sizeof(*mp));
 
     mp->max_txs = max_txs;
     mp->max_bytes = max_bytes;
+    mp->max_per_sender = max_per_sender == 0 ? SIZE_MAX : max_per_sender;
     return mp;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Fee per byte of a below that of b (exact: 128-bit cross products). */
+__extension__ typedef unsigned __int128 u128;
+static int worth_less(const node_mp_tx *a, uint64_t b_fee, size_t b_len)
+{
+    return (u128)a->fee * (u128)b_len < (u128)b_fee * (u128)a->len;
 }
 
 static void free_tx(node_mp_tx *t)
@@ -84,30 +100,129 @@ static size_t lower_bound(const sender *s, uint64_t nonce)
     return lo;
 }
 
-int node_mempool_add(node_mempool *mp, const uint8_t txid[32],
-    const uint8_t sender_pub[32], uint64_t nonce, const uint8_t *bytes,
-    size_t len)
+typedef struct victim {
+    sender *s;
+    node_mp_tx *t;
+    int stuck;
+} victim;
+
+/* The last tx of s cannot run before a gap in s's nonces closes. */
+static int last_stuck(const sender *s)
+{
+    return s->txs[s->n - 1]->nonce - s->hint != s->n - 1;
+}
+
+static int victim_cmp(const void *pa, const void *pb)
+{
+    const victim *va = pa, *vb = pb;
+    const node_mp_tx *a = va->t, *b = vb->t;
+
+    if (va->stuck != vb->stuck) {
+        return va->stuck ? -1 : 1;   /* stuck ones go first */
+    }
+    if (worth_less(a, b->fee, b->len)) {
+        return -1;
+    }
+    if (worth_less(b, a->fee, a->len)) {
+        return 1;
+    }
+    /* Equal value: the newer goes first. */
+    return a->seq > b->seq ? -1 : a->seq < b->seq;
+}
+
+static void remove_at(node_mempool *mp, sender *s, size_t at);
+
+/* Make room for one tx of len bytes paying fee (ready: it can run once the
+ * txs before it do, no gap) by evicting the last (highest-nonce) txs of
+ * other senders: ones stuck behind a nonce gap when the new tx is ready,
+ * or ones paying strictly less per byte; stuck first, then lowest value.
+ * The pool keeps what can run and pays most, and a sender's remaining txs
+ * stay a run of nonces. 0 when there is room (evicted ones reported), -1
+ * when there is none (nothing changed). */
+static int make_room(node_mempool *mp, const uint8_t *pub, uint64_t fee,
+    size_t len, int ready, node_mp_gone_fn gone, void *user)
+{
+    victim *v;
+    sender *s;
+    size_t nv = 0, k, need_n, freed_n = 0, freed_b = 0, need_b;
+
+    need_n = mp->n + 1 > mp->max_txs ? mp->n + 1 - mp->max_txs : 0;
+    need_b = len > mp->max_bytes - mp->bytes ? len - (mp->max_bytes -
+        mp->bytes) : 0;
+    if (need_n == 0 && need_b == 0) {
+        return 0;
+    }
+    if (len > mp->max_bytes) {
+        return -1;
+    }
+    v = node_malloc((mp->nsenders + 1) * sizeof(*v));
+    for (s = mp->head; s != NULL; s = s->next) {
+        node_mp_tx *t = s->txs[s->n - 1];
+        int stuck = last_stuck(s);
+        if (memcmp(s->pub, pub, 32) != 0 &&
+            ((ready && stuck) || worth_less(t, fee, len))) {
+            v[nv].s = s;
+            v[nv].t = t;
+            v[nv].stuck = stuck;
+            nv++;
+        }
+    }
+    qsort(v, nv, sizeof(*v), victim_cmp);
+    for (k = 0; k < nv && (freed_n < need_n || freed_b < need_b); k++) {
+        freed_n++;
+        freed_b += v[k].t->len;
+    }
+    if (freed_n < need_n || freed_b < need_b) {
+        free(v);
+        return -1;
+    }
+    nv = k;
+    for (k = 0; k < nv; k++) {
+        if (gone != NULL) {
+            gone(v[k].t, NODE_DROP_EVICTED, user);
+        }
+        remove_at(mp, v[k].s, v[k].s->n - 1);
+    }
+    free(v);
+    return 0;
+}
+
+int node_mempool_add(node_mempool *mp, const node_mp_in *in,
+    node_mp_gone_fn gone, void *user)
 {
     sender *s;
     node_mp_tx *t;
     size_t at;
+    int ready;
 
-    if (node_keymap_get(&mp->by_id, txid, NULL)) {
+    if (node_keymap_get(&mp->by_id, in->txid, NULL)) {
         return NODE_MP_DUP;
     }
-    s = sender_get(mp, sender_pub);
+    s = sender_get(mp, in->sender);
+    at = 0;
     if (s != NULL) {
-        at = lower_bound(s, nonce);
-        if (at < s->n && s->txs[at]->nonce == nonce) {
+        at = lower_bound(s, in->nonce);
+        if (at < s->n && s->txs[at]->nonce == in->nonce) {
             return NODE_MP_NONCE_TAKEN;
         }
+        if (s->n >= mp->max_per_sender) {
+            return NODE_MP_SENDER_FULL;
+        }
+        s->hint = in->next_nonce;
     }
-    if (mp->n >= mp->max_txs || len > mp->max_bytes - mp->bytes) {
+    /* Ready: the nonces from the sender's next one up to this tx's are
+     * all pending (at of them, none below next: stale ones are gone or
+     * counted out here). */
+    ready = in->nonce >= in->next_nonce &&
+        in->nonce - in->next_nonce == (s == NULL ? 0 : at -
+            lower_bound(s, in->next_nonce));
+    if (make_room(mp, in->sender, in->fee, in->len, ready, gone, user) != 0) {
         return NODE_MP_FULL;
     }
+    /* Eviction never takes this sender's txs: s and at still hold. */
     if (s == NULL) {
         s = node_calloc(1, sizeof(*s));
-        memcpy(s->pub, sender_pub, 32);
+        memcpy(s->pub, in->sender, 32);
         s->prev = mp->tail;
         if (mp->tail != NULL) {
             mp->tail->next = s;
@@ -115,18 +230,20 @@ int node_mempool_add(node_mempool *mp, const uint8_t txid[32],
             mp->head = s;
         }
         mp->tail = s;
-        node_keymap_put(&mp->by_sender, sender_pub, (uint64_t)(uintptr_t)s);
+        node_keymap_put(&mp->by_sender, in->sender, (uint64_t)(uintptr_t)s);
         mp->nsenders++;
-        at = 0;
+        s->hint = in->next_nonce;
     }
     t = node_calloc(1, sizeof(*t));
-    memcpy(t->txid, txid, 32);
-    memcpy(t->sender, sender_pub, 32);
-    t->nonce = nonce;
+    memcpy(t->txid, in->txid, 32);
+    memcpy(t->sender, in->sender, 32);
+    t->nonce = in->nonce;
+    t->fee = in->fee;
+    t->t_ns = in->t_ns;
     t->seq = mp->seq++;
-    t->bytes = node_malloc(len);
-    memcpy(t->bytes, bytes, len);
-    t->len = len;
+    t->bytes = node_malloc(in->len);
+    memcpy(t->bytes, in->bytes, in->len);
+    t->len = in->len;
     if (s->n == s->cap) {
         s->cap = s->cap == 0 ? 4 : s->cap * 2;
         s->txs = node_realloc(s->txs, s->cap * sizeof(*s->txs));
@@ -134,9 +251,10 @@ int node_mempool_add(node_mempool *mp, const uint8_t txid[32],
     memmove(s->txs + at + 1, s->txs + at, (s->n - at) * sizeof(*s->txs));
     s->txs[at] = t;
     s->n++;
-    node_keymap_put(&mp->by_id, txid, (uint64_t)(uintptr_t)t);
+    s->fees = sat_add(s->fees, t->fee);
+    node_keymap_put(&mp->by_id, in->txid, (uint64_t)(uintptr_t)t);
     mp->n++;
-    mp->bytes += len;
+    mp->bytes += in->len;
     return NODE_MP_OK;
 }
 
@@ -168,6 +286,14 @@ size_t node_mempool_sender_count(const node_mempool *mp,
     return s == NULL ? 0 : s->n;
 }
 
+uint64_t node_mempool_sender_fees(const node_mempool *mp,
+    const uint8_t pub[32])
+{
+    const sender *s = sender_get(mp, pub);
+
+    return s == NULL ? 0 : s->fees;
+}
+
 static void sender_unlink(node_mempool *mp, sender *s)
 {
     if (s->prev != NULL) {
@@ -194,6 +320,16 @@ static void remove_at(node_mempool *mp, sender *s, size_t at)
 
     memmove(s->txs + at, s->txs + at + 1, (s->n - at - 1) * sizeof(*s->txs));
     s->n--;
+    /* Recomputed when it saturated; exact otherwise. */
+    if (s->fees == UINT64_MAX) {
+        size_t i;
+        s->fees = 0;
+        for (i = 0; i < s->n; i++) {
+            s->fees = sat_add(s->fees, s->txs[i]->fee);
+        }
+    } else {
+        s->fees -= t->fee;
+    }
     node_keymap_del(&mp->by_id, t->txid, NULL);
     mp->n--;
     mp->bytes -= t->len;
@@ -221,10 +357,10 @@ int node_mempool_remove(node_mempool *mp, const uint8_t txid[32])
 }
 
 size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
-    node_nonce_fn nonce_of, node_drop_fn drop, void *user)
+    size_t max_bytes, node_nonce_fn nonce_of, node_drop_fn drop, void *user)
 {
     sender *s, *next;
-    size_t n = 0, i;
+    size_t n = 0, i, bytes = 0;
     uint64_t want;
     int gone;
 
@@ -233,6 +369,7 @@ size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
         if (nonce_of(&want, s->pub, user) != 0) {
             continue;
         }
+        s->hint = want;
         /* Nonces below the committed one can never be included again. */
         gone = 0;
         while (!gone && s->txs[0]->nonce < want) {
@@ -246,11 +383,55 @@ size_t node_mempool_select(node_mempool *mp, node_mp_tx **out, size_t max,
             continue;
         }
         for (i = 0; i < s->n && n < max; i++) {
-            if (s->txs[i]->nonce != want + i) {
+            if (s->txs[i]->nonce != want + i ||
+                s->txs[i]->len > max_bytes - bytes) {
                 break;
             }
+            bytes += s->txs[i]->len;
             out[n++] = s->txs[i];
         }
     }
     return n;
+}
+
+size_t node_mempool_expire(node_mempool *mp, uint64_t cutoff_ns,
+    node_mp_gone_fn gone, void *user)
+{
+    sender *s, *next;
+    size_t i, n = 0;
+    int last;
+
+    for (s = mp->head; s != NULL; s = next) {
+        next = s->next;
+        for (i = s->n; i-- > 0;) {
+            if (s->txs[i]->t_ns < cutoff_ns) {
+                last = s->n == 1;
+                if (gone != NULL) {
+                    gone(s->txs[i], NODE_DROP_EXPIRED, user);
+                }
+                remove_at(mp, s, i);   /* frees s with its last tx */
+                n++;
+                if (last) {
+                    break;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+int node_mempool_copy(const node_mempool *mp, const uint8_t txid[32],
+    uint8_t **bytes, size_t *len)
+{
+    uint64_t v;
+    const node_mp_tx *t;
+
+    if (!node_keymap_get(&mp->by_id, txid, &v)) {
+        return 0;
+    }
+    t = (const node_mp_tx *)(uintptr_t)v;
+    *bytes = node_malloc(t->len > 0 ? t->len : 1);
+    memcpy(*bytes, t->bytes, t->len);
+    *len = t->len;
+    return 1;
 }

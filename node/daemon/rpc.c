@@ -12,6 +12,8 @@
 
 typedef struct call {
     node_ctx *c;
+    int rej;                /* NODE_REJ_* of a refused submission */
+    size_t room;            /* bytes left for this response (--max-response) */
     const json_t *params;   /* array, object or NULL */
     json_t *result;         /* set on success */
     int code;               /* JSON-RPC error code when result is NULL */
@@ -75,15 +77,31 @@ static int check_arity(call *k, size_t n, const char *const *names)
     return 0;
 }
 
-static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
+/* 32 bytes of hex, "0x" prefix optional. */
+static int hex32_of(call *k, uint8_t out[32], const json_t *v,
+    const char *name)
 {
     char err[NODE_ERR_LEN];
-    const json_t *v = param(k, i, name);
+    json_t *bare = NULL;
+    int rc;
 
-    if (node_json_hexn(out, 32, err, "invalid params", name, v) != 0) {
+    if (json_is_string(v) && json_string_length(v) >= 2 &&
+        json_string_value(v)[0] == '0' &&
+        (json_string_value(v)[1] == 'x' || json_string_value(v)[1] == 'X')) {
+        bare = json_string(json_string_value(v) + 2);
+        v = bare;
+    }
+    rc = node_json_hexn(out, 32, err, "invalid params", name, v);
+    json_decref(bare);
+    if (rc != 0) {
         return fail(k, NODE_RPC_INVALID_PARAMS, "%s", err);
     }
     return 0;
+}
+
+static int param_hex32(call *k, uint8_t out[32], size_t i, const char *name)
+{
+    return hex32_of(k, out, param(k, i, name), name);
 }
 
 static int read_account(node_ctx *c, uint64_t *bal, uint64_t *nonce,
@@ -115,15 +133,41 @@ static int read_account(node_ctx *c, uint64_t *bal, uint64_t *nonce,
 
 /* ---- methods ----------------------------------------------------------- */
 
-static void count(node_ctx *c, int accepted)
+static void count(node_ctx *c, int accepted, int rej)
 {
     pthread_mutex_lock(&c->mlock);
     if (accepted) {
         c->m.accepted++;
     } else {
-        c->m.rejected++;
+        c->m.rejected[rej >= 0 && rej < NODE_REJ_REASONS ? rej :
+            NODE_REJ_INTERNAL]++;
     }
     pthread_mutex_unlock(&c->mlock);
+}
+
+/* Refuse a submission by rule rej: data.reason names it. */
+static int refuse(call *k, int code, int rej, const char *field,
+    const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+static int refuse(call *k, int code, int rej, const char *field,
+    const char *fmt, ...)
+{
+    va_list ap;
+
+    k->code = code;
+    k->rej = rej;
+    va_start(ap, fmt);
+    vsnprintf(k->msg, sizeof(k->msg), fmt, ap);
+    va_end(ap);
+    json_decref(k->data);
+    k->data = field != NULL ? json_pack("{s:s, s:s}", "reason",
+        node_rej_name(rej), "field", field) : json_pack("{s:s}", "reason",
+        node_rej_name(rej));
+    return -1;
 }
 
 static int submit_checked(call *k)
@@ -132,15 +176,17 @@ static int submit_checked(call *k)
     node_ctx *c = k->c;
     const json_t *v;
     const char *hex;
-    size_t hexlen, max_bytes, n;
+    size_t hexlen, max_bytes, n, npend;
     uint8_t *bytes = NULL;
     uint8_t txid[32];
-    uint64_t bal, next;
+    uint64_t bal, next, pend_fees;
     parex_error_info ei;
     parex_tx tx;
+    node_mp_in in;
     char idhex[65];
     int rc, exists, ret = -1;
 
+    k->rej = NODE_REJ_PARAMS;
     if (check_arity(k, 1, names) != 0) {
         return -1;
     }
@@ -151,85 +197,122 @@ static int submit_checked(call *k)
     }
     hex = json_string_value(v);
     hexlen = json_string_length(v);
+    if (hexlen >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+        hex += 2;
+        hexlen -= 2;
+    }
     /* The largest transaction the limits allow; anything longer is
      * rejected before it is decoded. */
     max_bytes = PAREX_TX_MIN_BYTES + (size_t)c->limits.max_args_bytes +
         2 * (size_t)c->limits.max_keys_per_set * 32;
     if (hexlen / 2 > max_bytes) {
-        return fail(k, NODE_RPC_TX_REJECTED, "transaction rejected: %zu "
-            "bytes, over the %zu the limits allow", hexlen / 2, max_bytes);
+        return refuse(k, NODE_RPC_TX_REJECTED, NODE_REJ_LIMIT, "tx",
+            "transaction rejected: %zu bytes, over the %zu the limits "
+            "allow", hexlen / 2, max_bytes);
     }
     bytes = node_malloc(hexlen / 2 + 1);
     if (hexlen == 0 || node_unhex(bytes, hex, hexlen) < 0) {
         fail(k, NODE_RPC_INVALID_PARAMS, "invalid params: 'tx' is not hex "
-            "(an even number of hex digits)");
+            "(an even number of hex digits, 0x prefix optional)");
         goto out;
     }
     n = hexlen / 2;
     memset(&ei, 0, sizeof(ei));
     rc = parex_tx_decode(&tx, &ei, bytes, n, &c->limits);
     if (rc != PAREX_OK) {
-        fail(k, NODE_RPC_TX_REJECTED, "transaction rejected: %s",
-            ei.message);
-        k->data = json_pack("{s:s, s:s}", "reason",
-            rc == PAREX_E_LIMIT ? "LIMIT" : "MALFORMED", "field", ei.field);
+        refuse(k, NODE_RPC_TX_REJECTED, rc == PAREX_E_LIMIT ?
+            NODE_REJ_LIMIT : NODE_REJ_MALFORMED, ei.field,
+            "transaction rejected: %s", ei.message);
         goto out;
     }
     if (tx.chain_id != c->chain_id) {
-        fail(k, NODE_RPC_TX_REJECTED, "transaction rejected: chain id %u, "
-            "this node's chain id is %u", tx.chain_id, c->chain_id);
-        k->data = json_pack("{s:s, s:s}", "reason", "CHAIN_ID", "field",
-            "chain_id");
+        refuse(k, NODE_RPC_TX_REJECTED, NODE_REJ_CHAIN_ID, "chain_id",
+            "transaction rejected: chain id %u, this node's chain id is %u",
+            tx.chain_id, c->chain_id);
         goto out;
     }
     if (parex_tx_verify(&tx) != PAREX_OK) {
-        fail(k, NODE_RPC_TX_REJECTED, "transaction rejected: the signature "
-            "does not verify against the sender's public key");
-        k->data = json_pack("{s:s, s:s}", "reason", "BAD_SIGNATURE", "field",
-            "sig");
+        refuse(k, NODE_RPC_TX_REJECTED, NODE_REJ_SIGNATURE, "sig",
+            "transaction rejected: the signature does not verify against "
+            "the sender's public key");
         goto out;
     }
     if (parex_tx_id(txid, &tx) != PAREX_OK) {
+        k->rej = NODE_REJ_INTERNAL;
         fail(k, NODE_RPC_INTERNAL, "internal error: tx id of a decoded tx");
         goto out;
     }
     node_hex(idhex, txid, 32);
     rc = read_account(c, &bal, &next, &exists, tx.sender);
     if (rc != PAREX_OK) {
+        k->rej = NODE_REJ_INTERNAL;
         fail(k, NODE_RPC_INTERNAL, "internal error: reading the sender's "
             "account: %s", parex_strerror(rc));
         goto out;
     }
     if (tx.nonce < next) {
-        fail(k, NODE_RPC_NONCE, "nonce %llu already used: the sender's "
-            "next nonce is %llu", (unsigned long long)tx.nonce,
-            (unsigned long long)next);
+        refuse(k, NODE_RPC_NONCE, NODE_REJ_NONCE_USED, "nonce", "nonce %llu "
+            "already used: the sender's next nonce is %llu",
+            (unsigned long long)tx.nonce, (unsigned long long)next);
         goto out;
     }
     if (tx.nonce - next > c->max_nonce_gap) {
-        fail(k, NODE_RPC_NONCE, "nonce %llu is more than %llu ahead of the "
-            "sender's next nonce %llu", (unsigned long long)tx.nonce,
+        refuse(k, NODE_RPC_NONCE, NODE_REJ_NONCE_GAP, "nonce", "nonce %llu "
+            "is more than %llu (--max-nonce-gap) ahead of the sender's "
+            "next nonce %llu", (unsigned long long)tx.nonce,
             (unsigned long long)c->max_nonce_gap, (unsigned long long)next);
         goto out;
     }
+    memset(&in, 0, sizeof(in));
+    in.txid = txid;
+    in.sender = tx.sender;
+    in.nonce = tx.nonce;
+    in.fee = tx.fee;
+    in.t_ns = node_now_ns();
+    in.next_nonce = next;
+    in.bytes = bytes;
+    in.len = n;
     pthread_mutex_lock(&c->lock);
-    rc = node_mempool_add(c->mp, txid, tx.sender, tx.nonce, bytes, n);
-    if (rc == NODE_MP_OK &&
-        node_mempool_size(c->mp) >= c->max_block_txs) {
+    /* The fee must be payable from the committed balance minus what the
+     * sender's pending txs already commit (their fees): an account cannot
+     * hold more pending txs than it can pay for. */
+    pend_fees = node_mempool_sender_fees(c->mp, tx.sender);
+    npend = node_mempool_sender_count(c->mp, tx.sender);
+    if (tx.fee > bal || bal - tx.fee < pend_fees) {
+        pthread_mutex_unlock(&c->lock);
+        refuse(k, NODE_RPC_TX_REJECTED, NODE_REJ_BALANCE, "fee",
+            "transaction rejected: fee %llu not payable: the sender's "
+            "committed balance is %llu and its %zu pending txs commit %llu "
+            "in fees", (unsigned long long)tx.fee, (unsigned long long)bal,
+            npend, (unsigned long long)pend_fees);
+        goto out;
+    }
+    rc = node_mempool_add(c->mp, &in, node_mempool_gone, c);
+    if (rc == NODE_MP_OK && (c->wake_on_add ||
+        node_mempool_size(c->mp) >= c->max_block_txs)) {
         pthread_cond_signal(&c->wake);
     }
     pthread_mutex_unlock(&c->lock);
     if (rc == NODE_MP_DUP) {
-        fail(k, NODE_RPC_DUPLICATE, "transaction %s is already pending",
-            idhex);
+        refuse(k, NODE_RPC_DUPLICATE, NODE_REJ_DUPLICATE, NULL,
+            "transaction %s is already pending", idhex);
     } else if (rc == NODE_MP_NONCE_TAKEN) {
-        fail(k, NODE_RPC_DUPLICATE, "another pending transaction of this "
-            "sender has nonce %llu", (unsigned long long)tx.nonce);
+        refuse(k, NODE_RPC_DUPLICATE, NODE_REJ_DUPLICATE, "nonce",
+            "another pending transaction of this sender has nonce %llu",
+            (unsigned long long)tx.nonce);
+    } else if (rc == NODE_MP_SENDER_FULL) {
+        refuse(k, NODE_RPC_MEMPOOL_FULL, NODE_REJ_SENDER_LIMIT, NULL,
+            "this sender has %zu pending transactions, the most one sender "
+            "may have (--max-sender-txs): try again after the next block",
+            npend);
     } else if (rc == NODE_MP_FULL) {
-        fail(k, NODE_RPC_MEMPOOL_FULL, "mempool is full: try again after "
-            "the next block");
+        refuse(k, NODE_RPC_MEMPOOL_FULL, NODE_REJ_MEMPOOL_FULL, "fee",
+            "mempool is full and no pending tx of another sender pays less "
+            "per byte than this one (fee %llu for %zu bytes): raise the fee "
+            "or try again after the next block",
+            (unsigned long long)tx.fee, n);
     } else {
-        k->result = json_pack("{s:s}", "txid", idhex);
+        k->result = json_pack("{s:o}", "txid", node_json_data(txid, 32));
         ret = 0;
     }
 out:
@@ -241,7 +324,7 @@ static int m_submit(call *k)
 {
     int rc = submit_checked(k);
 
-    count(k->c, rc == 0);
+    count(k->c, rc == 0, k->rej);
     return rc;
 }
 
@@ -270,11 +353,11 @@ static int m_get_account(call *k)
     pthread_mutex_unlock(&k->c->lock);
     parex_account_key(key, pub);
     k->result = json_object();
-    json_object_set_new(k->result, "pubkey", node_json_from_hex(pub, 32));
-    json_object_set_new(k->result, "key", node_json_from_hex(key, 32));
+    json_object_set_new(k->result, "pubkey", node_json_data(pub, 32));
+    json_object_set_new(k->result, "key", node_json_data(key, 32));
     json_object_set_new(k->result, "exists", json_boolean(exists));
-    json_object_set_new(k->result, "balance", node_json_from_u64(bal));
-    json_object_set_new(k->result, "nonce", node_json_from_u64(nonce));
+    json_object_set_new(k->result, "balance", node_json_quantity(bal));
+    json_object_set_new(k->result, "nonce", node_json_quantity(nonce));
     json_object_set_new(k->result, "pending", json_integer((json_int_t)pending));
     return 0;
 }
@@ -299,9 +382,9 @@ static int m_get_value(call *k)
         if (rc == PAREX_OK || rc == PAREX_E_NOTFOUND) {
             k->result = json_object();
             json_object_set_new(k->result, "key",
-                node_json_from_hex(key, 32));
+                node_json_data(key, 32));
             json_object_set_new(k->result, "value", rc == PAREX_OK ?
-                node_json_from_hex(val, len) : json_null());
+                node_json_data(val, len) : json_null());
         }
         parex_read_end(r);
     }
@@ -315,10 +398,10 @@ static json_t *receipt_json(const parex_receipt *r)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "txid", node_json_from_hex(r->txid, 32));
+    json_object_set_new(o, "txid", node_json_data(r->txid, 32));
     json_object_set_new(o, "status", json_string(node_status_name(r->status)));
     json_object_set_new(o, "code", json_integer(r->code));
-    json_object_set_new(o, "fee", node_json_from_u64(r->fee));
+    json_object_set_new(o, "fee", node_json_quantity(r->fee));
     return o;
 }
 
@@ -340,22 +423,45 @@ static int param_height(call *k, uint64_t *h, int *given, size_t i,
     return 0;
 }
 
+/* The height of the published block whose header hashes to hash: 1, or 0
+ * when there is none. The index (hash -> height) is filled in height
+ * order, up to the published head, on demand. */
+static int height_of_hash(call *k, uint64_t *height, const uint8_t hash[32])
+{
+    node_ctx *c = k->c;
+    uint64_t top, v;
+    uint8_t hh[32];
+    parex_header h;
+    int found;
+
+    if (parex_db_head(c->db, &h) != PAREX_OK) {
+        return 0;
+    }
+    top = h.height;
+    pthread_mutex_lock(&c->lock);
+    while (c->hashed <= top &&
+           parex_db_header(c->db, &h, c->hashed) == PAREX_OK) {
+        parex_header_hash(hh, &h);
+        node_keymap_put(&c->by_hash, hh, c->hashed);
+        c->hashed++;
+    }
+    found = node_keymap_get(&c->by_hash, hash, &v) && v <= top;
+    pthread_mutex_unlock(&c->lock);
+    *height = v;
+    return found;
+}
+
+static int block_at(call *k, uint64_t height, int given, int full);
+
 static int m_get_block(call *k)
 {
     static const char *const names[] = {"height", "full"};
-    node_ctx *c = k->c;
-    const json_t *fv;
-    parex_read *rd;
-    parex_header h, head;
-    uint8_t hash[32];
-    const uint8_t *block;
-    size_t len = 0, n = 0, i, off;
+    const json_t *fv, *hv;
     uint64_t height = 0;
-    json_t *txs;
-    int given, full, rc;
+    uint8_t hash[32];
+    int given;
 
-    if (check_arity(k, 2, names) != 0 ||
-        param_height(k, &height, &given, 0, "height") != 0) {
+    if (check_arity(k, 2, names) != 0) {
         return -1;
     }
     fv = param(k, 1, "full");
@@ -363,7 +469,57 @@ static int m_get_block(call *k)
         return fail(k, NODE_RPC_INVALID_PARAMS, "invalid params: 'full' "
             "must be true or false");
     }
-    full = fv != NULL && json_is_true(fv);
+    /* A block hash (0x and 64 hex digits) or a height. */
+    hv = param(k, 0, "height");
+    if (json_is_string(hv) && json_string_length(hv) == 66) {
+        if (hex32_of(k, hash, hv, "height") != 0) {
+            return -1;
+        }
+        if (!height_of_hash(k, &height, hash)) {
+            k->result = json_null();
+            return 0;
+        }
+        return block_at(k, height, 1, fv != NULL && json_is_true(fv));
+    }
+    if (param_height(k, &height, &given, 0, "height") != 0) {
+        return -1;
+    }
+    return block_at(k, height, given, fv != NULL && json_is_true(fv));
+}
+
+static int m_get_block_by_hash(call *k)
+{
+    static const char *const names[] = {"hash", "full"};
+    const json_t *fv;
+    uint64_t height;
+    uint8_t hash[32];
+
+    if (check_arity(k, 2, names) != 0 || param_hex32(k, hash, 0, "hash") != 0) {
+        return -1;
+    }
+    fv = param(k, 1, "full");
+    if (fv != NULL && !json_is_boolean(fv)) {
+        return fail(k, NODE_RPC_INVALID_PARAMS, "invalid params: 'full' "
+            "must be true or false");
+    }
+    if (!height_of_hash(k, &height, hash)) {
+        k->result = json_null();   /* unknown: null, as for a receipt */
+        return 0;
+    }
+    return block_at(k, height, 1, fv != NULL && json_is_true(fv));
+}
+
+static int block_at(call *k, uint64_t height, int given, int full)
+{
+    node_ctx *c = k->c;
+    parex_read *rd;
+    parex_header h, head;
+    uint8_t hash[32];
+    const uint8_t *block;
+    size_t len = 0, n = 0, i, off;
+    json_t *txs;
+    int rc;
+
     /* Head, block and receipts from one snapshot of the store, where the
      * engine commits them together: "latest" always has its txs. */
     rc = parex_read_begin(&rd, c->db);
@@ -394,9 +550,33 @@ static int m_get_block(call *k)
         return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu: %s",
             (unsigned long long)height, parex_strerror(rc));
     }
+    /* The hex of the txs alone is twice their bytes: when even that does
+     * not fit what is left of the response, answer so without building
+     * it (a batch of these must not cost a block's JSON each). */
+    if (full && len > PAREX_HEADER_BYTES + 4 + 4 * n &&
+        2 * (len - PAREX_HEADER_BYTES - 4 - 4 * n) > k->room) {
+        parex_read_end(rd);
+        pthread_mutex_lock(&c->mlock);
+        c->m.batch_truncated++;
+        pthread_mutex_unlock(&c->mlock);
+        return fail(k, NODE_RPC_TOO_LARGE, "response too large: block "
+            "%llu with its txs takes over the %zu bytes left of the "
+            "%zu-byte limit (--max-response); ask for it on its own or "
+            "with full=false", (unsigned long long)height, k->room,
+            c->max_response);
+    }
     parex_header_hash(hash, &h);
-    k->result = node_header_to_json(&h, 1);
-    json_object_set_new(k->result, "hash", node_json_from_hex(hash, 32));
+    k->result = json_object();
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
+    json_object_set_new(k->result, "parent", node_json_data(h.parent, 32));
+    json_object_set_new(k->result, "tx_root", node_json_data(h.tx_root, 32));
+    json_object_set_new(k->result, "receipts_root",
+        node_json_data(h.receipts_root, 32));
+    json_object_set_new(k->result, "state_root",
+        node_json_data(h.state_root, 32));
+    json_object_set_new(k->result, "fee_recipient",
+        node_json_data(h.fee_recipient, 32));
+    json_object_set_new(k->result, "hash", node_json_data(hash, 32));
     json_object_set_new(k->result, "tx_count", json_integer((json_int_t)n));
     txs = json_array();
     off = PAREX_HEADER_BYTES + 4;
@@ -416,14 +596,14 @@ static int m_get_block(call *k)
                 parex_strerror(rc));
         }
         if (!full) {
-            json_array_append_new(txs, node_json_from_hex(r.txid, 32));
+            json_array_append_new(txs, node_json_data(r.txid, 32));
             continue;
         }
         /* parex_block_peek checked the framing of every tx. */
         tl = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
             (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
         o = receipt_json(&r);
-        json_object_set_new(o, "raw", node_json_from_hex(block + off + 4, tl));
+        json_object_set_new(o, "raw", node_json_data(block + off + 4, tl));
         json_array_append_new(txs, o);
         off += 4 + (size_t)tl;
     }
@@ -451,11 +631,11 @@ static int m_get_receipt(call *k)
 {
     static const char *const names[] = {"txid"};
     uint8_t txid[32];
-    char hex[65];
     parex_receipt r;
     uint64_t height;
     uint32_t index;
-    int rc, found, pending;
+    node_dropped d;
+    int rc, found, pending = 0, dropped = 0;
 
     if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
         return -1;
@@ -464,11 +644,11 @@ static int m_get_receipt(call *k)
     if (found == 0) {
         pthread_mutex_lock(&k->c->lock);
         pending = node_mempool_contains(k->c->mp, txid);
+        dropped = !pending && node_find_drop(k->c, txid, &d);
         pthread_mutex_unlock(&k->c->lock);
         if (pending) {
-            node_hex(hex, txid, 32);
-            k->result = json_pack("{s:s, s:s}", "txid", hex, "status",
-                "pending");
+            k->result = json_pack("{s:o, s:s}", "txid",
+                node_json_data(txid, 32), "status", "pending");
             return 0;
         }
         /* The producer takes a tx out of the mempool after its block's
@@ -481,13 +661,118 @@ static int m_get_receipt(call *k)
     }
     if (found == 1) {
         k->result = receipt_json(&r);
-        json_object_set_new(k->result, "height", node_json_from_u64(height));
+        json_object_set_new(k->result, "height", node_json_quantity(height));
         json_object_set_new(k->result, "index", json_integer(index));
         return 0;
     }
-    node_hex(hex, txid, 32);
-    return fail(k, NODE_RPC_NOT_FOUND, "transaction %s is neither in a "
-        "committed block nor pending", hex);
+    if (dropped) {
+        /* Not in any block and not pending any more: why. */
+        k->result = json_pack("{s:o, s:s, s:s, s:s, s:o}", "txid",
+            node_json_data(txid, 32), "status", "dropped", "reason",
+            node_drop_name(d.reason), "message", d.msg,
+            "dropped_at_height", node_json_quantity(d.at_height));
+        return 0;
+    }
+    /* Unknown (never seen, or dropped long ago): null, as Ethereum and
+     * Solana nodes answer. */
+    k->result = json_null();
+    return 0;
+}
+
+/* The encoding of tx index of a block's bytes (its header, ntx, then
+ * u32le len || tx): pointer and length, or NULL past the end. */
+static const uint8_t *tx_in_block(const uint8_t *block, size_t blen,
+    uint32_t index, size_t *tl)
+{
+    size_t off = PAREX_HEADER_BYTES + 4;
+    uint32_t i, l = 0;
+
+    for (i = 0;; i++) {
+        if (off + 4 > blen) {
+            return NULL;
+        }
+        l = (uint32_t)block[off] | (uint32_t)block[off + 1] << 8 |
+            (uint32_t)block[off + 2] << 16 | (uint32_t)block[off + 3] << 24;
+        if (l > blen - off - 4) {
+            return NULL;
+        }
+        if (i == index) {
+            break;
+        }
+        off += 4 + (size_t)l;
+    }
+    *tl = l;
+    return block + off + 4;
+}
+
+static int m_get_transaction(call *k)
+{
+    static const char *const names[] = {"txid"};
+    node_ctx *c = k->c;
+    uint8_t txid[32], *bytes = NULL, hash[32];
+    const uint8_t *block;
+    parex_receipt r;
+    parex_header h;
+    parex_read *rd;
+    uint64_t height;
+    uint32_t index;
+    size_t len = 0, blen = 0, ntx;
+    node_dropped d;
+    const uint8_t *t;
+    int rc, pending, dropped;
+
+    if (check_arity(k, 1, names) != 0 || param_hex32(k, txid, 0, "txid") != 0) {
+        return -1;
+    }
+    /* Receipt, block and tx bytes from one snapshot of the store. */
+    rc = parex_read_begin(&rd, c->db);
+    if (rc == PAREX_OK) {
+        rc = parex_read_receipt(rd, &r, &height, &index, txid);
+    }
+    if (rc == PAREX_OK) {
+        if (parex_read_block(rd, &block, &blen, height) != PAREX_OK ||
+            parex_block_peek(&h, &ntx, NULL, block, blen, &c->limits) !=
+                PAREX_OK ||
+            (t = tx_in_block(block, blen, index, &len)) == NULL) {
+            parex_read_end(rd);
+            return fail(k, NODE_RPC_INTERNAL, "internal error: tx %u of "
+                "block %llu cannot be read back", index,
+                (unsigned long long)height);
+        }
+        parex_header_hash(hash, &h);
+        k->result = receipt_json(&r);
+        json_object_set_new(k->result, "height", node_json_quantity(height));
+        json_object_set_new(k->result, "index", json_integer(index));
+        json_object_set_new(k->result, "block_hash", node_json_data(hash,
+            32));
+        json_object_set_new(k->result, "raw", node_json_data(t, len));
+        parex_read_end(rd);
+        return 0;
+    }
+    parex_read_end(rd);
+    if (rc != PAREX_E_NOTFOUND) {
+        return fail(k, NODE_RPC_INTERNAL, "internal error: %s",
+            parex_strerror(rc));
+    }
+    pthread_mutex_lock(&c->lock);
+    pending = node_mempool_copy(c->mp, txid, &bytes, &len);
+    dropped = !pending && node_find_drop(c, txid, &d);
+    pthread_mutex_unlock(&c->lock);
+    if (pending) {
+        k->result = json_pack("{s:o, s:s, s:o}", "txid",
+            node_json_data(txid, 32), "status", "pending", "raw",
+            node_json_data(bytes, len));
+        free(bytes);
+        return 0;
+    }
+    if (dropped) {
+        k->result = json_pack("{s:o, s:s, s:s, s:s}", "txid",
+            node_json_data(txid, 32), "status", "dropped", "reason",
+            node_drop_name(d.reason), "message", d.msg);
+        return 0;
+    }
+    k->result = json_null();
+    return 0;
 }
 
 static int m_get_state_root(call *k)
@@ -512,9 +797,9 @@ static int m_get_state_root(call *k)
             parex_strerror(rc));
     }
     k->result = json_object();
-    json_object_set_new(k->result, "height", node_json_from_u64(h.height));
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
     json_object_set_new(k->result, "state_root",
-        node_json_from_hex(h.state_root, 32));
+        node_json_data(h.state_root, 32));
     return 0;
 }
 
@@ -548,32 +833,35 @@ static int m_status(call *k)
     k->result = json_object();
     json_object_set_new(k->result, "version", json_string(parex_version()));
     json_object_set_new(k->result, "chain_id", json_integer(c->chain_id));
-    json_object_set_new(k->result, "height", node_json_from_u64(h.height));
-    json_object_set_new(k->result, "head_hash", node_json_from_hex(hash, 32));
+    json_object_set_new(k->result, "height", node_json_quantity(h.height));
+    json_object_set_new(k->result, "head_hash", node_json_data(hash, 32));
     json_object_set_new(k->result, "state_root",
-        node_json_from_hex(h.state_root, 32));
+        node_json_data(h.state_root, 32));
     json_object_set_new(k->result, "mempool", json_pack("{s:I, s:I, s:I}",
         "txs", (json_int_t)mp_n, "bytes", (json_int_t)mp_bytes,
         "senders", (json_int_t)mp_senders));
     json_object_set_new(k->result, "blocks_produced",
-        node_json_from_u64(blocks));
-    json_object_set_new(k->result, "txs_committed", node_json_from_u64(txs));
+        node_json_quantity(blocks));
+    json_object_set_new(k->result, "txs_committed", node_json_quantity(txs));
     return 0;
 }
 
 typedef struct method {
     const char *name;
     int (*fn)(call *k);
+    unsigned metric;   /* index of its /metrics label */
 } method;
 
 static const method methods[] = {
-    {"submitTransaction", m_submit},
-    {"getAccount", m_get_account},
-    {"getValue", m_get_value},
-    {"getBlock", m_get_block},
-    {"getReceipt", m_get_receipt},
-    {"getStateRoot", m_get_state_root},
-    {"status", m_status},
+    {"submitTransaction", m_submit, 0},
+    {"getAccount", m_get_account, 1},
+    {"getValue", m_get_value, 2},
+    {"getBlock", m_get_block, 3},
+    {"getBlockByHash", m_get_block_by_hash, 4},
+    {"getReceipt", m_get_receipt, 5},
+    {"getTransaction", m_get_transaction, 6},
+    {"getStateRoot", m_get_state_root, 7},
+    {"status", m_status, 8},
 };
 
 /* ---- envelope ---------------------------------------------------------- */
@@ -590,7 +878,7 @@ static json_t *error_obj(json_t *id, int code, const char *msg, json_t *data)
 }
 
 /* One request object: the response, or NULL for a notification. */
-static json_t *handle_one(node_ctx *c, json_t *req)
+static json_t *handle_one(node_ctx *c, json_t *req, size_t room)
 {
     const json_t *v, *mv;
     json_t *id;
@@ -598,6 +886,8 @@ static json_t *handle_one(node_ctx *c, json_t *req)
     const char *key;
     call k;
     size_t i;
+    unsigned mi;
+    uint64_t t0;
 
     if (!json_is_object(req)) {
         return error_obj(NULL, NODE_RPC_INVALID_REQUEST, "invalid request: "
@@ -629,6 +919,7 @@ static json_t *handle_one(node_ctx *c, json_t *req)
     }
     memset(&k, 0, sizeof(k));
     k.c = c;
+    k.room = room;
     k.params = json_object_get(req, "params");
     if (k.params != NULL && !json_is_array(k.params) &&
         !json_is_object(k.params)) {
@@ -641,14 +932,22 @@ static json_t *handle_one(node_ctx *c, json_t *req)
             break;
         }
     }
+    t0 = node_now_ns();
     if (i == sizeof(methods) / sizeof(methods[0])) {
         k.code = NODE_RPC_NO_METHOD;
         snprintf(k.msg, sizeof(k.msg), "method '%.64s' not found (methods: "
-            "submitTransaction, getAccount, getValue, getBlock, getReceipt, "
-            "getStateRoot, status)", name);
+            "submitTransaction, getAccount, getValue, getBlock, "
+            "getBlockByHash, getReceipt, getTransaction, getStateRoot, "
+            "status)", name);
+        mi = NODE_METHODS;
     } else {
         methods[i].fn(&k);
+        mi = methods[i].metric;
     }
+    pthread_mutex_lock(&c->mlock);
+    c->m.rpc_calls[mi]++;
+    node_hist_add(&c->m.rpc_time[mi], (double)(node_now_ns() - t0) / 1e9);
+    pthread_mutex_unlock(&c->mlock);
     if (id == NULL) {
         json_decref(k.result);
         json_decref(k.data);
@@ -661,13 +960,26 @@ static json_t *handle_one(node_ctx *c, json_t *req)
     return error_obj(id, k.code, k.msg, k.data);
 }
 
-static char *dump(json_t *v)
+/* The text of v (consumed), or NULL when memory runs out. */
+static char *dump_or_null(json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT);
 
     json_decref(v);
+    return s;
+}
+
+static char *dump(json_t *v)
+{
+    char *s = dump_or_null(v);
+
     if (s == NULL) {
-        node_die(NODE_EXIT_RUNTIME, "out of memory (JSON response)");
+        /* A small error instead of the response (never the process). */
+        s = json_dumps(error_obj(NULL, NODE_RPC_INTERNAL, "internal error: "
+            "out of memory writing the response", NULL), JSON_COMPACT);
+        if (s == NULL) {
+            node_die(NODE_EXIT_RUNTIME, "out of memory (JSON response)");
+        }
     }
     return s;
 }
@@ -677,12 +989,34 @@ char *node_rpc_error_text(int code, const char *msg)
     return dump(error_obj(NULL, code, msg, NULL));
 }
 
+/* The error entry that replaces a response over the limit. */
+static char *too_large(node_ctx *c, json_t *resp, size_t have, int batch)
+{
+    char msg[200];
+    json_t *id = json_incref(json_object_get(resp, "id"));
+    char *s;
+
+    json_decref(resp);
+    snprintf(msg, sizeof(msg), "response too large: %s over the %zu-byte "
+        "limit (--max-response)%s", batch ? "the batch's responses would be"
+        : "the response is", c->max_response, batch ? "; send this request "
+        "again on its own or in a smaller batch" : "");
+    s = dump(error_obj(id, NODE_RPC_TOO_LARGE, msg, json_pack("{s:I}",
+        "bytes_before", (json_int_t)have)));
+    json_decref(id);
+    pthread_mutex_lock(&c->mlock);
+    c->m.batch_truncated++;
+    pthread_mutex_unlock(&c->mlock);
+    return s;
+}
+
 char *node_rpc_handle(node_ctx *c, const char *body, size_t len)
 {
     json_error_t je;
-    json_t *req, *resp, *out;
-    char msg[NODE_ERR_LEN];
-    size_t i;
+    json_t *req, *resp;
+    char msg[NODE_ERR_LEN], *one;
+    node_buf out = {0};
+    size_t i, n = 0, l;
 
     req = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
         &je);
@@ -692,9 +1026,19 @@ char *node_rpc_handle(node_ctx *c, const char *body, size_t len)
         return node_rpc_error_text(NODE_RPC_PARSE, msg);
     }
     if (!json_is_array(req)) {
-        resp = handle_one(c, req);
+        resp = handle_one(c, req, c->max_response);
         json_decref(req);
-        return resp == NULL ? NULL : dump(resp);
+        if (resp == NULL) {
+            return NULL;
+        }
+        one = dump(json_incref(resp));
+        if (strlen(one) > c->max_response) {
+            free(one);
+            one = too_large(c, resp, 0, 0);
+        } else {
+            json_decref(resp);
+        }
+        return one;
     }
     if (json_array_size(req) == 0 || json_array_size(req) > MAX_BATCH) {
         json_decref(req);
@@ -702,17 +1046,36 @@ char *node_rpc_handle(node_ctx *c, const char *body, size_t len)
             "requests", MAX_BATCH);
         return node_rpc_error_text(NODE_RPC_INVALID_REQUEST, msg);
     }
-    out = json_array();
+    /* Each response is written out as soon as it is made, and one that
+     * would take the batch over --max-response becomes an error entry:
+     * a batch never holds more than the limit plus one response. */
+    node_buf_put(&out, "[", 1);
     for (i = 0; i < json_array_size(req); i++) {
-        resp = handle_one(c, json_array_get(req, i));
-        if (resp != NULL) {
-            json_array_append_new(out, resp);
+        resp = handle_one(c, json_array_get(req, i), out.len + 2 <
+            c->max_response ? c->max_response - out.len - 2 : 0);
+        if (resp == NULL) {
+            continue;
         }
+        one = dump_or_null(json_incref(resp));
+        l = one != NULL ? strlen(one) : 0;
+        if (one == NULL || out.len + l + 2 > c->max_response) {
+            free(one);
+            one = too_large(c, resp, out.len, 1);
+            l = strlen(one);
+        } else {
+            json_decref(resp);
+        }
+        if (n++ > 0) {
+            node_buf_put(&out, ",", 1);
+        }
+        node_buf_put(&out, one, l);
+        free(one);
     }
     json_decref(req);
-    if (json_array_size(out) == 0) {
-        json_decref(out);
+    if (n == 0) {
+        node_buf_release(&out);
         return NULL;
     }
-    return dump(out);
+    node_buf_put(&out, "]", 2);   /* with the NUL */
+    return (char *)out.p;
 }

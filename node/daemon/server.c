@@ -4,8 +4,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,21 +19,44 @@
 
 /* Threads answering requests; the engine has its own pool. */
 #define SERVER_THREADS 4
-/* tx/s on /metrics is measured over this window. */
-#define RATE_WINDOW_NS 10000000000ULL
+
+struct conn_rec;
 
 struct node_server {
     struct MHD_Daemon *d;
     node_ctx *c;
+    uint64_t deadline_ns;        /* total per request; 0: none */
+    _Atomic size_t in_flight;    /* body bytes reserved */
+    _Atomic size_t resp_in_flight; /* response bytes not yet sent */
+    _Atomic uint64_t last_log_ns, log_suppressed;
+    pthread_mutex_t rlock;       /* guards conns, nconns, stopping */
+    pthread_cond_t rwake;
+    struct conn_rec *conns;
+    size_t nconns, max_conns;
+    int stopping, has_reaper;
+    pthread_t reaper;
 };
 
 typedef struct request {
     node_buf body;
-    int too_big;
+    size_t reserved;             /* of the body budget */
+    int too_big, busy;
 } request;
 
+static void stop_reaper(node_server *s)
+{
+    pthread_mutex_lock(&s->rlock);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->rwake);
+    pthread_mutex_unlock(&s->rlock);
+    if (s->has_reaper) {
+        pthread_join(s->reaper, NULL);
+        s->has_reaper = 0;
+    }
+}
+
 static const char *const stage_names[NODE_STAGES] = {"decode", "verify",
-    "analysis", "exec", "validate", "apply", "root", "commit", "total"};
+    "analysis", "exec", "validate", "apply", "root", "commit"};
 
 static void put(node_buf *b, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -48,101 +76,271 @@ static void put(node_buf *b, const char *fmt, ...)
     node_buf_put(b, line, n < 0 ? 0 : (size_t)n);
 }
 
+static void head(node_buf *b, const char *name, const char *type,
+    const char *help)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void metric(node_buf *b, const char *name, const char *type,
     const char *help, double v)
 {
-    put(b, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
-        name, v);
+    head(b, name, type, help);
+    put(b, "%s %.17g\n", name, v);
 }
+
+/* One histogram's series; labels is "" or `method="x",`. */
+static void hist(node_buf *b, const char *name, const char *labels,
+    const node_hist *h)
+{
+    uint64_t cum = 0;
+    unsigned i;
+
+    for (i = 0; i < NODE_HIST_BUCKETS; i++) {
+        cum += h->b[i];
+        put(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels,
+            node_hist_le[i], (unsigned long long)cum);
+    }
+    cum += h->b[NODE_HIST_BUCKETS];
+    put(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
+        (unsigned long long)cum);
+    if (labels[0] != '\0') {
+        char l[96];
+        snprintf(l, sizeof(l), "%s", labels);
+        l[strlen(l) - 1] = '\0';   /* the trailing comma */
+        put(b, "%s_sum{%s} %.9f\n%s_count{%s} %llu\n", name, l, h->sum,
+            name, l, (unsigned long long)h->count);
+    } else {
+        put(b, "%s_sum %.9f\n%s_count %llu\n", name, h->sum, name,
+            (unsigned long long)h->count);
+    }
+}
+
+/* process_* metrics of the Prometheus client conventions, from /proc. */
+static void process_metrics(node_buf *b, uint64_t start_ns)
+{
+    char buf[2048];
+    FILE *f;
+    unsigned long long utime = 0, stime = 0, vsize = 0;
+    long long rss = 0;
+    long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    struct timespec rt, mt;
+    double started;
+
+    f = fopen("/proc/self/stat", "r");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        char *p;
+        buf[n] = '\0';
+        fclose(f);
+        /* Fields after the command (which may hold spaces): state is
+         * field 3; utime 14, stime 15, vsize 23, rss 24. */
+        p = strrchr(buf, ')');
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u "
+                "%*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %llu "
+                "%lld", &utime, &stime, &vsize, &rss) == 4) {
+            metric(b, "process_cpu_seconds_total", "counter", "User and "
+                "system CPU time spent, seconds.", (double)(utime + stime) /
+                (double)(tick > 0 ? tick : 100));
+            metric(b, "process_resident_memory_bytes", "gauge", "Resident "
+                "memory size, bytes.", (double)rss * (double)page);
+            metric(b, "process_virtual_memory_bytes", "gauge", "Virtual "
+                "memory size, bytes.", (double)vsize);
+        }
+    }
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mt);
+    started = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 -
+        ((double)mt.tv_sec + (double)mt.tv_nsec / 1e9 -
+         (double)start_ns / 1e9);
+    metric(b, "process_start_time_seconds", "gauge", "Start time of the "
+        "process since the Unix epoch, seconds.", started);
+}
+
+static const char *const method_label[NODE_METHODS + 1] = {
+    "submitTransaction", "getAccount", "getValue", "getBlock",
+    "getBlockByHash", "getReceipt", "getTransaction", "getStateRoot",
+    "status", "other", "unknown"};
 
 char *node_metrics_text(node_ctx *c)
 {
-    node_metrics m;
+    node_metrics *m = node_malloc(sizeof(*m));
     parex_header h;
     node_buf b = {0};
-    uint64_t now = node_now_ns(), win_txs = 0, span;
-    size_t mp_n, mp_bytes;
+    size_t mp_n, mp_bytes, mp_senders;
+    uint64_t rej = 0;
+    char l[96];
     unsigned i;
 
     pthread_mutex_lock(&c->mlock);
-    m = c->m;
+    *m = c->m;
     pthread_mutex_unlock(&c->mlock);
     pthread_mutex_lock(&c->lock);
     mp_n = node_mempool_size(c->mp);
     mp_bytes = node_mempool_bytes(c->mp);
+    mp_senders = node_mempool_senders(c->mp);
     pthread_mutex_unlock(&c->lock);
     if (parex_db_head(c->db, &h) != PAREX_OK) {
         h.height = 0;
     }
-    for (i = 0; i < m.ring_len; i++) {
-        if (now - m.ring_t[i] <= RATE_WINDOW_NS) {
-            win_txs += m.ring_n[i];
-        }
-    }
-    span = now - c->start_ns;
-    if (span > RATE_WINDOW_NS) {
-        span = RATE_WINDOW_NS;
-    }
+    head(&b, "parex_build_info", "gauge", "The build of this node: "
+        "always 1, the version in a label.");
+    put(&b, "parex_build_info{version=\"%s\"} 1\n", parex_version());
     metric(&b, "parex_node_height", "gauge",
         "Height of the last committed block.", (double)h.height);
     metric(&b, "parex_node_blocks_total", "counter",
-        "Blocks produced since the node started.", (double)m.blocks);
+        "Blocks produced since the node started.", (double)m->blocks);
     metric(&b, "parex_node_txs_total", "counter",
-        "Transactions committed since the node started.", (double)m.txs);
-    metric(&b, "parex_node_tx_per_second", "gauge",
-        "Transactions committed per second over the last 10 s.",
-        span == 0 ? 0.0 : (double)win_txs * 1e9 / (double)span);
+        "Transactions committed since the node started (rate() gives "
+        "tx/s).", (double)m->txs);
     metric(&b, "parex_node_batches_total", "counter",
         "Batches of the conflict analysis, summed over blocks.",
-        (double)m.batches);
+        (double)m->batches);
     metric(&b, "parex_node_reexecutions_total", "counter",
         "Re-executions after failed validation, summed over blocks.",
-        (double)m.reexecutions);
+        (double)m->reexecutions);
     metric(&b, "parex_node_sequential_blocks_total", "counter",
         "Blocks run on the sequential executor (batches too narrow).",
-        (double)m.fallback_blocks);
+        (double)m->fallback_blocks);
+    metric(&b, "parex_node_block_reruns_total", "counter",
+        "Block executions repeated because the engine rejected a tx (at "
+        "most one per block).", (double)m->reruns);
     metric(&b, "parex_node_verify_skipped_total", "counter",
         "Transactions whose signature the engine did not verify again "
         "(verified on entry: PAREX_EXEC_VERIFIED).",
-        (double)m.verify_skipped);
-    put(&b, "# HELP parex_node_stage_seconds_total Wall time per pipeline "
-        "stage, summed over blocks.\n"
-        "# TYPE parex_node_stage_seconds_total counter\n");
+        (double)m->verify_skipped);
+    head(&b, "parex_node_stage_seconds_total", "counter", "Wall time per "
+        "pipeline stage, summed over blocks (the stages add up to "
+        "parex_node_block_seconds_sum).");
     for (i = 0; i < NODE_STAGES; i++) {
         put(&b, "parex_node_stage_seconds_total{stage=\"%s\"} %.9f\n",
-            stage_names[i], (double)m.stage_ns[i] / 1e9);
+            stage_names[i], (double)m->stage_ns[i] / 1e9);
     }
+    head(&b, "parex_node_block_seconds", "histogram", "Time to execute "
+        "and commit one block, seconds.");
+    hist(&b, "parex_node_block_seconds", "", &m->block_time);
     metric(&b, "parex_node_mempool_txs", "gauge",
         "Transactions waiting in the mempool.", (double)mp_n);
     metric(&b, "parex_node_mempool_bytes", "gauge",
         "Encoded bytes waiting in the mempool.", (double)mp_bytes);
-    metric(&b, "parex_node_txs_dropped_total", "counter",
-        "Pending transactions dropped as invalid at block production.",
-        (double)m.dropped);
-    put(&b, "# HELP parex_node_submissions_total submitTransaction calls "
-        "by outcome.\n# TYPE parex_node_submissions_total counter\n"
-        "parex_node_submissions_total{result=\"accepted\"} %llu\n"
-        "parex_node_submissions_total{result=\"rejected\"} %llu\n",
-        (unsigned long long)m.accepted, (unsigned long long)m.rejected);
+    metric(&b, "parex_node_mempool_senders", "gauge",
+        "Senders with transactions in the mempool.", (double)mp_senders);
+    head(&b, "parex_node_txs_dropped_total", "counter", "Pending "
+        "transactions that left the mempool uncommitted, by reason.");
+    for (i = 0; i < NODE_DROP_REASONS; i++) {
+        put(&b, "parex_node_txs_dropped_total{reason=\"%s\"} %llu\n",
+            node_drop_name((int)i), (unsigned long long)m->dropped[i]);
+    }
+    metric(&b, "parex_node_submissions_accepted_total", "counter",
+        "submitTransaction calls that added a tx to the mempool.",
+        (double)m->accepted);
+    head(&b, "parex_node_submissions_rejected_total", "counter",
+        "submitTransaction calls refused, by the rule that refused them "
+        "(error data.reason).");
+    for (i = 0; i < NODE_REJ_REASONS; i++) {
+        rej += m->rejected[i];
+        put(&b, "parex_node_submissions_rejected_total{reason=\"%s\"} "
+            "%llu\n", node_rej_name((int)i),
+            (unsigned long long)m->rejected[i]);
+    }
+    (void)rej;
+    head(&b, "parex_node_rpc_requests_total", "counter", "JSON-RPC "
+        "requests (batch entries count one each), by method.");
+    for (i = 0; i <= NODE_METHODS; i++) {
+        put(&b, "parex_node_rpc_requests_total{method=\"%s\"} %llu\n",
+            method_label[i], (unsigned long long)m->rpc_calls[i]);
+    }
+    head(&b, "parex_node_rpc_seconds", "histogram", "Time to answer one "
+        "JSON-RPC request, seconds, by method.");
+    for (i = 0; i <= NODE_METHODS; i++) {
+        snprintf(l, sizeof(l), "method=\"%s\",", method_label[i]);
+        hist(&b, "parex_node_rpc_seconds", l, &m->rpc_time[i]);
+    }
+    head(&b, "parex_node_http_refused_total", "counter", "HTTP requests "
+        "refused or cut off by a resource limit, by limit.");
+    put(&b, "parex_node_http_refused_total{limit=\"body_budget\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"max_body\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"deadline\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"max_response\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"max_conns\"} %llu\n"
+        "parex_node_http_refused_total{limit=\"response_budget\"} %llu\n",
+        (unsigned long long)m->http_busy,
+        (unsigned long long)m->http_too_large,
+        (unsigned long long)m->http_deadline,
+        (unsigned long long)m->batch_truncated,
+        (unsigned long long)m->http_conn_limit,
+        (unsigned long long)m->http_resp_busy);
+    process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
+    free(m);
     return (char *)b.p;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
-    char *text, const char *type)
+/* A response body in flight: its bytes count against the response budget
+ * until libmicrohttpd is done with it (sent, or the connection gone). */
+typedef struct out_body {
+    node_server *s;
+    char *text;
+    size_t len;
+} out_body;
+
+static void out_free(void *cls)
+{
+    out_body *o = cls;
+
+    atomic_fetch_sub(&o->s->resp_in_flight, o->len);
+    free(o->text);
+    free(o);
+}
+
+static enum MHD_Result reply(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
+    out_body *o;
+    size_t len, cur;
 
     if (text == NULL) {
         r = MHD_create_response_from_buffer(0, (void *)"",
             MHD_RESPMEM_PERSISTENT);
-    } else {
-        r = MHD_create_response_from_buffer_with_free_callback(strlen(text),
-            text, free);
+        goto queue;
     }
+    len = strlen(text);
+    /* Responses waiting to be read by their clients (a slow reader holds
+     * one) share --response-budget; past it a request is answered busy. */
+    cur = atomic_load(&s->resp_in_flight);
+    do {
+        if (len > s->c->resp_budget || cur > s->c->resp_budget - len) {
+            char msg[200];
+            free(text);
+            pthread_mutex_lock(&s->c->mlock);
+            s->c->m.http_resp_busy++;
+            pthread_mutex_unlock(&s->c->mlock);
+            snprintf(msg, sizeof(msg), "server busy: responses waiting to "
+                "be read are at the %zu-byte budget (--response-budget): "
+                "try again shortly", s->c->resp_budget);
+            text = node_rpc_error_text(NODE_RPC_BUSY, msg);
+            len = strlen(text);
+            status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            type = "application/json";
+            atomic_fetch_add(&s->resp_in_flight, len);
+            break;
+        }
+    } while (!atomic_compare_exchange_weak(&s->resp_in_flight, &cur,
+                 cur + len));
+    o = node_malloc(sizeof(*o));
+    o->s = s;
+    o->text = text;
+    o->len = len;
+    r = MHD_create_response_from_buffer_with_free_callback_cls(len, text,
+        out_free, o);
     if (r == NULL) {
-        free(text);
+        out_free(o);
+        return MHD_NO;
+    }
+queue:
+    if (r == NULL) {
         return MHD_NO;
     }
     if (type != NULL) {
@@ -153,108 +351,435 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
+/* One TCP connection (MHD's socket context): when its current request
+ * began to arrive, for the total header/body deadline. */
+typedef struct conn_rec {
+    struct conn_rec *prev, *next;
+    int fd;
+    int reading;          /* an exchange is on: its request arriving or
+                             being answered, its response being sent */
+    uint64_t since_ns;    /* when it began (or the last one ended) */
+    int reaped;
+} conn_rec;
+
+static conn_rec *rec_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+        MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci == NULL ? NULL : ci->socket_context;
+}
+
+static void set_reading(node_server *s, struct MHD_Connection *conn,
+    int reading)
+{
+    conn_rec *r = rec_of(conn);
+
+    if (r == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->rlock);
+    r->reading = reading;
+    r->since_ns = node_now_ns();
+    pthread_mutex_unlock(&s->rlock);
+}
+
+/* Over --max-conns: shut down the connection whose request has been
+ * arriving longest (if for over a second: a fast request is never cut),
+ * else the new one. libmicrohttpd's own limit is set higher, so that it
+ * keeps accepting: were it to stop, new clients would queue in the
+ * kernel's backlog behind every slow connection waiting there. Caller
+ * holds rlock. */
+static void make_way(node_server *s, conn_rec *fresh)
+{
+    uint64_t now = node_now_ns();
+    conn_rec *r, *old = NULL;
+
+    for (r = s->conns; r != NULL; r = r->next) {
+        if (r != fresh && r->reading && !r->reaped && r->fd >= 0 &&
+            now - r->since_ns > 1000000000ULL &&
+            (old == NULL || r->since_ns < old->since_ns)) {
+            old = r;
+        }
+    }
+    if (old == NULL) {
+        old = fresh;
+    }
+    if (old->fd >= 0) {
+        shutdown(old->fd, SHUT_RDWR);
+    }
+    old->reaped = 1;
+    pthread_mutex_lock(&s->c->mlock);
+    s->c->m.http_conn_limit++;
+    pthread_mutex_unlock(&s->c->mlock);
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *conn,
+    void **socket_context, enum MHD_ConnectionNotificationCode toe)
+{
+    node_server *s = cls;
+    conn_rec *r;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+            MHD_CONNECTION_INFO_CONNECTION_FD);
+        r = node_calloc(1, sizeof(*r));
+        r->fd = ci != NULL ? (int)ci->connect_fd : -1;
+        r->reading = 1;
+        r->since_ns = node_now_ns();
+        pthread_mutex_lock(&s->rlock);
+        r->next = s->conns;
+        if (s->conns != NULL) {
+            s->conns->prev = r;
+        }
+        s->conns = r;
+        s->nconns++;
+        if (s->nconns > s->max_conns) {
+            make_way(s, r);
+        }
+        pthread_mutex_unlock(&s->rlock);
+        *socket_context = r;
+        return;
+    }
+    r = *socket_context;
+    if (r == NULL) {
+        return;
+    }
+    /* MHD calls this before it closes the socket: once r is unlinked
+     * (under rlock) the reaper cannot touch the fd any more. */
+    pthread_mutex_lock(&s->rlock);
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        s->conns = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+    s->nconns--;
+    pthread_mutex_unlock(&s->rlock);
+    free(r);
+    *socket_context = NULL;
+}
+
+/* The total deadline: MHD's timeout is per read (each byte resets it), so
+ * a request trickling in one byte at a time would hold its connection for
+ * ever. Every tick, connections whose request has been arriving for longer
+ * than the deadline are shut down (MHD then sees the socket fail and
+ * closes it in its own thread). */
+static void *reaper_main(void *arg)
+{
+    node_server *s = arg;
+    uint64_t tick_ms = s->deadline_ns / 4000000ULL;
+    struct timespec ts;
+    conn_rec *r;
+    uint64_t now, n;
+
+    if (tick_ms < 50) {
+        tick_ms = 50;
+    }
+    if (tick_ms > 1000) {
+        tick_ms = 1000;
+    }
+    pthread_mutex_lock(&s->rlock);
+    while (!s->stopping) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(tick_ms / 1000);
+        ts.tv_nsec += (long)(tick_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->rwake, &s->rlock, &ts);
+        now = node_now_ns();
+        n = 0;
+        for (r = s->conns; r != NULL; r = r->next) {
+            if (r->reading && !r->reaped && r->fd >= 0 &&
+                now - r->since_ns > s->deadline_ns) {
+                shutdown(r->fd, SHUT_RDWR);
+                r->reaped = 1;
+                n++;
+            }
+        }
+        if (n > 0) {
+            pthread_mutex_lock(&s->c->mlock);
+            s->c->m.http_deadline += n;
+            pthread_mutex_unlock(&s->c->mlock);
+        }
+    }
+    pthread_mutex_unlock(&s->rlock);
+    return NULL;
+}
+
+/* Bodies up to this size may use the last eighth of the budget, which
+ * large ones may not: small requests (queries, single txs) still get in
+ * while large bodies hold the rest. */
+#define SMALL_BODY 65536
+
+/* Reserve n more bytes of the body budget for q: 0, or -1 (nothing
+ * reserved). */
+static int reserve(node_server *s, request *q, size_t n)
+{
+    size_t cur = atomic_load(&s->in_flight), cap = s->c->body_budget;
+
+    if (q->reserved + n > SMALL_BODY) {
+        cap -= cap / 8;
+    }
+    do {
+        if (n > cap || cur > cap - n) {
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak(&s->in_flight, &cur, cur + n));
+    q->reserved += n;
+    return 0;
+}
+
+static enum MHD_Result busy(node_server *s, struct MHD_Connection *conn)
+{
+    char msg[200];
+
+    pthread_mutex_lock(&s->c->mlock);
+    s->c->m.http_busy++;
+    pthread_mutex_unlock(&s->c->mlock);
+    snprintf(msg, sizeof(msg), "server busy: request bodies in flight are "
+        "at the %zu-byte budget (--body-budget): try again shortly",
+        s->c->body_budget);
+    return reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+        node_rpc_error_text(NODE_RPC_BUSY, msg), "application/json");
+}
+
+static enum MHD_Result too_large(node_server *s, struct MHD_Connection *conn)
+{
+    char msg[128];
+
+    pthread_mutex_lock(&s->c->mlock);
+    s->c->m.http_too_large++;
+    pthread_mutex_unlock(&s->c->mlock);
+    snprintf(msg, sizeof(msg), "invalid request: body over %zu bytes "
+        "(--max-body)", s->c->max_body);
+    return reply(s, conn, MHD_HTTP_CONTENT_TOO_LARGE,
+        node_rpc_error_text(NODE_RPC_INVALID_REQUEST, msg),
+        "application/json");
+}
+
+static char *health_text(node_ctx *c)
+{
+    parex_header h;
+    json_t *o;
+    char *t;
+
+    if (parex_db_head(c->db, &h) != PAREX_OK) {
+        return NULL;
+    }
+    o = json_pack("{s:s, s:o}", "status", "ok", "height",
+        node_json_quantity(h.height));
+    t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload, size_t *upload_size, void **con_cls)
 {
     node_server *s = cls;
     request *q = *con_cls;
-    char msg[128];
+    uint64_t t0;
     char *resp;
 
     (void)version;
     if (strcmp(method, "GET") == 0 && strcmp(url, "/metrics") == 0) {
-        return reply(conn, MHD_HTTP_OK, node_metrics_text(s->c),
+        return reply(s, conn, MHD_HTTP_OK, node_metrics_text(s->c),
             "text/plain; version=0.0.4");
     }
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
+        resp = health_text(s->c);
+        return resp == NULL ? reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+            node_strdup("{\"status\":\"unavailable\"}"), "application/json")
+            : reply(s, conn, MHD_HTTP_OK, resp, "application/json");
+    }
     if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0) {
-        return reply(conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
-            "JSON-RPC is POST /, metrics GET /metrics\n"), "text/plain");
+        return reply(s, conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
+            "JSON-RPC is POST /, metrics GET /metrics, health GET "
+            "/health\n"), "text/plain");
     }
     if (q == NULL) {
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+            MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t want = 0;
         q = node_calloc(1, sizeof(*q));
         *con_cls = q;
+        /* Refuse before reading a byte of the body: too long, or no room
+         * in the budget for it. */
+        if (cl != NULL && node_parse_u64(&want, cl) == 0 &&
+            want > s->c->max_body) {
+                return too_large(s, conn);
+        }
+        if (reserve(s, q, (size_t)want) != 0) {
+                return busy(s, conn);
+        }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!q->too_big && q->body.len + *upload_size <= s->c->max_body) {
-            node_buf_put(&q->body, upload, *upload_size);
-        } else {
+        size_t need = q->body.len + *upload_size;
+        if (!q->too_big && !q->busy && need > s->c->max_body) {
             q->too_big = 1;   /* read and discard the rest */
+        }
+        if (!q->too_big && !q->busy && need > q->reserved &&
+            reserve(s, q, need - q->reserved) != 0) {
+            q->busy = 1;
+        }
+        if (!q->too_big && !q->busy) {
+            node_buf_put(&q->body, upload, *upload_size);
         }
         *upload_size = 0;
         return MHD_YES;
     }
     if (q->too_big) {
-        snprintf(msg, sizeof(msg), "invalid request: body over %zu bytes",
-            s->c->max_body);
-        return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE,
-            node_rpc_error_text(NODE_RPC_INVALID_REQUEST, msg),
-            "application/json");
+        return too_large(s, conn);
     }
-    resp = node_rpc_handle(s->c, q->body.len == 0 ? "" : (const char *)q->body.p,
-        q->body.len);
+    if (q->busy) {
+        return busy(s, conn);
+    }
+    t0 = node_now_ns();
+    resp = node_rpc_handle(s->c, q->body.len == 0 ? "" :
+        (const char *)q->body.p, q->body.len);
+    (void)t0;
+    /* The body is not needed any more: give its budget back now. */
+    node_buf_release(&q->body);
+    atomic_fetch_sub(&s->in_flight, q->reserved);
+    q->reserved = 0;
     if (resp == NULL) {
-        return reply(conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
+        return reply(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
     }
-    return reply(conn, MHD_HTTP_OK, resp, "application/json");
+    return reply(s, conn, MHD_HTTP_OK, resp, "application/json");
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode why)
 {
+    node_server *s = cls;
     request *q = *con_cls;
 
-    (void)cls;
-    (void)conn;
     (void)why;
+    /* The next request on this keep-alive connection starts its clock. */
+    set_reading(s, conn, 1);
     if (q != NULL) {
+        atomic_fetch_sub(&s->in_flight, q->reserved);
         node_buf_release(&q->body);
         free(q);
         *con_cls = NULL;
     }
 }
 
+/* libmicrohttpd's messages (a refused connection over a limit, for one),
+ * at most one line a second so that a flood cannot flood the log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    node_server *s = cls;
+    uint64_t now = node_now_ns(), last;
+    char line[256];
+    size_t n;
+
+    last = atomic_load(&s->last_log_ns);
+    if (now - last < 1000000000ULL ||
+        !atomic_compare_exchange_strong(&s->last_log_ns, &last, now)) {
+        atomic_fetch_add(&s->log_suppressed, 1);
+        return;
+    }
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n') {
+        line[--n] = '\0';
+    }
+    node_log(NODE_LOG_WARN, "http: %s (%llu similar lines suppressed)", line,
+        (unsigned long long)atomic_exchange(&s->log_suppressed, 0));
+}
+
 int node_server_start(node_server **out, char *err, node_ctx *c,
-    const char *host, unsigned port, unsigned *port_out)
+    const node_server_opts *o, unsigned *port_out)
 {
     node_server *s = node_calloc(1, sizeof(*s));
-    struct sockaddr_in a;
+    struct addrinfo hints, *res = NULL, *ai;
+    struct sockaddr_storage a;
     socklen_t alen = sizeof(a);
-    int fd = -1, one = 1;
+    char portstr[16];
+    int fd = -1, one = 1, rc, saved = 0;
 
     *out = NULL;
     s->c = c;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-        node_err(err, "--listen: '%s' is not an IPv4 address", host);
+    s->deadline_ns = o->deadline_ms * 1000000ULL;
+    s->max_conns = o->max_conns;
+    atomic_init(&s->in_flight, 0);
+    atomic_init(&s->resp_in_flight, 0);
+    atomic_init(&s->last_log_ns, 0);
+    atomic_init(&s->log_suppressed, 0);
+    pthread_mutex_init(&s->rlock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->rwake, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof(portstr), "%u", o->port);
+    rc = getaddrinfo(o->host, portstr, &hints, &res);
+    if (rc != 0) {
+        node_err(err, "--listen: cannot resolve '%s': %s", o->host,
+            gai_strerror(rc));
         goto fail;
     }
     /* Bind here, not in libmicrohttpd, so port 0 works and the bound port
-     * can be reported. */
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                      sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        listen(fd, 128) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
-        node_err(err, "cannot listen on %s:%u: %s", host, port,
-            strerror(errno));
+     * can be reported: the first address of the name that binds. */
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+            ai->ai_protocol);
+        if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                sizeof(one)) == 0 &&
+            bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, 1024) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &alen) == 0) {
+            break;
+        }
+        saved = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        node_err(err, "cannot listen on %s:%u: %s", o->host, o->port,
+            strerror(saved));
         goto fail;
     }
-    *port_out = ntohs(a.sin_port);
+    *port_out = a.ss_family == AF_INET6 ?
+        ntohs(((struct sockaddr_in6 *)&a)->sin6_port) :
+        ntohs(((struct sockaddr_in *)&a)->sin_port);
+    if (s->deadline_ns > 0 &&
+        pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        node_err(err, "cannot start the HTTP deadline thread");
+        goto fail;
+    }
+    s->has_reaper = s->deadline_ns > 0;
     s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
-        MHD_USE_ERROR_LOG,
+        MHD_USE_ERROR_LOG | (a.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
         0, NULL, NULL, handle, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)SERVER_THREADS,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, (void *)NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_conns + o->max_conns / 4 + 16,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->max_conns_per_ip,
         MHD_OPTION_END);
     if (s->d == NULL) {
-        node_err(err, "cannot start the HTTP server on %s:%u", host,
+        node_err(err, "cannot start the HTTP server on %s:%u", o->host,
             *port_out);
         goto fail;
     }
@@ -264,6 +789,7 @@ fail:
     if (fd >= 0) {
         close(fd);
     }
+    stop_reaper(s);
     free(s);
     return -1;
 }
@@ -281,5 +807,6 @@ void node_server_stop(node_server *s)
     if (fd != MHD_INVALID_SOCKET) {
         close(fd);
     }
+    stop_reaper(s);
     free(s);
 }

@@ -28,14 +28,34 @@ int node_json_u64(uint64_t *out, char *err, const char *where,
         return 0;
     }
     if (json_is_string(v)) {
-        if (node_parse_u64(out, json_string_value(v)) != 0) {
+        const char *s = json_string_value(v);
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+            /* A JSON-RPC quantity: 0x and 1 to 16 hex digits. */
+            size_t i, n = strlen(s + 2);
+            uint64_t x = 0;
+            for (i = 0; i < n && n <= 16; i++) {
+                int d = node_hexval(s[2 + i]);
+                if (d < 0) {
+                    break;
+                }
+                x = x << 4 | (uint64_t)d;
+            }
+            if (n == 0 || n > 16 || i < n) {
+                return node_err(err, "%s: field '%s' must be a u64 "
+                    "quantity (0x and 1 to 16 hex digits), got \"%.40s\"",
+                    where, name, s);
+            }
+            *out = x;
+            return 0;
+        }
+        if (node_parse_u64(out, s) != 0) {
             return node_err(err, "%s: field '%s' must be a decimal u64 "
-                "string, got \"%.40s\"", where, name, json_string_value(v));
+                "string or a 0x quantity, got \"%.40s\"", where, name, s);
         }
         return 0;
     }
     return node_err(err, "%s: field '%s' must be an unsigned integer "
-        "(number, or decimal string above 2^53)", where, name);
+        "(number, decimal string or 0x quantity)", where, name);
 }
 
 int node_json_u32(uint32_t *out, char *err, const char *where,
@@ -170,4 +190,25 @@ int node_json_write(const char *path, json_t *v)
         rc = -1;
     }
     return rc;
+}
+
+json_t *node_json_quantity(uint64_t v)
+{
+    char b[24];
+
+    snprintf(b, sizeof(b), "0x%llx", (unsigned long long)v);
+    return json_string(b);
+}
+
+json_t *node_json_data(const uint8_t *p, size_t n)
+{
+    char *h = node_malloc(2 * n + 3);
+    json_t *s;
+
+    h[0] = '0';
+    h[1] = 'x';
+    node_hex(h + 2, p, n);
+    s = json_stringn(h, 2 * n + 2);
+    free(h);
+    return s;
 }

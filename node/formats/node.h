@@ -43,6 +43,21 @@ void node_warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* Log levels of node_log(). */
+#define NODE_LOG_DEBUG 0
+#define NODE_LOG_INFO 1
+#define NODE_LOG_WARN 2
+#define NODE_LOG_ERROR 3
+/** Lines below this level are not printed (default NODE_LOG_INFO). */
+extern int node_log_level;
+/** One log line on stderr: "2026-01-02T03:04:05.678Z info <msg>" (UTC
+ *  wall clock, the level's name), written with one call so that lines of
+ *  threads do not mix. Thread-safe. */
+void node_log(int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /** snprintf into err[NODE_ERR_LEN]; returns -1 so loaders can
  *  `return node_err(...)`. */
 int node_err(char *err, const char *fmt, ...)
@@ -71,12 +86,16 @@ void node_buf_release(node_buf *b);
 
 void node_put_u32le(uint8_t out[4], uint32_t v);
 void node_put_u64le(uint8_t out[8], uint64_t v);
+/** The u64 stored little-endian at in. */
+uint64_t node_get_u64le(const uint8_t in[8]);
 
 /** Lower-case hex of n bytes into out (2n+1 chars, NUL-terminated). */
 void node_hex(char *out, const uint8_t *in, size_t n);
 /** Decode hex (either case, even length). Returns the byte count, or -1 on
  *  a bad digit or odd length. out must hold strlen(hex)/2 bytes. */
 long node_unhex(uint8_t *out, const char *hex, size_t hexlen);
+/** The value of one hex digit, or -1. */
+int node_hexval(char c);
 
 /** Parse an unsigned decimal u64 (no sign, no spaces, no leading '+').
  *  Returns 0 or -1. */
@@ -145,6 +164,11 @@ int node_json_only(char *err, const char *where, const json_t *o,
 /** A u64 as JSON: a number up to 2^53, a decimal string above. */
 json_t *node_json_from_u64(uint64_t v);
 json_t *node_json_from_hex(const uint8_t *p, size_t n);
+/** The JSON-RPC encodings (docs/node.md): a u64 quantity as "0x" and hex
+ *  digits without leading zeros ("0x0"); bytes and hashes as "0x" and two
+ *  lowercase hex digits a byte. node_json_u64 reads quantities too. */
+json_t *node_json_quantity(uint64_t v);
+json_t *node_json_data(const uint8_t *p, size_t n);
 /** Dump v to path in the canonical fixture layout (indent 1, newline at
  *  end). Returns 0 or -1. */
 int node_json_write(const char *path, json_t *v);

@@ -34,6 +34,39 @@ void node_warn(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int node_log_level = NODE_LOG_INFO;
+
+void node_log(int level, const char *fmt, ...)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    va_list ap;
+    size_t n;
+    int k;
+
+    if (level < node_log_level || level < 0 || level > NODE_LOG_ERROR) {
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    k = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ",
+        ts.tv_nsec / 1000000L, names[level]);
+    n += k > 0 ? (size_t)k : 0;
+    va_start(ap, fmt);
+    k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    va_end(ap);
+    n = k < 0 ? n : n + (size_t)k >= sizeof(line) - 1 ? sizeof(line) - 2 :
+        n + (size_t)k;
+    line[n++] = '\n';
+    fflush(stdout);
+    if (write(2, line, n) < 0) {
+        /* nowhere left to report it */
+    }
+}
+
 int node_err(char *err, const char *fmt, ...)
 {
     va_list ap;
@@ -115,6 +148,17 @@ void node_put_u32le(uint8_t out[4], uint32_t v)
     }
 }
 
+uint64_t node_get_u64le(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        v = v << 8 | in[i];
+    }
+    return v;
+}
+
 void node_put_u64le(uint8_t out[8], uint64_t v)
 {
     int i;
@@ -160,7 +204,7 @@ void node_hex(char *out, const uint8_t *in, size_t n)
     out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int node_hexval(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -182,8 +226,8 @@ long node_unhex(uint8_t *out, const char *hex, size_t hexlen)
         return -1;
     }
     for (i = 0; i < hexlen / 2; i++) {
-        int hi = hexval(hex[2 * i]);
-        int lo = hexval(hex[2 * i + 1]);
+        int hi = node_hexval(hex[2 * i]);
+        int lo = node_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return -1;
         }

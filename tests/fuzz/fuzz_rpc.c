@@ -63,7 +63,7 @@ static void setup(void)
     ctx.max_nonce_gap = 16;
     ctx.max_body = 1 << 20;
     ctx.max_block_txs = 64;
-    node_ctx_init(&ctx, 64, 1 << 16);
+    node_ctx_init(&ctx, 64, 1 << 16, 0);
     /* Block 1: account 2 pays account 0. */
     memset(&tx, 0, sizeof(tx));
     tx.chain_id = 1;
@@ -83,7 +83,7 @@ static void setup(void)
     snprintf(body, 2 * len + 100, "{\"jsonrpc\":\"2.0\",\"method\":\"submitTransaction\","
         "\"params\":[\"%s\"],\"id\":1}", hex);
     free(node_rpc_handle(&ctx, body, strlen(body)));
-    FUZZ_CHECK(node_produce_block(&ctx, engine, err) == 1);
+    FUZZ_CHECK(node_produce_block(&ctx, engine, err, NULL) == 1);
     free(hex);
     free(body);
     FUZZ_CHECK(parex_db_head(ctx.db, &head0) == PAREX_OK);
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Each input starts from an empty mempool. */
     node_mempool_destroy(ctx.mp);
-    ctx.mp = node_mempool_create(64, 1 << 16);
+    ctx.mp = node_mempool_create(64, 1 << 16, 0);
     out = node_rpc_handle(&ctx, (const char *)data, size);
     if (out == NULL) {
         /* Only notifications: the input was a request or batch. */

@@ -42,6 +42,16 @@ n_plan = 0
 procs = []   # every node started, killed on the way out (also on failure)
 
 
+def Q(v):
+    """A JSON-RPC u64 quantity ("0x..." hex) as an int."""
+    return int(v, 16) if isinstance(v, str) else v
+
+
+def bare(h):
+    """Hex data without its 0x prefix (the fixture format's hex)."""
+    return h[2:] if h.startswith("0x") else h
+
+
 def ok(cond, what):
     global n_ok
     n_ok += 1
@@ -206,7 +216,7 @@ def body(tmp):
             done = True
             for s in senders:
                 acct = node.result("getAccount", s["pubkey"])
-                if acct["nonce"] != next_nonce[s["pubkey"]]:
+                if Q(acct["nonce"]) != next_nonce[s["pubkey"]]:
                     done = False
                     break
             if done:
@@ -275,7 +285,7 @@ def body(tmp):
         got = node.result("getBlock", last["height"])
         ok(got["hash"] == last["hash"],
            "kill %d: block %d (observed before the kill) kept" %
-           (k, last["height"]))
+           (k, Q(last["height"])))
         lost = 0
         for t in last["txs"]:
             r = node.result("getReceipt", t["txid"])
@@ -293,8 +303,8 @@ def body(tmp):
     wrong = []
     for pub, want in balance.items():
         acct = node.result("getAccount", pub)
-        if acct["balance"] != want:
-            wrong.append((pub[:8], acct["balance"], want))
+        if Q(acct["balance"]) != want:
+            wrong.append((pub[:8], Q(acct["balance"]), want))
     ok(not wrong, "balances match the model (%d accounts) %s" %
        (len(balance), wrong[:3]))
 
@@ -302,19 +312,19 @@ def body(tmp):
     head = node.result("getBlock", "latest")
     blocks = []
     ntx = 0
-    for h in range(1, head["height"] + 1):
+    for h in range(1, Q(head["height"]) + 1):
         b = node.result("getBlock", h, True)
         ntx += len(b["txs"])
         blocks.append({"header": {"height": h},
-                       "txs": [{"raw": t["raw"]} for t in b["txs"]],
-                       "expect": {"state_root": b["state_root"],
+                       "txs": [{"raw": bare(t["raw"])} for t in b["txs"]],
+                       "expect": {"state_root": bare(b["state_root"]),
                                   "receipts": [{"status": t["status"],
                                                 "code": t["code"],
-                                                "fee": t["fee"],
-                                                "txid": t["txid"]}
+                                                "fee": Q(t["fee"]),
+                                                "txid": bare(t["txid"])}
                                                for t in b["txs"]]}})
     ok(ntx == len(all_txs), "every submitted tx is in exactly one block "
-       "(%d txs, %d blocks)" % (ntx, head["height"]))
+       "(%d txs, %d blocks)" % (ntx, Q(head["height"])))
     fixture = dict(genesis)
     fixture["blocks"] = blocks
     fpath = os.path.join(tmp, "node-blocks.json")
