@@ -193,6 +193,8 @@ typedef struct px__result {
     uint64_t fee_total;
     uint64_t batches, reexecutions, escaped, fallback;
     uint64_t fallback_reason;   /* PAREX_FALLBACK_* */
+    uint64_t tx_ns_sampled;     /* parallel runs: mean sampled tx run time
+                                   (ns), 0 when none */
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
     uint64_t map_probes;    /* parex_block_stats.map_probes */
     px__arena arena;        /* owns change values not owned elsewhere */
@@ -251,6 +253,8 @@ typedef struct px__worker {
     px__arena arena;
     px__keymap uidx;        /* parallel executor: the undeclared keys of
                                the tx this worker runs, key -> record */
+    uint64_t samp_ns, samp_n;   /* parallel executor: sampled tx run
+                                   times of this block (1 tx in 16) */
 } px__worker;
 
 /* Per-engine buffers the executors reuse from block to block, so a block

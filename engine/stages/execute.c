@@ -78,17 +78,23 @@ int px__exec_block(const px__exec_env *env, px__result *res)
     }
 }
 
-/* Folds a block that ran on the reference into the engine's cost per tx
- * (a moving average, weight 1/4 per block of at least 16 txs). */
+/* Folds a block into the engine's cost per tx (a moving average, weight
+ * 1/4 per block of at least 16 txs): the reference's execution time per
+ * tx, or the parallel run's sampled tx run times. */
 static void learn_tx_ns(parex_engine *e, const px__result *r, size_t n)
 {
     uint64_t c;
 
-    if (!r->fallback || n < 16 || r->fallback_reason ==
-        PAREX_FALLBACK_WORK_BOUND) {
+    if (n < 16 || r->fallback_reason == PAREX_FALLBACK_WORK_BOUND) {
         return;
     }
-    c = r->exec_ns / n;
+    if (r->fallback) {
+        c = r->exec_ns / n;
+    } else if (r->tx_ns_sampled != 0) {
+        c = r->tx_ns_sampled;
+    } else {
+        return;
+    }
     if (c == 0) {
         c = 1;
     }

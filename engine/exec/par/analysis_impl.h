@@ -93,13 +93,26 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
 {
     const px__block *blk = X->env->blk;
     px__scratch *sc = X->env->scratch;
-    size_t total = 0, j, ncell;
-    unsigned bits = 8;
+    size_t total, j, ncell, head = blk->n < FIRST_CHUNK ? blk->n
+                                                        : FIRST_CHUNK;
+    size_t expect = 0;
+    int restarted = 0;
+    unsigned bits;
     px__conflict *cells;
-    uint32_t nb = 0;
+    uint32_t nb;
 
-    /* About 8 cells per tx, a power of two between 2^8 and 2^20. */
-    while (bits < 20 && ((size_t)1 << bits) < 8 * blk->n) {
+    /* About 4 cells per key, a power of two between 2^8 and 2^22, the key
+     * count judged on the first txs; if the block outgrows that (load
+     * over 1/2), the pass starts again once with the count it saw. */
+    for (j = 0; j < head; j++) {
+        expect += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    if (head > 0) {
+        expect = expect / head * blk->n + expect % head * blk->n / head;
+    }
+restart:
+    bits = 8;
+    while (bits < 22 && ((size_t)1 << bits) < 4 * expect) {
         bits++;
     }
     ncell = (size_t)1 << bits;
@@ -110,6 +123,8 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     /* All bytes 0xff: both batches -1, px__conflict_init()'s state. */
     memset(cells, 0xff, ncell * sizeof(*cells));
     *pre = 0;
+    total = 0;
+    nb = 0;
     for (j = 0; j < blk->n; j++) {
         const px__btx *b = &blk->txs[j];
         uint32_t i, n_slots, acct = px__tx_acct_slot(b, &n_slots);
@@ -130,11 +145,19 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
         if (j + 1 == FIRST_CHUNK) {
             *pre = total;
         }
-        /* The estimate only grows: once the decision on the whole block
-         * is narrow with the batches so far, the rest cannot change it,
-         * and the reference starts at once (a chain, such as a block of
-         * transfers to one account, is decided early). */
         if ((j & 63) == 63 && j + 1 < blk->n) {
+            if (!restarted && 2 * total > ncell && bits < 22) {
+                /* Far more keys than the first txs promised: once more,
+                 * sized by the count so far. */
+                restarted = 1;
+                expect = total / (j + 1) * blk->n +
+                    total % (j + 1) * blk->n / (j + 1);
+                goto restart;
+            }
+            /* The estimate only grows: once the decision on the whole
+             * block is narrow with the batches so far, the rest cannot
+             * change it, and the reference starts at once (a chain, such
+             * as a block of transfers to one account, is decided early). */
             shape->txs = blk->n;
             shape->batches = nb;
             if (px__exec_choose(X->env, shape) == PX__EXEC_NARROW) {
@@ -143,13 +166,13 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
             }
         }
     }
-    *complete = 1;
     if (blk->n < FIRST_CHUNK) {
         *pre = total;
     }
     X->total_keys = total;
     shape->txs = blk->n;
     shape->batches = nb;
+    *complete = 1;
     return PAREX_OK;
 }
 

@@ -368,12 +368,24 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     /* The analysed first chunk is claimable; the rest is analysed while
      * it runs. analysis_ns is the whole analysis, exec_ns the rest of the
      * wall time, so the stages still add up. */
+    for (j = 0; j < env->threads; j++) {
+        env->workers[j].samp_ns = 0;
+        env->workers[j].samp_n = 0;
+    }
     X.A = &A;
     atomic_init(&X.analysed, (uint32_t)A.next_tx);
     atomic_init(&X.analyst, 0);
     px__pool_run(env->pool, run_flow, &X, env->threads, 1);
     rc = atomic_load(&X.err);
     nb = A.nb;
+    {
+        uint64_t sn = 0, sc = 0;
+        for (j = 0; j < env->threads; j++) {
+            sn += env->workers[j].samp_ns;
+            sc += env->workers[j].samp_n;
+        }
+        res->tx_ns_sampled = sc != 0 ? (sn + sc - 1) / sc : 0;
+    }
     /* The estimate the decision used bounds the exact count. */
     PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
     res->batches = nb;
