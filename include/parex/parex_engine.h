@@ -464,7 +464,7 @@ typedef struct parex_engine_options {
                                   0 = default: the expected gain decides
                                   (the block's width and critical path at
                                   the cost per tx measured on earlier
-                                  sequential blocks, see
+                                  blocks, see
                                   PAREX_FALLBACK_NARROW), and every block
                                   at 1 thread. 1 = never. */
     int profile;             /**< nonzero: record a per-tx profile of every
