@@ -14,7 +14,9 @@
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
 
-/** Incremental SHA-256. The state is opaque; init allocates, final frees. */
+/** Incremental SHA-256. The state is opaque; init takes the thread's
+ *  spare context (allocates one when there is none), final and discard
+ *  give it back (or free it). */
 typedef struct px__sha256 {
     void *md;    /* EVP_MD_CTX * */
     int failed;  /* an update failed; final reports it */

@@ -329,6 +329,69 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     return rc;
 }
 
+PAREX_API int parex_engine_execute_prepared(parex_engine *e,
+    parex_header *header, parex_receipt *receipts, size_t cap,
+    parex_block_stats *stats, parex_error_info *err, const parex_prepared *p,
+    unsigned flags)
+{
+    const px__block *blk;
+    parex_block_stats st;
+    uint64_t t0 = px__now_ns();
+    size_t len = 0;
+    int rc, snaps = 0;
+
+    px__err_clear(err);
+    memset(&st, 0, sizeof(st));
+    st.size = sizeof(st);
+    if (e == NULL || p == NULL || (receipts == NULL && cap > 0)) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
+            "parex_block_stats.size is %zu; set it to "
+            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
+            stats->size);
+    }
+    if (e->pending) {
+        return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
+            "pending: commit or abort it first");
+    }
+    if (!px__prepared_matches(e, p)) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "the block was "
+            "prepared for an engine with another chain id or limits");
+    }
+    start_block(e);
+    blk = px__prepared_block(p);
+    st.txs = blk->n;
+    /* The stages of parex_engine_execute() in its order; the verdict of
+     * the prepared signatures stands where verification would run. */
+    rc = px__stage_check(e, blk, cap, &snaps, err);
+    if (rc == PAREX_OK) {
+        rc = px__prepared_verdict(e, p, flags, &st, err);
+    }
+    if (rc == PAREX_OK) {
+        rc = px__stage_execute(e, blk, &st, err);
+    }
+    if (rc == PAREX_OK) {
+        rc = px__stage_root(e, blk, &st, err);
+    }
+    if (rc == PAREX_OK) {
+        rc = finish(e, blk, header, receipts, &st, flags, &snaps,
+            px__prepared_bytes(p, &len), len, err);
+    }
+    if (rc != PAREX_OK && e->pending == 0) {
+        px__engine_drop_pending(e);
+    }
+    if (snaps) {
+        px__engine_snaps_reset(e);
+    }
+    st.total_ns = px__now_ns() - t0;
+    if (stats != NULL) {
+        px__sized_out(stats, &st, sizeof(st));
+    }
+    return rc;
+}
+
 PAREX_API int parex_engine_profile(const parex_engine *e,
     const parex_tx_profile **profile, size_t *count)
 {

@@ -201,6 +201,9 @@ typedef struct px__result {
     size_t n_changes, cap_changes;
     uint64_t fee_total;
     uint64_t batches, reexecutions, escaped, fallback;
+    uint64_t fallback_reason;   /* PAREX_FALLBACK_* */
+    uint64_t tx_ns_sampled;     /* parallel runs: mean sampled tx run time
+                                   (ns), 0 when none */
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
     uint64_t map_probes;    /* parex_block_stats.map_probes */
     px__arena arena;        /* owns change values not owned elsewhere */
@@ -214,6 +217,11 @@ void px__result_release(px__result *r);
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
+/** Sorts n changes by key in place (as px__result_sort; any order of
+ *  unique keys). */
+void px__changes_sort(px__change *v, size_t n);
+/** Checked builds: asserts r's change set is sorted and unique. */
+void px__result_check_sorted(const px__result *r);
 
 /** Settles tx j's outcome, in block order: a rejection or a fee total
  *  that overflows becomes the result's reject (returns 1: stop), else
@@ -239,6 +247,9 @@ typedef void (*px__job_fn)(void *arg, unsigned w, size_t begin, size_t end);
 int px__pool_create(px__pool **out, unsigned threads);
 void px__pool_destroy(px__pool *p);
 unsigned px__pool_threads(const px__pool *p);
+/** Wakes sleeping workers into their spin, ahead of a job the caller is
+ *  about to post (their wake-up then overlaps its serial work). */
+void px__pool_prewake(px__pool *p);
 /** Run fn over [0, n) in chunks of grain, on all threads; returns when
  *  every item is done. Runs inline when n <= grain or one thread. */
 void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
@@ -251,6 +262,8 @@ typedef struct px__worker {
     px__arena arena;
     px__keymap uidx;        /* parallel executor: the undeclared keys of
                                the tx this worker runs, key -> record */
+    uint64_t samp_ns, samp_n;   /* parallel executor: sampled tx run
+                                   times of this block (1 tx in 16) */
 } px__worker;
 
 /* Per-engine buffers the executors reuse from block to block, so a block
@@ -267,6 +280,10 @@ typedef struct px__scratch {
     px__keymap seq_km;      /* sequential executor: key -> entry */
     void *slots;
     size_t slots_bytes;
+    void *est;              /* the whole-block width estimate's cells */
+    size_t est_bytes;
+    void *apply;            /* the parallel apply's per-worker changes */
+    size_t apply_bytes;
 } px__scratch;
 
 void px__scratch_init(px__scratch *s);
@@ -287,6 +304,8 @@ typedef struct px__exec_env {
     parex_tx_profile *profile; /* NULL, or n zeroed entries to fill */
     int count_batches;      /* sequential executor: report the conflict
                                analysis' batch count, not one per tx */
+    uint64_t tx_ns;         /* measured cost of one tx on the reference
+                               (ns; earlier blocks), for the decision */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */
@@ -294,24 +313,27 @@ typedef enum px__exec_kind {
     PX__EXEC_SEQUENTIAL,    /* the reference, as the options ask */
     PX__EXEC_COUNTED,       /* the reference, counting batches itself (one
                                thread, default width) */
-    PX__EXEC_ANALYSE,       /* the parallel executor: analyse a prefix,
-                               then ask again with its shape */
-    PX__EXEC_NARROW,        /* the prefix is too narrow: the reference,
-                               the rest of the analysis beside it */
+    PX__EXEC_ANALYSE,       /* the parallel executor: estimate the whole
+                               block's shape, then ask again with it */
+    PX__EXEC_NARROW,        /* the block is too narrow: the reference,
+                               the exact analysis beside it */
     PX__EXEC_PARALLEL       /* dependency-driven parallel execution */
 } px__exec_kind;
 
-/** The shape of an analysed prefix of a block. */
+/** The shape of a whole block, estimated (engine/exec/par/analysis_impl.h:
+ *  estimate_shape()). */
 typedef struct px__exec_shape {
-    size_t txs;             /* txs analysed */
-    uint32_t batches;       /* batches among them */
+    size_t txs;             /* txs of the block */
+    uint32_t batches;       /* its critical path in txs: never below the
+                               exact batch count */
 } px__exec_shape;
 
 /** The one place that decides how a block runs: before any analysis
- *  (prefix NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
- *  executor has analysed a prefix (NARROW or PARALLEL). Pure. */
+ *  (shape NULL: SEQUENTIAL, COUNTED or ANALYSE), and once the parallel
+ *  executor has estimated the whole block's shape (NARROW or PARALLEL).
+ *  Pure. */
 px__exec_kind px__exec_choose(const px__exec_env *env,
-    const px__exec_shape *prefix);
+    const px__exec_shape *shape);
 /** Runs the block on the executor px__exec_choose() picks. */
 int px__exec_block(const px__exec_env *env, px__result *res);
 /** The specification: a plain loop in block order. */
@@ -342,6 +364,9 @@ struct parex_engine {
     uint32_t chain_id;
     int sequential;
     uint32_t min_width;
+    uint64_t tx_ns;           /* cost per tx on the reference executor,
+                                 a moving average over sequential blocks
+                                 (the narrow-or-parallel decision) */
     px__scratch scratch;
     int profiling;
     parex_tx_profile *prof;   /* per-tx profile of the last block */
@@ -396,6 +421,17 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err);
 int px__bal_reject(parex_engine *e, parex_error_info *err);
 /** Drops the block's decoded BAL (end of every execute). */
 void px__bal_end(parex_engine *e);
+
+/* engine/stages/prepare.c: a block's stateless stage, ahead of time. */
+const px__block *px__prepared_block(const parex_prepared *p);
+/** Whether p was prepared under e's chain id and limits. */
+int px__prepared_matches(const parex_engine *e, const parex_prepared *p);
+/** The prepared verdict of every signature and chain id, reported as
+ *  px__stage_verify() reports it; fills st's decode and verify times. */
+int px__prepared_verdict(const parex_engine *e, const parex_prepared *p,
+    unsigned flags, parex_block_stats *st, parex_error_info *err);
+/** The prepared block's bytes (the store keeps its body). */
+const uint8_t *px__prepared_bytes(const parex_prepared *p, size_t *len);
 
 /** Frees the pending block's result, receipts and body (engine.c). */
 void px__engine_drop_pending(parex_engine *e);

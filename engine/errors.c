@@ -49,6 +49,22 @@ PAREX_API const char *parex_reject_name(int reject)
     }
 }
 
+PAREX_API const char *parex_fallback_name(uint64_t reason)
+{
+    switch (reason) {
+    case PAREX_FALLBACK_NONE:
+        return "none";
+    case PAREX_FALLBACK_NARROW:
+        return "narrow";
+    case PAREX_FALLBACK_WORK_BOUND:
+        return "work bound";
+    case PAREX_FALLBACK_ONE_THREAD:
+        return "one thread";
+    default:
+        return "unknown";
+    }
+}
+
 PAREX_API const char *parex_version(void)
 {
     return PAREX_VERSION_STRING;

@@ -173,6 +173,33 @@ void px__result_sort(px__result *r)
     check_sorted(r);
 }
 
+void px__result_check_sorted(const px__result *r)
+{
+    check_sorted(r);
+}
+
+void px__changes_sort(px__change *v, size_t n)
+{
+    px__result r;
+
+    /* result_sort() on a borrowed array: the sorted copy comes back. */
+    memset(&r, 0, sizeof(r));
+    r.changes = malloc(n > 0 ? n * sizeof(*v) : 1);
+    if (r.changes == NULL) {
+        qsort(v, n, sizeof(*v), cmp_change);
+        return;
+    }
+    if (n > 0) {
+        memcpy(r.changes, v, n * sizeof(*v));
+    }
+    r.n_changes = n;
+    result_sort(&r);
+    if (n > 0) {
+        memcpy(v, r.changes, n * sizeof(*v));
+    }
+    free(r.changes);
+}
+
 static void result_sort(px__result *r)
 {
     size_t n = r->n_changes, i, nb;

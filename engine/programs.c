@@ -124,7 +124,7 @@ static int prog_trace(parex_ctx *ctx, void *user)
     const parex_tx *tx = parex_ctx_tx(ctx);
     const uint8_t *a = tx->args, *id, *r, *w, *v;
     size_t len = tx->args_len, idl, nr, nw, nk, i, vlen;
-    const uint8_t **k = NULL;
+    const uint8_t *k_small[16], **k = k_small;
     px__sha256 sh = { 0 };
     uint8_t h[32], buf[64], lb[4];
     int rc = PAREX_OK;
@@ -149,8 +149,9 @@ static int prog_trace(parex_ctx *ctx, void *user)
         len - 12 - idl - 32 * nr != 32 * nw) {
         return TRACE_BAD_ARGS;
     }
-    k = malloc((nr + nw + 1) * sizeof(*k));
-    if (k == NULL) {
+    /* Most txs declare a few keys: no allocation for them. */
+    if (nr + nw > sizeof(k_small) / sizeof(k_small[0]) &&
+        (k = malloc((nr + nw) * sizeof(*k))) == NULL) {
         return PAREX_E_NOMEM;
     }
     for (i = 0; i < nr; i++) {
@@ -199,7 +200,9 @@ static int prog_trace(parex_ctx *ctx, void *user)
         rc = parex_ctx_put(ctx, w + 32 * i, out, 32);
     }
 out:
-    free(k);
+    if (k != k_small) {
+        free(k);
+    }
     return rc;
 }
 

@@ -7,12 +7,23 @@
 
 #include "engine_int.h"
 
-px__exec_kind px__exec_choose(const px__exec_env *env,
-    const px__exec_shape *prefix)
-{
-    uint32_t width;
+/* The decision's cost model (ns), from the profile of issue 10 on a
+ * 2-core machine: what a tx costs more on the parallel path than on the
+ * reference (claims, pending counts, version lists, cache lines moving
+ * between cores: about 120 core-ns on wide blocks, up to 260 on chains),
+ * and a block's fixed cost of going parallel (waking the pool, the
+ * first chunk's analysis). */
+#define PAR_TX_OVERHEAD_NS 150
+#define PAR_BLOCK_OVERHEAD_NS 20000
+/* The cost per tx assumed before any block ran on the reference. */
+#define DEFAULT_TX_NS 1000
 
-    if (prefix == NULL) {
+px__exec_kind px__exec_choose(const px__exec_env *env,
+    const px__exec_shape *shape)
+{
+    double n, nb, t, c, par;
+
+    if (shape == NULL) {
         if (env->sequential) {
             return PX__EXEC_SEQUENTIAL;
         }
@@ -23,12 +34,28 @@ px__exec_kind px__exec_choose(const px__exec_env *env,
         }
         return PX__EXEC_ANALYSE;
     }
-    width = env->min_width != 0 ? env->min_width : 16 * env->threads;
-    if (prefix->batches > 0 && prefix->txs / prefix->batches < width) {
-        /* Too narrow to pay for the synchronisation. */
-        return PX__EXEC_NARROW;
+    if (shape->batches == 0) {
+        return PX__EXEC_PARALLEL;   /* an empty block */
     }
-    return PX__EXEC_PARALLEL;
+    if (env->min_width != 0) {
+        return shape->txs < (uint64_t)env->min_width * shape->batches
+            ? PX__EXEC_NARROW : PX__EXEC_PARALLEL;
+    }
+    /* The expected gain: list scheduling of a DAG of total work W and
+     * critical path L on t threads finishes within W/t + (1 - 1/t) L
+     * (Graham, "Bounds on multiprocessing timing anomalies", 1969); the
+     * critical path is at most the batch count (here an upper bound of
+     * it) times the cost of one tx. Parallel only when that bound, with
+     * the synchronisation it costs, beats the sequential time. */
+    n = (double)shape->txs;
+    nb = (double)shape->batches;
+    t = (double)env->threads;
+    c = env->tx_ns != 0 ? (double)env->tx_ns : DEFAULT_TX_NS;
+    par = (c + PAR_TX_OVERHEAD_NS) * (n / t + (1.0 - 1.0 / t) * nb) +
+        PAR_BLOCK_OVERHEAD_NS;
+    /* A tenth in reserve: the bound and the overheads are estimates, and
+     * a block that gains less is not worth the risk of losing. */
+    return par < 0.9 * c * n ? PX__EXEC_PARALLEL : PX__EXEC_NARROW;
 }
 
 int px__exec_block(const px__exec_env *env, px__result *res)
@@ -44,10 +71,34 @@ int px__exec_block(const px__exec_env *env, px__result *res)
         se.count_batches = 1;
         rc = px__exec_sequential(&se, res);
         res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_ONE_THREAD;
         return rc;
     default:
         return px__exec_parallel(env, res);
     }
+}
+
+/* Folds a block into the engine's cost per tx (a moving average, weight
+ * 1/4 per block of at least 16 txs): the reference's execution time per
+ * tx, or the parallel run's sampled tx run times. */
+static void learn_tx_ns(parex_engine *e, const px__result *r, size_t n)
+{
+    uint64_t c;
+
+    if (n < 16 || r->fallback_reason == PAREX_FALLBACK_WORK_BOUND) {
+        return;
+    }
+    if (r->fallback) {
+        c = r->exec_ns / n;
+    } else if (r->tx_ns_sampled != 0) {
+        c = r->tx_ns_sampled;
+    } else {
+        return;
+    }
+    if (c == 0) {
+        c = 1;
+    }
+    e->tx_ns = e->tx_ns == 0 ? c : (3 * e->tx_ns + c) / 4;
 }
 
 /* The per-tx profile of this block: n zeroed entries, or NULL when the
@@ -80,6 +131,11 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     px__exec_env env;
     int rc;
 
+    /* The workers wake during the serial start of execution (receipts,
+     * the whole-block estimate), not after the job is posted. */
+    if (!e->sequential && e->threads > 1) {
+        px__pool_prewake(e->pool);
+    }
     e->receipts = calloc(blk->n > 0 ? blk->n : 1, sizeof(*e->receipts));
     if (e->receipts == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
@@ -96,6 +152,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     env.scratch = &e->scratch;
     env.receipts = e->receipts;
     env.count_batches = 0;
+    env.tx_ns = e->tx_ns;
     if (profile_begin(e, blk->n, &env.profile) != PAREX_OK) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
@@ -110,6 +167,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     st->reexecutions = e->res.reexecutions;
     st->escaped = e->res.escaped;
     st->fallback = e->res.fallback;
+    st->fallback_reason = e->res.fallback_reason;
     st->map_probes = e->res.map_probes;
     if (rc == PAREX_OK) {
         size_t i;
@@ -118,6 +176,9 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
         }
     }
     e->prof_valid = e->profiling && rc == PAREX_OK;
+    if (rc == PAREX_OK) {
+        learn_tx_ns(e, &e->res, blk->n);
+    }
     if (rc != PAREX_OK) {
         return px__fail(err, rc, 0, -1, "", "execution failed: %s",
             parex_strerror(rc));

@@ -22,6 +22,7 @@ extern "C" {
 typedef struct parex_db parex_db;
 typedef struct parex_engine parex_engine;
 typedef struct parex_ctx parex_ctx;
+typedef struct parex_prepared parex_prepared;
 
 /** Receipt of one transaction. */
 typedef struct parex_receipt {
@@ -452,15 +453,20 @@ typedef struct parex_engine_options {
     int sequential;          /**< nonzero: use the sequential reference
                                   executor (the specification) */
     uint32_t min_batch_width;/**< a block whose average batch width
-                                  (txs / batches, judged on an analysed
-                                  prefix of max(64, txs/32) txs) is below
-                                  this runs on the sequential executor:
-                                  blocks that narrow cost more in
-                                  synchronisation than they gain. The rest
-                                  of the analysis overlaps it on a worker,
-                                  so stats.batches stays exact.
-                                  0 = default: 16 x threads, and every
-                                  block at 1 thread. 1 = never. */
+                                  (txs / batches, judged on the whole
+                                  block: an estimate of its critical path
+                                  that is never below the exact batch
+                                  count) is below this runs on the
+                                  sequential executor: blocks that narrow
+                                  cost more in synchronisation than they
+                                  gain. The exact analysis overlaps it on
+                                  a worker, so stats.batches stays exact.
+                                  0 = default: the expected gain decides
+                                  (the block's width and critical path at
+                                  the cost per tx measured on earlier
+                                  blocks, see
+                                  PAREX_FALLBACK_NARROW), and every block
+                                  at 1 thread. 1 = never. */
     int profile;             /**< nonzero: record a per-tx profile of every
                                   executed block, read with
                                   parex_engine_profile(). Adds two clock
@@ -507,9 +513,37 @@ typedef struct parex_block_stats {
     uint64_t budget_stops;   /**< txs whose program ran out of
                                   max_tx_calls (PAREX_TX_BUDGET).
                                   Since: 0.2.0 */
+    uint64_t fallback_reason;/**< why the block ran sequentially: one of
+                                  PAREX_FALLBACK_*; PAREX_FALLBACK_NONE
+                                  exactly when fallback is 0. Since: 0.2.0 */
 } parex_block_stats;
 
 #define PAREX_BLOCK_STATS_INIT PAREX_SIZED_INIT(parex_block_stats)
+
+
+/** Why a block ran on the sequential executor (parex_block_stats
+ *  .fallback_reason). Since: 0.2.0 */
+#define PAREX_FALLBACK_NONE 0       /**< it did not (or the engine was
+                                         created sequential) */
+#define PAREX_FALLBACK_NARROW 1     /**< the whole block's width and critical
+                                         path (conflict analysis) promised no
+                                         gain: below min_batch_width, or by
+                                         default an expected parallel time,
+                                         (cost per tx + synchronisation) x
+                                         (txs / threads + (1 - 1/threads) x
+                                         critical path) (Graham's list-
+                                         scheduling bound), no shorter than
+                                         the sequential one */
+#define PAREX_FALLBACK_WORK_BOUND 2 /**< wrong declarations grew version lists
+                                         past the block's work bound; the
+                                         parallel run was dropped and the
+                                         block run again sequentially */
+#define PAREX_FALLBACK_ONE_THREAD 3 /**< the engine has one thread */
+
+/** Name of a PAREX_FALLBACK_* reason ("narrow", "work bound", "one
+ *  thread", "none"; "unknown" for any other value); static string.
+ *  Thread-safe. Since: 0.2.0 */
+PAREX_API const char *parex_fallback_name(uint64_t reason);
 
 /** Create an engine on db with its thread pool (created once, reused for
  *  every block). The built-in programs are registered.
@@ -595,6 +629,63 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute(parex_engine *e,
     parex_block_stats *stats, parex_error_info *err, const uint8_t *block,
     size_t len, unsigned flags) PAREX_ARG_NONNULL(1, 7);
 
+/** Run the stateless stage of a block ahead of time: decode it, compute
+ *  every tx id and sender account key, and check every chain id and
+ *  BIP-340 signature, on the calling thread only. Meant for pipelining:
+ *  prepare block N+1 on one thread while another executes, roots and
+ *  commits block N on e; parex_engine_execute_prepared() then skips this
+ *  stage (issue 10: verification is ~85% of a block's end-to-end time).
+ *
+ *  A bad signature or chain id does not fail the preparation: it is kept
+ *  and reported by parex_engine_execute_prepared() after the stateful
+ *  checks (height, parent), exactly as parex_engine_execute() reports it,
+ *  so a block gets the same error on either path.
+ *
+ *  Returns: PAREX_OK         *out is a prepared block;
+ *           PAREX_E_BLOCK    the block does not decode (err: reason
+ *                            MALFORMED or LIMIT, tx index, field), as
+ *                            parex_engine_execute() would report it;
+ *           PAREX_E_NOMEM;
+ *           PAREX_E_MISUSE   e or out NULL, or block NULL with len > 0.
+ *  Args:    e: read only (its chain id and limits, fixed at creation);
+ *              safe to call while another thread runs any parex_engine_*
+ *              call on e, and from several threads at once.
+ *  Out:     out: the prepared block, NULL on failure; free it with
+ *                parex_prepared_free() (after e's last use of it).
+ *           err: may be NULL.
+ *  In:      block, len: the encoded block; copied, not retained.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_prepare(
+    const parex_engine *e, parex_prepared **out, parex_error_info *err,
+    const uint8_t *block, size_t len) PAREX_ARG_NONNULL(1, 2);
+
+/** Free a prepared block. NULL is a no-op. Since: 0.2.0 */
+PAREX_API void parex_prepared_free(parex_prepared *p);
+
+/** Execute a block prepared by parex_block_prepare(): as
+ *  parex_engine_execute() on the same bytes, with the same results,
+ *  errors and state, minus the stateless stage already done.
+ *  stats->decode_ns and verify_ns are the preparation's times (spent
+ *  off this call's critical path; total_ns does not include them).
+ *
+ *  flags: as parex_engine_execute(); with PAREX_EXEC_VERIFIED the
+ *  prepared signature verdicts are set aside (chain ids still count), as
+ *  parex_engine_execute() skips the verification.
+ *
+ *  Returns: as parex_engine_execute(), and PAREX_E_MISUSE when p was
+ *           prepared for an engine with another chain id or other limits.
+ *  Args:    e: exclusive access for the call, as parex_engine_execute().
+ *  Out:     header, receipts, stats, err: as parex_engine_execute().
+ *  In:      p: read only; may be executed again (e.g. after an abort) and
+ *              freed once this call returns.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute_prepared(
+    parex_engine *e, parex_header *header, parex_receipt *receipts,
+    size_t cap, parex_block_stats *stats, parex_error_info *err,
+    const parex_prepared *p, unsigned flags) PAREX_ARG_NONNULL(1, 7);
+
 /** Commit the pending block (state, block, receipts) in one LMDB write
  *  transaction.
  *  Returns PAREX_OK, PAREX_E_MISUSE (nothing pending, or stats->size not
@@ -633,7 +724,7 @@ typedef struct parex_tx_profile {
  *  In:      e: the engine. A rejected block (PAREX_E_BLOCK after
  *           execution) still has a profile of the txs executed.
  *  Thread-safety: not with a concurrent execute on the same engine.
- *  Since: 0.2.0
+ *  Since: 0.1.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_profile(
     const parex_engine *e, const parex_tx_profile **profile, size_t *count);

@@ -37,14 +37,12 @@ static void stats_add(parex_block_stats *a, const parex_block_stats *b)
 const char *px_bench_fallback_reason(const parex_block_stats *st,
     unsigned threads)
 {
-    /* parex_block_stats.fallback says that the block ran sequentially,
-     * not why; at 0.2 the engine falls back for two reasons only: one
-     * thread, or an analysed prefix narrower than min_batch_width. When
-     * the stats carry a reason, it is mapped here. */
+    /* The engine says why (parex_block_stats.fallback_reason). */
+    (void)threads;
     if (st->fallback == 0) {
         return NULL;
     }
-    return threads <= 1 ? "one thread" : "narrow";
+    return parex_fallback_name(st->fallback_reason);
 }
 
 void px_bench_execute(bench_run *out, const bench_work *w,

@@ -420,13 +420,15 @@ static void print_block(const verdict *v, const outcome *a, size_t ntx,
         t->exec_ns += stage_ns(&a->stats);
         hex32(root, a->header.state_root);
         printf("%s block %zu height %llu: txs %zu batches %llu reexec %llu "
-               "root %s %.0f tx/s (exec %.0f tx/s%s) %s%s\n",
+               "root %s %.0f tx/s (exec %.0f tx/s%s%s) %s%s\n",
             v->file, v->block, (unsigned long long)height, ntx,
             (unsigned long long)a->stats.batches,
             (unsigned long long)a->stats.reexecutions, root,
             rate(ntx, a->stats.total_ns), rate(ntx, stage_ns(&a->stats)),
             bal ? ", BAL mode: every tx at once"
-                : a->stats.fallback ? ", sequential: narrow batches" : "",
+                : a->stats.fallback ? ", sequential: " : "",
+            !bal && a->stats.fallback
+                ? parex_fallback_name(a->stats.fallback_reason) : "",
             v->count > 0 ? "MISMATCH " : "ok",
             v->count > 0 ? v->first : "");
     } else {

@@ -16,6 +16,7 @@
  * calls are defined behaviour (and UBSan's nonnull-attribute check quiet). */
 #define PAREX_BUILD 1
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2132,6 +2133,159 @@ static void test_db_reads_and_verify(void **state)
     env_close(v);
 }
 
+/* ---- prepared blocks (pipelining) ---------------------------------------- */
+
+typedef struct prep_arg {
+    parex_engine *e;
+    const uint8_t *blk;
+    size_t len;
+    parex_prepared *out;
+    int rc;
+} prep_arg;
+
+static void *prepare_thread(void *argp)
+{
+    prep_arg *a = argp;
+    a->rc = parex_block_prepare(a->e, &a->out, NULL, a->blk, a->len);
+    return NULL;
+}
+
+/* Both paths give one block the same outcome: rc, reason, tx, field and
+ * message, and on success the same header and receipts. */
+static void assert_same_outcome(env *a, env *b, const uint8_t *blk,
+    size_t len, int expect_rc)
+{
+    parex_error_info ea, eb;
+    parex_header ha, hb;
+    parex_receipt ra[MAX_R], rb[MAX_R];
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT;
+    parex_prepared *p = NULL;
+    int rc_a, rc_b, rc_p;
+
+    memset(ra, 0, sizeof(ra));
+    memset(rb, 0, sizeof(rb));
+    rc_a = parex_engine_execute(a->e, &ha, ra, MAX_R, NULL, &ea, blk, len,
+        PAREX_EXEC_COMMIT);
+    rc_p = parex_block_prepare(b->e, &p, &eb, blk, len);
+    if (rc_p != PAREX_OK) {
+        /* Only what execution would reject first: the decoding. */
+        assert_null(p);
+        rc_b = rc_p;
+    } else {
+        rc_b = parex_engine_execute_prepared(b->e, &hb, rb, MAX_R, &st, &eb,
+            p, PAREX_EXEC_COMMIT);
+    }
+    assert_int_equal(rc_a, expect_rc);
+    assert_int_equal(rc_b, rc_a);
+    assert_int_equal(eb.code, ea.code);
+    assert_int_equal(eb.reject, ea.reject);
+    assert_int_equal(eb.tx_index, ea.tx_index);
+    assert_string_equal(eb.field, ea.field);
+    assert_string_equal(eb.message, ea.message);
+    if (rc_a == PAREX_OK) {
+        assert_header_equal(&ha, &hb);
+        assert_memory_equal(ra, rb, sizeof(ra));
+        assert_true(st.txs > 0);
+    }
+    parex_prepared_free(p);
+}
+
+static void test_prepared_blocks_match_execute(void **state)
+{
+    env *a = env_open(2, NULL, 0), *b = env_open(2, NULL, 0);
+    parex_header h;
+    txb t[3];
+    uint8_t *blk;
+    size_t len;
+
+    (void)state;
+    /* A valid block. */
+    txb_transfer(&t[0], a, 0, 1, 0, 1, 10);
+    txb_transfer(&t[1], a, 1, 2, 0, 1, 10);
+    txb_transfer(&t[2], a, 2, 0, 0, 1, 10);
+    blk = next_block(a, t, 3, &len);
+    assert_same_outcome(a, b, blk, len, PAREX_OK);
+    free(blk);
+    /* A bad signature: reported after the stateful checks, as execute
+     * reports it. */
+    txb_transfer(&t[0], a, 0, 1, 1, 1, 10);
+    txb_transfer(&t[1], a, 1, 2, 1, 1, 10);
+    t[1].tx.sig[5] ^= 1;
+    blk = next_block(a, t, 2, &len);
+    assert_same_outcome(a, b, blk, len, PAREX_E_BLOCK);
+    free(blk);
+    /* A bad signature on a block with the wrong parent: the parent wins
+     * on both paths. */
+    next_header(a, &h);
+    h.parent[0] ^= 1;
+    blk = encode_block(&h, t, 2, &len);
+    assert_same_outcome(a, b, blk, len, PAREX_E_BLOCK);
+    free(blk);
+    /* A block that does not decode: the preparation reports it. */
+    txb_transfer(&t[1], a, 1, 2, 1, 1, 10);
+    blk = next_block(a, t, 2, &len);
+    assert_same_outcome(a, b, blk, len - 1, PAREX_E_BLOCK);
+    /* And the good one still commits on both. */
+    assert_same_outcome(a, b, blk, len, PAREX_OK);
+    free(blk);
+    env_close(a);
+    env_close(b);
+}
+
+static void test_prepare_beside_a_running_engine(void **state)
+{
+    env *a = env_open(2, NULL, 0), *b = env_open(2, NULL, 0);
+    parex_receipt r[MAX_R];
+    parex_header h1, hb;
+    parex_error_info err;
+    parex_engine_options o = PAREX_ENGINE_OPTIONS_INIT;
+    parex_engine *other;
+    prep_arg pa;
+    pthread_t th;
+    txb t[2];
+    uint8_t *b1, *b2;
+    size_t l1, l2;
+
+    (void)state;
+    txb_transfer(&t[0], a, 0, 1, 0, 1, 10);
+    b1 = next_block(a, t, 1, &l1);
+    /* Block 2 follows block 1: built on b, where block 1 is committed. */
+    commit_block(b, t, 1, &h1, r);
+    txb_transfer(&t[1], a, 1, 2, 0, 1, 10);
+    b2 = next_block(b, &t[1], 1, &l2);
+    /* Prepare block 2 on a thread while block 1 executes on a. */
+    pa.e = a->e;
+    pa.blk = b2;
+    pa.len = l2;
+    pa.out = NULL;
+    pa.rc = -1;
+    assert_int_equal(pthread_create(&th, NULL, prepare_thread, &pa), 0);
+    assert_int_equal(parex_engine_execute(a->e, NULL, r, MAX_R, NULL, &err,
+                         b1, l1, PAREX_EXEC_COMMIT), PAREX_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(pa.rc, PAREX_OK);
+    assert_int_equal(parex_engine_execute_prepared(a->e, &hb, r, MAX_R, NULL,
+                         &err, pa.out, PAREX_EXEC_COMMIT), PAREX_OK);
+    /* Committed: executing it again is the next height's mismatch. */
+    assert_int_equal(parex_engine_execute_prepared(a->e, NULL, r, MAX_R,
+                         NULL, &err, pa.out, 0), PAREX_E_BLOCK);
+    assert_int_equal(err.reject, PAREX_REJECT_HEIGHT);
+    /* An engine of another chain id refuses it. */
+    parex_engine_options_default(&o);
+    o.chain_id = 7;
+    o.threads = 1;
+    assert_int_equal(parex_engine_create(&other, b->db, &o), PAREX_OK);
+    assert_int_equal(parex_engine_execute_prepared(other, NULL, r, MAX_R,
+                         NULL, &err, pa.out, 0), PAREX_E_MISUSE);
+    parex_engine_destroy(other);
+    parex_prepared_free(pa.out);
+    parex_prepared_free(NULL);
+    free(b1);
+    free(b2);
+    env_close(a);
+    env_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2153,6 +2307,8 @@ int main(void)
         cmocka_unit_test(test_failed_program_writes_are_discarded),
         cmocka_unit_test(test_value_over_limit_fails_the_tx_only),
         cmocka_unit_test(test_trace_program_matches_its_definition),
+        cmocka_unit_test(test_prepared_blocks_match_execute),
+        cmocka_unit_test(test_prepare_beside_a_running_engine),
         cmocka_unit_test(test_db_reads_and_verify),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

@@ -212,6 +212,23 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
             rc[i] = parex_engine_execute(w.e[i], &hdr[i], rc_buf[i],
                 max_txs + 1, &st, &err[i], blk, len, PAREX_EXEC_COMMIT);
             batches[i] = st.batches;
+            /* A fallback is always explained, and only by what the
+             * engine's options allow. */
+            if (rc[i] == PAREX_OK) {
+                assert_int_equal(st.fallback != 0,
+                    st.fallback_reason != PAREX_FALLBACK_NONE);
+                if (i == 0) {
+                    assert_int_equal(st.fallback, 0);
+                } else if (i == 6) {
+                    assert_int_equal(st.fallback_reason,
+                        PAREX_FALLBACK_ONE_THREAD);
+                } else if (i <= 4) {
+                    assert_true(st.fallback_reason == PAREX_FALLBACK_NONE ||
+                        st.fallback_reason == PAREX_FALLBACK_WORK_BOUND);
+                } else {
+                    assert_true(st.fallback_reason != PAREX_FALLBACK_ONE_THREAD);
+                }
+            }
             if (i > 0) {
                 reexec += st.reexecutions;
                 escaped += st.escaped;
@@ -317,14 +334,17 @@ static void test_invalid_blocks_rejected_identically(void **state)
     run_chain(tu_iters(600), 24, -1.0, 0.3, 1, g_seed + 3);
 }
 
-/* Blocks far past the analysed prefix (64 txs): the rest of the analysis
- * overlaps execution (or the sequential fallback). */
+/* Blocks far past the first analysed chunk (64 txs): the rest of the
+ * analysis overlaps execution (or the sequential fallback); the apply runs
+ * on every worker. */
 static void test_large_blocks_match_reference(void **state)
 {
     (void)state;
     run_chain(tu_iters(40) / 4 + 1, 600, -1.0, 0.2, 0, g_seed + 4);
     run_chain(tu_iters(40) / 4 + 1, 1200, 0.0, 0.0, 0, g_seed + 5);
     run_chain(tu_iters(40) / 4 + 1, 1200, 0.3, 0.5, 0, g_seed + 6);
+    /* Invalid blocks past the parallel apply's threshold (256 txs). */
+    run_chain(tu_iters(40) / 2 + 1, 600, -1.0, 0.2, 1, g_seed + 7);
 }
 
 int main(int argc, char **argv)

@@ -250,6 +250,69 @@ static int sort_duplicate_keys_in_child(void)
     return status;
 }
 
+/* The narrow-or-parallel decision is made on the whole block's shape. */
+static px__exec_kind choose(unsigned threads, uint32_t min_width,
+    uint64_t tx_ns, size_t txs, uint32_t batches)
+{
+    px__exec_env env;
+    px__exec_shape sh;
+
+    memset(&env, 0, sizeof(env));
+    env.threads = threads;
+    env.min_width = min_width;
+    env.tx_ns = tx_ns;
+    sh.txs = txs;
+    sh.batches = batches;
+    return px__exec_choose(&env, &sh);
+}
+
+static void test_choose_decides_on_the_whole_block(void **state)
+{
+    px__exec_env env;
+
+    (void)state;
+    memset(&env, 0, sizeof(env));
+    env.threads = 1;
+    assert_int_equal(px__exec_choose(&env, NULL), PX__EXEC_COUNTED);
+    env.min_width = 1;
+    assert_int_equal(px__exec_choose(&env, NULL), PX__EXEC_ANALYSE);
+    env.threads = 2;
+    env.min_width = 0;
+    assert_int_equal(px__exec_choose(&env, NULL), PX__EXEC_ANALYSE);
+    env.sequential = 1;
+    assert_int_equal(px__exec_choose(&env, NULL), PX__EXEC_SEQUENTIAL);
+    /* The node's blocks: 95 senders' chains of 105 txs each (a prefix of
+     * one sender's txs is one wide), and a 62-wide real block. */
+    assert_int_equal(choose(2, 0, 0, 9975, 105), PX__EXEC_PARALLEL);
+    assert_int_equal(choose(2, 0, 1300, 1550, 25), PX__EXEC_PARALLEL);
+    /* A chain (hot, 2 accounts) never gains, whatever a tx costs. */
+    assert_int_equal(choose(2, 0, 240, 10000, 10000), PX__EXEC_NARROW);
+    assert_int_equal(choose(2, 0, 100000, 10000, 10000), PX__EXEC_NARROW);
+    assert_int_equal(choose(16, 0, 1000, 10000, 10000), PX__EXEC_NARROW);
+    /* Wide but so cheap that synchronisation costs more than it saves. */
+    assert_int_equal(choose(2, 0, 100, 10000, 10), PX__EXEC_NARROW);
+    /* A tiny block does not pay for the pool's wake-up. */
+    assert_int_equal(choose(2, 0, 1000, 8, 1), PX__EXEC_NARROW);
+    /* An explicit width judges the whole block's average width. */
+    assert_int_equal(choose(2, 32, 0, 3200, 100), PX__EXEC_PARALLEL);
+    assert_int_equal(choose(2, 32, 0, 3199, 100), PX__EXEC_NARROW);
+    assert_int_equal(choose(2, 1, 0, 5, 5), PX__EXEC_PARALLEL);
+    assert_int_equal(choose(2, 0, 0, 0, 0), PX__EXEC_PARALLEL);
+}
+
+static void test_fallback_names(void **state)
+{
+    (void)state;
+    assert_string_equal(parex_fallback_name(PAREX_FALLBACK_NONE), "none");
+    assert_string_equal(parex_fallback_name(PAREX_FALLBACK_NARROW),
+        "narrow");
+    assert_string_equal(parex_fallback_name(PAREX_FALLBACK_WORK_BOUND),
+        "work bound");
+    assert_string_equal(parex_fallback_name(PAREX_FALLBACK_ONE_THREAD),
+        "one thread");
+    assert_string_equal(parex_fallback_name(99), "unknown");
+}
+
 static void test_checked_builds_abort_on_a_broken_invariant(void **state)
 {
     int status;
@@ -274,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_sort_keys_sharing_their_top_bits),
         cmocka_unit_test(test_keymap_insert_delete_reuse),
         cmocka_unit_test(test_keymap_reserve_keeps_keys),
+        cmocka_unit_test(test_choose_decides_on_the_whole_block),
+        cmocka_unit_test(test_fallback_names),
         cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,32 +55,149 @@ static kent *km_get(pexec *X, px__arena *a, const uint8_t *key)
     return k;
 }
 
-/* Txs analysed before deciding whether a block is too narrow to run in
- * parallel: enough to see its shape, small next to the whole analysis
- * (which, on a narrow block, is all that stays on the critical path). */
-static size_t prefix_len(size_t n, unsigned threads)
+/* Txs analysed on the caller before the workers start, so that the
+ * claimers have work at once; the rest is analysed while they run. */
+#define FIRST_CHUNK 64
+
+/* Cells of the width estimate: a direct-mapped table of conflict states,
+ * indexed by a hash of all 32 bytes of a key. Keys that share a cell are
+ * treated as one key, which can only add conflicts: the estimated batch
+ * count is never below the exact one (so a collision, chance or forced,
+ * can only send a block to the reference executor, which is exact and
+ * no slower than sequential). */
+static inline size_t est_cell(const uint8_t *key, unsigned bits)
 {
-    size_t p = n / 32 > 64 ? n / 32 : 64;
-    return threads < 2 || p > n ? n : p;
+    uint64_t a, b, c, d, h;
+
+    memcpy(&a, key, 8);
+    memcpy(&b, key + 8, 8);
+    memcpy(&c, key + 16, 8);
+    memcpy(&d, key + 24, 8);
+    h = (a ^ (b * 0x9e3779b97f4a7c15u)) * 0xbf58476d1ce4e5b9u;
+    h ^= (c ^ (d * 0xc2b2ae3d27d4eb4fu)) * 0x94d049bb133111ebu;
+    h ^= h >> 29;
+    return (size_t)(h >> (64 - bits));
 }
 
-static int analyse_begin(pexec *X, analysis *A)
+/* One ordered pass over the whole block: counts its declared keys (the
+ * tables' sizes; *pre gets those of the first FIRST_CHUNK txs) and
+ * estimates its shape, the batches of the conflict rules applied to
+ * cells instead of keys (an upper bound of the exact count, see
+ * est_cell(): by induction every cell's state is at least that of each
+ * key in it). It replaces the old key-count pass at the cost of one hash
+ * and one cell per key, so that the decision sees the whole block, not a
+ * prefix (a block's first txs, e.g. one sender's, can be far narrower
+ * than the block). */
+static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
+    int *complete)
 {
     const px__block *blk = X->env->blk;
     px__scratch *sc = X->env->scratch;
-    size_t total = 0, j;
-    int rc;
+    size_t total, j, ncell, head = blk->n < FIRST_CHUNK ? blk->n
+                                                        : FIRST_CHUNK;
+    size_t expect = 0;
+    int restarted = 0;
+    unsigned bits;
+    px__conflict *cells;
+    uint32_t nb;
 
-    size_t pre = 0, np = prefix_len(blk->n, X->env->threads);
+    /* About 4 cells per key, a power of two between 2^8 and 2^22, the key
+     * count judged on the first txs; if the block outgrows that (load
+     * over 1/2), the pass starts again once with the count it saw. */
+    for (j = 0; j < head; j++) {
+        expect += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    if (head > 0) {
+        expect = expect / head * blk->n + expect % head * blk->n / head;
+    }
+restart:
+    bits = 8;
+    while (bits < 22 && ((size_t)1 << bits) < 4 * expect) {
+        bits++;
+    }
+    ncell = (size_t)1 << bits;
+    cells = reuse(&sc->est, &sc->est_bytes, ncell * sizeof(*cells));
+    if (cells == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    /* All bytes 0xff: both batches -1, px__conflict_init()'s state. */
+    memset(cells, 0xff, ncell * sizeof(*cells));
+    *pre = 0;
+    total = 0;
+    nb = 0;
+    for (j = 0; j < blk->n; j++) {
+        const px__btx *b = &blk->txs[j];
+        uint32_t i, n_slots, acct = px__tx_acct_slot(b, &n_slots);
+        int32_t bt = 0;
+
+        for (i = 0; i < n_slots; i++) {
+            bt = px__conflict_after(&cells[est_cell(px__tx_slot_key(b, i),
+                bits)], px__tx_slot_writes(b, i, acct), bt);
+        }
+        for (i = 0; i < n_slots; i++) {
+            px__conflict_mark(&cells[est_cell(px__tx_slot_key(b, i),
+                bits)], px__tx_slot_writes(b, i, acct), bt);
+        }
+        if ((uint32_t)bt + 1 > nb) {
+            nb = (uint32_t)bt + 1;
+        }
+        total += (size_t)b->tx.n_read + b->tx.n_write + 1;
+        if (j + 1 == FIRST_CHUNK) {
+            *pre = total;
+        }
+        if ((j & 63) == 63 && j + 1 < blk->n) {
+            if (!restarted && 2 * total > ncell && bits < 22) {
+                /* Far more keys than the first txs promised: once more,
+                 * sized by the count so far. */
+                restarted = 1;
+                expect = total / (j + 1) * blk->n +
+                    total % (j + 1) * blk->n / (j + 1);
+                goto restart;
+            }
+            /* The estimate only grows: once the decision on the whole
+             * block is narrow with the batches so far, the rest cannot
+             * change it, and the reference starts at once (a chain, such
+             * as a block of transfers to one account, is decided early). */
+            shape->txs = blk->n;
+            shape->batches = nb;
+            if (px__exec_choose(X->env, shape) == PX__EXEC_NARROW) {
+                *complete = 0;
+                return PAREX_OK;
+            }
+        }
+    }
+    if (blk->n < FIRST_CHUNK) {
+        *pre = total;
+    }
+    X->total_keys = total;
+    shape->txs = blk->n;
+    shape->batches = nb;
+    *complete = 1;
+    return PAREX_OK;
+}
+
+/* The block's declared keys (+ accounts), when estimate_shape() stopped
+ * early. */
+static size_t count_keys(const px__block *blk)
+{
+    size_t total = 0, j;
 
     for (j = 0; j < blk->n; j++) {
         total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
-        if (j + 1 == np) {
-            pre = total;
-        }
     }
-    X->total_keys = total;
-    /* Sized for the prefix; km_reserve() sizes it for the block later. */
+    return total;
+}
+
+/* The tables, after estimate_shape(): the key map sized for the first
+ * `pre` keys (km_reserve() sizes it for the block later, off the critical
+ * path), the slot and edge arrays for the whole block. */
+static int analyse_begin(pexec *X, analysis *A, size_t pre)
+{
+    const px__block *blk = X->env->blk;
+    px__scratch *sc = X->env->scratch;
+    size_t total = X->total_keys;
+    int rc;
+
     rc = km_init(X, pre);
     if (rc != PAREX_OK) {
         return rc;

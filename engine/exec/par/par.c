@@ -47,13 +47,19 @@
  */
 #include "sched_impl.h"
 
-/* A narrow block, decided on a prefix: item 0 runs the reference executor,
- * item 1 finishes the analysis (batch counts stay exact) into a worker's
- * arena, since the reference allocates from the result's arena meanwhile. */
+/* Apply runs on every worker up to this many threads (its per-range
+ * counters sit on the stack), in block order beyond. */
+#define PAREX_MAX_THREADS_APPLY 64
+
+/* A narrow block, decided on the whole block's estimated shape: item 0
+ * runs the reference executor, item 1 the exact analysis (batch counts
+ * stay exact) into a worker's arena, since the reference allocates from
+ * the result's arena meanwhile. */
 typedef struct overlap_job {
     pexec *X;
     analysis *A;
     px__result *res;
+    int begun;              /* analyse_begin() has run (else: item 1) */
     int rc_seq, rc_an;
 } overlap_job;
 
@@ -67,6 +73,17 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
         if (i == 0) {
             o->rc_seq = px__exec_sequential(o->X->env, o->res);
         } else {
+            if (!o->begun) {
+                /* The estimate stopped early: the tables are set up here,
+                 * beside the reference. */
+                o->X->total_keys = count_keys(o->X->env->blk);
+                o->rc_an = analyse_begin(o->X, o->A, 0);
+                o->A->arena = &o->X->env->workers[o->X->env->threads - 1]
+                                   .arena;
+                if (o->rc_an != PAREX_OK) {
+                    continue;
+                }
+            }
             o->rc_an = km_reserve(o->X, o->X->total_keys);
             if (o->rc_an == PAREX_OK) {
                 o->rc_an = analyse_range(o->X, o->A, o->A->next_tx,
@@ -74,6 +91,203 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
             }
         }
     }
+}
+
+/* Parallel apply: worker w settles txs [w n/T, (w+1) n/T) (receipts, a
+ * fee sum of its own) and collects the newest version of every key in
+ * slots [w S/T, (w+1) S/T) of the key map, split by key range (the top
+ * byte); then worker r gathers key range r from every worker into its
+ * place in the change set and sorts it. Ranges are disjoint and ordered,
+ * so the concatenation is sorted. */
+typedef struct apply_part {
+    px__change *buf;            /* this worker's changes, by key range */
+    size_t n;
+    size_t *start;              /* threads + 1 range starts in buf */
+    uint64_t fees;
+    int bad;                    /* a rejection or a fee overflow */
+} apply_part;
+
+typedef struct apply_job {
+    pexec *X;
+    px__result *res;
+    apply_part *part;
+    unsigned T;
+    size_t *at;                 /* T x T: where range r of part w goes */
+    int phase, rc;
+} apply_job;
+
+static unsigned key_range(const uint8_t *key, unsigned T)
+{
+    return (unsigned)(((unsigned)key[0] * T) >> 8);
+}
+
+static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
+{
+    apply_job *J = arg;
+    pexec *X = J->X;
+    size_t w;
+
+    (void)wk;
+    for (w = b; w < e; w++) {
+        apply_part *P = &J->part[w];
+        if (J->phase == 0) {
+            size_t j, j0 = X->n * w / J->T, j1 = X->n * (w + 1) / J->T;
+            size_t s0 = (X->km->mask + 1) * w / J->T;
+            size_t s1 = (X->km->mask + 1) * (w + 1) / J->T, pos = s0, i;
+            size_t cnt[PAREX_MAX_THREADS_APPLY + 1];
+            const px__keyslot *ks;
+            px__change *tmp;
+            unsigned r;
+
+            P->fees = 0;
+            P->bad = 0;
+            for (j = j0; j < j1; j++) {
+                const px__outcome *o = &X->t[j].out;
+                if (o->reject != PAREX_REJECT_NONE ||
+                    P->fees > UINT64_MAX - o->receipt.fee) {
+                    P->bad = 1;
+                    break;
+                }
+                X->env->receipts[j] = o->receipt;
+                P->fees += o->receipt.fee;
+            }
+            tmp = P->buf + (s1 - s0);
+            P->n = 0;
+            memset(cnt, 0, sizeof(cnt));
+            while ((ks = px__keymap_next(X->km, &pos)) != NULL &&
+                pos - 1 < s1) {
+                kent *k = ks->val.ptr;
+                vnode *v = atomic_load(&k->head);
+                if (v != NULL) {
+                    px__change *c = &tmp[P->n++];
+                    c->key = k->key;
+                    c->del = v->del;
+                    c->val = v->del ? NULL : v->val;
+                    c->len = v->del ? 0 : v->len;
+                    cnt[key_range(k->key, J->T) + 1]++;
+                }
+            }
+            for (r = 0; r < J->T; r++) {
+                cnt[r + 1] += cnt[r];
+            }
+            for (r = 0; r <= J->T; r++) {
+                P->start[r] = cnt[r];
+            }
+            for (i = 0; i < P->n; i++) {
+                P->buf[cnt[key_range(tmp[i].key, J->T)]++] = tmp[i];
+            }
+        } else {
+            /* Range w from every worker, then sorted. */
+            size_t q, from = J->at[w * J->T], to = from;
+            for (q = 0; q < J->T; q++) {
+                apply_part *Q = &J->part[q];
+                size_t m = Q->start[w + 1] - Q->start[w];
+                if (m > 0) {
+                    memcpy(J->res->changes + to, Q->buf + Q->start[w],
+                        m * sizeof(px__change));
+                }
+                to += m;
+            }
+            px__changes_sort(J->res->changes + from, to - from);
+        }
+    }
+}
+
+/* The change set and the settled receipts on every worker; the block's
+ * rejection or fee overflow (rare) is settled again in block order. */
+static int apply_parallel(pexec *X, px__result *res)
+{
+    unsigned T = X->env->threads, q, r;
+    size_t S = X->km->mask + 1, total = 0, j;
+    apply_job J;
+    px__change *base;
+    int rc = PAREX_OK, bad = 0;
+    uint64_t fees = 0;
+
+    memset(&J, 0, sizeof(J));
+    J.X = X;
+    J.res = res;
+    J.T = T;
+    J.part = calloc(T, sizeof(*J.part));
+    J.at = calloc((size_t)T * T + 1, sizeof(*J.at));
+    if (J.part == NULL || J.at == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    /* Kept in the scratch: no fresh pages to fault in every block. */
+    base = reuse(&X->env->scratch->apply, &X->env->scratch->apply_bytes,
+        2 * (S + T) * sizeof(px__change));
+    if (base == NULL) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
+    for (q = 0; q < T; q++) {
+        size_t room = S * (q + 1) / T - S * q / T;
+        J.part[q].buf = base;
+        base += 2 * (room + 1);
+        J.part[q].start = calloc(T + 1, sizeof(size_t));
+        if (J.part[q].start == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+    }
+    J.phase = 0;
+    px__pool_run(X->env->pool, run_apply, &J, T, 1);
+    for (q = 0; q < T; q++) {
+        total += J.part[q].n;
+        if (J.part[q].bad || fees > UINT64_MAX - J.part[q].fees) {
+            bad = 1;
+        } else {
+            fees += J.part[q].fees;
+        }
+    }
+    if (bad) {
+        /* The reference's order: up to the first rejection or overflow;
+         * receipts from there on stay as the reference leaves them. */
+        res->fee_total = 0;
+        for (j = 0; j < X->n; j++) {
+            if (px__stf_settle(res, X->env->receipts, j, &X->t[j].out)) {
+                memset(X->env->receipts + j, 0,
+                    (X->n - j) * sizeof(parex_receipt));
+                goto out;
+            }
+        }
+        fees = res->fee_total;
+    }
+    res->fee_total = fees;
+    if (res->cap_changes < total) {
+        px__change *nv = realloc(res->changes,
+            (total > 0 ? total : 1) * sizeof(*nv));
+        if (nv == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+        res->changes = nv;
+        res->cap_changes = total;
+    }
+    /* Range r of worker q goes after ranges < r of every worker and range
+     * r of workers < q. */
+    for (r = 0, j = 0; r < T; r++) {
+        for (q = 0; q < T; q++) {
+            if (q == 0) {
+                J.at[r * T] = j;
+            }
+            j += J.part[q].start[r + 1] - J.part[q].start[r];
+        }
+    }
+    J.phase = 1;
+    px__pool_run(X->env->pool, run_apply, &J, T, 1);
+    res->n_changes = total;
+    px__result_check_sorted(res);
+out:
+    if (J.part != NULL) {
+        for (q = 0; q < T; q++) {
+            free(J.part[q].start);
+        }
+    }
+    free(J.part);
+    free(J.at);
+    return rc;
 }
 
 int px__exec_parallel(const px__exec_env *env, px__result *res)
@@ -85,6 +299,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     busy_flag *busy = NULL;
     const px__keyslot *ks;
     px__exec_shape shape;
+    size_t pre = 0;
+    int complete = 0;
     analysis A;
     int rc;
 
@@ -107,31 +323,31 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         goto out;
     }
     X.busy = busy;
-    rc = analyse_begin(&X, &A);
-    if (rc == PAREX_OK) {
-        rc = analyse_range(&X, &A, 0, prefix_len(n, env->threads));
+    memset(&A, 0, sizeof(A));
+    rc = estimate_shape(&X, &shape, &pre, &complete);
+    if (rc == PAREX_OK && complete) {
+        rc = analyse_begin(&X, &A, pre);
     }
     if (rc != PAREX_OK) {
         goto out;
     }
-    t1 = px__now_ns();
-    res->analysis_ns = t1 - t0;
-    shape.txs = A.next_tx;
-    shape.batches = A.nb;
-    if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
-        /* The reference executor is exact by definition. The rest of the
-         * analysis, if any, overlaps it so the batch count stays exact
-         * for free. */
+    if (!complete || px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+        /* The reference executor is exact by definition. The exact
+         * analysis overlaps it so the batch count stays exact for free. */
         overlap_job o;
+        t1 = px__now_ns();
+        res->analysis_ns = t1 - t0;
         o.X = &X;
         o.A = &A;
         o.res = res;
+        o.begun = complete;
         o.rc_seq = PAREX_OK;
         o.rc_an = PAREX_OK;
         A.arena = &env->workers[env->threads - 1].arena;
-        px__pool_run(env->pool, run_overlap, &o, A.next_tx < n ? 2 : 1, 1);
+        px__pool_run(env->pool, run_overlap, &o, n > 0 ? 2 : 1, 1);
         rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
         nb = A.nb;
+        PAREX_ASSERT(rc != PAREX_OK || !complete || nb <= shape.batches);
         /* The stages still add up to the wall time: an analysis tail that
          * outlasts the reference shows up as execution. */
         res->exec_ns = px__now_ns() - t1 - res->apply_ns;
@@ -140,17 +356,38 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_NARROW;
         goto out;
     }
-    /* The analysed prefix is claimable; the rest is analysed while it
-     * runs. analysis_ns is the whole analysis, exec_ns the rest of the
+    rc = analyse_range(&X, &A, 0, n < FIRST_CHUNK ? n : FIRST_CHUNK);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    t1 = px__now_ns();
+    res->analysis_ns = t1 - t0;
+    /* The analysed first chunk is claimable; the rest is analysed while
+     * it runs. analysis_ns is the whole analysis, exec_ns the rest of the
      * wall time, so the stages still add up. */
+    for (j = 0; j < env->threads; j++) {
+        env->workers[j].samp_ns = 0;
+        env->workers[j].samp_n = 0;
+    }
     X.A = &A;
     atomic_init(&X.analysed, (uint32_t)A.next_tx);
     atomic_init(&X.analyst, 0);
     px__pool_run(env->pool, run_flow, &X, env->threads, 1);
     rc = atomic_load(&X.err);
     nb = A.nb;
+    {
+        uint64_t sn = 0, sc = 0;
+        for (j = 0; j < env->threads; j++) {
+            sn += env->workers[j].samp_ns;
+            sc += env->workers[j].samp_n;
+        }
+        res->tx_ns_sampled = sc != 0 ? (sn + sc - 1) / sc : 0;
+    }
+    /* The estimate the decision used bounds the exact count. */
+    PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
     res->batches = nb;
     /* Analysis and the undeclared keys of first incarnations. */
     res->map_probes = X.km->probes;
@@ -199,12 +436,19 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->map_probes += X.km->probes;
         res->batches = nb;
         res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_WORK_BOUND;
         res->reexecutions = runs;  /* every run before the reference's */
         goto out;
     }
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;
 
+    if (env->threads >= 2 && env->threads <= PAREX_MAX_THREADS_APPLY &&
+        n >= 256) {
+        rc = apply_parallel(&X, res);
+        res->apply_ns = px__now_ns() - t1;
+        goto out;
+    }
     for (j = 0; j < n; j++) {
         if (px__stf_settle(res, env->receipts, j, &X.t[j].out)) {
             goto out;

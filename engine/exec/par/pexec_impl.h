@@ -79,28 +79,32 @@ typedef struct pexec {
     uint32_t n_edges;           /* written by the analysing thread only */
     uint32_t n_edges_max;       /* room in edges */
     kent **slots_base;          /* the block's slot array (A->slots start) */
-    atomic_uint analysed;       /* txs below this are analysed */
-    atomic_uint next;           /* next tx to claim, in block order */
-    atomic_int analyst;         /* taken by the worker finishing analysis */
+    /* The counters every worker touches, each on a cache line of its own
+     * (a claim must not invalidate the line the analysis publishes on). */
+    _Alignas(64) atomic_uint analysed;  /* txs below this are analysed */
+    _Alignas(64) atomic_uint next;      /* next tx to claim, in block order */
+    _Alignas(64) atomic_int analyst;    /* taken by the worker finishing
+                                           the analysis */
     struct analysis *A;
     uint64_t analysis_ns;       /* the overlapped part */
     pthread_mutex_t q_lock;     /* ready txs nobody has taken yet */
     uint32_t *q;
     uint32_t q_head, q_tail;
-    atomic_uint q_count;
-    busy_flag *busy;
+    _Alignas(64) atomic_uint q_count;
+    _Alignas(64) busy_flag *busy;
     px__keymap *km;             /* key -> kent (the scratch's, kept warm) */
     px__arena *main_arena;      /* kents; lives as long as the result */
     pthread_mutex_t km_lock;    /* the keymap while txs run: the analysis
                                    (per chunk) and escaped txs' inserts */
-    atomic_int err;
+    _Alignas(64) atomic_int err;
     atomic_uint escaped;
     /* Undeclared keys can grow one key's version list to every tx of the
      * block, and then every reader walks it: readers x writers. Past this
      * many steps the block is handed to the reference executor, O(txs). */
-    atomic_uint_fast64_t walk;
+    _Alignas(64) atomic_uint_fast64_t walk;
     uint64_t walk_budget;
     atomic_int give_up;
+    char pad_end[64];
     size_t total_keys;          /* declared keys of the block (+ accounts) */
 } pexec;
 
@@ -155,6 +159,8 @@ void px__scratch_free(px__scratch *s)
     free(s->t);
     free(s->order);
     free(s->slots);
+    free(s->est);
+    free(s->apply);
     px__keymap_free(&s->km);
     px__keymap_free(&s->seq_km);
     px__scratch_init(s);
