@@ -251,6 +251,27 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     return rc;
 }
 
+/* The caller's side of execute's contract, before anything is touched. */
+static int execute_args(const parex_engine *e, const parex_receipt *receipts,
+    size_t cap, const parex_block_stats *stats, parex_error_info *err,
+    const uint8_t *block)
+{
+    if (e == NULL || block == NULL || (receipts == NULL && cap > 0)) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
+    }
+    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
+        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
+            "parex_block_stats.size is %zu; set it to "
+            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
+            stats->size);
+    }
+    if (e->pending) {
+        return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
+            "pending: commit or abort it first");
+    }
+    return PAREX_OK;
+}
+
 /* Execute flags come from two headers (parex_engine.h, parex_bal.h): one
  * bit each, never shared (a shared bit once made RECORD_BAL skip the
  * signature checks). */
@@ -273,18 +294,9 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
     memset(&st, 0, sizeof(st));
     st.size = sizeof(st);
     memset(&blk, 0, sizeof(blk));
-    if (e == NULL || block == NULL || (receipts == NULL && cap > 0)) {
-        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
-    }
-    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
-        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
-            "parex_block_stats.size is %zu; set it to "
-            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
-            stats->size);
-    }
-    if (e->pending) {
-        return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
-            "pending: commit or abort it first");
+    rc = execute_args(e, receipts, cap, stats, err, block);
+    if (rc != PAREX_OK) {
+        return rc;
     }
     start_block(e);
     e->bal_valid = 0;
