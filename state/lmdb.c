@@ -336,6 +336,14 @@ static int check_data_file(parex_error_info *err, const char *dir,
             ret = open_fail(err, map_mdb(errno), dir, "cannot stat data.mdb",
                 strerror(errno));
         }
+    } else if (st.st_size == 0 && read_only) {
+        /* LMDB creates data.mdb, then writes its meta pages: a crash in
+         * between leaves an empty file, which a read-only open would try
+         * to initialise through a read-only descriptor (EBADF). It is a
+         * store whose creation was cut short, as in open_dbs(). */
+        ret = open_fail(err, PAREX_E_CORRUPT, dir,
+            "not a parex state store yet", "empty data.mdb: its "
+            "creation was interrupted; a read-write open sets it up");
     }
     free(path);
     return ret;

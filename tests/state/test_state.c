@@ -523,6 +523,30 @@ static void test_read_only_empty_dir(void **state)
     free(lock);
 }
 
+/* A crash between LMDB creating data.mdb and writing its meta pages leaves
+ * an empty file: a read-only open names an interrupted creation (it used
+ * to fail with EBADF, LMDB initialising through a read-only descriptor),
+ * and a read-write open sets the store up. */
+static void test_empty_data_file_is_interrupted_creation(void **state)
+{
+    const char *dir = *state;
+    char *data = path_in(dir, "data.mdb");
+    px__store *s;
+    parex_error_info err;
+    FILE *f = fopen(data, "w");
+
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1, 0), PAREX_E_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "creation was interrupted"));
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 0, 0), PAREX_OK);
+    px__store_close(s);
+    assert_int_equal(px__store_open(&s, &err, dir, 0, 0, 1, 0), PAREX_OK);
+    px__store_close(s);
+    free(data);
+}
+
 static void test_wrong_format_is_corrupt(void **state)
 {
     const char *dir = *state;
@@ -574,6 +598,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
         T(test_new_store_has_format),
+        T(test_empty_data_file_is_interrupted_creation),
         T(test_put_get_commit_persists),
         T(test_delete),
         T(test_abort_leaves_nothing),
