@@ -251,12 +251,13 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     return rc;
 }
 
-/* The caller's side of execute's contract, before anything is touched. */
+/* The caller's side of execute's contract (the block or the prepared
+ * block is input), before anything is touched. */
 static int execute_args(const parex_engine *e, const parex_receipt *receipts,
     size_t cap, const parex_block_stats *stats, parex_error_info *err,
-    const uint8_t *block)
+    const void *input)
 {
-    if (e == NULL || block == NULL || (receipts == NULL && cap > 0)) {
+    if (e == NULL || input == NULL || (receipts == NULL && cap > 0)) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
     }
     if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
@@ -355,18 +356,9 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
     px__err_clear(err);
     memset(&st, 0, sizeof(st));
     st.size = sizeof(st);
-    if (e == NULL || p == NULL || (receipts == NULL && cap > 0)) {
-        return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
-    }
-    if (stats != NULL && px__sized_check(stats) != PAREX_OK) {
-        return px__fail(err, PAREX_E_MISUSE, 0, -1, "size",
-            "parex_block_stats.size is %zu; set it to "
-            "sizeof(parex_block_stats) (PAREX_BLOCK_STATS_INIT)",
-            stats->size);
-    }
-    if (e->pending) {
-        return px__fail(err, PAREX_E_PENDING, 0, -1, "", "a block is "
-            "pending: commit or abort it first");
+    rc = execute_args(e, receipts, cap, stats, err, p);
+    if (rc != PAREX_OK) {
+        return rc;
     }
     if (!px__prepared_matches(e, p)) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "the block was "
