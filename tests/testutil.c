@@ -189,3 +189,25 @@ void tu_write_file(const char *path, const void *p, size_t n)
     assert_int_equal(fwrite(p, 1, n, f), n);
     assert_int_equal(fclose(f), 0);
 }
+
+int tu_dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
+    void *user)
+{
+    tu_dump *d = user;
+    size_t need = d->len + 32 + 8 + len;
+
+    if (need > d->cap) {
+        d->cap = need * 2;
+        d->buf = realloc(d->buf, d->cap);
+        if (d->buf == NULL) {
+            abort();
+        }
+    }
+    memcpy(d->buf + d->len, key, 32);
+    memcpy(d->buf + d->len + 32, &len, 8);
+    if (len > 0) {
+        memcpy(d->buf + d->len + 40, val, len);
+    }
+    d->len = need;
+    return 0;
+}

@@ -16,6 +16,16 @@ unsigned char *tu_read_file(const char *path, size_t *len);
 void tu_write_file(const char *path, const void *p, size_t n);
 /** Seed for randomised tests: --seed=N in argv or PAREX_TEST_SEED, else
  *  time-based; printed to stdout as "# seed: N". */
+/* A whole state as bytes (key, u64 length, value per entry, in the walk's
+ * key order), for comparing stores: pass tu_dump_kv and a zeroed tu_dump
+ * to parex_db_foreach(); free buf. Aborts when memory runs out. */
+typedef struct tu_dump {
+    uint8_t *buf;
+    size_t len, cap;
+} tu_dump;
+int tu_dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
+    void *user);
+
 uint64_t tu_seed(int argc, char **argv);
 /** Iteration scale: PAREX_TEST_ITERS or def. */
 unsigned tu_iters(unsigned def);

@@ -26,30 +26,6 @@
 
 static uint64_t g_seed;
 
-typedef struct dump {
-    uint8_t *buf;
-    size_t len, cap;
-} dump;
-
-static int dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
-    void *user)
-{
-    dump *d = user;
-    size_t need = d->len + 32 + 8 + len;
-    if (need > d->cap) {
-        d->cap = need * 2;
-        d->buf = realloc(d->buf, d->cap);
-        assert_non_null(d->buf);
-    }
-    memcpy(d->buf + d->len, key, 32);
-    memcpy(d->buf + d->len + 32, &len, 8);
-    if (len > 0) {
-        memcpy(d->buf + d->len + 40, val, len);
-    }
-    d->len = need;
-    return 0;
-}
-
 typedef struct world {
     char *dir[N_ENG];
     parex_db *db[N_ENG];
@@ -103,11 +79,11 @@ static void close_world(world *w)
 
 static void compare_dumps(world *w)
 {
-    dump d[N_ENG];
+    tu_dump d[N_ENG];
     size_t i;
     memset(d, 0, sizeof(d));
     for (i = 0; i < N_ENG; i++) {
-        assert_int_equal(parex_db_foreach(w->db[i], dump_kv, &d[i]),
+        assert_int_equal(parex_db_foreach(w->db[i], tu_dump_kv, &d[i]),
             PAREX_OK);
         assert_int_equal(parex_db_verify(w->db[i], NULL), PAREX_OK);
     }
