@@ -365,11 +365,17 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
             "prepared for an engine with another chain id or limits");
     }
     start_block(e);
+    e->bal_valid = 0;
     blk = px__prepared_block(p);
     st.txs = blk->n;
     /* The stages of parex_engine_execute() in its order; the verdict of
-     * the prepared signatures stands where verification would run. */
-    rc = px__stage_check(e, blk, cap, &snaps, err);
+     * the prepared signatures stands where verification would run. A
+     * carried BAL (or RECORD_BAL) sets the block's mode as there: without
+     * it the mode of the block before would stand. */
+    rc = px__bal_begin(e, blk, flags, err);
+    if (rc == PAREX_OK) {
+        rc = px__stage_check(e, blk, cap, &snaps, err);
+    }
     if (rc == PAREX_OK) {
         rc = px__prepared_verdict(e, p, flags, &st, err);
     }
@@ -389,6 +395,10 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
     if (snaps) {
         px__engine_snaps_reset(e);
     }
+    if (rc != PAREX_OK) {
+        e->bal_valid = 0;
+    }
+    px__bal_end(e);
     st.total_ns = px__now_ns() - t0;
     if (stats != NULL) {
         px__sized_out(stats, &st, sizeof(st));

@@ -146,3 +146,17 @@ int px__prepared_verdict(const parex_engine *e, const parex_prepared *p,
     st->verify_skipped = trusted ? p->blk.n : 0;
     return PAREX_OK;
 }
+
+PAREX_API int parex_prepared_set_header(parex_prepared *p,
+    const parex_header *h)
+{
+    if (p == NULL || h == NULL) {
+        return PAREX_E_MISUSE;
+    }
+    /* The header is the block's first PAREX_HEADER_BYTES (a decoded block
+     * is at least that long) and nothing prepared depends on it: the txs
+     * start after it, ids and signatures cover only them. */
+    parex_header_encode(p->bytes, h);
+    p->blk.hdr = *h;
+    return PAREX_OK;
+}

@@ -663,6 +663,24 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_prepare(
 /** Free a prepared block. NULL is a no-op. Since: 0.2.0 */
 PAREX_API void parex_prepared_free(parex_prepared *p);
 
+/** Replace the header of a prepared block, e.g. with the height and
+ *  parent of a chain head that is known only once the block before it is
+ *  committed (a pipeline prepares block N+1 while block N still runs:
+ *  N+1's parent hash covers N's roots). The prepared txs, ids and
+ *  signature verdicts do not depend on the header and stay; the stored
+ *  block bytes are those of the new header. Nothing is checked here:
+ *  parex_engine_execute_prepared() checks the header (height, parent,
+ *  tx root, ...) exactly as parex_engine_execute() checks it.
+ *
+ *  Returns: PAREX_OK; PAREX_E_MISUSE p or h NULL.
+ *  Args:    p: a prepared block; exclusive access (not while an
+ *              execute_prepared call on it runs).
+ *  In:      h: the new header; copied.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_prepared_set_header(
+    parex_prepared *p, const parex_header *h) PAREX_ARG_NONNULL(1, 2);
+
 /** Execute a block prepared by parex_block_prepare(): as
  *  parex_engine_execute() on the same bytes, with the same results,
  *  errors and state, minus the stateless stage already done.

@@ -20,6 +20,8 @@ typedef struct replay_opts {
     int resume;
     int bal;          /* --bal: seal blocks without a BAL with a recorded one */
     int no_bal;       /* --no-bal: ignore carried BALs */
+    int no_pipeline;  /* --no-pipeline: each block's stateless stage in
+                       * its own execute call */
 } replay_opts;
 
 typedef struct replay_totals {
@@ -44,6 +46,7 @@ typedef struct outcome {
     parex_receipt *receipts;
     parex_block_stats stats;
     parex_error_info err;
+    int prepared;     /* ran through the pipeline (parex_block_prepare) */
 } outcome;
 
 /* Mismatches of the block being checked: the first one goes into the
@@ -183,6 +186,40 @@ static void run_block_flags(outcome *out, chain *c, const node_buf *block,
     out->rc = parex_engine_execute(c->e, &out->header,
         ntx == 0 ? NULL : out->receipts, ntx, &out->stats, &out->err,
         block->p, block->len, PAREX_EXEC_COMMIT | flags);
+    if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
+            "(%s: %s)%s", file, bi, parex_strerror(out->rc),
+            parex_errname(out->rc), out->err.message,
+            out->rc == PAREX_E_MAPFULL
+                ? "; nothing of the block was written: rerun with a larger "
+                  "--map-size and --resume"
+                : "");
+    }
+}
+
+/* Block bi of a pipeline on c: its stateless stage ran ahead (decode,
+ * ids, signatures: an error there is the one execute would report first);
+ * h is the header it gets now that the block before it is committed. */
+static void run_block_prepared(outcome *out, chain *c, node_pipe *pl,
+    const parex_header *h, size_t ntx, const char *file, size_t bi,
+    unsigned flags)
+{
+    parex_prepared *p = NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->stats.size = sizeof(out->stats);
+    out->receipts = node_calloc(ntx, sizeof(*out->receipts));
+    out->prepared = 1;
+    out->rc = node_pipe_take(pl, bi, &p, &out->err);
+    if (out->rc == PAREX_OK) {
+        out->rc = parex_prepared_set_header(p, h);
+    }
+    if (out->rc == PAREX_OK) {
+        out->rc = parex_engine_execute_prepared(c->e, &out->header,
+            ntx == 0 ? NULL : out->receipts, ntx, &out->stats, &out->err, p,
+            PAREX_EXEC_COMMIT | flags);
+    }
+    parex_prepared_free(p);
     if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
         node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
             "(%s: %s)%s", file, bi, parex_strerror(out->rc),
@@ -399,6 +436,15 @@ static uint64_t stage_ns(const parex_block_stats *st)
     return st->analysis_ns + st->exec_ns + st->validate_ns + st->apply_ns;
 }
 
+/* A block's own time: with the stateless stage prepared ahead (off the
+ * critical path), its decode and verify times added, so that the figure
+ * means the same on both paths. */
+static uint64_t block_ns(const outcome *a)
+{
+    return a->stats.total_ns +
+        (a->prepared ? a->stats.decode_ns + a->stats.verify_ns : 0);
+}
+
 static double rate(uint64_t n, uint64_t ns)
 {
     return ns == 0 ? 0.0 : (double)n * 1e9 / (double)ns;
@@ -416,7 +462,7 @@ static void print_block(const verdict *v, const outcome *a, size_t ntx,
     }
     if (a->rc == PAREX_OK) {
         t->ok_txs += ntx;
-        t->total_ns += a->stats.total_ns;
+        t->total_ns += block_ns(a);
         t->exec_ns += stage_ns(&a->stats);
         hex32(root, a->header.state_root);
         printf("%s block %zu height %llu: txs %zu batches %llu reexec %llu "
@@ -424,7 +470,7 @@ static void print_block(const verdict *v, const outcome *a, size_t ntx,
             v->file, v->block, (unsigned long long)height, ntx,
             (unsigned long long)a->stats.batches,
             (unsigned long long)a->stats.reexecutions, root,
-            rate(ntx, a->stats.total_ns), rate(ntx, stage_ns(&a->stats)),
+            rate(ntx, block_ns(a)), rate(ntx, stage_ns(&a->stats)),
             bal ? ", BAL mode: every tx at once"
                 : a->stats.fallback ? ", sequential: " : "",
             !bal && a->stats.fallback
@@ -684,9 +730,39 @@ static void print_resume_mismatch(const verdict *v, replay_totals *t)
 
 /* ---- one file --------------------------------------------------------- */
 
+/* A fixture block's bytes for the pipeline, with the fixture's header as
+ * the placeholder (the height and parent it gets are set when it runs). */
+static void fixture_encode(void *user, size_t i, node_buf *out)
+{
+    const node_fixture *f = user;
+    const node_fx_block *b = &f->blocks[i];
+
+    node_block_encode(out, &b->header, b->txs, b->ntx);
+}
+
+/* Whether a file's blocks go through the pipeline: not with --no-pipeline,
+ * and not where a block is sealed with a BAL on the way (--bal, or a
+ * carried one): the sealed bytes exist only once the block before it ran
+ * on the producer chain. */
+static int fixture_pipelined(const replay_opts *o, const node_fixture *f)
+{
+    size_t i;
+
+    if (o->no_pipeline || o->bal) {
+        return 0;
+    }
+    for (i = 0; i < f->nblocks; i++) {
+        if (f->blocks[i].bal != NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void replay_fixture(const replay_opts *o, replay_totals *t,
     size_t idx, const char *file)
 {
+    node_pipe *pl = NULL;
     node_fixture f;
     char err[NODE_ERR_LEN];
     chain c, r, p;
@@ -739,6 +815,9 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         chain_open(&r, o, idx, file, 1, f.chain_id);
         chain_genesis(&r, &g2, file, f.kvs, f.nkv, f.fee_recipient);
     }
+    if (fixture_pipelined(o, &f)) {
+        pl = node_pipe_start(c.e, f.nblocks, o->threads, fixture_encode, &f);
+    }
     for (bi = 0; bi < f.nblocks; bi++) {
         const node_fx_block *b = &f.blocks[bi];
         parex_header h = b->header;
@@ -781,13 +860,24 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         if (!b->have_parent) {
             parex_header_hash(h.parent, &head);
         }
-        node_block_encode(&block, &h, b->txs, b->ntx);
-        bal = seal_block(&sealed, o, &p, &block, b->bal, b->bal_len, b->ntx,
-            file, bi);
-        run = bal ? &sealed : &block;
-        bal = bal && !o->no_bal;
-        run_block_flags(&a, &c, run, b->ntx, file, bi,
-            o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+        if (pl != NULL) {
+            /* No BAL anywhere in the file (fixture_pipelined()). */
+            run_block_prepared(&a, &c, pl, &h, b->ntx, file, bi,
+                o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+            bal = 0;
+            run = &block;
+            if (o->check) {
+                node_block_encode(&block, &h, b->txs, b->ntx);
+            }
+        } else {
+            node_block_encode(&block, &h, b->txs, b->ntx);
+            bal = seal_block(&sealed, o, &p, &block, b->bal, b->bal_len,
+                b->ntx, file, bi);
+            run = bal ? &sealed : &block;
+            bal = bal && !o->no_bal;
+            run_block_flags(&a, &c, run, b->ntx, file, bi,
+                o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+        }
         /* Validating with a BAL runs every tx in one step: no batches. */
         eb = *b;
         if (bal) {
@@ -806,6 +896,7 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
         node_buf_release(&block);
         node_buf_release(&sealed);
     }
+    node_pipe_stop(pl);
     if (bi == f.nblocks && cur.height < top) {
         memset(&fv, 0, sizeof(fv));
         fv.file = file;
@@ -829,6 +920,15 @@ static void replay_fixture(const replay_opts *o, replay_totals *t,
     }
     chain_close(&c);
     node_fixture_release(&f);
+}
+
+/* The pipeline's copy of a trace's one block (already encoded). */
+static void trace_encode(void *user, size_t i, node_buf *out)
+{
+    const node_buf *b = user;
+
+    (void)i;
+    node_buf_put(out, b->p, b->len);
 }
 
 static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
@@ -907,8 +1007,18 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     bal = seal_block(&sealed, o, &p, &block, NULL, 0, tr.n, file, 0);
     run = bal ? &sealed : &block;
     bal = bal && !o->no_bal;
-    run_block_flags(&a, &c, run, tr.n, file, 0,
-        o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+    if (!bal && !o->no_pipeline) {
+        /* A trace is one block: nothing to overlap, but it runs the
+         * pipeline's path (prepared on a worker, then executed). */
+        node_pipe *pl = node_pipe_start(c.e, 1, 1, trace_encode,
+            (void *)run);
+        run_block_prepared(&a, &c, pl, &h, tr.n, file, 0,
+            o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+        node_pipe_stop(pl);
+    } else {
+        run_block_flags(&a, &c, run, tr.n, file, 0,
+            o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);
+    }
     if (a.rc == PAREX_E_BLOCK) {
         mismatch(&v, "trace block rejected: %s at tx %lld, field '%s': %s",
             parex_reject_name(a.err.reject), (long long)a.err.tx_index,
@@ -940,7 +1050,7 @@ void node_help_replay(FILE *f)
 {
     fputs(
 "usage: parex replay [--threads N] [--db DIR [--resume]] [--declare MODE]\n"
-"                    [--check] [--bal | --no-bal]\n"
+"                    [--check] [--bal | --no-bal] [--no-pipeline]\n"
 "                    [--sync full|meta|none] [--map-size BYTES]\n"
 "                    [--chain-id N]\n"
 "                    [--min-batch-width N] PATH...\n"
@@ -994,6 +1104,13 @@ void node_help_replay(FILE *f)
 "                   it). Without it such blocks run in BAL mode: every tx\n"
 "                   at once against the pre-state the BAL gives it, the\n"
 "                   block line says \"BAL mode\" and has batches 1\n"
+"  --no-pipeline    run each block's stateless stage (decode, tx ids,\n"
+"                   signatures) in its own execute call. By default it\n"
+"                   runs ahead on --threads worker threads (block\n"
+"                   pipelining: block N+1 is prepared while block N\n"
+"                   executes, roots and commits); files whose blocks\n"
+"                   are sealed with a BAL (--bal, or a carried one) are\n"
+"                   not pipelined. Same roots, receipts and errors\n"
 "  --min-batch-width N  blocks whose txs/batches is below N run on the\n"
 "                   sequential executor (0, the default: 16 x threads, and\n"
 "                   always at 1 thread; 1: always run the parallel path)\n"
@@ -1064,6 +1181,8 @@ int node_cmd_replay(int argc, char **argv)
             o.bal = 1;
         } else if (strcmp(argv[k], "--no-bal") == 0) {
             o.no_bal = 1;
+        } else if (strcmp(argv[k], "--no-pipeline") == 0) {
+            o.no_pipeline = 1;
         } else if (strcmp(argv[k], "--") == 0) {
             for (k++; k < argc; k++) {
                 if (node_paths_add(&ps, err, argv[k]) != 0) {

@@ -355,4 +355,28 @@ int node_bal_record(uint8_t **bal, size_t *bal_len, char *err,
 void node_block_attach_bal(node_buf *out, const uint8_t *block, size_t len,
     const uint8_t *bal, size_t bal_len);
 
+/* ---- pipeline.c: block pipelining ------------------------------------- */
+
+/** A pipeline of n blocks: worker threads run parex_block_prepare() on the
+ *  blocks ahead while the caller executes, roots and commits the one
+ *  before them (issue 10). Blocks are taken in order, 0..n-1. */
+typedef struct node_pipe node_pipe;
+/** Writes block i's bytes into out (emptied, reused). Called on a worker
+ *  thread, for each i once: it must only read what the caller does not
+ *  change while the pipeline runs. The header may be a placeholder: the
+ *  caller sets the real one with parex_prepared_set_header(). */
+typedef void (*node_pipe_encode_fn)(void *user, size_t i, node_buf *out);
+/** Start `workers` threads (0 is 1), at most that many blocks ahead of the
+ *  last one taken. e is only read (chain id and limits). Dies on thread
+ *  or lock failure. */
+node_pipe *node_pipe_start(const parex_engine *e, size_t n, unsigned workers,
+    node_pipe_encode_fn encode, void *user);
+/** Wait for block i, the next after the last taken. Returns
+ *  parex_block_prepare()'s code and error; on PAREX_OK *p is the prepared
+ *  block, now the caller's (parex_prepared_free()), else NULL. */
+int node_pipe_take(node_pipe *pl, size_t i, parex_prepared **p,
+    parex_error_info *err);
+/** Stop the workers, join them, free what was not taken. NULL: no-op. */
+void node_pipe_stop(node_pipe *pl);
+
 #endif /* PX_NODE_H */

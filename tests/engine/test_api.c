@@ -2286,6 +2286,61 @@ static void test_prepare_beside_a_running_engine(void **state)
     env_close(b);
 }
 
+/* A block prepared before its parent exists (the pipeline's order):
+ * prepared with a placeholder header, given the real one once the block
+ * before it is committed, it runs as the block encoded with that header
+ * runs through parex_engine_execute(). RECORD_BAL on the prepared path
+ * records the same BAL as on the other. */
+static void test_prepared_header_set_after_parent(void **state)
+{
+    env *a = env_open(2, NULL, 0), *b = env_open(2, NULL, 0);
+    parex_receipt ra[MAX_R], rb[MAX_R];
+    parex_header h, ha, hb, zero;
+    parex_error_info err;
+    parex_prepared *p = NULL;
+    txb t[3];
+    uint8_t *blk, *b2, bal_a[4096], bal_b[4096];
+    size_t len, l2, na = sizeof(bal_a), nb = sizeof(bal_b);
+
+    (void)state;
+    txb_transfer(&t[0], a, 0, 1, 0, 1, 10);
+    txb_transfer(&t[1], a, 1, 2, 0, 1, 10);
+    txb_transfer(&t[2], a, 2, 0, 0, 1, 10);
+    memset(&zero, 0, sizeof(zero));
+    b2 = encode_block(&zero, &t[1], 2, &l2);
+    assert_int_equal(parex_block_prepare(b->e, &p, &err, b2, l2), PAREX_OK);
+    /* Block 1 (t[0]) on both stores. */
+    commit_block(a, t, 1, &ha, ra);
+    commit_block(b, t, 1, &hb, rb);
+    /* As prepared, the placeholder's height is refused. */
+    assert_int_equal(parex_engine_execute_prepared(b->e, NULL, rb, MAX_R,
+                         NULL, &err, p, 0), PAREX_E_BLOCK);
+    assert_int_equal(err.reject, PAREX_REJECT_HEIGHT);
+    assert_int_equal(parex_prepared_set_header(NULL, &zero), PAREX_E_MISUSE);
+    next_header(b, &h);
+    assert_int_equal(parex_prepared_set_header(p, &h), PAREX_OK);
+    blk = next_block(a, &t[1], 2, &len);
+    memset(ra, 0, sizeof(ra));
+    memset(rb, 0, sizeof(rb));
+    assert_int_equal(parex_engine_execute(a->e, &ha, ra, MAX_R, NULL, &err,
+                         blk, len, PAREX_EXEC_COMMIT | PAREX_EXEC_RECORD_BAL),
+        PAREX_OK);
+    assert_int_equal(parex_engine_execute_prepared(b->e, &hb, rb, MAX_R, NULL,
+                         &err, p, PAREX_EXEC_COMMIT | PAREX_EXEC_RECORD_BAL),
+        PAREX_OK);
+    assert_header_equal(&ha, &hb);
+    assert_memory_equal(ra, rb, sizeof(ra));
+    assert_int_equal(parex_engine_bal(a->e, bal_a, &na), PAREX_OK);
+    assert_int_equal(parex_engine_bal(b->e, bal_b, &nb), PAREX_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(bal_a, bal_b, na);
+    parex_prepared_free(p);
+    free(blk);
+    free(b2);
+    env_close(a);
+    env_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2309,6 +2364,7 @@ int main(void)
         cmocka_unit_test(test_trace_program_matches_its_definition),
         cmocka_unit_test(test_prepared_blocks_match_execute),
         cmocka_unit_test(test_prepare_beside_a_running_engine),
+        cmocka_unit_test(test_prepared_header_set_after_parent),
         cmocka_unit_test(test_db_reads_and_verify),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);

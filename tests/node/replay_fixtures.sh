@@ -21,6 +21,31 @@ check "roots identical at 1, 2 and 4 threads (min batch width $w)" $? "$(diff "$
 done
 [ "$(wc -l <"$work/roots-1")" -ge 50 ]
 check "every fixture block printed a line" $? "$(cat "$work/roots-1")"
+# Block pipelining (the default: block N+1's stateless stage prepared
+# while block N runs) against --no-pipeline: every line the same but the
+# rates, re-execution counts and the sequential-or-parallel note (these
+# depend on timing: the decision uses the measured cost per tx), every
+# stderr line the same (rejections name file, block, tx and field).
+strip='s/ reexec [0-9]+//; s/[0-9]+ tx\/s \(exec [0-9]+ tx\/s//g; s/, sequential: [a-z -]+//'
+for w in 0 1; do
+    run "$parex" replay --threads 2 --min-batch-width $w --sync none "$fx"
+    printf '%s\n' "$out" | sed -E "$strip" \
+        >"$work/pipe-on"
+    printf '%s\n' "$err" >"$work/pipe-on.err"
+    run "$parex" replay --threads 2 --min-batch-width $w --sync none --no-pipeline "$fx"
+    check "replay --no-pipeline (min batch width $w) exits 0" "$rc" "$err"
+    printf '%s\n' "$out" | sed -E "$strip" \
+        >"$work/pipe-off"
+    printf '%s\n' "$err" >"$work/pipe-off.err"
+    cmp -s "$work/pipe-on" "$work/pipe-off"
+    check "pipelined replay prints what --no-pipeline prints (min batch width $w)" $? \
+        "$(diff "$work/pipe-on" "$work/pipe-off" | head -5)"
+    cmp -s "$work/pipe-on.err" "$work/pipe-off.err"
+    check "pipelined replay's stderr equals --no-pipeline's (min batch width $w)" $? \
+        "$(diff "$work/pipe-on.err" "$work/pipe-off.err" | head -5)"
+done
+grep -q "rejected-as-expected" "$work/pipe-on"
+check "the pipelined runs include rejected blocks" $? "$(head -5 "$work/pipe-on")"
 run "$parex" replay --threads 2 --check --sync none "$fx"
 check "replay --check fixtures exits 0" "$rc" "$err"
 printf '%s\n' "$out" | grep -q "rejected-as-expected"

@@ -29,4 +29,11 @@ for mode in exact drop:0.3:7 none; do
         fi
     done
 done
+# Without block pipelining: the same roots.
+run "$parex" replay --threads 2 --min-batch-width 1 --no-pipeline --sync none "$traces"
+check "traces, --no-pipeline: exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
+printf '%s\n' "$out" | awk '/ block /{print $1, $13}' >"$work/roots-nopipe"
+cmp -s "$first" "$work/roots-nopipe"
+check "roots without pipelining equal exact at 1" $? \
+    "$(diff "$first" "$work/roots-nopipe" | head -5)"
 finish
