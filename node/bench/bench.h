@@ -55,6 +55,7 @@ typedef struct bench_opts {
     int profile;             /* the profiled runs (projection) */
     const char *plot;        /* PNG to draw, or NULL */
     const char *replot;      /* --json output to draw instead of measuring */
+    int no_pipeline;         /* --no-pipeline: end-to-end runs unpipelined */
     char replot_sync[16];
 } bench_opts;
 
@@ -226,6 +227,9 @@ typedef struct bench_run {
     const char *fallback;    /* the reason of the first fallback block */
     int fallback_mixed;      /* blocks fell back for different reasons */
     double ideal_den;        /* sum over blocks of txs / ideal speedup */
+    uint64_t e2e_ns;         /* end to end: the sum of the blocks' total_ns,
+                                or pipelined the wall time of the run's
+                                blocks (preparation overlaps execution) */
     uint8_t root[32];
 } bench_run;
 
@@ -236,6 +240,10 @@ typedef struct bench_exec_cfg {
     uint32_t min_batch_width;    /* 0: the engine's default */
     int profile;                 /* parex_engine_options.profile */
     parex_sync sync;
+    /* Block pipelining: block b+1's stateless stage (decode, ids,
+     * signatures) on `threads` worker threads while block b executes,
+     * roots and commits (node_pipe_*). */
+    int pipeline;
     /* Called after each committed block (may be NULL). */
     void (*on_block)(void *user, parex_engine *e, size_t b,
         const parex_block_stats *st);

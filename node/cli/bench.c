@@ -59,7 +59,8 @@ void node_help_bench(FILE *f)
 "                   [--zipf S] [--tx-work US] [--reps N] [--seed N]\n"
 "                   [--sync full|meta|none] [--json] [--details]\n"
 "                   [--plot FILE.png] [--progress|--no-progress]\n"
-"                   [--no-profile] [--rss-blocks N] [--scaling] [PATH...]\n"
+"                   [--no-profile] [--no-pipeline] [--rss-blocks N]\n"
+"                   [--scaling] [PATH...]\n"
 "       parex bench --replot FILE.jsonl --plot FILE.png\n"
 "\n"
 "Measure the parallel engine against the sequential reference executor on\n"
@@ -142,6 +143,13 @@ void node_help_bench(FILE *f)
 "  --progress       a progress line on stderr (default: when stderr is a\n"
 "                   terminal); --no-progress: never\n"
 "  --no-profile     skip the profiled runs (no projection)\n"
+"  --no-pipeline    end to end without block pipelining: each block's\n"
+"                   decode and signatures inside its execute call, the\n"
+"                   end-to-end time the sum of the blocks' total_ns. By\n"
+"                   default both engines' runs prepare block b+1 (decode,\n"
+"                   ids, signatures) on --threads worker threads while\n"
+"                   block b executes, roots and commits, and end to end\n"
+"                   is the wall time of the run's blocks\n"
 "  --replot FILE    draw the lines of an earlier --json run (FILE) with\n"
 "                   --plot instead of measuring\n"
 "  --rss-blocks N   instead of timing: run N consecutive blocks (default\n"
@@ -422,6 +430,8 @@ int node_cmd_bench(int argc, char **argv)
             progress = 0;
         } else if (strcmp(argv[k], "--no-profile") == 0) {
             o.profile = 0;
+        } else if (strcmp(argv[k], "--no-pipeline") == 0) {
+            o.no_pipeline = 1;
         } else if (argv[k][0] == '-' && argv[k][1] != '\0') {
             node_die(NODE_EXIT_USAGE, "bench: unknown option '%s'", argv[k]);
         } else {
