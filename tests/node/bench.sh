@@ -11,7 +11,7 @@ jget=$2
 . "$(dirname "$0")/tap.sh"
 
 tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
-fields="workload name accounts block_size blocks zipf threads sync reps seed
+fields="workload name accounts block_size blocks zipf threads sync pipeline reps seed
 txs failed_txs batches reexecutions fallback_blocks fallback sequential_block
 tx_work_us tx_work_hashes dag_bound speedup_over_bound dag_depth
 seq_exec_s par_exec_s
@@ -25,11 +25,29 @@ stage_ns.root stage_ns.commit state_root roots_match"
 run "$parex" bench --help
 check "bench --help exits 0" "$rc" "$err"
 for word in --zipf --plot --rss-blocks --scaling --sync --progress \
-    --tx-work --details "signature bound" "makespan" "dependency graph" \
+    --tx-work --details --no-pipeline "signature bound" "makespan" "dependency graph" \
     "fallback" "exit status"; do
     printf '%s' "$out" | grep -q -- "$word"
     check "bench --help mentions '$word'" $? "$out"
 done
+
+# Block pipelining (the default) and --no-pipeline: the JSON says which,
+# both reach the same root and failed-tx count.
+run "$parex" bench $tiny --threads 2 --json --no-profile
+check "bench (pipelined) exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" pipeline state_root failed_txs roots_match \
+    >"$work/pipe-on" 2>&1
+run "$parex" bench $tiny --threads 2 --json --no-profile --no-pipeline
+check "bench --no-pipeline exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" pipeline state_root failed_txs roots_match \
+    >"$work/pipe-off" 2>&1
+grep -q '^true' "$work/pipe-on" && grep -q '^false' "$work/pipe-off"
+check "bench JSON: pipeline true by default, false with --no-pipeline" $? \
+    "$(cat "$work/pipe-on" "$work/pipe-off")"
+[ "$(cut -f2- "$work/pipe-on")" = "$(cut -f2- "$work/pipe-off")" ] &&
+    grep -q 'true$' "$work/pipe-on"
+check "bench: pipelined and unpipelined runs reach the same root" $? \
+    "$(cat "$work/pipe-on" "$work/pipe-off")"
 
 # --json: one object per run with every field; --progress goes to stderr.
 run "$parex" bench $tiny --threads 1,2 --json --progress
