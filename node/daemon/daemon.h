@@ -180,9 +180,16 @@ typedef struct node_hist {
 void node_hist_add(node_hist *h, double seconds);
 
 #define NODE_METHODS 10
+/* Fallback reasons counted per reason: PAREX_FALLBACK_* below this (the
+ * metrics list those parex_fallback_name() knows); any other in the
+ * last. */
+#define NODE_FALLBACK_REASONS 8
 /** Counters for /metrics; guarded by node_ctx.mlock. */
 typedef struct node_metrics {
     uint64_t blocks, txs, batches, reexecutions, fallback_blocks;
+    uint64_t parallel_blocks;  /* blocks on the parallel executor */
+    uint64_t parallel_txs;     /* and their txs */
+    uint64_t fallback_by_reason[NODE_FALLBACK_REASONS];
     uint64_t verify_skipped;   /* txs the engine did not re-verify */
     uint64_t accepted;
     uint64_t dropped[NODE_DROP_REASONS];

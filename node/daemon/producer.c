@@ -196,6 +196,10 @@ static void record_metrics(node_ctx *c, const parex_block_stats *s,
     m->batches += s->batches;
     m->reexecutions += s->reexecutions;
     m->fallback_blocks += s->fallback;
+    m->parallel_blocks += s->fallback == 0;
+    m->parallel_txs += s->fallback == 0 ? ntx : 0;
+    m->fallback_by_reason[s->fallback_reason < NODE_FALLBACK_REASONS
+        ? s->fallback_reason : NODE_FALLBACK_REASONS - 1] += s->fallback;
     m->reruns += runs > 0 ? runs - 1 : 0;
     m->verify_skipped += s->verify_skipped;
     m->stage_ns[0] += s->decode_ns;

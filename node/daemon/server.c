@@ -200,8 +200,24 @@ char *node_metrics_text(node_ctx *c)
         "Re-executions after failed validation, summed over blocks.",
         (double)m->reexecutions);
     metric(&b, "parex_node_sequential_blocks_total", "counter",
-        "Blocks run on the sequential executor (batches too narrow).",
-        (double)m->fallback_blocks);
+        "Blocks run on the sequential executor (any reason; see "
+        "parex_node_fallback_blocks_total).", (double)m->fallback_blocks);
+    metric(&b, "parex_node_parallel_blocks_total", "counter",
+        "Blocks run on the parallel executor.", (double)m->parallel_blocks);
+    metric(&b, "parex_node_parallel_txs_total", "counter",
+        "Transactions of the blocks run on the parallel executor.",
+        (double)m->parallel_txs);
+    head(&b, "parex_node_fallback_blocks_total", "counter", "Blocks run on "
+        "the sequential executor, by the engine's reason "
+        "(parex_fallback_name: narrow, work bound, one thread).");
+    for (i = 1; i < NODE_FALLBACK_REASONS; i++) {
+        const char *why = parex_fallback_name(i);
+        if (strcmp(why, "unknown") == 0 && i + 1 < NODE_FALLBACK_REASONS) {
+            continue;
+        }
+        put(&b, "parex_node_fallback_blocks_total{reason=\"%s\"} %llu\n",
+            why, (unsigned long long)m->fallback_by_reason[i]);
+    }
     metric(&b, "parex_node_block_reruns_total", "counter",
         "Block executions repeated because the engine rejected a tx (at "
         "most one per block).", (double)m->reruns);
