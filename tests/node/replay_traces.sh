@@ -29,6 +29,13 @@ for mode in exact drop:0.3:7 none; do
         fi
     done
 done
+# The README's wrong-declarations example, as written (the engine's own
+# sequential-or-parallel decision): some blocks run in parallel and show
+# re-executions.
+run "$parex" replay --threads 2 --declare drop:0.3:7 --check --sync none "$traces"
+check "README example (drop:0.3:7 --check): exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
+printf '%s\n' "$out" | grep -q ' reexec [1-9]'
+check "README example shows re-executions" $? "$(printf '%s\n' "$out" | head -5)"
 # Without block pipelining: the same roots.
 run "$parex" replay --threads 2 --min-batch-width 1 --no-pipeline --sync none "$traces"
 check "traces, --no-pipeline: exit 0" "$rc" "$(printf '%s\n' "$err" | head -5)"
