@@ -209,6 +209,7 @@ typedef struct bench_result {
     uint64_t peak_rss;
     uint8_t root[32];
     int roots_match;
+    int pipelined;           /* end to end from pipelined runs */
 } bench_result;
 
 /** Progress callback state: the line on stderr while a run is measured. */

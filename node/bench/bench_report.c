@@ -86,7 +86,7 @@ static void print_json(const bench_opts *o, const bench_result *r)
     set_real(j, "zipf", r->zipf);
     set_int(j, "threads", r->threads);
     json_object_set_new(j, "sync", json_string(o->sync_name));
-    json_object_set_new(j, "pipeline", json_boolean(!o->no_pipeline));
+    json_object_set_new(j, "pipeline", json_boolean(r->pipelined));
     set_int(j, "reps", r->reps);
     set_int(j, "seed", o->seed);
     set_int(j, "txs", r->txs);

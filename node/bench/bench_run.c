@@ -101,7 +101,10 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     const bench_opts *o, bench_progress *pg)
 {
     size_t rep, k, reps = (size_t)o->reps;
-    size_t per = o->no_pipeline ? 2 : 4, nruns = per * (reps + 1);
+    /* A run of one block has nothing to overlap (the sweep's, a
+     * trace's): its end to end comes from the unpipelined pair. */
+    int pipe = !o->no_pipeline && w->nblocks > 1;
+    size_t per = pipe ? 4 : 2, nruns = per * (reps + 1);
     uint64_t *v[4 + ST_N];
     bench_exec_cfg cs, cp, qs, qp;
     bench_run rs, rp, ps, pp;
@@ -117,6 +120,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->threads = threads;
     r->reps = o->reps;
     r->roots_match = 1;
+    r->pipelined = pipe;
     for (k = 0; k < 4 + ST_N; k++) {
         v[k] = node_calloc(reps, sizeof(uint64_t));
     }
@@ -140,7 +144,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
         px_bench_execute(&rs, w, &cs);
         px_bench_progress_update(pg, "parallel", per * rep + 1, nruns);
         px_bench_execute(&rp, w, &cp);
-        if (!o->no_pipeline) {
+        if (pipe) {
             px_bench_progress_update(pg, "sequential, pipelined",
                 per * rep + 2, nruns);
             px_bench_execute(&ps, w, &qs);
