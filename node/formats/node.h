@@ -366,9 +366,9 @@ typedef struct node_pipe node_pipe;
  *  change while the pipeline runs. The header may be a placeholder: the
  *  caller sets the real one with parex_prepared_set_header(). */
 typedef void (*node_pipe_encode_fn)(void *user, size_t i, node_buf *out);
-/** Start `workers` threads (0 is 1), at most that many blocks ahead of the
- *  last one taken. e is only read (chain id and limits). Dies on thread
- *  or lock failure. */
+/** Start `workers` threads (0 is 1; at most node_cpus()), at most that
+ *  many blocks ahead of the last one taken. e is only read (chain id and
+ *  limits). Dies on thread or lock failure. */
 node_pipe *node_pipe_start(const parex_engine *e, size_t n, unsigned workers,
     node_pipe_encode_fn encode, void *user);
 /** Wait for block i, the next after the last taken. Returns

@@ -83,6 +83,11 @@ node_pipe *node_pipe_start(const parex_engine *e, size_t n, unsigned workers,
     pl->encode = encode;
     pl->user = user;
     pl->n = n;
+    /* More preparers than CPUs prepare no faster (and --threads may be
+     * in the thousands). */
+    if (workers > node_cpus()) {
+        workers = node_cpus();
+    }
     pl->ahead = workers == 0 ? 1 : workers;
     pl->slots = node_calloc(n > 0 ? n : 1, sizeof(*pl->slots));
     pl->th = node_calloc(pl->ahead, sizeof(*pl->th));
