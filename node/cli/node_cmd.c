@@ -23,6 +23,8 @@ void node_help_node(FILE *f)
 "                  [--idle-timeout S] [--request-deadline MS]\n"
 "                  [--map-size BYTES] [--threads N]\n"
 "                  [--sync full|meta|none] [--log-level LEVEL]\n"
+"                  [--cluster URL[,URL...] --node-name NAME\n"
+"                   [--lease-ttl S] [--advertise URL] [--retention N]]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
 "metrics on GET /metrics, GET /health (docs/node.md). The node owns DIR:\n"
@@ -70,6 +72,22 @@ void node_help_node(FILE *f)
 "                       on disk before its receipts are served; none\n"
 "                       survives a process crash but not an OS crash)\n"
 "  --log-level LEVEL    debug, info (default), warn or error\n"
+"\n", f);
+    fputs(
+"A replicated chain (docs/cluster.md): --cluster names the etcd members'\n"
+"client URLs; the node joins the chain of its genesis there (another\n"
+"genesis under the same chain id is refused, naming both). Every node\n"
+"campaigns for a leader lease; the holder produces, appending each block\n"
+"to the log in etcd before committing it; every node commits only blocks\n"
+"of the log, in height order, re-executing and checking their roots.\n"
+"Submissions to a follower are forwarded to the producer.\n"
+"  --node-name NAME     unique among the chain's nodes ([A-Za-z0-9._-])\n"
+"  --lease-ttl S        leader lease TTL (default 3; failover takes up to\n"
+"                       about 2 TTLs)\n"
+"  --advertise URL      how peers reach this node (default\n"
+"                       http://HOST:PORT of --listen; required with port 0)\n"
+"  --retention N        the producer deletes blocks older than N from etcd\n"
+"                       (default 0: keep all)\n"
 "\n"
 "SIGINT or SIGTERM: stop taking requests, finish the block in progress,\n"
 "exit 0. SIGHUP: log the node's state and limits (nothing else changes).\n"
@@ -161,6 +179,11 @@ int node_cmd_node(int argc, char **argv)
     node_server *srv = NULL;
     node_producer *prod = NULL;
     node_producer_opts po;
+    const char *cl_urls = NULL, *cl_name = NULL, *cl_adv = NULL;
+    uint64_t cl_ttl = 0, cl_keep = 0;
+    uint8_t ghash[32], genc[PAREX_HEADER_BYTES];
+    char advbuf[300];
+    node_replica *rep = NULL;
     sigset_t sigs;
     int k, rc, sig, status;
 
@@ -234,6 +257,20 @@ int node_cmd_node(int argc, char **argv)
                 node_die(NODE_EXIT_USAGE, "option --threads: at least 1 "
                     "(omit it for the online CPUs)");
             }
+        } else if (node_opt_value(argc, argv, &k, "--cluster", &val)) {
+            cl_urls = val;
+        } else if (node_opt_value(argc, argv, &k, "--node-name", &val)) {
+            cl_name = val;
+        } else if (node_opt_value(argc, argv, &k, "--advertise", &val)) {
+            cl_adv = val;
+        } else if (node_opt_value(argc, argv, &k, "--lease-ttl", &val)) {
+            cl_ttl = node_opt_u64("--lease-ttl", val, 3600);
+            if (cl_ttl == 0) {
+                node_die(NODE_EXIT_USAGE, "option --lease-ttl: at least 1 "
+                    "second");
+            }
+        } else if (node_opt_value(argc, argv, &k, "--retention", &val)) {
+            cl_keep = node_opt_u64("--retention", val, UINT64_MAX / 2);
         } else if (node_opt_value(argc, argv, &k, "--sync", &val)) {
             sync = node_opt_sync(val);
         } else {
@@ -244,6 +281,14 @@ int node_cmd_node(int argc, char **argv)
     if (dir == NULL || listen_s == NULL || gfile == NULL) {
         node_die(NODE_EXIT_USAGE, "node: --db, --listen and --genesis are "
             "required (see parex node --help)");
+    }
+    if ((cl_urls == NULL) != (cl_name == NULL)) {
+        node_die(NODE_EXIT_USAGE, "node: --cluster and --node-name go "
+            "together (see parex node --help)");
+    }
+    if (cl_urls == NULL && (cl_adv != NULL || cl_ttl != 0 || cl_keep != 0)) {
+        node_die(NODE_EXIT_USAGE, "node: --lease-ttl, --advertise and "
+            "--retention need --cluster");
     }
     if (max_txs == 0 || mempool == 0 || max_body == 0 || block_bytes == 0 ||
         mempool_bytes == 0 || max_conns == 0 || per_ip == 0 ||
@@ -300,6 +345,8 @@ int node_cmd_node(int argc, char **argv)
                 parex_strerror(rc));
         }
         parex_header_hash(dbo.genesis, &gh);
+        memcpy(ghash, dbo.genesis, 32);
+        parex_header_encode(genc, &gh);
     }
     memset(&ei, 0, sizeof(ei));
     memset(&c, 0, sizeof(c));
@@ -364,6 +411,36 @@ int node_cmd_node(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before the server: its threads read c.replica. */
+    if (cl_urls != NULL) {
+        node_replica_opts ro;
+
+        if (cl_adv == NULL && port == 0) {
+            node_die(NODE_EXIT_USAGE, "node: --cluster with --listen port 0 "
+                "needs --advertise URL (peers forward submissions there)");
+        }
+        if (cl_adv == NULL) {
+            snprintf(advbuf, sizeof(advbuf), "http://%s%s%s:%u",
+                strchr(host, ':') != NULL ? "[" : "", host,
+                strchr(host, ':') != NULL ? "]" : "", port);
+            cl_adv = advbuf;
+        }
+        memset(&ro, 0, sizeof(ro));
+        ro.endpoints = cl_urls;
+        ro.node_name = cl_name;
+        ro.advertise_url = cl_adv;
+        ro.lease_ttl_s = (int64_t)cl_ttl;
+        ro.retention = cl_keep;
+        ro.interval_ms = interval;
+        ro.genesis_hash = ghash;
+        ro.genesis = genc;
+        ro.genesis_len = sizeof(genc);
+        rc = node_replica_open(&rep, err, &c, &ro);
+        if (rc != 0) {
+            node_die(rc == -2 ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME, "%s",
+                err);
+        }
+    }
     memset(&so, 0, sizeof(so));
     so.host = host;
     so.port = port;
@@ -376,7 +453,11 @@ int node_cmd_node(int argc, char **argv)
     }
     memset(&po, 0, sizeof(po));
     po.interval_ms = interval;
-    if (node_producer_start(&prod, &c, e, &po) != 0) {
+    if (rep != NULL) {
+        if (node_replica_start(rep, e) != 0) {
+            node_die(NODE_EXIT_RUNTIME, "cannot start the replica thread");
+        }
+    } else if (node_producer_start(&prod, &c, e, &po) != 0) {
         node_die(NODE_EXIT_RUNTIME, "cannot start the block producer");
     }
     if (parex_db_head(c.db, &head) != PAREX_OK) {
@@ -413,7 +494,12 @@ int node_cmd_node(int argc, char **argv)
     }
     /* No new requests, then let the producer finish its block. */
     node_server_stop(srv);
-    status = node_producer_stop(prod);
+    if (rep != NULL) {
+        status = node_replica_stop(rep);
+        node_replica_free(rep);   /* revokes the lease: a fast handover */
+    } else {
+        status = node_producer_stop(prod);
+    }
     if (parex_db_head(c.db, &head) != PAREX_OK) {
         head.height = 0;
     }

@@ -270,6 +270,28 @@ char *node_metrics_text(node_ctx *c)
         (unsigned long long)m->batch_truncated,
         (unsigned long long)m->http_conn_limit,
         (unsigned long long)m->http_resp_busy);
+    if (c->replica != NULL) {
+        node_replica_status st;
+        int r;
+        node_replica_status_get(c->replica, &st);
+        head(&b, "parex_node_cluster_role", "gauge", "--cluster: 1 for "
+            "this node's role (starting, follower, producer, no-quorum, "
+            "diverged), 0 for the others.");
+        for (r = NODE_ROLE_STARTING; r <= NODE_ROLE_DIVERGED; r++) {
+            put(&b, "parex_node_cluster_role{role=\"%s\"} %d\n",
+                node_role_name(r), r == st.role);
+        }
+        metric(&b, "parex_node_cluster_term", "gauge", "--cluster: the "
+            "producer's lease term (the leader key's etcd revision; 0 "
+            "none known).", (double)st.term);
+        metric(&b, "parex_node_cluster_applied_height", "gauge",
+            "--cluster: the last block of the log applied here.",
+            (double)st.applied);
+        metric(&b, "parex_node_cluster_log_height", "gauge", "--cluster: "
+            "the newest block in the log (etcd).", (double)st.log_head);
+        metric(&b, "parex_node_cluster_lag", "gauge", "--cluster: blocks "
+            "in the log not yet applied here.", (double)st.lag);
+    }
     process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
     free(m);
@@ -293,8 +315,19 @@ static void out_free(void *cls)
     free(o);
 }
 
+static enum MHD_Result reply_h(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type, int64_t height);
+
 static enum MHD_Result reply(node_server *s, struct MHD_Connection *conn,
     unsigned status, char *text, const char *type)
+{
+    return reply_h(s, conn, status, text, type, -1);
+}
+
+/* height >= 0: sent as X-Parex-Height (--cluster: the height a reply
+ * reflects, docs/cluster.md). */
+static enum MHD_Result reply_h(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type, int64_t height)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -345,6 +378,11 @@ queue:
     }
     if (type != NULL) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    }
+    if (height >= 0) {
+        char hv[24];
+        snprintf(hv, sizeof(hv), "%lld", (long long)height);
+        MHD_add_response_header(r, "X-Parex-Height", hv);
     }
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
@@ -562,17 +600,35 @@ static enum MHD_Result too_large(node_server *s, struct MHD_Connection *conn)
         "application/json");
 }
 
-static char *health_text(node_ctx *c)
+/* *bad set when the node must not be used (--cluster: diverged, or no
+ * etcd quorum). */
+static char *health_text(node_ctx *c, int *bad)
 {
     parex_header h;
     json_t *o;
     char *t;
 
+    *bad = 0;
     if (parex_db_head(c->db, &h) != PAREX_OK) {
         return NULL;
     }
     o = json_pack("{s:s, s:o}", "status", "ok", "height",
         node_json_quantity(h.height));
+    if (c->replica != NULL) {
+        node_replica_status st;
+        node_replica_status_get(c->replica, &st);
+        *bad = st.role == NODE_ROLE_DIVERGED ||
+            st.role == NODE_ROLE_NO_QUORUM;
+        json_object_set_new(o, "status", json_string(*bad ?
+            node_role_name(st.role) : "ok"));
+        json_object_set_new(o, "role", json_string(node_role_name(st.role)));
+        json_object_set_new(o, "term", json_integer(st.term));
+        json_object_set_new(o, "log_height", node_json_quantity(st.log_head));
+        json_object_set_new(o, "lag", node_json_quantity(st.lag));
+        if (st.why[0] != '\0') {
+            json_object_set_new(o, "reason", json_string(st.why));
+        }
+    }
     t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
@@ -585,6 +641,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     node_server *s = cls;
     request *q = *con_cls;
     uint64_t t0;
+    int64_t height;
     char *resp;
 
     (void)version;
@@ -593,10 +650,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
             "text/plain; version=0.0.4");
     }
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
-        resp = health_text(s->c);
+        int bad;
+        resp = health_text(s->c, &bad);
         return resp == NULL ? reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
             node_strdup("{\"status\":\"unavailable\"}"), "application/json")
-            : reply(s, conn, MHD_HTTP_OK, resp, "application/json");
+            : reply(s, conn, bad ? MHD_HTTP_SERVICE_UNAVAILABLE :
+            MHD_HTTP_OK, resp, "application/json");
     }
     if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0) {
         return reply(s, conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
@@ -642,6 +701,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return busy(s, conn);
     }
     t0 = node_now_ns();
+    /* --cluster: the applied height as the request is taken; every read
+     * in the reply sees this block or a later one. */
+    height = -1;
+    if (s->c->replica != NULL) {
+        parex_header hh;
+        height = parex_db_head(s->c->db, &hh) == PAREX_OK ?
+            (int64_t)hh.height : 0;
+    }
     resp = node_rpc_handle(s->c, q->body.len == 0 ? "" :
         (const char *)q->body.p, q->body.len);
     (void)t0;
@@ -650,9 +717,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&s->in_flight, q->reserved);
     q->reserved = 0;
     if (resp == NULL) {
-        return reply(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
+        return reply_h(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL, height);
     }
-    return reply(s, conn, MHD_HTTP_OK, resp, "application/json");
+    return reply_h(s, conn, MHD_HTTP_OK, resp, "application/json", height);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
