@@ -604,7 +604,11 @@ int node_replica_forward(node_replica *r, const char *body, size_t len,
     if (node_http_parse_url(&h, err, st.producer_url) != 0) {
         return -1;
     }
-    node_http_set_timeout(&h, 5000);
+    /* A producer that does not answer within a lease TTL is probably
+     * gone (its lease runs out meanwhile): the client tries again, by
+     * then through the next producer. */
+    node_http_set_timeout(&h, (uint64_t)(r->o.lease_ttl_s > 1 ?
+        r->o.lease_ttl_s : 1) * 1000);
     code = node_http_post(&h, err, body, len, resp, &len);
     node_http_close(&h);
     if (code < 0) {
