@@ -363,6 +363,8 @@ typedef struct node_replica_status {
     uint64_t applied;          /* local head */
     uint64_t log_head, log_low;/* newest and oldest block in etcd */
     uint64_t lag;              /* log_head - applied */
+    uint64_t appends;          /* blocks this node appended (produced) */
+    uint64_t append_ns;        /* their time in the ordering round trip */
     char node[72];             /* this node's name */
     char producer[72], producer_url[256];  /* "" when none known */
     char why[NODE_ERR_LEN];    /* the last role change's reason, or "" */

@@ -53,6 +53,7 @@ struct node_replica {
     int diverged;
     int64_t term;
     uint64_t applied, log_head, log_low;
+    uint64_t appends, append_ns;   /* blocks appended, time in pxc_append */
     char producer[72], producer_url[256];
     char why[NODE_ERR_LEN];
 };
@@ -258,6 +259,7 @@ static int append_hook(void *user, const parex_header *h,
     node_replica *r = user;
     pxc_block *got = NULL;
     size_t n = 0;
+    uint64_t t0 = node_now_ns();
     int rc, tries;
 
     for (tries = 0;; tries++) {
@@ -275,6 +277,8 @@ static int append_hook(void *user, const parex_header *h,
         pthread_mutex_lock(&r->mu);
         r->log_head = h->height;
         r->applied = h->height;
+        r->appends++;
+        r->append_ns += node_now_ns() - t0;
         pthread_mutex_unlock(&r->mu);
         set_role(r, NODE_ROLE_PRODUCER, "");
         return 0;
@@ -566,6 +570,8 @@ void node_replica_status_get(node_replica *r, node_replica_status *out)
     out->log_head = r->log_head;
     out->log_low = r->log_low;
     out->lag = r->log_head > r->applied ? r->log_head - r->applied : 0;
+    out->appends = r->appends;
+    out->append_ns = r->append_ns;
     snprintf(out->node, sizeof(out->node), "%s", r->name);
     snprintf(out->producer, sizeof(out->producer), "%s", r->producer);
     snprintf(out->producer_url, sizeof(out->producer_url), "%s",

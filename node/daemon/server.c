@@ -291,6 +291,13 @@ char *node_metrics_text(node_ctx *c)
             "the newest block in the log (etcd).", (double)st.log_head);
         metric(&b, "parex_node_cluster_lag", "gauge", "--cluster: blocks "
             "in the log not yet applied here.", (double)st.lag);
+        metric(&b, "parex_node_cluster_appends_total", "counter",
+            "--cluster: blocks this node appended to the log as producer.",
+            (double)st.appends);
+        metric(&b, "parex_node_cluster_append_seconds_total", "counter",
+            "--cluster: time in those appends (the ordering round trip: "
+            "one etcd txn, with retries); divided by the appends, the cost "
+            "per block.", (double)st.append_ns / 1e9);
     }
     process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
