@@ -123,6 +123,13 @@ class Node:
         res, err = self.rpc("status", timeout=2)
         return res["cluster"] if res else None
 
+    def metric(self, name):
+        with urllib.request.urlopen(self.url + "/metrics", timeout=3) as r:
+            for ln in r.read().decode().splitlines():
+                if ln.startswith(name + " "):
+                    return float(ln.split()[1])
+        return None
+
     def health(self):
         try:
             with urllib.request.urlopen(self.url + "/health",
@@ -280,6 +287,7 @@ def body(tmp):
     # SIGSTOP the producer past its lease, then SIGCONT.
     p = producer()
     ok(p is not None, "a producer to pause")
+    appends0 = p.metric("parex_node_cluster_appends_total")
     p.p.send_signal(signal.SIGSTOP)
     p.paused = True
     others = [n for n in nodes if n is not p]
@@ -295,6 +303,12 @@ def body(tmp):
                    height(p) >= min(height(n) for n in others) - 2, 10)
        is not None, "SIGCONT: the old producer follows and catches up "
        "(%r)" % p.cluster())
+    appends1 = p.metric("parex_node_cluster_appends_total")
+    # At most the append in flight at the SIGSTOP (its txn may have
+    # reached etcd while the lease held); none after the lease ran out.
+    ok(appends1 is not None and appends1 - appends0 <= 1,
+       "the paused producer appended nothing after its lease ran out "
+       "(its appends %s -> %s)" % (appends0, appends1))
 
     # etcd members: kill one, blocks keep coming; kill two, no quorum.
     def member_pid(i):
