@@ -184,6 +184,7 @@ int node_cmd_node(int argc, char **argv)
     uint8_t ghash[32], genc[PAREX_HEADER_BYTES];
     char advbuf[300];
     node_replica *rep = NULL;
+    node_replica_opts ro;
     sigset_t sigs;
     int k, rc, sig, status;
 
@@ -365,6 +366,53 @@ int node_cmd_node(int argc, char **argv)
             ei.message, parex_errname(rc));
     }
     genesis(c.db, &g, gfile, dir);
+    if (cl_urls != NULL) {
+        uint64_t lhead, llow;
+        char peer[256];
+
+        if (cl_adv == NULL && port == 0) {
+            node_die(NODE_EXIT_USAGE, "node: --cluster with --listen port 0 "
+                "needs --advertise URL (peers forward submissions there)");
+        }
+        if (cl_adv == NULL) {
+            snprintf(advbuf, sizeof(advbuf), "http://%s%s%s:%u",
+                strchr(host, ':') != NULL ? "[" : "", host,
+                strchr(host, ':') != NULL ? "]" : "", port);
+            cl_adv = advbuf;
+        }
+        memset(&ro, 0, sizeof(ro));
+        ro.endpoints = cl_urls;
+        ro.node_name = cl_name;
+        ro.advertise_url = cl_adv;
+        ro.lease_ttl_s = (int64_t)cl_ttl;
+        ro.retention = cl_keep;
+        ro.interval_ms = interval;
+        ro.genesis_hash = ghash;
+        ro.genesis = genc;
+        ro.genesis_len = sizeof(genc);
+        /* Catch-up starts from the local head: the log must still hold
+         * the block after it. */
+        rc = node_replica_probe(&ro, g.chain_id, &lhead, &llow, peer,
+            sizeof(peer), err);
+        if (rc != 0) {
+            node_die(rc == -2 ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME, "%s",
+                err);
+        }
+        if (parex_db_head(c.db, &head) != PAREX_OK) {
+            head.height = 0;
+        }
+        if (head.height + 1 < llow) {
+            node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the log's "
+                "oldest block %llu; fetch a snapshot: this build cannot "
+                "(parex state snapshot / GET /snapshot are not merged): "
+                "replace %s with a copy of a peer's store%s%s at height >= "
+                "%llu (`parex state snapshot`, or its stopped --db), or run "
+                "the producer with a larger --retention", dir,
+                (unsigned long long)head.height, (unsigned long long)llow,
+                dir, peer[0] != '\0' ? ", e.g. the producer's at " : "",
+                peer, (unsigned long long)(llow - 1));
+        }
+    }
     parex_engine_options_default(&eo);
     eo.threads = (unsigned)(threads == 0 ? node_cpus() : threads);
     eo.chain_id = g.chain_id;
@@ -413,28 +461,6 @@ int node_cmd_node(int argc, char **argv)
 
     /* Before the server: its threads read c.replica. */
     if (cl_urls != NULL) {
-        node_replica_opts ro;
-
-        if (cl_adv == NULL && port == 0) {
-            node_die(NODE_EXIT_USAGE, "node: --cluster with --listen port 0 "
-                "needs --advertise URL (peers forward submissions there)");
-        }
-        if (cl_adv == NULL) {
-            snprintf(advbuf, sizeof(advbuf), "http://%s%s%s:%u",
-                strchr(host, ':') != NULL ? "[" : "", host,
-                strchr(host, ':') != NULL ? "]" : "", port);
-            cl_adv = advbuf;
-        }
-        memset(&ro, 0, sizeof(ro));
-        ro.endpoints = cl_urls;
-        ro.node_name = cl_name;
-        ro.advertise_url = cl_adv;
-        ro.lease_ttl_s = (int64_t)cl_ttl;
-        ro.retention = cl_keep;
-        ro.interval_ms = interval;
-        ro.genesis_hash = ghash;
-        ro.genesis = genc;
-        ro.genesis_len = sizeof(genc);
         rc = node_replica_open(&rep, err, &c, &ro);
         if (rc != 0) {
             node_die(rc == -2 ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME, "%s",

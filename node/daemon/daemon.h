@@ -370,6 +370,12 @@ typedef struct node_replica_status {
     char why[NODE_ERR_LEN];    /* the last role change's reason, or "" */
 } node_replica_status;
 
+/** Before the store is used: join the chain in etcd (as below, with no
+ *  lease), read the log's newest and oldest heights and the producer's
+ *  URL (peer, cap bytes; "" when none holds the lease), leave. Returns 0,
+ *  -2 (another genesis: err names both hashes) or -1 (err). */
+int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t *head, uint64_t *low, char *peer, size_t cap, char *err);
 /** Join the chain in etcd (pxc_open: the genesis must be the chain id's)
  *  and start the lease keepalive; sets c->replica. c->chain_id must be
  *  set. Returns 0, -2 (another genesis: err names both hashes) or -1. */

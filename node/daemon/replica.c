@@ -465,6 +465,57 @@ static void *replica_main(void *arg)
     return NULL;
 }
 
+/* The pxc configuration of o; cid: 16 bytes for the chain id's text. */
+static void fill_cfg(pxc_config *cfg, char *cid, const node_replica_opts *o,
+    uint32_t chain_id, int64_t ttl)
+{
+    snprintf(cid, 16, "%" PRIu32, chain_id);
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->endpoints = o->endpoints;
+    cfg->chain_id = cid;
+    cfg->genesis_hash = o->genesis_hash;
+    cfg->genesis_hash_len = 32;
+    cfg->genesis = o->genesis;
+    cfg->genesis_len = o->genesis_len;
+    cfg->node_name = o->node_name;
+    cfg->advertise_url = o->advertise_url;
+    cfg->lease_ttl_s = ttl;
+    /* A call must end well within the lease, or a producer could not
+     * renew in time while one member hangs. */
+    cfg->timeout_ms = ttl * 1000 / 2 < PXC_DEFAULT_TIMEOUT_MS ?
+        (long)(ttl * 1000 / 2) : PXC_DEFAULT_TIMEOUT_MS;
+}
+
+int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t *head, uint64_t *low, char *peer, size_t cap, char *err)
+{
+    pxc_chain *ch = NULL;
+    pxc_config cfg;
+    pxc_leader l;
+    char cid[16], perr[PXC_ERR_LEN];
+    int rc;
+
+    fill_cfg(&cfg, cid, o, chain_id, o->lease_ttl_s > 0 ? o->lease_ttl_s :
+        PXC_DEFAULT_TTL_S);
+    rc = pxc_open(&ch, &cfg, perr);
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", perr);
+        return rc == PXC_E_GENESIS ? -2 : -1;
+    }
+    rc = pxc_head(ch, head, low);
+    if (rc == PXC_OK) {
+        rc = pxc_leader_get(ch, &l);
+    }
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", pxc_errmsg(ch));
+        pxc_close(ch);
+        return -1;
+    }
+    snprintf(peer, cap, "%s", l.held ? l.url : "");
+    pxc_close(ch);
+    return 0;
+}
+
 int node_replica_open(node_replica **out, char *err, node_ctx *c,
     const node_replica_opts *o)
 {
@@ -483,21 +534,10 @@ int node_replica_open(node_replica **out, char *err, node_ctx *c,
         r->o.lease_ttl_s = PXC_DEFAULT_TTL_S;
     }
     pthread_mutex_init(&r->mu, NULL);
-    snprintf(cid, sizeof(cid), "%" PRIu32, c->chain_id);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.endpoints = r->endpoints;
-    cfg.chain_id = cid;
-    cfg.genesis_hash = o->genesis_hash;
-    cfg.genesis_hash_len = 32;
-    cfg.genesis = o->genesis;
-    cfg.genesis_len = o->genesis_len;
-    cfg.node_name = r->name;
-    cfg.advertise_url = r->url;
-    cfg.lease_ttl_s = r->o.lease_ttl_s;
-    /* A call must end well within the lease, or a producer could not
-     * renew in time while one member hangs. */
-    cfg.timeout_ms = r->o.lease_ttl_s * 1000 / 2 < PXC_DEFAULT_TIMEOUT_MS ?
-        (long)(r->o.lease_ttl_s * 1000 / 2) : PXC_DEFAULT_TIMEOUT_MS;
+    r->o.endpoints = r->endpoints;
+    r->o.node_name = r->name;
+    r->o.advertise_url = r->url;
+    fill_cfg(&cfg, cid, &r->o, c->chain_id, r->o.lease_ttl_s);
     rc = pxc_open(&r->ch, &cfg, perr);
     if (rc != PXC_OK) {
         node_err(err, "--cluster: %s", perr);
