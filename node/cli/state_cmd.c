@@ -1,6 +1,7 @@
 /* `parex state dump|get|verify|snapshot|fetch`: read a state directory,
  * copy it, or fetch a copy from a running node. */
 #include "cli.h"
+#include "daemon/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@ void node_help_state(FILE *f)
 "       parex state get --db DIR KEYHEX\n"
 "       parex state verify --db DIR\n"
 "       parex state snapshot DIR OUT     (or --db DIR OUT)\n"
+"       parex state fetch URL DIR [--chain-id N] [--genesis-hash HEX]\n"
+"                   [--timeout S] [--max-bytes N]\n"
 "\n"
 "Read a state directory written by `parex replay --db` (opened read-only).\n"
 "  dump     every pair as JSON Lines {\"key\": hex, \"value\": hex}, sorted\n"
@@ -25,11 +28,21 @@ void node_help_state(FILE *f)
 "           running node's. The copy is verified (root recomputed) before\n"
 "           success; prints \"height H root HEX\". OUT opens as a store:\n"
 "           `parex node --db OUT` continues the chain from it.\n"
+"  fetch    download a snapshot from the node at URL (http://HOST:PORT;\n"
+"           its GET /snapshot) into a temporary directory beside DIR,\n"
+"           check it against the node's headers and DIR's store if any\n"
+"           (same chain id and genesis, not behind it, no writer on it)\n"
+"           and --chain-id / --genesis-hash, recompute its root, then\n"
+"           rename it into place: a failed fetch leaves DIR as it was.\n"
+"           Prints \"height H root HEX bytes N\". --timeout bounds the\n"
+"           transfer (default none; a stalled one fails after 30 s),\n"
+"           --max-bytes its size (default 64 GiB).\n"
 "\n"
 "exit status: 0 ok; 1 key not found (get) or root MISMATCH (verify,\n"
-"snapshot: the copy is removed); 2 usage error; 3 bad KEYHEX; 4 the store\n"
-"cannot be opened or read, or OUT cannot be written (or is not empty).\n",
-        f);
+"snapshot: the copy is removed; fetch: the copy does not verify or is of\n"
+"another chain); 2 usage error; 3 bad KEYHEX or --genesis-hash; 4 the\n"
+"store cannot be opened or read, OUT cannot be written (or is not empty),\n"
+"or the fetch failed (message says why).\n", f);
 }
 
 static parex_db *open_ro(const char *dir)
@@ -117,6 +130,56 @@ static int cmd_snapshot(const char *dir, const char *out)
     return fflush(stdout) != 0 ? NODE_EXIT_RUNTIME : NODE_EXIT_OK;
 }
 
+/* `parex state fetch URL DIR`. */
+static int cmd_fetch(int argc, char **argv)
+{
+    node_snapshot_opts o;
+    node_snapshot_info info;
+    const char *pos[2] = {NULL, NULL}, *val;
+    char err[NODE_ERR_LEN], hex[65];
+    int k, npos = 0, rc;
+
+    memset(&o, 0, sizeof(o));
+    for (k = 2; k < argc; k++) {
+        if (node_opt_value(argc, argv, &k, "--chain-id", &val)) {
+            o.chain_id = (uint32_t)node_opt_u64("--chain-id", val,
+                UINT32_MAX);
+        } else if (node_opt_value(argc, argv, &k, "--genesis-hash", &val)) {
+            if (strlen(val) != 64 || node_unhex(o.genesis, val, 64) != 32) {
+                node_die(NODE_EXIT_INPUT, "state fetch: --genesis-hash "
+                    "must be 64 hex digits");
+            }
+        } else if (node_opt_value(argc, argv, &k, "--timeout", &val)) {
+            o.timeout_ms = node_opt_u64("--timeout", val, 86400 * 30) *
+                1000;
+        } else if (node_opt_value(argc, argv, &k, "--max-bytes", &val)) {
+            o.max_bytes = node_opt_u64("--max-bytes", val, UINT64_MAX);
+        } else if (argv[k][0] == '-' || npos == 2) {
+            node_die(NODE_EXIT_USAGE, "state fetch: unexpected argument "
+                "'%s'", argv[k]);
+        } else {
+            pos[npos++] = argv[k];
+        }
+    }
+    if (npos != 2) {
+        node_die(NODE_EXIT_USAGE, "state fetch: usage: parex state fetch "
+            "URL DIR");
+    }
+    rc = node_snapshot_fetch_opts(pos[0], pos[1], &o, &info, err,
+        sizeof(err));
+    if (rc != 0) {
+        node_warn("state fetch: %s (%s)", err, parex_errname(rc));
+        return rc == PAREX_E_MISMATCH || rc == PAREX_E_CORRUPT ?
+            NODE_EXIT_MISMATCH : rc == PAREX_E_INVALID &&
+            strstr(err, "url") == err ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME;
+    }
+    node_hex(hex, info.state_root, 32);
+    printf("height %llu root %s bytes %llu\n",
+        (unsigned long long)info.height, hex,
+        (unsigned long long)info.bytes);
+    return fflush(stdout) != 0 ? NODE_EXIT_RUNTIME : NODE_EXIT_OK;
+}
+
 int node_cmd_state(int argc, char **argv)
 {
     const char *dir = NULL;
@@ -132,6 +195,9 @@ int node_cmd_state(int argc, char **argv)
         return argc < 2 ? NODE_EXIT_USAGE : NODE_EXIT_OK;
     }
     sub = argv[1];
+    if (strcmp(sub, "fetch") == 0) {
+        return cmd_fetch(argc, argv);
+    }
     if (strcmp(sub, "snapshot") == 0) {
         const char *pos[2] = {NULL, NULL};
         int npos = 0;
