@@ -21,6 +21,7 @@ void node_help_node(FILE *f)
 "                  [--response-budget BYTES]\n"
 "                  [--max-conns N] [--max-conns-per-ip N]\n"
 "                  [--idle-timeout S] [--request-deadline MS]\n"
+"                  [--snapshot-timeout S]\n"
 "                  [--map-size BYTES] [--threads N]\n"
 "                  [--sync full|meta|none] [--log-level LEVEL]\n"
 "                  [--cluster URL[,URL...] --node-name NAME\n"
@@ -64,6 +65,9 @@ void node_help_node(FILE *f)
 "  --idle-timeout S     close a connection silent this long (default 15)\n"
 "  --request-deadline MS a request's headers and body must arrive, and its\n"
 "                       response be sent, within MS (default 30000)\n"
+"  --snapshot-timeout S a GET /snapshot (a consistent copy of the store,\n"
+"                       one at a time; `parex state fetch`) must be sent\n"
+"                       within S (default 600); 0: snapshots not served\n"
 "  --map-size BYTES     LMDB map size (default 17179869184, 16 GiB); to\n"
 "                       grow a full store restart with a larger one\n"
 "  --threads N          engine threads including the producer (default: the\n"
@@ -164,7 +168,7 @@ int node_cmd_node(int argc, char **argv)
     uint64_t sender_txs = 1000, ttl = 600, budget = 64u << 20;
     uint64_t max_resp = 32u << 20, max_conns = 512, per_ip = 32;
     uint64_t resp_budget = 256u << 20;
-    uint64_t idle = 15, deadline = 30000, map_size = 0;
+    uint64_t idle = 15, deadline = 30000, map_size = 0, snap_s = 600;
     parex_sync sync = PAREX_SYNC_FULL;
     node_server_opts so;
     char host[256], err[NODE_ERR_LEN];
@@ -239,6 +243,9 @@ int node_cmd_node(int argc, char **argv)
         } else if (node_opt_value(argc, argv, &k, "--request-deadline",
                        &val)) {
             deadline = node_opt_u64("--request-deadline", val, 86400000);
+        } else if (node_opt_value(argc, argv, &k, "--snapshot-timeout",
+                       &val)) {
+            snap_s = node_opt_u64("--snapshot-timeout", val, 86400);
         } else if (node_opt_value(argc, argv, &k, "--map-size", &val)) {
             map_size = node_opt_u64("--map-size", val, (uint64_t)1 << 44);
         } else if (node_opt_value(argc, argv, &k, "--log-level", &val)) {
@@ -474,6 +481,8 @@ int node_cmd_node(int argc, char **argv)
     so.max_conns_per_ip = (unsigned)per_ip;
     so.idle_timeout_s = (unsigned)idle;
     so.deadline_ms = deadline;
+    so.snapshot_dir = snap_s > 0 ? dir : NULL;
+    so.snapshot_ms = snap_s * 1000;
     if (node_server_start(&srv, err, &c, &so, &bound) != 0) {
         node_die(NODE_EXIT_RUNTIME, "%s", err);
     }

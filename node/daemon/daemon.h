@@ -415,10 +415,20 @@ typedef struct node_server_opts {
     uint64_t deadline_ms;      /* a request's headers and body arrive and
                                   its response is sent within this, or
                                   the connection is closed; 0: none */
+    const char *snapshot_dir;  /* GET /snapshot makes its copy in a
+                                  temporary directory here (the store's
+                                  own DIR); NULL: GET /snapshot is 404 */
+    uint64_t snapshot_ms;      /* one GET /snapshot response is sent
+                                  within this (instead of deadline_ms), or
+                                  the connection is closed; 0: none */
 } node_server_opts;
 
 /** Listen on o->host:o->port (*port_out gets the bound port) and serve
- *  POST / (JSON-RPC), GET /metrics and GET /health. Returns 0 or -1. */
+ *  POST / (JSON-RPC), GET /metrics, GET /health and GET /snapshot (a
+ *  consistent copy of the store, parex_db_snapshot(), streamed as its
+ *  data.mdb; one at a time, others get 503 with Retry-After; headers
+ *  X-Parex-Height, -State-Root, -Chain-Id, -Genesis, -Format). Returns 0
+ *  or -1. */
 int node_server_start(node_server **out, char *err, node_ctx *c,
     const node_server_opts *o, unsigned *port_out);
 void node_server_stop(node_server *s);
