@@ -2,6 +2,7 @@
  * transactions over JSON-RPC, produces blocks with the engine. */
 #include "cli.h"
 #include "daemon/daemon.h"
+#include "daemon/snapshot.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -409,15 +410,56 @@ int node_cmd_node(int argc, char **argv)
             head.height = 0;
         }
         if (head.height + 1 < llow) {
-            node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the log's "
-                "oldest block %llu; fetch a snapshot: this build cannot "
-                "(parex state snapshot / GET /snapshot are not merged): "
-                "replace %s with a copy of a peer's store%s%s at height >= "
-                "%llu (`parex state snapshot`, or its stopped --db), or run "
-                "the producer with a larger --retention", dir,
-                (unsigned long long)head.height, (unsigned long long)llow,
-                dir, peer[0] != '\0' ? ", e.g. the producer's at " : "",
-                peer, (unsigned long long)(llow - 1));
+            node_snapshot_opts sno;
+            node_snapshot_info sni;
+
+            /* Behind the retention window: the producer's store, copied
+             * from one read transaction (GET /snapshot), replaces ours;
+             * the log goes on from its height. */
+            if (peer[0] == '\0') {
+                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
+                    "log's oldest block %llu; fetch a snapshot: no producer "
+                    "holds the lease to fetch it from; start again when one "
+                    "does, or replace %s with `parex state fetch URL %s` "
+                    "from a peer", dir, (unsigned long long)head.height,
+                    (unsigned long long)llow, dir, dir);
+            }
+            node_log(NODE_LOG_INFO, "cluster: head %llu is below the log's "
+                "oldest block %llu: fetching a snapshot from the producer "
+                "at %s", (unsigned long long)head.height,
+                (unsigned long long)llow, peer);
+            parex_db_close(c.db);
+            c.db = NULL;
+            memset(&sno, 0, sizeof(sno));
+            sno.chain_id = g.chain_id;
+            memcpy(sno.genesis, ghash, 32);
+            rc = node_snapshot_fetch_opts(peer, dir, &sno, &sni, err,
+                sizeof(err));
+            if (rc != 0) {
+                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
+                    "log's oldest block %llu; fetching a snapshot from %s "
+                    "failed: %s", dir, (unsigned long long)head.height,
+                    (unsigned long long)llow, peer, err);
+            }
+            if (sni.height + 1 < llow) {
+                node_die(NODE_EXIT_RUNTIME, "%s: the snapshot from %s is at "
+                    "height %llu, still below the log's oldest block %llu: "
+                    "start again", dir, peer,
+                    (unsigned long long)sni.height,
+                    (unsigned long long)llow);
+            }
+            dbo.no_create = 1;
+            memset(&ei, 0, sizeof(ei));
+            rc = parex_db_open(&c.db, &ei, dir, &dbo);
+            if (rc != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "%s: cannot open the fetched "
+                    "snapshot: %s (%s)", dir, ei.message, parex_errname(rc));
+            }
+            node_log(NODE_LOG_INFO, "cluster: installed a snapshot of %s at "
+                "height %llu (%llu bytes); replaying the log from %llu",
+                peer, (unsigned long long)sni.height,
+                (unsigned long long)sni.bytes,
+                (unsigned long long)sni.height + 1);
         }
     }
     parex_engine_options_default(&eo);

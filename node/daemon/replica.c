@@ -378,11 +378,10 @@ static void *replica_main(void *arg)
         if (applied < head) {
             if (applied + 1 < low) {
                 snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
-                    "log's oldest block %" PRIu64 "; fetch a snapshot: this "
-                    "build cannot (`parex state snapshot` / GET /snapshot "
-                    "are not merged): copy a peer's stopped --db directory "
-                    "at height >= %" PRIu64 ", or start with a larger "
-                    "--retention on the producer", applied, low, low - 1);
+                    "log's oldest block %" PRIu64 "; fetch a snapshot: "
+                    "restart the node (at start it fetches one from the "
+                    "producer, at height >= %" PRIu64 ")", applied, low,
+                    low - 1);
                 fatal(r, msg);
                 break;
             }
@@ -391,8 +390,9 @@ static void *replica_main(void *arg)
             rc = pxc_read(r->ch, applied + 1, READ_BATCH, &bl, &n);
             if (rc == PXC_E_COMPACTED) {
                 snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
-                    "log's oldest block (%s); fetch a snapshot: this build "
-                    "cannot", applied, pxc_errmsg(r->ch));
+                    "log's oldest block (%s); fetch a snapshot: restart the "
+                    "node (at start it fetches one from the producer)",
+                    applied, pxc_errmsg(r->ch));
                 fatal(r, msg);
                 break;
             }
