@@ -297,8 +297,14 @@ def body(tmp):
     hb, rootb = parse_out(r.stdout)
     ha = height(url)
     ok(hb == ha and root_at(url, ha) == rootb, "fetched the head %d" % ha)
+    # A copy left by a node killed while copying is swept at start.
+    os.mkdir(os.path.join(b, ".snapshot-old"))
+    with open(os.path.join(b, ".snapshot-old", "data.mdb"), "wb") as f:
+        f.write(b"x" * 100)
     bnode, burl = start(tmp, g, "b")
     ok(height(burl) == hb, "node b starts at the snapshot's height")
+    ok(not os.path.exists(os.path.join(b, ".snapshot-old")),
+       "a stale temporary copy in DIR is removed at start")
     r = run("load", "--url", burl, "--senders", "50", "--txs", "200",
             "--timeout", "60")
     ok(r.returncode == 0 and height(burl) > hb,
