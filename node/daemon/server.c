@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -842,6 +843,31 @@ out:
     return ret;
 }
 
+/* Remove the temporary copies a node killed while copying left in DIR
+ * (their directory is removed as soon as the copy is open, so only a
+ * crash during the copy leaves one). This node holds DIR's writer lock:
+ * no other node's copy can be in progress there. */
+static void snapshot_sweep(const char *dir)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    char path[4096];
+
+    if (d == NULL) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, ".snapshot-", 10) == 0 &&
+            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name)
+                < sizeof(path)) {
+            node_log(NODE_LOG_INFO, "removing %s, a snapshot copy left by "
+                "an earlier run", path);
+            (void)node_rmtree(path);
+        }
+    }
+    closedir(d);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     const char *url, const char *method, const char *version,
     const char *upload, size_t *upload_size, void **con_cls)
@@ -989,6 +1015,9 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
     s->deadline_ns = o->deadline_ms * 1000000ULL;
     s->max_conns = o->max_conns;
     s->snapshot_dir = o->snapshot_dir;
+    if (s->snapshot_dir != NULL) {
+        snapshot_sweep(s->snapshot_dir);
+    }
     s->snapshot_ns = o->snapshot_ms * 1000000ULL;
     atomic_init(&s->snapshot_busy, 0);
     atomic_init(&s->in_flight, 0);

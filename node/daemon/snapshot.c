@@ -69,6 +69,11 @@ typedef struct xfer {
     uint8_t root[32], genesis[32];
     uint32_t chain_id;
     char retry_after[16];
+    /* The identity required: checked on the first body byte, so a
+     * snapshot of another chain is refused before it is downloaded. */
+    uint32_t want_chain;
+    uint8_t want_genesis[32];
+    int mismatch;
     int bad_header;
     char bad_name[32];
 } xfer;
@@ -194,6 +199,15 @@ static size_t on_body_ctx(char *p, size_t size, size_t n, void *user)
             xc->x->too_big = 1;
             return 0;
         }
+        if (xc->x->status == 200 && xc->x->have_chain &&
+            xc->x->have_genesis &&
+            ((xc->x->want_chain != 0 &&
+              xc->x->chain_id != xc->x->want_chain) ||
+             (!all_zero(xc->x->want_genesis, 32) &&
+              memcmp(xc->x->genesis, xc->x->want_genesis, 32) != 0))) {
+            xc->x->mismatch = 1;
+            return 0;
+        }
     }
     return on_body(p, size, n, xc->x);
 }
@@ -205,6 +219,7 @@ typedef struct target {
     int exists;               /* dir exists (a directory) */
     int store;                /* it holds data.mdb */
     int lock_fd;              /* its writer.lock, flock'd; -1 */
+    int lock_created;         /* this fetch made writer.lock */
     int has_chain;            /* the store has a genesis */
     uint32_t chain_id;
     uint8_t genesis[32];
@@ -270,7 +285,14 @@ static int inspect(target *t, const char *dir, char *err, size_t errlen)
      * must not swap its store), and holding it keeps a node from starting
      * on dir until the new store is in place. */
     snprintf(path, n, "%s/writer.lock", dir);
-    t->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    t->lock_fd = open(path, O_RDWR | O_CLOEXEC);
+    if (t->lock_fd < 0 && errno == ENOENT) {
+        /* A store never opened read-write (a fresh copy): made here, and
+         * removed again if the fetch fails, so dir stays as it was. */
+        t->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+            0644);
+        t->lock_created = t->lock_fd >= 0;
+    }
     free(path);
     if (t->lock_fd < 0) {
         return fail(err, errlen, PAREX_E_IO, "%s/writer.lock: %s", dir,
@@ -455,7 +477,9 @@ static int download(const char *url, const char *tmp,
                                   x->body.p[x->body.len - 1] == '\r')) {
         x->body.len--;
     }
-    if (x->too_big) {
+    if (x->mismatch) {
+        rc = 1; /* the caller's check_identity names both */
+    } else if (x->too_big) {
         rc = fail(err, errlen, PAREX_E_LIMIT, "%s: the snapshot is over "
             "the %llu-byte limit (%llu bytes announced)", url,
             (unsigned long long)x->max, (unsigned long long)x->length);
@@ -596,10 +620,16 @@ int node_snapshot_fetch_opts(const char *peer_url, const char *dir,
         goto out;
     }
 
+    x.want_chain = want_chain;
+    memcpy(x.want_genesis, want_genesis, 32);
     rc = download(url, tmp, o, &x, err, errlen);
-    if (rc == 0) {
+    if (rc == 0 || x.mismatch) {
         rc = check_identity("the peer's snapshot", x.chain_id, x.genesis,
             want_chain, want_genesis, want_what, err, errlen);
+        if (rc == 0 && x.mismatch) {
+            rc = fail(err, errlen, PAREX_E_MISMATCH, "the peer's snapshot "
+                "is of another chain"); /* not reached: same test */
+        }
     }
     if (rc == 0) {
         rc = check_copy(tmp, url, &x, &got, err, errlen);
@@ -640,6 +670,14 @@ out:
         free(tmp);
     }
     if (t.lock_fd >= 0) {
+        if (rc != 0 && t.lock_created) {
+            size_t k = strlen(dir) + sizeof("/writer.lock");
+            char *lp = node_malloc(k);
+
+            snprintf(lp, k, "%s/writer.lock", dir);
+            (void)unlink(lp); /* still ours: we hold its lock */
+            free(lp);
+        }
         close(t.lock_fd);
     }
     node_buf_release(&x.body);

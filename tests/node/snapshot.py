@@ -249,16 +249,33 @@ def body(tmp):
     lout, lerr = load.communicate(timeout=240)
     ok(load.returncode == 0, "load exits 0: %s" % lerr[-300:])
     st, hdr, data = get_snapshot(url)
-    busy_ok = len(data) > 6 << 20
+    size = len(data)
+    busy_ok = size > 6 << 20
     del data
-    s = stalled_snapshot(url)
+    def sent():
+        return sum("GET /snapshot: sending" in ln for ln in a.log)
+    # The slot is held from the copy on; wait until the node has made it
+    # and queued the response, which the socket buffers cannot take. (The
+    # last stream's slot is freed when libmicrohttpd is done with its
+    # connection, a moment after its client read the last byte: a request
+    # right then gets 503, so try again.)
+    for attempt in range(20):
+        n0 = sent()
+        s = stalled_snapshot(url)
+        if wait_for(lambda: sent() > n0, 10):
+            break
+        s.close()
+        time.sleep(0.5)
     c = os.path.join(tmp, "c")
     if busy_ok:
-        time.sleep(1.0)
+        ok(sent() > n0, "the slow client's snapshot is being sent (attempt "
+           "%d)" % (attempt + 1))
         r = run("state", "fetch", url, c)
         ok(r.returncode == 4 and "HTTP 503" in r.stderr and
            "retry after 5 s" in r.stderr,
-           "a second concurrent fetch is refused: %s" % r.stderr.strip())
+           "a second concurrent fetch is refused: exit %d %s %s (%d-byte "
+           "snapshot)" % (r.returncode, r.stdout.strip(), r.stderr.strip(),
+                         size))
         ok(not os.path.exists(c) and leftovers(tmp) == [],
            "the refused fetch leaves no target and no temporary directory")
         h1 = height(url)
@@ -280,8 +297,14 @@ def body(tmp):
     hb, rootb = parse_out(r.stdout)
     ha = height(url)
     ok(hb == ha and root_at(url, ha) == rootb, "fetched the head %d" % ha)
+    # A copy left by a node killed while copying is swept at start.
+    os.mkdir(os.path.join(b, ".snapshot-old"))
+    with open(os.path.join(b, ".snapshot-old", "data.mdb"), "wb") as f:
+        f.write(b"x" * 100)
     bnode, burl = start(tmp, g, "b")
     ok(height(burl) == hb, "node b starts at the snapshot's height")
+    ok(not os.path.exists(os.path.join(b, ".snapshot-old")),
+       "a stale temporary copy in DIR is removed at start")
     r = run("load", "--url", burl, "--senders", "50", "--txs", "200",
             "--timeout", "60")
     ok(r.returncode == 0 and height(burl) > hb,
