@@ -294,11 +294,16 @@ def body(tmp):
     p.paused = True
     others = [n for n in nodes if n is not p]
     h0 = max(height(n) for n in others)
-    ok(nm.wait_for(lambda: any(height(n) > h0 + 2 for n in others),
-                   10 * TTL) is not None,
+    # Two blocks past the pause (the paused one may have appended one just
+    # before it). Generous: on a loaded machine (ASan) etcd calls are slow.
+    got = nm.wait_for(lambda: any(height(n) > h0 + 1 for n in others),
+                      20 * TTL)
+    ok(got is not None,
        "the paused producer's lease ran out: others produce (%r, heights "
-       "%r from %d, submissions %r)" % (roles(), [height(n) for n in
-                                                  others], h0, counts))
+       "%r from %d, submissions %r)%s" % (
+           roles(), [height(n) for n in others], h0, counts,
+           "" if got is not None else "; logs: %r" % [n.log[-6:]
+                                                      for n in others]))
     p.p.send_signal(signal.SIGCONT)
     p.paused = False
     ok(nm.wait_for(lambda: (p.cluster() or {}).get("role") == "follower" and
