@@ -606,6 +606,62 @@ int px__store_read_only(const px__store *s)
     return s->read_only;
 }
 
+int px__store_copy(px__store *s, parex_error_info *err, const char *dir)
+{
+    size_t n = strlen(dir) + sizeof "/data.mdb";
+    char *path = malloc(n);
+    struct stat st;
+    int rc, ret, fd;
+
+    err_clear(err);
+    if (path == NULL) {
+        return open_fail(err, PAREX_E_NOMEM, dir, "cannot copy the store",
+            strerror(ENOMEM));
+    }
+    snprintf(path, n, "%s/data.mdb", dir);
+    if (lstat(path, &st) == 0) {
+        free(path);
+        return open_fail(err, PAREX_E_EXISTS, dir, "cannot copy the store",
+            "data.mdb already exists");
+    }
+    /* mdb_env_copy2 creates DIR/data.mdb (O_CREAT | O_EXCL) and walks the
+     * trees of one read transaction it begins itself; compaction drops
+     * free pages, so the copy is no larger than the live data. */
+    rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    if (rc == EEXIST) {
+        /* Created since the check above, by someone else: not ours. */
+        free(path);
+        return open_fail(err, PAREX_E_EXISTS, dir, "cannot copy the store",
+            "data.mdb already exists");
+    }
+    if (rc != MDB_SUCCESS) {
+        ret = open_fail(err, map_mdb(rc), dir, "cannot copy the store",
+            mdb_strerror(rc));
+        goto err_file;
+    }
+    /* LMDB does not sync the copy: a snapshot reported written must
+     * survive a crash. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+
+        if (fd >= 0) {
+            close(fd);
+        }
+        ret = open_fail(err, PAREX_E_IO, dir, "cannot sync the copy",
+            strerror(e));
+        goto err_file;
+    }
+    close(fd);
+    free(path);
+    return PAREX_OK;
+
+err_file:
+    (void)unlink(path); /* created by this call (O_EXCL above) or absent */
+    free(path);
+    return ret;
+}
+
 int px__snap_begin(px__snap **out, px__store *s)
 {
     px__snap *sn;

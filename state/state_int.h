@@ -65,6 +65,18 @@ int px__store_open(px__store **out, parex_error_info *err, const char *dir,
 void px__store_close(px__store *s);
 int px__store_read_only(const px__store *s);
 
+/** Write a compacted copy of every database of s into the directory dir
+ *  (which must exist and hold no data.mdb) as data.mdb, as of one read
+ *  transaction (LMDB's mdb_env_copy2 with MDB_CP_COMPACT begins it
+ *  itself): commits made meanwhile by the writer are neither blocked nor
+ *  seen. The file is fsync'd before the call returns. Thread-safe; s may
+ *  be read-only.
+ *  Returns PAREX_OK, PAREX_E_EXISTS (dir/data.mdb exists, left as it
+ *  was), PAREX_E_IO (dir missing or unwritable, disk full, fsync),
+ *  PAREX_E_NOMEM, PAREX_E_CORRUPT, PAREX_E_STORAGE; err (may be NULL)
+ *  names dir. On failure a partial dir/data.mdb is removed. */
+int px__store_copy(px__store *s, parex_error_info *err, const char *dir);
+
 /** Begin a read snapshot (MDB_RDONLY txn). Thread-safe; the snapshot
  *  itself is used by one thread at a time. */
 int px__snap_begin(px__snap **out, px__store *s);

@@ -380,6 +380,49 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_read_prefix(parex_read *r,
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_verify(const parex_db *db,
     uint8_t root[32]) PAREX_ARG_NONNULL(1);
 
+/** Write a consistent copy of the store into a new directory: state,
+ *  headers, blocks, receipts and the store's identity (format, chain id,
+ *  genesis hash), all as of one committed block, for a node that must
+ *  catch up further than it can replay (docs/cluster.md).
+ *
+ *  The copy comes from one read transaction (LMDB's compacting copy,
+ *  mdb_env_copy2 with MDB_CP_COMPACT, which begins it): blocks may commit
+ *  from other threads meanwhile, neither blocked nor seen; the copy holds
+ *  the newest block committed when it began. It is a store of its own,
+ *  free pages dropped: parex_db_open() opens it, and a writer on it
+ *  continues the chain. head is read back from the copy, so it describes
+ *  exactly what was written. The state root is not recomputed here: run
+ *  parex_db_verify() on the copy for that.
+ *
+ *  Returns: PAREX_OK (dir holds the copy, data.mdb, fsync'd; and the
+ *           lock.mdb of reading it back);
+ *           PAREX_E_EXISTS (dir is not an empty directory: nothing
+ *           changed);
+ *           PAREX_E_IO (dir cannot be created: parent missing or not
+ *           writable; disk full; fsync failed);
+ *           PAREX_E_NOTFOUND (the store has no genesis block yet);
+ *           PAREX_E_CORRUPT, PAREX_E_STORAGE (LMDB failed to copy or
+ *           to read the copy back); PAREX_E_NOMEM;
+ *           PAREX_E_MISUSE (db or dir NULL).
+ *           On every error, what the call created is removed: the files,
+ *           and dir itself if the call made it.
+ *  Args:    db: any open store, read-only or read-write.
+ *  Out:     head: may be NULL; the header of the copy's head block (its
+ *                 height and state_root are what the copy reflects).
+ *           err: may be NULL; the message names dir on failure.
+ *  In:      dir: NUL-terminated path of a directory that does not exist
+ *                (created, mode 0777 & ~umask; its parent must exist) or
+ *                is empty.
+ *  Thread-safety: may run concurrently with an engine's execution and
+ *           commit on db, with reads, and with other snapshots. It holds
+ *           one LMDB reader slot for its duration, which keeps the pages
+ *           of its block from reuse: the store's file may grow meanwhile.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_db_snapshot(const parex_db *db,
+    parex_header *head, parex_error_info *err, const char *dir)
+    PAREX_ARG_NONNULL(1, 4);
+
 /* ---- programs ----------------------------------------------------------- */
 
 /** A program: a deterministic function of the values it reads, the sender

@@ -2,6 +2,7 @@
  * transactions over JSON-RPC, produces blocks with the engine. */
 #include "cli.h"
 #include "daemon/daemon.h"
+#include "daemon/snapshot.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,8 +22,11 @@ void node_help_node(FILE *f)
 "                  [--response-budget BYTES]\n"
 "                  [--max-conns N] [--max-conns-per-ip N]\n"
 "                  [--idle-timeout S] [--request-deadline MS]\n"
+"                  [--snapshot-timeout S]\n"
 "                  [--map-size BYTES] [--threads N]\n"
 "                  [--sync full|meta|none] [--log-level LEVEL]\n"
+"                  [--cluster URL[,URL...] --node-name NAME\n"
+"                   [--lease-ttl S] [--advertise URL] [--retention N]]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
 "metrics on GET /metrics, GET /health (docs/node.md). The node owns DIR:\n"
@@ -62,6 +66,9 @@ void node_help_node(FILE *f)
 "  --idle-timeout S     close a connection silent this long (default 15)\n"
 "  --request-deadline MS a request's headers and body must arrive, and its\n"
 "                       response be sent, within MS (default 30000)\n"
+"  --snapshot-timeout S a GET /snapshot (a consistent copy of the store,\n"
+"                       one at a time; `parex state fetch`) must be sent\n"
+"                       within S (default 600); 0: snapshots not served\n"
 "  --map-size BYTES     LMDB map size (default 17179869184, 16 GiB); to\n"
 "                       grow a full store restart with a larger one\n"
 "  --threads N          engine threads including the producer (default: the\n"
@@ -70,6 +77,24 @@ void node_help_node(FILE *f)
 "                       on disk before its receipts are served; none\n"
 "                       survives a process crash but not an OS crash)\n"
 "  --log-level LEVEL    debug, info (default), warn or error\n"
+"\n", f);
+    fputs(
+"A replicated chain (docs/cluster.md): --cluster names the etcd members'\n"
+"client URLs; the node joins the chain of its genesis there (another\n"
+"genesis under the same chain id is refused, naming both). Every node\n"
+"campaigns for a leader lease; the holder produces, appending each block\n"
+"to the log in etcd before committing it; every node commits only blocks\n"
+"of the log, in height order, re-executing and checking their roots.\n"
+"Submissions to a follower are forwarded to the producer. A node whose\n"
+"head is behind the log's oldest block (--retention) fetches the\n"
+"producer's snapshot (GET /snapshot) into DIR at start.\n"
+"  --node-name NAME     unique among the chain's nodes ([A-Za-z0-9._-])\n"
+"  --lease-ttl S        leader lease TTL (default 3; failover takes up to\n"
+"                       about 2 TTLs)\n"
+"  --advertise URL      how peers reach this node (default\n"
+"                       http://HOST:PORT of --listen; required with port 0)\n"
+"  --retention N        the producer deletes blocks older than N from etcd\n"
+"                       (default 0: keep all)\n"
 "\n"
 "SIGINT or SIGTERM: stop taking requests, finish the block in progress,\n"
 "exit 0. SIGHUP: log the node's state and limits (nothing else changes).\n"
@@ -146,7 +171,7 @@ int node_cmd_node(int argc, char **argv)
     uint64_t sender_txs = 1000, ttl = 600, budget = 64u << 20;
     uint64_t max_resp = 32u << 20, max_conns = 512, per_ip = 32;
     uint64_t resp_budget = 256u << 20;
-    uint64_t idle = 15, deadline = 30000, map_size = 0;
+    uint64_t idle = 15, deadline = 30000, map_size = 0, snap_s = 600;
     parex_sync sync = PAREX_SYNC_FULL;
     node_server_opts so;
     char host[256], err[NODE_ERR_LEN];
@@ -161,6 +186,12 @@ int node_cmd_node(int argc, char **argv)
     node_server *srv = NULL;
     node_producer *prod = NULL;
     node_producer_opts po;
+    const char *cl_urls = NULL, *cl_name = NULL, *cl_adv = NULL;
+    uint64_t cl_ttl = 0, cl_keep = 0;
+    uint8_t ghash[32], genc[PAREX_HEADER_BYTES];
+    char advbuf[300];
+    node_replica *rep = NULL;
+    node_replica_opts ro;
     sigset_t sigs;
     int k, rc, sig, status;
 
@@ -215,6 +246,9 @@ int node_cmd_node(int argc, char **argv)
         } else if (node_opt_value(argc, argv, &k, "--request-deadline",
                        &val)) {
             deadline = node_opt_u64("--request-deadline", val, 86400000);
+        } else if (node_opt_value(argc, argv, &k, "--snapshot-timeout",
+                       &val)) {
+            snap_s = node_opt_u64("--snapshot-timeout", val, 86400);
         } else if (node_opt_value(argc, argv, &k, "--map-size", &val)) {
             map_size = node_opt_u64("--map-size", val, (uint64_t)1 << 44);
         } else if (node_opt_value(argc, argv, &k, "--log-level", &val)) {
@@ -234,6 +268,20 @@ int node_cmd_node(int argc, char **argv)
                 node_die(NODE_EXIT_USAGE, "option --threads: at least 1 "
                     "(omit it for the online CPUs)");
             }
+        } else if (node_opt_value(argc, argv, &k, "--cluster", &val)) {
+            cl_urls = val;
+        } else if (node_opt_value(argc, argv, &k, "--node-name", &val)) {
+            cl_name = val;
+        } else if (node_opt_value(argc, argv, &k, "--advertise", &val)) {
+            cl_adv = val;
+        } else if (node_opt_value(argc, argv, &k, "--lease-ttl", &val)) {
+            cl_ttl = node_opt_u64("--lease-ttl", val, 3600);
+            if (cl_ttl == 0) {
+                node_die(NODE_EXIT_USAGE, "option --lease-ttl: at least 1 "
+                    "second");
+            }
+        } else if (node_opt_value(argc, argv, &k, "--retention", &val)) {
+            cl_keep = node_opt_u64("--retention", val, UINT64_MAX / 2);
         } else if (node_opt_value(argc, argv, &k, "--sync", &val)) {
             sync = node_opt_sync(val);
         } else {
@@ -244,6 +292,14 @@ int node_cmd_node(int argc, char **argv)
     if (dir == NULL || listen_s == NULL || gfile == NULL) {
         node_die(NODE_EXIT_USAGE, "node: --db, --listen and --genesis are "
             "required (see parex node --help)");
+    }
+    if ((cl_urls == NULL) != (cl_name == NULL)) {
+        node_die(NODE_EXIT_USAGE, "node: --cluster and --node-name go "
+            "together (see parex node --help)");
+    }
+    if (cl_urls == NULL && (cl_adv != NULL || cl_ttl != 0 || cl_keep != 0)) {
+        node_die(NODE_EXIT_USAGE, "node: --lease-ttl, --advertise and "
+            "--retention need --cluster");
     }
     if (max_txs == 0 || mempool == 0 || max_body == 0 || block_bytes == 0 ||
         mempool_bytes == 0 || max_conns == 0 || per_ip == 0 ||
@@ -300,6 +356,8 @@ int node_cmd_node(int argc, char **argv)
                 parex_strerror(rc));
         }
         parex_header_hash(dbo.genesis, &gh);
+        memcpy(ghash, dbo.genesis, 32);
+        parex_header_encode(genc, &gh);
     }
     memset(&ei, 0, sizeof(ei));
     memset(&c, 0, sizeof(c));
@@ -318,6 +376,94 @@ int node_cmd_node(int argc, char **argv)
             ei.message, parex_errname(rc));
     }
     genesis(c.db, &g, gfile, dir);
+    if (cl_urls != NULL) {
+        uint64_t lhead, llow;
+        char peer[256];
+
+        if (cl_adv == NULL && port == 0) {
+            node_die(NODE_EXIT_USAGE, "node: --cluster with --listen port 0 "
+                "needs --advertise URL (peers forward submissions there)");
+        }
+        if (cl_adv == NULL) {
+            snprintf(advbuf, sizeof(advbuf), "http://%s%s%s:%u",
+                strchr(host, ':') != NULL ? "[" : "", host,
+                strchr(host, ':') != NULL ? "]" : "", port);
+            cl_adv = advbuf;
+        }
+        memset(&ro, 0, sizeof(ro));
+        ro.endpoints = cl_urls;
+        ro.node_name = cl_name;
+        ro.advertise_url = cl_adv;
+        ro.lease_ttl_s = (int64_t)cl_ttl;
+        ro.retention = cl_keep;
+        ro.interval_ms = interval;
+        ro.genesis_hash = ghash;
+        ro.genesis = genc;
+        ro.genesis_len = sizeof(genc);
+        /* Catch-up starts from the local head: the log must still hold
+         * the block after it. */
+        rc = node_replica_probe(&ro, g.chain_id, &lhead, &llow, peer,
+            sizeof(peer), err);
+        if (rc != 0) {
+            node_die(rc == -2 ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME, "%s",
+                err);
+        }
+        if (parex_db_head(c.db, &head) != PAREX_OK) {
+            head.height = 0;
+        }
+        if (head.height + 1 < llow) {
+            node_snapshot_opts sno;
+            node_snapshot_info sni;
+
+            /* Behind the retention window: the producer's store, copied
+             * from one read transaction (GET /snapshot), replaces ours;
+             * the log goes on from its height. */
+            if (peer[0] == '\0') {
+                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
+                    "log's oldest block %llu; fetch a snapshot: no producer "
+                    "holds the lease to fetch it from; start again when one "
+                    "does, or replace %s with `parex state fetch URL %s` "
+                    "from a peer", dir, (unsigned long long)head.height,
+                    (unsigned long long)llow, dir, dir);
+            }
+            node_log(NODE_LOG_INFO, "cluster: head %llu is below the log's "
+                "oldest block %llu: fetching a snapshot from the producer "
+                "at %s", (unsigned long long)head.height,
+                (unsigned long long)llow, peer);
+            parex_db_close(c.db);
+            c.db = NULL;
+            memset(&sno, 0, sizeof(sno));
+            sno.chain_id = g.chain_id;
+            memcpy(sno.genesis, ghash, 32);
+            rc = node_snapshot_fetch_opts(peer, dir, &sno, &sni, err,
+                sizeof(err));
+            if (rc != 0) {
+                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
+                    "log's oldest block %llu; fetching a snapshot from %s "
+                    "failed: %s", dir, (unsigned long long)head.height,
+                    (unsigned long long)llow, peer, err);
+            }
+            if (sni.height + 1 < llow) {
+                node_die(NODE_EXIT_RUNTIME, "%s: the snapshot from %s is at "
+                    "height %llu, still below the log's oldest block %llu: "
+                    "start again", dir, peer,
+                    (unsigned long long)sni.height,
+                    (unsigned long long)llow);
+            }
+            dbo.no_create = 1;
+            memset(&ei, 0, sizeof(ei));
+            rc = parex_db_open(&c.db, &ei, dir, &dbo);
+            if (rc != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "%s: cannot open the fetched "
+                    "snapshot: %s (%s)", dir, ei.message, parex_errname(rc));
+            }
+            node_log(NODE_LOG_INFO, "cluster: installed a snapshot of %s at "
+                "height %llu (%llu bytes); replaying the log from %llu",
+                peer, (unsigned long long)sni.height,
+                (unsigned long long)sni.bytes,
+                (unsigned long long)sni.height + 1);
+        }
+    }
     parex_engine_options_default(&eo);
     eo.threads = (unsigned)(threads == 0 ? node_cpus() : threads);
     eo.chain_id = g.chain_id;
@@ -364,6 +510,14 @@ int node_cmd_node(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before the server: its threads read c.replica. */
+    if (cl_urls != NULL) {
+        rc = node_replica_open(&rep, err, &c, &ro);
+        if (rc != 0) {
+            node_die(rc == -2 ? NODE_EXIT_USAGE : NODE_EXIT_RUNTIME, "%s",
+                err);
+        }
+    }
     memset(&so, 0, sizeof(so));
     so.host = host;
     so.port = port;
@@ -371,12 +525,18 @@ int node_cmd_node(int argc, char **argv)
     so.max_conns_per_ip = (unsigned)per_ip;
     so.idle_timeout_s = (unsigned)idle;
     so.deadline_ms = deadline;
+    so.snapshot_dir = snap_s > 0 ? dir : NULL;
+    so.snapshot_ms = snap_s * 1000;
     if (node_server_start(&srv, err, &c, &so, &bound) != 0) {
         node_die(NODE_EXIT_RUNTIME, "%s", err);
     }
     memset(&po, 0, sizeof(po));
     po.interval_ms = interval;
-    if (node_producer_start(&prod, &c, e, &po) != 0) {
+    if (rep != NULL) {
+        if (node_replica_start(rep, e) != 0) {
+            node_die(NODE_EXIT_RUNTIME, "cannot start the replica thread");
+        }
+    } else if (node_producer_start(&prod, &c, e, &po) != 0) {
         node_die(NODE_EXIT_RUNTIME, "cannot start the block producer");
     }
     if (parex_db_head(c.db, &head) != PAREX_OK) {
@@ -413,7 +573,12 @@ int node_cmd_node(int argc, char **argv)
     }
     /* No new requests, then let the producer finish its block. */
     node_server_stop(srv);
-    status = node_producer_stop(prod);
+    if (rep != NULL) {
+        status = node_replica_stop(rep);
+        node_replica_free(rep);   /* revokes the lease: a fast handover */
+    } else {
+        status = node_producer_stop(prod);
+    }
     if (parex_db_head(c.db, &head) != PAREX_OK) {
         head.height = 0;
     }

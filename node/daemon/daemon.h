@@ -243,6 +243,8 @@ typedef struct node_ctx {
     pthread_mutex_t mlock;     /* guards metrics */
     node_metrics m;
     uint64_t start_ns;
+    /* --cluster: the replicated chain (replica.c), else NULL. */
+    struct node_replica *replica;
 } node_ctx;
 
 /** Set up the locks, the mempool and counters of c (db and the other
@@ -292,6 +294,7 @@ char *node_rpc_error_text(int code, const char *msg);
 #define NODE_RPC_NOT_FOUND (-32005)
 #define NODE_RPC_BUSY (-32006)         /* body budget: try again */
 #define NODE_RPC_TOO_LARGE (-32007)    /* response over --max-response */
+#define NODE_RPC_NO_PRODUCER (-32008)  /* --cluster: no producer reachable */
 
 /** The metrics page in Prometheus text format (malloc'd). */
 char *node_metrics_text(node_ctx *c);
@@ -324,6 +327,86 @@ int node_producer_stop(node_producer *p);
  *  storage or commit failures only. */
 long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again);
 
+/** Told about the executed, still pending block before it is committed:
+ *  h its computed header, block/len its encoding with that header (roots
+ *  filled). Returns 0: commit it; 1: discard it (node_produce_block_hook
+ *  returns 0, nothing committed, the txs stay pending); -1: discard it and
+ *  fail (returns -1). */
+typedef int (*node_block_hook)(void *user, const parex_header *h,
+    const uint8_t *block, size_t len);
+/** node_produce_block() with a hook between execution and commit (NULL:
+ *  the same as node_produce_block). */
+long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
+    int *again, node_block_hook hook, void *user);
+
+/* ---- replica.c: a replicated chain (--cluster, docs/cluster.md) ------- */
+
+typedef struct node_replica node_replica;
+
+typedef struct node_replica_opts {
+    const char *endpoints;     /* etcd client URLs, comma-separated */
+    const char *node_name;     /* unique among the chain's nodes */
+    const char *advertise_url; /* how peers reach this node (may be NULL:
+                                  then submissions are not forwarded here) */
+    int64_t lease_ttl_s;       /* 0: PXC_DEFAULT_TTL_S */
+    uint64_t retention;        /* blocks the producer keeps in etcd; 0: all */
+    uint64_t interval_ms;      /* as node_producer_opts */
+    const uint8_t *genesis_hash;  /* 32 bytes: the genesis header's hash */
+    const uint8_t *genesis;    /* the encoded genesis header */
+    size_t genesis_len;
+} node_replica_opts;
+
+#define NODE_ROLE_STARTING 0
+#define NODE_ROLE_FOLLOWER 1
+#define NODE_ROLE_PRODUCER 2
+#define NODE_ROLE_NO_QUORUM 3      /* etcd does not answer: no majority */
+#define NODE_ROLE_DIVERGED 4       /* a log block differs from ours: stopped */
+/** "starting", "follower", "producer", "no-quorum", "diverged". */
+const char *node_role_name(int role);
+
+typedef struct node_replica_status {
+    int role;                  /* NODE_ROLE_* */
+    int64_t term;              /* the producer's lease term (0: none known) */
+    uint64_t applied;          /* local head */
+    uint64_t log_head, log_low;/* newest and oldest block in etcd */
+    uint64_t lag;              /* log_head - applied */
+    uint64_t appends;          /* blocks this node appended (produced) */
+    uint64_t append_ns;        /* their time in the ordering round trip */
+    char node[72];             /* this node's name */
+    char producer[72], producer_url[256];  /* "" when none known */
+    char why[NODE_ERR_LEN];    /* the last role change's reason, or "" */
+} node_replica_status;
+
+/** Before the store is used: join the chain in etcd (as below, with no
+ *  lease), read the log's newest and oldest heights and the producer's
+ *  URL (peer, cap bytes; "" when none holds the lease), leave. Returns 0,
+ *  -2 (another genesis: err names both hashes) or -1 (err). */
+int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t *head, uint64_t *low, char *peer, size_t cap, char *err);
+/** Join the chain in etcd (pxc_open: the genesis must be the chain id's)
+ *  and start the lease keepalive; sets c->replica. c->chain_id must be
+ *  set. Returns 0, -2 (another genesis: err names both hashes) or -1. */
+int node_replica_open(node_replica **out, char *err, node_ctx *c,
+    const node_replica_opts *o);
+/** Start the replica thread with engine e (used only by it): it applies
+ *  the log, campaigns, and produces while it holds the lease. Returns 0
+ *  or -1. */
+int node_replica_start(node_replica *r, parex_engine *e);
+/** Stop and join the thread (NULL: no-op). Returns 0, or -1 after a fatal
+ *  error (storage, or a head below the log's retention). */
+int node_replica_stop(node_replica *r);
+/** Leave the chain (revokes the lease: another node takes over at once)
+ *  and free r (NULL: no-op). */
+void node_replica_free(node_replica *r);
+/** A consistent copy of where the node stands. Any thread. */
+void node_replica_status_get(node_replica *r, node_replica_status *out);
+/** A submission on this node: 1 when this node produces (handle it
+ *  here); 0 when it was forwarded to the producer (*resp: its HTTP body,
+ *  malloc'd); -1 when no producer is known or it cannot be reached (err).
+ *  body: a JSON-RPC request. Any thread. */
+int node_replica_forward(node_replica *r, const char *body, size_t len,
+    char **resp, char *err);
+
 /* ---- server.c: libmicrohttpd glue -------------------------------------- */
 
 typedef struct node_server node_server;
@@ -339,10 +422,20 @@ typedef struct node_server_opts {
     uint64_t deadline_ms;      /* a request's headers and body arrive and
                                   its response is sent within this, or
                                   the connection is closed; 0: none */
+    const char *snapshot_dir;  /* GET /snapshot makes its copy in a
+                                  temporary directory here (the store's
+                                  own DIR); NULL: GET /snapshot is 404 */
+    uint64_t snapshot_ms;      /* one GET /snapshot response is sent
+                                  within this (instead of deadline_ms), or
+                                  the connection is closed; 0: none */
 } node_server_opts;
 
 /** Listen on o->host:o->port (*port_out gets the bound port) and serve
- *  POST / (JSON-RPC), GET /metrics and GET /health. Returns 0 or -1. */
+ *  POST / (JSON-RPC), GET /metrics, GET /health and GET /snapshot (a
+ *  consistent copy of the store, parex_db_snapshot(), streamed as its
+ *  data.mdb; one at a time, others get 503 with Retry-After; headers
+ *  X-Parex-Height, -State-Root, -Chain-Id, -Genesis, -Format). Returns 0
+ *  or -1. */
 int node_server_start(node_server **out, char *err, node_ctx *c,
     const node_server_opts *o, unsigned *port_out);
 void node_server_stop(node_server *s);

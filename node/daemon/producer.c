@@ -314,6 +314,12 @@ static void apply_drops(node_ctx *c, const cand *cs, const pending_drop *d,
 
 long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
 {
+    return node_produce_block_hook(c, e, err, again, NULL, NULL);
+}
+
+long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
+    int *again, node_block_hook hook, void *user)
+{
     node_mp_tx **sel = node_malloc(c->max_block_txs * sizeof(*sel));
     cand *cs = NULL;
     size_t *order = NULL;
@@ -544,6 +550,23 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
     if (n == 0) {
         ret = 0;
         goto out;
+    }
+    /* The block as executed: the computed header (roots filled) over the
+     * zero-root one it was built with, so that a node executing these
+     * bytes checks every root. The hook (the cluster's append) decides
+     * whether it is committed. */
+    if (hook != NULL) {
+        parex_header_encode(block.p, &h);
+        rc = hook(user, &h, block.p, block.len);
+        if (rc != 0) {
+            parex_engine_abort(e);
+            ret = rc < 0 ? -1 : 0;
+            if (rc < 0) {
+                node_err(err, "block %llu: not committed",
+                    (unsigned long long)h.height);
+            }
+            goto out;
+        }
     }
     /* The commit writes the block and its receipts with the state, in one
      * LMDB write transaction: readers (rpc.c) see all of it or none. */

@@ -843,6 +843,20 @@ static int m_status(call *k)
     json_object_set_new(k->result, "blocks_produced",
         node_json_quantity(blocks));
     json_object_set_new(k->result, "txs_committed", node_json_quantity(txs));
+    if (c->replica != NULL) {
+        node_replica_status st;
+        node_replica_status_get(c->replica, &st);
+        json_object_set_new(k->result, "cluster", json_pack("{s:s, s:s, "
+            "s:I, s:o, s:o, s:o, s:o, s:s?, s:s?, s:s}", "node", st.node,
+            "role", node_role_name(st.role), "term", (json_int_t)st.term,
+            "applied_height", node_json_quantity(st.applied),
+            "log_height", node_json_quantity(st.log_head),
+            "log_low", node_json_quantity(st.log_low),
+            "lag", node_json_quantity(st.lag),
+            "producer", st.producer[0] != '\0' ? st.producer : NULL,
+            "producer_url", st.producer_url[0] != '\0' ? st.producer_url :
+            NULL, "reason", st.why));
+    }
     return 0;
 }
 
@@ -875,6 +889,53 @@ static json_t *error_obj(json_t *id, int code, const char *msg, json_t *data)
     }
     return json_pack("{s:s, s:o, s:O}", "jsonrpc", "2.0", "error", e, "id",
         id != NULL ? id : json_null());
+}
+
+/* --cluster, a submission on a node that does not produce: the
+ * producer's response (its id to be replaced), or NULL with k->code set
+ * (no producer known: the error carries its URL when the leader key has
+ * one), or NULL with k->code 0 when this node produces (handle it here). */
+static json_t *forward(node_ctx *c, call *k, const char *name)
+{
+    node_replica_status st;
+    json_t *req, *resp;
+    char *body, *text = NULL, err[NODE_ERR_LEN];
+    int rc;
+
+    req = json_pack("{s:s, s:s, s:i}", "jsonrpc", "2.0", "method", name,
+        "id", 1);
+    if (k->params != NULL) {
+        json_object_set(req, "params", (json_t *)k->params);
+    }
+    body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (body == NULL) {
+        fail(k, NODE_RPC_INTERNAL, "internal error: out of memory");
+        return NULL;
+    }
+    rc = node_replica_forward(c->replica, body, strlen(body), &text, err);
+    free(body);
+    if (rc == 1) {
+        return NULL;
+    }
+    if (rc == 0) {
+        resp = json_loads(text, 0, NULL);
+        free(text);
+        if (json_is_object(resp) && (json_object_get(resp, "result") !=
+                NULL || json_object_get(resp, "error") != NULL)) {
+            return resp;
+        }
+        json_decref(resp);
+        snprintf(err, sizeof(err), "the producer's answer is not a "
+            "JSON-RPC response");
+    }
+    node_replica_status_get(c->replica, &st);
+    fail(k, NODE_RPC_NO_PRODUCER, "not submitted: %s", err);
+    k->data = json_pack("{s:s, s:s?, s:s?}", "role",
+        node_role_name(st.role), "producer", st.producer[0] != '\0' ?
+        st.producer : NULL, "producer_url", st.producer_url[0] != '\0' ?
+        st.producer_url : NULL);
+    return NULL;
 }
 
 /* One request object: the response, or NULL for a notification. */
@@ -933,6 +994,25 @@ static json_t *handle_one(node_ctx *c, json_t *req, size_t room)
         }
     }
     t0 = node_now_ns();
+    if (c->replica != NULL && i < sizeof(methods) / sizeof(methods[0]) &&
+        methods[i].fn == m_submit) {
+        json_t *fw = forward(c, &k, name);
+        if (fw != NULL || k.code != 0) {
+            pthread_mutex_lock(&c->mlock);
+            c->m.rpc_calls[methods[i].metric]++;
+            pthread_mutex_unlock(&c->mlock);
+            if (id == NULL) {
+                json_decref(fw);
+                json_decref(k.data);
+                return NULL;
+            }
+            if (fw != NULL) {
+                json_object_set(fw, "id", id);
+                return fw;
+            }
+            return error_obj(id, k.code, k.msg, k.data);
+        }
+    }
     if (i == sizeof(methods) / sizeof(methods[0])) {
         k.code = NODE_RPC_NO_METHOD;
         snprintf(k.msg, sizeof(k.msg), "method '%.64s' not found (methods: "

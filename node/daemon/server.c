@@ -1,8 +1,10 @@
 /* HTTP glue of the reference node (libmicrohttpd): POST / carries JSON-RPC
- * to node_rpc_handle(), GET /metrics the Prometheus text page. */
+ * to node_rpc_handle(), GET /metrics the Prometheus text page, GET
+ * /snapshot a consistent copy of the store (snapshot_reply()). */
 #include "daemon.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -12,7 +14,9 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -35,6 +39,9 @@ struct node_server {
     size_t nconns, max_conns;
     int stopping, has_reaper;
     pthread_t reaper;
+    const char *snapshot_dir;    /* NULL: no GET /snapshot */
+    uint64_t snapshot_ns;        /* a snapshot response's deadline */
+    atomic_int snapshot_busy;    /* one GET /snapshot at a time */
 };
 
 typedef struct request {
@@ -286,6 +293,35 @@ char *node_metrics_text(node_ctx *c)
         (unsigned long long)m->batch_truncated,
         (unsigned long long)m->http_conn_limit,
         (unsigned long long)m->http_resp_busy);
+    if (c->replica != NULL) {
+        node_replica_status st;
+        int r;
+        node_replica_status_get(c->replica, &st);
+        head(&b, "parex_node_cluster_role", "gauge", "--cluster: 1 for "
+            "this node's role (starting, follower, producer, no-quorum, "
+            "diverged), 0 for the others.");
+        for (r = NODE_ROLE_STARTING; r <= NODE_ROLE_DIVERGED; r++) {
+            put(&b, "parex_node_cluster_role{role=\"%s\"} %d\n",
+                node_role_name(r), r == st.role);
+        }
+        metric(&b, "parex_node_cluster_term", "gauge", "--cluster: the "
+            "producer's lease term (the leader key's etcd revision; 0 "
+            "none known).", (double)st.term);
+        metric(&b, "parex_node_cluster_applied_height", "gauge",
+            "--cluster: the last block of the log applied here.",
+            (double)st.applied);
+        metric(&b, "parex_node_cluster_log_height", "gauge", "--cluster: "
+            "the newest block in the log (etcd).", (double)st.log_head);
+        metric(&b, "parex_node_cluster_lag", "gauge", "--cluster: blocks "
+            "in the log not yet applied here.", (double)st.lag);
+        metric(&b, "parex_node_cluster_appends_total", "counter",
+            "--cluster: blocks this node appended to the log as producer.",
+            (double)st.appends);
+        metric(&b, "parex_node_cluster_append_seconds_total", "counter",
+            "--cluster: time in those appends (the ordering round trip: "
+            "one etcd txn, with retries); divided by the appends, the cost "
+            "per block.", (double)st.append_ns / 1e9);
+    }
     process_metrics(&b, c->start_ns);
     node_buf_u8(&b, 0);
     free(m);
@@ -309,8 +345,19 @@ static void out_free(void *cls)
     free(o);
 }
 
+static enum MHD_Result reply_h(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type, int64_t height);
+
 static enum MHD_Result reply(node_server *s, struct MHD_Connection *conn,
     unsigned status, char *text, const char *type)
+{
+    return reply_h(s, conn, status, text, type, -1);
+}
+
+/* height >= 0: sent as X-Parex-Height (--cluster: the height a reply
+ * reflects, docs/cluster.md). */
+static enum MHD_Result reply_h(node_server *s, struct MHD_Connection *conn,
+    unsigned status, char *text, const char *type, int64_t height)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
@@ -362,6 +409,11 @@ queue:
     if (type != NULL) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     }
+    if (height >= 0) {
+        char hv[24];
+        snprintf(hv, sizeof(hv), "%lld", (long long)height);
+        MHD_add_response_header(r, "X-Parex-Height", hv);
+    }
     ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -375,6 +427,7 @@ typedef struct conn_rec {
     int reading;          /* an exchange is on: its request arriving or
                              being answered, its response being sent */
     uint64_t since_ns;    /* when it began (or the last one ended) */
+    uint64_t limit_ns;    /* this exchange's deadline; 0: the server's */
     int reaped;
 } conn_rec;
 
@@ -397,6 +450,21 @@ static void set_reading(node_server *s, struct MHD_Connection *conn,
     pthread_mutex_lock(&s->rlock);
     r->reading = reading;
     r->since_ns = node_now_ns();
+    r->limit_ns = 0;
+    pthread_mutex_unlock(&s->rlock);
+}
+
+/* Give the connection's current exchange its own deadline (0: none). */
+static void set_limit(node_server *s, struct MHD_Connection *conn,
+    uint64_t limit_ns)
+{
+    conn_rec *r = rec_of(conn);
+
+    if (r == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&s->rlock);
+    r->limit_ns = limit_ns;
     pthread_mutex_unlock(&s->rlock);
 }
 
@@ -486,7 +554,8 @@ static void notify_conn(void *cls, struct MHD_Connection *conn,
 static void *reaper_main(void *arg)
 {
     node_server *s = arg;
-    uint64_t tick_ms = s->deadline_ns / 4000000ULL;
+    uint64_t tick_ms = (s->deadline_ns > 0 ? s->deadline_ns :
+        s->snapshot_ns) / 4000000ULL;
     struct timespec ts;
     conn_rec *r;
     uint64_t now, n;
@@ -510,8 +579,9 @@ static void *reaper_main(void *arg)
         now = node_now_ns();
         n = 0;
         for (r = s->conns; r != NULL; r = r->next) {
-            if (r->reading && !r->reaped && r->fd >= 0 &&
-                now - r->since_ns > s->deadline_ns) {
+            uint64_t lim = r->limit_ns != 0 ? r->limit_ns : s->deadline_ns;
+            if (lim != 0 && r->reading && !r->reaped && r->fd >= 0 &&
+                now - r->since_ns > lim) {
                 shutdown(r->fd, SHUT_RDWR);
                 r->reaped = 1;
                 n++;
@@ -578,20 +648,240 @@ static enum MHD_Result too_large(node_server *s, struct MHD_Connection *conn)
         "application/json");
 }
 
-static char *health_text(node_ctx *c)
+/* *bad set when the node must not be used (--cluster: diverged, or no
+ * etcd quorum). */
+static char *health_text(node_ctx *c, int *bad)
 {
     parex_header h;
     json_t *o;
     char *t;
 
+    *bad = 0;
     if (parex_db_head(c->db, &h) != PAREX_OK) {
         return NULL;
     }
     o = json_pack("{s:s, s:o}", "status", "ok", "height",
         node_json_quantity(h.height));
+    if (c->replica != NULL) {
+        node_replica_status st;
+        node_replica_status_get(c->replica, &st);
+        *bad = st.role == NODE_ROLE_DIVERGED ||
+            st.role == NODE_ROLE_NO_QUORUM;
+        json_object_set_new(o, "status", json_string(*bad ?
+            node_role_name(st.role) : "ok"));
+        json_object_set_new(o, "role", json_string(node_role_name(st.role)));
+        json_object_set_new(o, "term", json_integer(st.term));
+        json_object_set_new(o, "log_height", node_json_quantity(st.log_head));
+        json_object_set_new(o, "lag", node_json_quantity(st.lag));
+        if (st.why[0] != '\0') {
+            json_object_set_new(o, "reason", json_string(st.why));
+        }
+    }
     t = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return t;
+}
+
+/* ---- GET /snapshot ----------------------------------------------------- */
+
+/* Seconds a refused GET /snapshot is told to wait (Retry-After). */
+#define SNAPSHOT_RETRY_S "5"
+/* Bytes handed to libmicrohttpd per read of the copy. */
+#define SNAPSHOT_BLOCK 65536
+
+/* The copy being sent: its data.mdb, already unlinked (the descriptor
+ * keeps it), so nothing is left on disk whatever happens to the
+ * connection or the node. */
+typedef struct snap_body {
+    node_server *s;
+    int fd;
+} snap_body;
+
+static ssize_t snap_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    snap_body *b = cls;
+    ssize_t n = pread(b->fd, buf, max, (off_t)pos);
+
+    if (n <= 0) {
+        return MHD_CONTENT_READER_END_WITH_ERROR; /* size was fixed */
+    }
+    return n;
+}
+
+/* libmicrohttpd is done with the response: sent, or the client gone. */
+static void snap_free(void *cls)
+{
+    snap_body *b = cls;
+
+    close(b->fd);
+    atomic_store(&b->s->snapshot_busy, 0);
+    free(b);
+}
+
+static enum MHD_Result snapshot_fail(node_server *s,
+    struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static enum MHD_Result snapshot_fail(node_server *s,
+    struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
+{
+    char msg[400];
+    size_t n;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+    va_end(ap);
+    n = strlen(msg);
+    msg[n] = '\n';
+    msg[n + 1] = '\0';
+    if (status >= 500) {
+        node_log(NODE_LOG_WARN, "GET /snapshot: %.*s", (int)n, msg);
+    }
+    return reply(s, conn, status, node_strdup(msg), "text/plain");
+}
+
+/* A consistent copy of the store (parex_db_snapshot: one read
+ * transaction, so block production goes on) made in a temporary
+ * directory of the store's DIR, then streamed as its data.mdb with the
+ * height, root and identity it holds in the headers, which come before
+ * the body: so the copy is made first. One at a time (a copy costs disk
+ * and a reader slot pinning pages): others get 503 and Retry-After. The
+ * connection limits apply as to any request, and the response has its
+ * own deadline (--snapshot-timeout) so a slow reader cannot hold the one
+ * slot for ever. */
+static enum MHD_Result snapshot_reply(node_server *s,
+    struct MHD_Connection *conn)
+{
+    struct MHD_Response *r;
+    parex_error_info ei;
+    parex_header h;
+    snap_body *b;
+    struct stat st;
+    uint8_t genesis[32];
+    uint32_t chain_id = 0;
+    char *tmp, *file, hex[65], num[32];
+    size_t n;
+    int expect = 0, fd, rc;
+    enum MHD_Result ret;
+
+    if (s->snapshot_dir == NULL) {
+        return snapshot_fail(s, conn, MHD_HTTP_NOT_FOUND, "snapshots are "
+            "not served by this node (--snapshot-timeout 0)");
+    }
+    if (!atomic_compare_exchange_strong(&s->snapshot_busy, &expect, 1)) {
+        r = MHD_create_response_from_buffer(sizeof("another snapshot is "
+            "being sent; try again later\n") - 1, (void *)"another "
+            "snapshot is being sent; try again later\n",
+            MHD_RESPMEM_PERSISTENT);
+        if (r == NULL) {
+            return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER,
+            SNAPSHOT_RETRY_S);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+            "text/plain");
+        ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    /* From here the exchange has the snapshot deadline: the copy itself
+     * may take longer than --request-deadline. */
+    set_limit(s, conn, s->snapshot_ns);
+    n = strlen(s->snapshot_dir) + 32;
+    tmp = node_malloc(n);
+    file = node_malloc(n + 16);
+    snprintf(tmp, n, "%s/.snapshot-XXXXXX", s->snapshot_dir);
+    if (mkdtemp(tmp) == NULL) {
+        atomic_store(&s->snapshot_busy, 0);
+        ret = snapshot_fail(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+            "cannot make a temporary directory in %s: %s", s->snapshot_dir,
+            strerror(errno));
+        goto out;
+    }
+    rc = parex_db_snapshot(s->c->db, &h, &ei, tmp);
+    fd = -1;
+    if (rc == PAREX_OK) {
+        snprintf(file, n + 16, "%s/data.mdb", tmp);
+        fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            snprintf(ei.message, sizeof(ei.message), "%s: %s", file,
+                strerror(errno));
+            rc = PAREX_E_IO;
+        }
+    }
+    if (rc == PAREX_OK) {
+        rc = parex_db_chain(s->c->db, &chain_id, genesis);
+        snprintf(ei.message, sizeof(ei.message), "cannot read the chain");
+    }
+    (void)node_rmtree(tmp); /* the open descriptor keeps the copy */
+    if (rc != PAREX_OK) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        atomic_store(&s->snapshot_busy, 0);
+        ret = snapshot_fail(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+            "cannot make a snapshot: %s (%s)", ei.message,
+            parex_errname(rc));
+        goto out;
+    }
+    b = node_malloc(sizeof(*b));
+    b->s = s;
+    b->fd = fd;
+    r = MHD_create_response_from_callback((uint64_t)st.st_size,
+        SNAPSHOT_BLOCK, snap_read, b, snap_free);
+    if (r == NULL) {
+        snap_free(b);
+        ret = MHD_NO;
+        goto out;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+        "application/octet-stream");
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)h.height);
+    MHD_add_response_header(r, "X-Parex-Height", num);
+    node_hex(hex, h.state_root, 32);
+    MHD_add_response_header(r, "X-Parex-State-Root", hex);
+    snprintf(num, sizeof(num), "%u", (unsigned)chain_id);
+    MHD_add_response_header(r, "X-Parex-Chain-Id", num);
+    node_hex(hex, genesis, 32);
+    MHD_add_response_header(r, "X-Parex-Genesis", hex);
+    MHD_add_response_header(r, "X-Parex-Format", "parex-state-2");
+    node_log(NODE_LOG_INFO, "GET /snapshot: sending height %llu (%lld "
+        "bytes)", (unsigned long long)h.height, (long long)st.st_size);
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+out:
+    free(tmp);
+    free(file);
+    return ret;
+}
+
+/* Remove the temporary copies a node killed while copying left in DIR
+ * (their directory is removed as soon as the copy is open, so only a
+ * crash during the copy leaves one). This node holds DIR's writer lock:
+ * no other node's copy can be in progress there. */
+static void snapshot_sweep(const char *dir)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    char path[4096];
+
+    if (d == NULL) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, ".snapshot-", 10) == 0 &&
+            (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name)
+                < sizeof(path)) {
+            node_log(NODE_LOG_INFO, "removing %s, a snapshot copy left by "
+                "an earlier run", path);
+            (void)node_rmtree(path);
+        }
+    }
+    closedir(d);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -601,6 +891,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     node_server *s = cls;
     request *q = *con_cls;
     uint64_t t0;
+    int64_t height;
     char *resp;
 
     (void)version;
@@ -608,16 +899,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return reply(s, conn, MHD_HTTP_OK, node_metrics_text(s->c),
             "text/plain; version=0.0.4");
     }
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/snapshot") == 0) {
+        return snapshot_reply(s, conn);
+    }
     if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0) {
-        resp = health_text(s->c);
+        int bad;
+        resp = health_text(s->c, &bad);
         return resp == NULL ? reply(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE,
             node_strdup("{\"status\":\"unavailable\"}"), "application/json")
-            : reply(s, conn, MHD_HTTP_OK, resp, "application/json");
+            : reply(s, conn, bad ? MHD_HTTP_SERVICE_UNAVAILABLE :
+            MHD_HTTP_OK, resp, "application/json");
     }
     if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0) {
         return reply(s, conn, MHD_HTTP_NOT_FOUND, node_strdup("not found: "
             "JSON-RPC is POST /, metrics GET /metrics, health GET "
-            "/health\n"), "text/plain");
+            "/health, a state snapshot GET /snapshot\n"), "text/plain");
     }
     if (q == NULL) {
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -658,6 +954,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return busy(s, conn);
     }
     t0 = node_now_ns();
+    /* --cluster: the applied height as the request is taken; every read
+     * in the reply sees this block or a later one. */
+    height = -1;
+    if (s->c->replica != NULL) {
+        parex_header hh;
+        height = parex_db_head(s->c->db, &hh) == PAREX_OK ?
+            (int64_t)hh.height : 0;
+    }
     resp = node_rpc_handle(s->c, q->body.len == 0 ? "" :
         (const char *)q->body.p, q->body.len);
     (void)t0;
@@ -666,9 +970,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&s->in_flight, q->reserved);
     q->reserved = 0;
     if (resp == NULL) {
-        return reply(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL);
+        return reply_h(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL, height);
     }
-    return reply(s, conn, MHD_HTTP_OK, resp, "application/json");
+    return reply_h(s, conn, MHD_HTTP_OK, resp, "application/json", height);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -726,6 +1030,12 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
     s->c = c;
     s->deadline_ns = o->deadline_ms * 1000000ULL;
     s->max_conns = o->max_conns;
+    s->snapshot_dir = o->snapshot_dir;
+    if (s->snapshot_dir != NULL) {
+        snapshot_sweep(s->snapshot_dir);
+    }
+    s->snapshot_ns = o->snapshot_ms * 1000000ULL;
+    atomic_init(&s->snapshot_busy, 0);
     atomic_init(&s->in_flight, 0);
     atomic_init(&s->resp_in_flight, 0);
     atomic_init(&s->last_log_ns, 0);
@@ -776,12 +1086,12 @@ int node_server_start(node_server **out, char *err, node_ctx *c,
     *port_out = a.ss_family == AF_INET6 ?
         ntohs(((struct sockaddr_in6 *)&a)->sin6_port) :
         ntohs(((struct sockaddr_in *)&a)->sin_port);
-    if (s->deadline_ns > 0 &&
+    if ((s->deadline_ns > 0 || s->snapshot_ns > 0) &&
         pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
         node_err(err, "cannot start the HTTP deadline thread");
         goto fail;
     }
-    s->has_reaper = s->deadline_ns > 0;
+    s->has_reaper = s->deadline_ns > 0 || s->snapshot_ns > 0;
     s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
         MHD_USE_ERROR_LOG | (a.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
         0, NULL, NULL, handle, s,

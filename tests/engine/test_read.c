@@ -275,6 +275,174 @@ static void test_read_txn_sees_one_height_while_blocks_commit(void **state)
     world_close(w);
 }
 
+/* ---- snapshots (parex_db_snapshot) --------------------------------------- */
+
+/* Open a snapshot copy and check that it is one height: the height and
+ * root it was reported at, every value, block and receipt of that height
+ * (read_one_height), the recomputed root equal to the header's, and the
+ * source's chain id and genesis. Returns the height. */
+static uint64_t check_copy(const char *path, const parex_header *reported,
+    const parex_db *src)
+{
+    parex_db_options o = PAREX_DB_OPTIONS_INIT;
+    parex_db *cp;
+    parex_read *r;
+    parex_header h;
+    uint8_t root[32], g1[32], g2[32];
+    uint32_t c1 = 0, c2 = 0;
+    uint64_t H;
+
+    o.read_only = 1;
+    o.no_create = 1;
+    assert_int_equal(parex_db_open(&cp, NULL, path, &o), PAREX_OK);
+    assert_int_equal(parex_read_begin(&r, cp), PAREX_OK);
+    H = read_one_height(r);
+    assert_int_equal(parex_read_head(r, &h), PAREX_OK);
+    parex_read_end(r);
+    assert_true(H == reported->height);
+    assert_memory_equal(h.state_root, reported->state_root, 32);
+    assert_int_equal(parex_db_verify(cp, root), PAREX_OK);
+    assert_memory_equal(root, reported->state_root, 32);
+    assert_int_equal(parex_db_chain(cp, &c1, g1), PAREX_OK);
+    assert_int_equal(parex_db_chain(src, &c2, g2), PAREX_OK);
+    assert_int_equal(c1, CHAIN);
+    assert_int_equal(c1, c2);
+    assert_memory_equal(g1, g2, 32);
+    parex_db_close(cp);
+    return H;
+}
+
+static void test_snapshot_while_blocks_commit(void **state)
+{
+    world *w = world_open(2);
+    char *base = tu_tmpdir();
+    size_t plen = strlen(base) + 32;
+    char *path = malloc(plen);
+    writer_arg a;
+    pthread_t th;
+    parex_header h;
+    parex_error_info ei;
+    uint64_t last = 0, H, copies = 0, seen = 0;
+
+    (void)state;
+    assert_non_null(path);
+    a.w = w;
+    a.blocks = tu_iters(40);
+    atomic_init(&a.done, 0);
+    assert_int_equal(pthread_create(&th, NULL, writer_main, &a), 0);
+    while (!atomic_load(&a.done) || copies < 3) {
+        snprintf(path, plen, "%s/copy%llu", base,
+            (unsigned long long)copies);
+        memset(&h, 0, sizeof(h));
+        if (parex_db_snapshot(w->db, &h, &ei, path) != PAREX_OK) {
+            fail_msg("snapshot: %s", ei.message);
+        }
+        H = check_copy(path, &h, w->db);
+        assert_true(H >= last);
+        seen += H != last;
+        last = H;
+        copies++;
+        tu_rmdir(strdup(path));
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    print_message("# %llu snapshots saw %llu distinct heights\n",
+        (unsigned long long)copies, (unsigned long long)seen);
+
+    /* After the writer: the copy is the head, and a writer on the copy
+     * continues the chain (same block, same root as the source's). */
+    snprintf(path, plen, "%s/final", base);
+    assert_int_equal(parex_db_snapshot(w->db, &h, NULL, path), PAREX_OK);
+    assert_true(check_copy(path, &h, w->db) == a.blocks);
+    {
+        world c = *w;
+        parex_db_options o = PAREX_DB_OPTIONS_INIT;
+        parex_header src_next, cp_next;
+
+        o.sync = PAREX_SYNC_NONE;
+        o.chain_id = CHAIN;
+        assert_int_equal(parex_db_open(&c.db, NULL, path, &o), PAREX_OK);
+        world_engine(&c, 2);
+        assert_memory_equal(&c.head, &w->head, sizeof(c.head));
+        commit_next(&c, NULL);
+        commit_next(w, NULL);
+        assert_int_equal(parex_db_head(c.db, &cp_next), PAREX_OK);
+        assert_int_equal(parex_db_head(w->db, &src_next), PAREX_OK);
+        assert_true(cp_next.height == a.blocks + 1);
+        assert_memory_equal(cp_next.state_root, src_next.state_root, 32);
+        assert_int_equal(parex_db_verify(c.db, NULL), PAREX_OK);
+        parex_engine_destroy(c.e);
+        parex_db_close(c.db);
+    }
+    free(path);
+    tu_rmdir(base);
+    world_close(w);
+}
+
+/* Refusals leave the target as it was. */
+static void test_snapshot_refusals(void **state)
+{
+    world *w = world_open(1);
+    char *base = tu_tmpdir();
+    size_t plen = strlen(base) + 64;
+    char *path = malloc(plen), *file = malloc(plen);
+    parex_error_info ei;
+    parex_header h;
+    size_t len;
+    unsigned char *got;
+    parex_db *empty;
+    struct stat st;
+
+    (void)state;
+    assert_non_null(path);
+    assert_non_null(file);
+    commit_next(w, NULL);
+    /* Not empty: nothing written, the file inside untouched. */
+    snprintf(path, plen, "%s/full", base);
+    assert_int_equal(mkdir(path, 0777), 0);
+    snprintf(file, plen, "%s/full/keep", base);
+    tu_write_file(file, "keep", 4);
+    assert_int_equal(parex_db_snapshot(w->db, &h, &ei, path),
+        PAREX_E_EXISTS);
+    assert_non_null(strstr(ei.message, "not empty"));
+    got = tu_read_file(file, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, "keep", 4);
+    free(got);
+    snprintf(file, plen, "%s/full/data.mdb", base);
+    assert_int_not_equal(stat(file, &st), 0);
+    /* A file, not a directory. */
+    snprintf(path, plen, "%s/full/keep", base);
+    assert_int_equal(parex_db_snapshot(w->db, &h, &ei, path),
+        PAREX_E_EXISTS);
+    /* Missing parent. */
+    snprintf(path, plen, "%s/no/such", base);
+    assert_int_equal(parex_db_snapshot(w->db, &h, &ei, path), PAREX_E_IO);
+    assert_non_null(strstr(ei.message, path));
+    /* An existing empty directory is used. */
+    snprintf(path, plen, "%s/empty", base);
+    assert_int_equal(mkdir(path, 0777), 0);
+    assert_int_equal(parex_db_snapshot(w->db, &h, &ei, path), PAREX_OK);
+    assert_true(h.height == 1);
+    /* A store without genesis: nothing to copy, nothing left. */
+    snprintf(path, plen, "%s/nogenesis", base);
+    assert_int_equal(mkdir(path, 0777), 0);
+    assert_int_equal(parex_db_open(&empty, NULL, path, NULL), PAREX_OK);
+    snprintf(file, plen, "%s/nogenesis-copy", base);
+    assert_int_equal(parex_db_snapshot(empty, &h, &ei, file),
+        PAREX_E_NOTFOUND);
+    assert_int_not_equal(stat(file, &st), 0);
+    parex_db_close(empty);
+    /* Misuse. */
+    assert_int_equal(parex_db_snapshot(NULL, &h, &ei, path),
+        PAREX_E_MISUSE);
+    assert_int_equal(parex_db_snapshot(w->db, &h, &ei, NULL),
+        PAREX_E_MISUSE);
+    free(path);
+    free(file);
+    tu_rmdir(base);
+    world_close(w);
+}
+
 /* A read transaction keeps its snapshot across commits. */
 static void test_read_txn_is_a_snapshot(void **state)
 {
@@ -1271,6 +1439,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_txn_sees_one_height_while_blocks_commit),
         cmocka_unit_test(test_read_txn_is_a_snapshot),
+        cmocka_unit_test(test_snapshot_while_blocks_commit),
+        cmocka_unit_test(test_snapshot_refusals),
         cmocka_unit_test(test_blocks_and_receipts_by_height_hash_and_txid),
         cmocka_unit_test(test_rejected_block_stores_no_block),
         cmocka_unit_test(test_walks_all_prefix_range_and_stop),

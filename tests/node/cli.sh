@@ -77,6 +77,28 @@ expect_fail "state get of bad hex exits 3" 3 "64 hex digits"
 run "$parex" state dump
 expect_fail "state dump without --db" 2 "--db DIR is required"
 
+# state snapshot: a verified copy that opens as a store; never overwrites.
+run "$parex" state snapshot "$store" "$work/snap"
+check "state snapshot exits 0" "$rc" "$err"
+[ "$out" = "height 8 root $root" ]
+check "state snapshot prints the copy's height and root" $? "$out (want $root)"
+run "$parex" state verify --db "$work/snap"
+printf '%s' "$out" | grep -q "height 8 root $root ok"
+check "the snapshot verifies" $? "$out $err"
+"$parex" state dump --db "$work/snap" | cmp -s - "$work/dump"
+check "the snapshot holds the same pairs" $? ""
+ls "$work/snap" >"$work/snap-ls"
+run "$parex" state snapshot --db "$store" "$work/snap"
+expect_fail "state snapshot refuses a non-empty OUT" 4 "not empty; refusing to overwrite"
+ls "$work/snap" | cmp -s - "$work/snap-ls"
+check "the refused OUT is untouched" $? "$(ls "$work/snap")"
+run "$parex" state snapshot "$store"
+expect_fail "state snapshot without OUT" 2 "usage: parex state snapshot DIR OUT"
+run "$parex" state snapshot "$work/no-store" "$work/snap2"
+expect_fail "state snapshot of a missing store" 4 "cannot open state"
+[ ! -e "$work/snap2" ]
+check "no OUT is left after a failed snapshot" $? ""
+
 # trace import: deterministic binary and JSON forms.
 printf '{"i":0,"id":"t0","r":["a"],"w":["b"]}\n{"i":1,"r":["b"],"w":["c","a"]}\n{"i":2,"r":[],"w":[]}\n' \
     >"$work/t.jsonl"

@@ -26,7 +26,10 @@ cat "$tmp/out" >/dev/null &
 url=$(echo "$line" | sed -n 's/.*listening on \(http:[^ ]*\) .*/\1/p')
 [ -n "$url" ] || { echo "node did not start: $line" >&2; cat "$tmp/err" >&2; exit 1; }
 echo "# node: $line ($*)"
-"$parex" load --url "$url" --senders "$senders" --txs "$txs" --batch "$batch"
+# PAREX_LOAD_ARGS (e.g. --json): more arguments of parex load.
+# shellcheck disable=SC2086
+"$parex" load --url "$url" --senders "$senders" --txs "$txs" --batch "$batch" \
+    ${PAREX_LOAD_ARGS:-}
 kill -TERM "$pid"
 wait "$pid"
 pid=

@@ -1,0 +1,674 @@
+/* A replicated chain (`parex node --cluster`, docs/cluster.md): the block
+ * log lives in etcd (node/cluster: pxc_*), every node applies it in height
+ * order, the node holding the leader lease produces.
+ *
+ * One thread (this file's replica_main) owns the engine, as the producer
+ * thread does without --cluster. Its loop:
+ *   1. read the log's head; while the local head is below it, read and
+ *      apply blocks (execute with the header's roots claimed, compare the
+ *      computed header, commit) -- a block the engine refuses or whose
+ *      header differs is a divergence: the node stops applying, says so in
+ *      status and /health (503) and never serves that state;
+ *   2. caught up: campaign every TTL/3 while someone else leads;
+ *   3. as the producer: build and execute a block without committing,
+ *      append it to the log (the fenced txn), commit only on success; a
+ *      fenced or refused append discards it and the node follows;
+ *   4. as a follower: wait (etcd watch) for the next block.
+ * So a block is committed anywhere only after it is in etcd, and receipts
+ * are served only for blocks of the log. */
+#include "daemon.h"
+
+#include "cluster/order.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+/* Blocks read from etcd in one txn while catching up. */
+#define READ_BATCH 32
+/* A follower's wait for the next block, between campaigns (ms). */
+#define WAIT_MS 250
+/* After an etcd failure (no quorum), before the next try (ms). */
+#define RETRY_MS 200
+
+struct node_replica {
+    node_ctx *c;
+    parex_engine *e;
+    pxc_chain *ch;
+    node_replica_opts o;
+    char *endpoints, *name, *url;
+    pthread_t th;
+    int started;
+    int status;              /* 0, or -1 after a fatal error */
+
+    pthread_mutex_t mu;      /* guards the fields below */
+    int role;                /* NODE_ROLE_* */
+    int diverged;
+    int64_t term;
+    uint64_t applied, log_head, log_low;
+    uint64_t appends, append_ns;   /* blocks appended, time in pxc_append */
+    char producer[72], producer_url[256];
+    char why[NODE_ERR_LEN];
+};
+
+const char *node_role_name(int role)
+{
+    static const char *const names[] = {"starting", "follower", "producer",
+        "no-quorum", "diverged"};
+
+    return role >= 0 && role <= NODE_ROLE_DIVERGED ? names[role] : "?";
+}
+
+static void set_role(node_replica *r, int role, const char *why)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->diverged) {
+        if (r->role != role) {
+            node_log(role == NODE_ROLE_NO_QUORUM ? NODE_LOG_WARN :
+                NODE_LOG_INFO, "cluster: %s -> %s%s%s",
+                node_role_name(r->role), node_role_name(role),
+                why != NULL && why[0] != '\0' ? ": " : "",
+                why != NULL ? why : "");
+        }
+        r->role = role;
+        snprintf(r->why, sizeof(r->why), "%s", why != NULL ? why : "");
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void diverge(node_replica *r, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void diverge(node_replica *r, const char *fmt, ...)
+{
+    char msg[NODE_ERR_LEN];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    node_log(NODE_LOG_ERROR, "cluster: DIVERGED: %s; this node stops "
+        "producing and applying blocks and serves no newer state (its "
+        "store is left at the last block it agreed with)", msg);
+    pthread_mutex_lock(&r->mu);
+    r->diverged = 1;
+    r->role = NODE_ROLE_DIVERGED;
+    snprintf(r->why, sizeof(r->why), "%s", msg);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Fatal: the node exits non-zero (as the producer does on storage errors). */
+static void fatal(node_replica *r, const char *msg)
+{
+    node_log(NODE_LOG_ERROR, "cluster: stopped: %s", msg);
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->why, sizeof(r->why), "%s", msg);
+    pthread_mutex_unlock(&r->mu);
+    r->status = -1;
+    kill(getpid(), SIGTERM);
+}
+
+static int stopping(node_replica *r)
+{
+    int s;
+
+    pthread_mutex_lock(&r->c->lock);
+    s = r->c->stop;
+    pthread_mutex_unlock(&r->c->lock);
+    return s;
+}
+
+/* Sleep ms, or less when the node stops (or, wake: a submission). */
+static void nap(node_replica *r, uint64_t ms, int wake)
+{
+    struct timespec ts;
+    node_ctx *c = r->c;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->lock);
+    while (!c->stop) {
+        if (wake && node_mempool_size(c->mp) >= c->max_block_txs) {
+            break;
+        }
+        if (pthread_cond_timedwait(&c->wake, &c->lock, &ts) == ETIMEDOUT) {
+            break;
+        }
+        if (wake && c->wake_on_add && node_mempool_size(c->mp) > 0) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+static uint64_t local_head(node_replica *r)
+{
+    parex_header h;
+
+    return parex_db_head(r->c->db, &h) == PAREX_OK ? h.height : 0;
+}
+
+/* Apply block b of the log: execute it claiming its header's roots (the
+ * engine checks them, and the BAL when the block carries one), compare
+ * the computed header, commit. 0, or -1 (diverged or fatal). */
+static int apply_logged(node_replica *r, const pxc_block *b)
+{
+    parex_block_stats st = PAREX_BLOCK_STATS_INIT, cst =
+        PAREX_BLOCK_STATS_INIT;
+    parex_header want, got;
+    parex_error_info ei;
+    parex_receipt *rc_out = NULL;
+    uint8_t hw[32], hg[32];
+    char a[65], g[65], msg[NODE_ERR_LEN];
+    uint32_t ntx;
+    size_t i;
+    int rc, ret = -1;
+
+    if (b->len < PAREX_HEADER_BYTES + 4 ||
+        parex_header_decode(&want, b->bytes, PAREX_HEADER_BYTES) !=
+        PAREX_OK) {
+        diverge(r, "block %" PRIu64 " in the log is %zu bytes: not a "
+            "block", b->height, b->len);
+        return -1;
+    }
+    ntx = (uint32_t)b->bytes[PAREX_HEADER_BYTES] |
+        (uint32_t)b->bytes[PAREX_HEADER_BYTES + 1] << 8 |
+        (uint32_t)b->bytes[PAREX_HEADER_BYTES + 2] << 16 |
+        (uint32_t)b->bytes[PAREX_HEADER_BYTES + 3] << 24;
+    if (want.height != b->height || ntx > r->c->limits.max_block_txs) {
+        diverge(r, "block %" PRIu64 " in the log has height %" PRIu64
+            " and %" PRIu32 " txs in its header", b->height, want.height,
+            ntx);
+        return -1;
+    }
+    rc_out = node_malloc((ntx > 0 ? ntx : 1) * sizeof(*rc_out));
+    memset(&ei, 0, sizeof(ei));
+    /* Never PAREX_EXEC_VERIFIED: these txs were verified elsewhere. */
+    rc = parex_engine_execute(r->e, &got, rc_out, ntx, &st, &ei, b->bytes,
+        b->len, 0);
+    if (rc == PAREX_E_BLOCK) {
+        diverge(r, "block %" PRIu64 " of the log is rejected by this node: "
+            "%s (%s)", b->height, parex_reject_name(ei.reject), ei.message);
+        goto out;
+    }
+    if (rc != PAREX_OK) {
+        snprintf(msg, sizeof(msg), "block %" PRIu64 " of the log: execution "
+            "failed: %s (%s)", b->height, parex_strerror(rc), ei.message);
+        fatal(r, msg);
+        goto out;
+    }
+    parex_header_hash(hw, &want);
+    parex_header_hash(hg, &got);
+    if (memcmp(hw, hg, 32) != 0) {
+        parex_engine_abort(r->e);
+        node_hex(a, want.state_root, 32);
+        node_hex(g, got.state_root, 32);
+        diverge(r, "block %" PRIu64 ": the computed header differs from the "
+            "log's (state root in the log %s, here %s)", b->height, a, g);
+        goto out;
+    }
+    rc = parex_engine_commit(r->e, &cst);
+    if (rc != PAREX_OK) {
+        parex_engine_abort(r->e);
+        snprintf(msg, sizeof(msg), "block %" PRIu64 ": commit failed: %s",
+            b->height, parex_strerror(rc));
+        fatal(r, msg);
+        goto out;
+    }
+    pthread_mutex_lock(&r->c->lock);
+    for (i = 0; i < ntx; i++) {
+        node_mempool_remove(r->c->mp, rc_out[i].txid);
+    }
+    pthread_mutex_unlock(&r->c->lock);
+    pthread_mutex_lock(&r->c->mlock);
+    r->c->m.blocks++;
+    r->c->m.txs += ntx;
+    node_hist_add(&r->c->m.block_time, (double)(st.total_ns +
+        cst.commit_ns) / 1e9);
+    pthread_mutex_unlock(&r->c->mlock);
+    pthread_mutex_lock(&r->mu);
+    r->applied = b->height;
+    pthread_mutex_unlock(&r->mu);
+    node_log(NODE_LOG_DEBUG, "cluster: applied block %" PRIu64 " (%" PRIu32
+        " txs) from the log", b->height, ntx);
+    ret = 0;
+out:
+    free(rc_out);
+    return ret;
+}
+
+/* The producer's hook: append the executed block; commit only if it is in
+ * the log. */
+static int append_hook(void *user, const parex_header *h,
+    const uint8_t *block, size_t len)
+{
+    node_replica *r = user;
+    pxc_block *got = NULL;
+    size_t n = 0;
+    uint64_t t0 = node_now_ns();
+    int rc, tries;
+
+    for (tries = 0;; tries++) {
+        rc = pxc_append(r->ch, h->height, block, len);
+        if (rc != PXC_E_UNAVAILABLE || stopping(r) ||
+            !pxc_is_leader(r->ch)) {
+            break;
+        }
+        /* Outcome unknown: the same bytes again are safe (a committed
+         * first attempt makes the retry succeed). */
+        set_role(r, NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
+        nap(r, RETRY_MS, 0);
+    }
+    if (rc == PXC_OK) {
+        pthread_mutex_lock(&r->mu);
+        r->log_head = h->height;
+        r->applied = h->height;
+        r->appends++;
+        r->append_ns += node_now_ns() - t0;
+        pthread_mutex_unlock(&r->mu);
+        set_role(r, NODE_ROLE_PRODUCER, "");
+        return 0;
+    }
+    /* Fenced after an unknown outcome: the first attempt may have landed;
+     * then it is the block to apply, and these very bytes are it. */
+    if (rc == PXC_E_FENCED && tries > 0 &&
+        pxc_read(r->ch, h->height, 1, &got, &n) == PXC_OK && n == 1 &&
+        got[0].len == len && memcmp(got[0].bytes, block, len) == 0) {
+        pxc_blocks_free(got, n);
+        node_log(NODE_LOG_INFO, "cluster: block %" PRIu64 " was appended "
+            "before the lease ran out", h->height);
+        return 0;
+    }
+    pxc_blocks_free(got, n);
+    node_log(NODE_LOG_WARN, "cluster: block %" PRIu64 " discarded (%s: %s); "
+        "following the log", h->height, pxc_code_name(rc),
+        pxc_errmsg(r->ch));
+    set_role(r, rc == PXC_E_UNAVAILABLE ? NODE_ROLE_NO_QUORUM :
+        NODE_ROLE_FOLLOWER, pxc_errmsg(r->ch));
+    return 1;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One campaign; updates who produces. */
+static void campaign(node_replica *r)
+{
+    pxc_leader l;
+    bool won = false;
+    int rc = pxc_campaign(r->ch, &won, &l);
+
+    if (rc != PXC_OK) {
+        set_role(r, rc == PXC_E_UNAVAILABLE ? NODE_ROLE_NO_QUORUM :
+            NODE_ROLE_FOLLOWER, pxc_errmsg(r->ch));
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    snprintf(r->producer, sizeof(r->producer), "%s", l.held ? l.name : "");
+    snprintf(r->producer_url, sizeof(r->producer_url), "%s",
+        l.held ? l.url : "");
+    r->term = l.held ? l.term : 0;
+    pthread_mutex_unlock(&r->mu);
+    if (won) {
+        node_log(NODE_LOG_INFO, "cluster: won the lease: producing (term "
+            "%" PRId64 ")", l.term);
+    }
+    set_role(r, won ? NODE_ROLE_PRODUCER : NODE_ROLE_FOLLOWER, "");
+}
+
+static void *replica_main(void *arg)
+{
+    node_replica *r = arg;
+    node_ctx *c = r->c;
+    char err[NODE_ERR_LEN], msg[NODE_ERR_LEN];
+    int64_t last_campaign = 0, every = r->o.lease_ttl_s * 1000 / 3;
+    uint64_t head, low, applied, below;
+    pxc_block *bl;
+    size_t n, i;
+    int rc, again = 0;
+
+    if (every < 100) {
+        every = 100;
+    }
+    while (!stopping(r)) {
+        pthread_mutex_lock(&r->mu);
+        rc = r->diverged;
+        pthread_mutex_unlock(&r->mu);
+        if (rc) {
+            nap(r, 1000, 0);
+            continue;
+        }
+        rc = pxc_head(r->ch, &head, &low);
+        if (rc != PXC_OK) {
+            set_role(r, NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
+            nap(r, RETRY_MS, 0);
+            continue;
+        }
+        applied = local_head(r);
+        pthread_mutex_lock(&r->mu);
+        r->log_head = head;
+        r->log_low = low;
+        r->applied = applied;
+        pthread_mutex_unlock(&r->mu);
+        if (applied > head) {
+            diverge(r, "this node's head %" PRIu64 " is above the log's "
+                "head %" PRIu64 ": its store holds blocks the chain in etcd "
+                "does not", applied, head);
+            continue;
+        }
+        if (applied < head) {
+            if (applied + 1 < low) {
+                snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
+                    "log's oldest block %" PRIu64 "; fetch a snapshot: "
+                    "restart the node (at start it fetches one from the "
+                    "producer, at height >= %" PRIu64 ")", applied, low,
+                    low - 1);
+                fatal(r, msg);
+                break;
+            }
+            bl = NULL;
+            n = 0;
+            rc = pxc_read(r->ch, applied + 1, READ_BATCH, &bl, &n);
+            if (rc == PXC_E_COMPACTED) {
+                snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
+                    "log's oldest block (%s); fetch a snapshot: restart the "
+                    "node (at start it fetches one from the producer)",
+                    applied, pxc_errmsg(r->ch));
+                fatal(r, msg);
+                break;
+            }
+            if (rc != PXC_OK) {
+                set_role(r, rc == PXC_E_UNAVAILABLE ? NODE_ROLE_NO_QUORUM :
+                    NODE_ROLE_FOLLOWER, pxc_errmsg(r->ch));
+                nap(r, RETRY_MS, 0);
+                continue;
+            }
+            for (i = 0; i < n && !stopping(r); i++) {
+                if (apply_logged(r, &bl[i]) != 0) {
+                    break;
+                }
+            }
+            pxc_blocks_free(bl, n);
+            if (r->status != 0) {
+                break;
+            }
+            continue;
+        }
+        /* Caught up with the log. */
+        if (!pxc_is_leader(r->ch)) {
+            if (mono_ms() - last_campaign >= every) {
+                last_campaign = mono_ms();
+                campaign(r);
+            }
+            if (!pxc_is_leader(r->ch)) {
+                rc = pxc_wait(r->ch, applied + 1, WAIT_MS);
+                if (rc != PXC_OK && rc != PXC_E_TIMEOUT) {
+                    set_role(r, rc == PXC_E_UNAVAILABLE ?
+                        NODE_ROLE_NO_QUORUM : NODE_ROLE_FOLLOWER,
+                        pxc_errmsg(r->ch));
+                    nap(r, RETRY_MS, 0);
+                }
+                continue;
+            }
+        }
+        set_role(r, NODE_ROLE_PRODUCER, "");
+        pthread_mutex_lock(&r->mu);
+        r->term = pxc_term(r->ch);
+        snprintf(r->producer, sizeof(r->producer), "%s", r->name);
+        snprintf(r->producer_url, sizeof(r->producer_url), "%s",
+            r->url != NULL ? r->url : "");
+        pthread_mutex_unlock(&r->mu);
+        if (!again) {
+            nap(r, r->o.interval_ms > 0 ? r->o.interval_ms : WAIT_MS, 1);
+        }
+        if (stopping(r) || !pxc_is_leader(r->ch)) {
+            continue;
+        }
+        if (node_produce_block_hook(c, r->e, err, &again, append_hook,
+                r) < 0) {
+            fatal(r, err);
+            break;
+        }
+        /* Retention: blocks older than --retention go from etcd. */
+        applied = local_head(r);
+        if (r->o.retention > 0 && applied > r->o.retention + 1) {
+            below = applied - r->o.retention;
+            pthread_mutex_lock(&r->mu);
+            low = r->log_low;
+            pthread_mutex_unlock(&r->mu);
+            if (below > low && pxc_compact(r->ch, below, &low) == PXC_OK) {
+                pthread_mutex_lock(&r->mu);
+                r->log_low = low;
+                pthread_mutex_unlock(&r->mu);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The pxc configuration of o; cid: 16 bytes for the chain id's text. */
+static void fill_cfg(pxc_config *cfg, char *cid, const node_replica_opts *o,
+    uint32_t chain_id, int64_t ttl)
+{
+    snprintf(cid, 16, "%" PRIu32, chain_id);
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->endpoints = o->endpoints;
+    cfg->chain_id = cid;
+    cfg->genesis_hash = o->genesis_hash;
+    cfg->genesis_hash_len = 32;
+    cfg->genesis = o->genesis;
+    cfg->genesis_len = o->genesis_len;
+    cfg->node_name = o->node_name;
+    cfg->advertise_url = o->advertise_url;
+    cfg->lease_ttl_s = ttl;
+    /* A call must end well within the lease, or a producer could not
+     * renew in time while one member hangs. */
+    cfg->timeout_ms = ttl * 1000 / 2 < PXC_DEFAULT_TIMEOUT_MS ?
+        (long)(ttl * 1000 / 2) : PXC_DEFAULT_TIMEOUT_MS;
+}
+
+int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t *head, uint64_t *low, char *peer, size_t cap, char *err)
+{
+    pxc_chain *ch = NULL;
+    pxc_config cfg;
+    pxc_leader l;
+    char cid[16], perr[PXC_ERR_LEN];
+    int rc;
+
+    fill_cfg(&cfg, cid, o, chain_id, o->lease_ttl_s > 0 ? o->lease_ttl_s :
+        PXC_DEFAULT_TTL_S);
+    rc = pxc_open(&ch, &cfg, perr);
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", perr);
+        return rc == PXC_E_GENESIS ? -2 : -1;
+    }
+    rc = pxc_head(ch, head, low);
+    if (rc == PXC_OK) {
+        rc = pxc_leader_get(ch, &l);
+    }
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", pxc_errmsg(ch));
+        pxc_close(ch);
+        return -1;
+    }
+    snprintf(peer, cap, "%s", l.held ? l.url : "");
+    pxc_close(ch);
+    return 0;
+}
+
+int node_replica_open(node_replica **out, char *err, node_ctx *c,
+    const node_replica_opts *o)
+{
+    node_replica *r = node_calloc(1, sizeof(*r));
+    pxc_config cfg;
+    char cid[16], perr[PXC_ERR_LEN];
+    int rc;
+
+    *out = NULL;
+    r->c = c;
+    r->o = *o;
+    r->endpoints = node_strdup(o->endpoints);
+    r->name = node_strdup(o->node_name);
+    r->url = o->advertise_url != NULL ? node_strdup(o->advertise_url) : NULL;
+    if (r->o.lease_ttl_s <= 0) {
+        r->o.lease_ttl_s = PXC_DEFAULT_TTL_S;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    r->o.endpoints = r->endpoints;
+    r->o.node_name = r->name;
+    r->o.advertise_url = r->url;
+    fill_cfg(&cfg, cid, &r->o, c->chain_id, r->o.lease_ttl_s);
+    rc = pxc_open(&r->ch, &cfg, perr);
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", perr);
+        node_replica_free(r);
+        return rc == PXC_E_GENESIS ? -2 : -1;
+    }
+    if (pxc_keepalive_start(r->ch) != PXC_OK) {
+        node_err(err, "--cluster: %s", pxc_errmsg(r->ch));
+        node_replica_free(r);
+        return -1;
+    }
+    r->role = NODE_ROLE_STARTING;
+    c->replica = r;
+    *out = r;
+    return 0;
+}
+
+int node_replica_start(node_replica *r, parex_engine *e)
+{
+    r->e = e;
+    if (pthread_create(&r->th, NULL, replica_main, r) != 0) {
+        return -1;
+    }
+    r->started = 1;
+    return 0;
+}
+
+int node_replica_stop(node_replica *r)
+{
+    int status;
+
+    if (r == NULL) {
+        return 0;
+    }
+    pthread_mutex_lock(&r->c->lock);
+    r->c->stop = 1;
+    pthread_cond_broadcast(&r->c->wake);
+    pthread_mutex_unlock(&r->c->lock);
+    if (r->started) {
+        pthread_join(r->th, NULL);
+        r->started = 0;
+    }
+    status = r->status;
+    return status;
+}
+
+void node_replica_free(node_replica *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->c != NULL && r->c->replica == r) {
+        r->c->replica = NULL;
+    }
+    pxc_close(r->ch);
+    pthread_mutex_destroy(&r->mu);
+    free(r->endpoints);
+    free(r->name);
+    free(r->url);
+    free(r);
+}
+
+void node_replica_status_get(node_replica *r, node_replica_status *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&r->mu);
+    out->role = r->role;
+    out->term = r->term;
+    out->applied = r->applied;
+    out->log_head = r->log_head;
+    out->log_low = r->log_low;
+    out->lag = r->log_head > r->applied ? r->log_head - r->applied : 0;
+    out->appends = r->appends;
+    out->append_ns = r->append_ns;
+    snprintf(out->node, sizeof(out->node), "%s", r->name);
+    snprintf(out->producer, sizeof(out->producer), "%s", r->producer);
+    snprintf(out->producer_url, sizeof(out->producer_url), "%s",
+        r->producer_url);
+    snprintf(out->why, sizeof(out->why), "%s", r->why);
+    pthread_mutex_unlock(&r->mu);
+    if (out->role == NODE_ROLE_PRODUCER && !pxc_is_leader(r->ch)) {
+        out->role = NODE_ROLE_FOLLOWER;
+    }
+}
+
+int node_replica_forward(node_replica *r, const char *body, size_t len,
+    char **resp, char *err)
+{
+    node_replica_status st;
+    node_http h;
+    int code;
+
+    *resp = NULL;
+    node_replica_status_get(r, &st);
+    if (st.role == NODE_ROLE_PRODUCER) {
+        return 1;
+    }
+    if (st.role == NODE_ROLE_DIVERGED) {
+        node_err(err, "this node diverged from the log (%s): it takes no "
+            "transactions", st.why);
+        return -1;
+    }
+    if (st.producer[0] == '\0' || st.producer_url[0] == '\0' ||
+        strcmp(st.producer, st.node) == 0) {
+        node_err(err, "no producer known%s%s%s: try again shortly",
+            st.producer[0] != '\0' ? " (the leader key names " : "",
+            st.producer, st.producer[0] != '\0' ? ", with no URL)" : "");
+        return -1;
+    }
+    if (node_http_parse_url(&h, err, st.producer_url) != 0) {
+        return -1;
+    }
+    /* A producer that does not answer within a lease TTL is probably
+     * gone (its lease runs out meanwhile): the client tries again, by
+     * then through the next producer. */
+    node_http_set_timeout(&h, (uint64_t)(r->o.lease_ttl_s > 1 ?
+        r->o.lease_ttl_s : 1) * 1000);
+    code = node_http_post(&h, err, body, len, resp, &len);
+    node_http_close(&h);
+    if (code < 0) {
+        node_err(err, "forwarding to the producer %s at %s failed: the "
+            "producer may have changed; try again", st.producer,
+            st.producer_url);
+        return -1;
+    }
+    if (code != 200) {
+        free(*resp);
+        *resp = NULL;
+        node_err(err, "the producer %s at %s answered HTTP %d", st.producer,
+            st.producer_url, code);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,107 @@
+#!/bin/sh
+# Issue 14's throughput target, a benchmark (not a test; run it on an idle
+# machine): the same `parex load` against one plain `parex node` and
+# against a 3-node cluster (3 etcd members + 3 `parex node --cluster` on
+# this machine, loopback), side by side, with the ordering round trip per
+# block from the producer's /metrics.
+#
+# usage: tests/cluster/bench_cluster.sh PAREX [TXS] [SENDERS] [NODE ARGS...]
+#   e.g. tests/cluster/bench_cluster.sh build-release/node/parex 50000 200
+# TXS default 20000, SENDERS default 100; NODE ARGS go to every node (both
+# runs), e.g. --threads 4 --block-interval 50. Each node gets
+# --sync full (the default) and its own fresh directory.
+# Prints, per run, `parex load`'s report, then one summary:
+#   single    tx/s X
+#   cluster   tx/s Y   (Y/X = R; issue 14's target R >= 0.7)
+#   ordering  N appends, M ms per block (pxc_append round trip)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "${1:-}" = "--cluster-phase" ]; then
+    # Under etcd-cluster.sh: PXC_ENDPOINTS set. Args: PAREX TXS SENDERS TMP
+    # NODE ARGS...
+    shift
+    parex=$1 txs=$2 senders=$3 tmp=$4
+    shift 4
+    pids=""
+    cleanup() {
+        for p in $pids; do kill "$p" 2>/dev/null || true; done
+        for p in $pids; do wait "$p" 2>/dev/null || true; done
+    }
+    trap cleanup EXIT INT TERM
+    ports=$(python3 -c '
+import socket
+s = [socket.socket() for _ in range(3)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))
+for x in s:
+    x.close()')
+    i=1
+    for port in $ports; do
+        "$parex" node --db "$tmp/c$i" --listen "127.0.0.1:$port" \
+            --genesis "$tmp/genesis.json" --cluster "$PXC_ENDPOINTS" \
+            --node-name "n$i" "$@" >"$tmp/c$i.out" 2>"$tmp/c$i.err" &
+        pids="$pids $!"
+        echo "http://127.0.0.1:$port" >"$tmp/c$i.url"
+        i=$((i + 1))
+    done
+    # The producer: the node whose status says so.
+    prod=""
+    tries=0
+    while [ -z "$prod" ] && [ $tries -lt 100 ]; do
+        for i in 1 2 3; do
+            u=$(cat "$tmp/c$i.url")
+            r=$(curl -s -m 1 "$u" -d '{"jsonrpc":"2.0","method":"status","id":1}' || true)
+            case "$r" in *'"role":"producer"'*) prod=$u ;; esac
+        done
+        [ -n "$prod" ] || sleep 0.1
+        tries=$((tries + 1))
+    done
+    [ -n "$prod" ] || { echo "no producer elected; logs:" >&2; tail -n 5 "$tmp"/c*.err >&2; exit 1; }
+    echo "# cluster: producer $prod (3 nodes: $*)"
+    "$parex" load --url "$prod" --senders "$senders" --txs "$txs" \
+        --batch 200 --json \
+        >"$tmp/cluster.json"
+    cat "$tmp/cluster.json"
+    curl -s -m 5 "$prod/metrics" | grep '^parex_node_cluster_append' \
+        >"$tmp/ordering.txt"
+    exit 0
+fi
+
+parex=$1
+txs=${2:-20000}
+senders=${3:-100}
+shift $(( $# < 3 ? $# : 3 ))
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/parex-bench-cluster-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+"$parex" load --write-genesis "$tmp/genesis.json" --senders "$senders"
+
+# 1. One node, no cluster (tests/node/load_bench.sh: a fresh node, the
+# load, SIGTERM, state verify).
+PAREX_LOAD_ARGS=--json sh "$here/../node/load_bench.sh" "$parex" "$txs" \
+    "$senders" 200 "$@" | tee "$tmp/single.out"
+grep '^{"txs"' "$tmp/single.out" >"$tmp/single.json"
+
+# 2. The same load against the producer of a 3-node cluster.
+sh "$here/etcd-cluster.sh" -t 900 sh "$here/bench_cluster.sh" \
+    --cluster-phase "$parex" "$txs" "$senders" "$tmp" "$@"
+
+python3 - "$tmp/single.json" "$tmp/cluster.json" "$tmp/ordering.txt" <<'EOPY'
+import json, sys
+def rate(path):
+    with open(path) as f:
+        d = json.loads(f.read().strip().splitlines()[-1])
+    for k in ("tx_per_s",):
+        if k in d:
+            return float(d[k])
+    raise SystemExit("no committed rate in %s: %r" % (path, d))
+s, c = rate(sys.argv[1]), rate(sys.argv[2])
+m = dict(l.split() for l in open(sys.argv[3]) if l.strip())
+n = float(m.get("parex_node_cluster_appends_total", 0))
+t = float(m.get("parex_node_cluster_append_seconds_total", 0))
+print("single    tx/s %.0f" % s)
+print("cluster   tx/s %.0f   (cluster/single = %.2f; issue 14's target "
+      ">= 0.7)" % (c, c / s if s else 0))
+print("ordering  %d appends, %.2f ms per block (pxc_append round trip)" %
+      (n, 1000 * t / n if n else 0))
+EOPY
