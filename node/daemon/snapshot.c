@@ -252,8 +252,7 @@ static int inspect(target *t, const char *dir, char *err, size_t errlen)
     parex_header h;
     parex_db *db;
     struct stat st;
-    char *path;
-    size_t n = strlen(dir) + 32;
+    char path[4096];
     int rc, e;
 
     memset(t, 0, sizeof(*t));
@@ -269,11 +268,13 @@ static int inspect(target *t, const char *dir, char *err, size_t errlen)
             "directory; not replaced", dir);
     }
     t->exists = 1;
-    path = node_malloc(n);
-    snprintf(path, n, "%s/data.mdb", dir);
+    /* A fixed buffer: "/writer.lock" is the longest name joined below. */
+    if (strlen(dir) + sizeof("/writer.lock") > sizeof(path)) {
+        return fail(err, errlen, PAREX_E_INVALID, "%s: path too long", dir);
+    }
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
     t->store = stat(path, &st) == 0;
     if (!t->store) {
-        free(path);
         e = dir_empty(dir);
         if (e == 1) {
             return 0;
@@ -284,7 +285,7 @@ static int inspect(target *t, const char *dir, char *err, size_t errlen)
     /* The writer lock for the whole fetch: a running node holds it (we
      * must not swap its store), and holding it keeps a node from starting
      * on dir until the new store is in place. */
-    snprintf(path, n, "%s/writer.lock", dir);
+    snprintf(path, sizeof(path), "%s/writer.lock", dir);
     t->lock_fd = open(path, O_RDWR | O_CLOEXEC);
     if (t->lock_fd < 0 && errno == ENOENT) {
         /* A store never opened read-write (a fresh copy): made here, and
@@ -293,7 +294,6 @@ static int inspect(target *t, const char *dir, char *err, size_t errlen)
             0644);
         t->lock_created = t->lock_fd >= 0;
     }
-    free(path);
     if (t->lock_fd < 0) {
         return fail(err, errlen, PAREX_E_IO, "%s/writer.lock: %s", dir,
             strerror(errno));

@@ -66,10 +66,17 @@ int node_err(char *err, const char *fmt, ...)
 #endif
     ;
 
-/** malloc/calloc/realloc that die on failure (n may be 0). */
-void *node_malloc(size_t n);
-void *node_calloc(size_t n, size_t size);
-void *node_realloc(void *p, size_t n);
+/** malloc/calloc/realloc that die on failure (n may be 0): never NULL,
+ *  which the attribute tells gcc (its -Wformat-truncation otherwise warns
+ *  of a NULL destination in sanitizer builds). */
+#if defined(__GNUC__)
+#define NODE_NONNULL_RESULT __attribute__((returns_nonnull))
+#else
+#define NODE_NONNULL_RESULT
+#endif
+void *node_malloc(size_t n) NODE_NONNULL_RESULT;
+void *node_calloc(size_t n, size_t size) NODE_NONNULL_RESULT;
+void *node_realloc(void *p, size_t n) NODE_NONNULL_RESULT;
 char *node_strdup(const char *s);
 
 /** A growable byte buffer. Zeroed is empty. */

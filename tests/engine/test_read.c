@@ -325,7 +325,9 @@ static void test_snapshot_while_blocks_commit(void **state)
     uint64_t last = 0, H, copies = 0, seen = 0;
 
     (void)state;
-    assert_non_null(path);
+    if (path == NULL) {
+        abort(); /* also tells gcc, whose -Wformat-truncation sees NULL */
+    }
     a.w = w;
     a.blocks = tu_iters(40);
     atomic_init(&a.done, 0);
@@ -393,8 +395,12 @@ static void test_snapshot_refusals(void **state)
     struct stat st;
 
     (void)state;
-    assert_non_null(path);
-    assert_non_null(file);
+    if (path == NULL) {
+        abort(); /* also tells gcc, whose -Wformat-truncation sees NULL */
+    }
+    if (file == NULL) {
+        abort();
+    }
     commit_next(w, NULL);
     /* Not empty: nothing written, the file inside untouched. */
     snprintf(path, plen, "%s/full", base);
