@@ -1,6 +1,6 @@
 /* parex_engine: its lifecycle, and the block pipeline as a list of stages.
  *
- * decode (engine/codec.c) -> checks and parallel signature verification
+ * decode (engine/block.c) -> checks and parallel signature verification
  * (engine/stages/check.c) -> execution and fee credit
  * (engine/stages/execute.c) -> state, tx and receipts roots
  * (engine/stages/root.c) -> header -> optional commit in one LMDB write

@@ -115,6 +115,12 @@ void px__block_release(px__block *b);
 int px__tx_decode(parex_tx *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim, int64_t tx_index);
 void px__sighash(uint8_t out[32], const uint8_t *enc, size_t enc_len);
+/** 1 when tx's sets are present, strictly sorted and disjoint, the form
+ *  encoding requires (engine/codec.c); 0 otherwise. */
+int px__tx_canonical(const parex_tx *tx);
+/** lim, or the defaults written into *tmp when lim is NULL. */
+const parex_limits *px__limits_or_default(const parex_limits *lim,
+    parex_limits *tmp);
 
 /* ---- programs ---- */
 
@@ -450,6 +456,16 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
  *  bad tx), PAREX_E_NOMEM. */
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     parex_block_stats *st, parex_error_info *err);
+/** One tx's part of stage 1b (also the prepared path's): fills t's id and
+ *  account key, checks its chain id and, unless trusted, its signature.
+ *  Returns 0 or the parex_reject reason (CHAIN_ID, BAD_SIGNATURE).
+ *  Thread-safe for distinct txs. */
+uint8_t px__tx_verify_one(px__btx *t, uint32_t chain_id, int trusted);
+/** The block's error from the per-tx reasons bad[blk->n] (0: fine): the
+ *  first bad tx, BAD_SIGNATURE ignored when trusted. Returns PAREX_OK or
+ *  PAREX_E_BLOCK (err names the tx and field). */
+int px__verify_verdict(const px__block *blk, const uint8_t *bad,
+    uint32_t chain_id, int trusted, parex_error_info *err);
 /** Stage 2: execution into e->res and e->receipts, then the fee credit.
  *  Returns PAREX_OK, PAREX_E_BLOCK (the rejected tx), engine errors. */
 int px__stage_execute(parex_engine *e, const px__block *blk,
@@ -459,11 +475,12 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
  *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
 int px__stage_root(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err);
-/** A receipt's 48-byte encoding, as stored (db.c) and hashed: txid,
+/** A receipt's 48-byte encoding, as stored (records.c) and hashed: txid,
  *  u32le status, u32le code, u64le fee (stages/root.c). */
 void px__receipt_encode(uint8_t out[48], const parex_receipt *r);
 
-/* ---- internals shared by the stages and db.c ---- */
+/* ---- the store's records (records.c), shared by the stages, db.c and
+ * genesis.c ---- */
 void px__header_key(uint8_t out[8], uint64_t height);
 int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
@@ -481,6 +498,12 @@ void px__pending_block_release(px__pending_block *pb);
 /** The engine commit's one call into the block store. */
 int px__commit_block(px__wtxn *w, const parex_header *h,
     const px__pending_block *pb, const parex_receipt *receipts, size_t n);
+/** Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
+ *  (chain id 0 when written by parex_db_genesis(), which records none),
+ *  PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */
+int px__read_chain(px__snap *sn, uint32_t *chain_id, uint8_t genesis[32]);
+/** Writes meta "genesis" (the block-0 header hash) and "chain_id". */
+int px__write_chain(px__wtxn *w, const uint8_t genesis[32], uint32_t chain_id);
 /** The store's recorded chain id; 0 when none (no genesis yet, or one
  *  written by parex_db_genesis()). */
 int px__db_chain_id(const parex_db *db, uint32_t *chain_id);

@@ -15,6 +15,8 @@
 #include "engine_int.h"
 
 typedef struct sent {
+    uint8_t key[32];        /* the change set walks the entries, not the
+                               map (whose table is sized for the block) */
     const uint8_t *val;     /* valid when loaded and present */
     uint32_t len;
     uint8_t loaded;         /* val/present mirror the current state */
@@ -68,6 +70,7 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
         s->cap_ents = cap;
     }
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
+    memcpy(s->ents[s->n_ents].key, key, 32);
     px__conflict_init(&s->ents[s->n_ents].cf);
     k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
@@ -229,13 +232,24 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
     return PAREX_OK;
 }
 
+/* The block's declared keys plus one account per tx: at least its
+ * distinct declared keys and accounts. */
+static size_t count_keys(const px__block *blk)
+{
+    size_t total = 0, j;
+
+    for (j = 0; j < blk->n; j++) {
+        total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    return total;
+}
+
 int px__exec_sequential(const px__exec_env *env, px__result *res)
 {
     seq s;
     size_t j;
     int rc = PAREX_OK;
     uint64_t t0 = px__now_ns(), nb = 0;
-    const px__keyslot *ks;
 
     memset(&s, 0, sizeof(s));
     s.base.ops = &seq_ops;
@@ -245,6 +259,16 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     s.arena = &res->arena;
     s.km = &env->scratch->seq_km;
     px__keymap_clear(s.km);
+    /* Sized once for the block's declared keys and accounts (a bound of
+     * the keys it touches unless it goes undeclared, when inserts still
+     * grow the map): a map grown from its smallest size by doubling
+     * rehashes every key about twice per block, and in a warm map this is
+     * O(1). */
+    rc = px__keymap_reserve(s.km, count_keys(env->blk));
+    if (rc != 0) {
+        rc = PAREX_E_NOMEM;
+        goto out;
+    }
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
@@ -282,10 +306,12 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    for (j = 0; (ks = px__keymap_next(s.km, &j)) != NULL;) {
-        const sent *e = &s.ents[ks->val.u64];
+    /* The entries, dense in insertion order: the map's table can be far
+     * larger than the keys it holds (sized for the block, kept warm). */
+    for (j = 0; j < s.n_ents; j++) {
+        const sent *e = &s.ents[j];
         if (e->dirty) {
-            rc = px__result_push(res, ks->key, e->val, e->len, !e->present);
+            rc = px__result_push(res, e->key, e->val, e->len, !e->present);
             if (rc != PAREX_OK) {
                 goto out;
             }

@@ -2,7 +2,8 @@
  * fit the caller's receipt buffer and extend the stored head (height,
  * parent hash); every tx must carry the engine's chain id and a valid
  * signature, verified in parallel (which also gives each tx its id and
- * its sender's account key). Decoding itself is engine/codec.c. */
+ * its sender's account key). Decoding itself is engine/block.c and
+ * engine/codec.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,48 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
     return PAREX_OK;
 }
 
+/* One tx's stateless checks: its id and sender account key are filled in,
+ * then its chain id and (unless trusted, PAREX_EXEC_VERIFIED) its
+ * signature checked. Returns 0, or the parex_reject reason. Shared by
+ * px__stage_verify() and the prepared path (stages/prepare.c). */
+uint8_t px__tx_verify_one(px__btx *t, uint32_t chain_id, int trusted)
+{
+    uint8_t msg[32];
+
+    px__tagged_hash(t->id, "parex/txid", t->enc, t->enc_len, NULL, 0);
+    parex_account_key(t->acct, t->tx.sender);
+    if (t->tx.chain_id != chain_id) {
+        return PAREX_REJECT_CHAIN_ID;
+    }
+    if (trusted) {
+        return 0; /* the caller verified it (a trust decision) */
+    }
+    px__sighash(msg, t->enc, t->enc_len);
+    return px__schnorr_verify(t->tx.sig, msg, t->tx.sender)
+        ? 0 : PAREX_REJECT_BAD_SIGNATURE;
+}
+
+int px__verify_verdict(const px__block *blk, const uint8_t *bad,
+    uint32_t chain_id, int trusted, parex_error_info *err)
+{
+    size_t i;
+
+    for (i = 0; i < blk->n; i++) {
+        /* Trusted: the caller vouches for the signatures; chain ids are
+         * still checked. */
+        if (bad[i] == 0 || (trusted && bad[i] == PAREX_REJECT_BAD_SIGNATURE)) {
+            continue;
+        }
+        return px__fail(err, PAREX_E_BLOCK, bad[i], (int64_t)i,
+            bad[i] == PAREX_REJECT_CHAIN_ID ? "chain_id" : "sig",
+            bad[i] == PAREX_REJECT_CHAIN_ID
+                ? "tx %zu: chain id %u, expected %u"
+                : "tx %zu: bad signature%.0u%.0u",
+            i, blk->txs[i].tx.chain_id, chain_id);
+    }
+    return PAREX_OK;
+}
+
 typedef struct verify_job {
     px__block *blk;
     uint32_t chain_id;
@@ -62,21 +105,8 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
 
     (void)w;
     for (i = b; i < e; i++) {
-        px__btx *t = &vj->blk->txs[i];
-        uint8_t msg[32];
-        px__tagged_hash(t->id, "parex/txid", t->enc, t->enc_len, NULL, 0);
-        parex_account_key(t->acct, t->tx.sender);
-        if (t->tx.chain_id != vj->chain_id) {
-            vj->bad[i] = PAREX_REJECT_CHAIN_ID;
-            continue;
-        }
-        if (vj->trusted) {
-            continue; /* the caller verified it (a trust decision) */
-        }
-        px__sighash(msg, t->enc, t->enc_len);
-        if (!px__schnorr_verify(t->tx.sig, msg, t->tx.sender)) {
-            vj->bad[i] = PAREX_REJECT_BAD_SIGNATURE;
-        }
+        vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
+            vj->trusted);
     }
 }
 
@@ -85,8 +115,7 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
 {
     uint64_t t0 = px__now_ns();
     uint8_t *bad = calloc(blk->n > 0 ? blk->n : 1, 1);
-    size_t i;
-    int rc = PAREX_OK;
+    int rc;
 
     if (bad == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
@@ -96,17 +125,7 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
             (flags & PAREX_EXEC_VERIFIED) != 0 };
         px__pool_run(e->pool, run_verify, &vj, blk->n, 16);
         st->verify_skipped = vj.trusted ? blk->n : 0;
-    }
-    for (i = 0; i < blk->n; i++) {
-        if (bad[i] != 0) {
-            rc = px__fail(err, PAREX_E_BLOCK, bad[i], (int64_t)i,
-                bad[i] == PAREX_REJECT_CHAIN_ID ? "chain_id" : "sig",
-                bad[i] == PAREX_REJECT_CHAIN_ID
-                    ? "tx %zu: chain id %u, expected %u"
-                    : "tx %zu: bad signature%.0u%.0u",
-                i, blk->txs[i].tx.chain_id, e->chain_id);
-            break;
-        }
+        rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
     }
     free(bad);
     if (rc == PAREX_OK) {

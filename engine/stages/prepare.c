@@ -22,25 +22,14 @@ struct parex_prepared {
     uint64_t decode_ns, verify_ns;
 };
 
-/* The same per-tx checks as stages/check.c's run_verify, on the calling
+/* px__tx_verify_one() of every tx, signatures included, on the calling
  * thread only: the engine's pool may be busy with the previous block. */
 static void verify_all(parex_prepared *p)
 {
     size_t i;
 
     for (i = 0; i < p->blk.n; i++) {
-        px__btx *t = &p->blk.txs[i];
-        uint8_t msg[32];
-        px__tagged_hash(t->id, "parex/txid", t->enc, t->enc_len, NULL, 0);
-        parex_account_key(t->acct, t->tx.sender);
-        if (t->tx.chain_id != p->chain_id) {
-            p->bad[i] = PAREX_REJECT_CHAIN_ID;
-            continue;
-        }
-        px__sighash(msg, t->enc, t->enc_len);
-        if (!px__schnorr_verify(t->tx.sig, msg, t->tx.sender)) {
-            p->bad[i] = PAREX_REJECT_BAD_SIGNATURE;
-        }
+        p->bad[i] = px__tx_verify_one(&p->blk.txs[i], p->chain_id, 0);
     }
 }
 
@@ -123,23 +112,13 @@ int px__prepared_verdict(const parex_engine *e, const parex_prepared *p,
     unsigned flags, parex_block_stats *st, parex_error_info *err)
 {
     int trusted = (flags & PAREX_EXEC_VERIFIED) != 0;
-    size_t i;
+    /* PAREX_EXEC_VERIFIED: the caller vouches for the signatures, as
+     * px__stage_verify() takes it; the error is px__stage_verify()'s, from
+     * the same function. */
+    int rc = px__verify_verdict(&p->blk, p->bad, e->chain_id, trusted, err);
 
-    for (i = 0; i < p->blk.n; i++) {
-        /* PAREX_EXEC_VERIFIED: the caller vouches for the signatures, as
-         * px__stage_verify() takes it; chain ids are still checked. */
-        if (p->bad[i] == PAREX_REJECT_BAD_SIGNATURE && trusted) {
-            continue;
-        }
-        if (p->bad[i] != 0) {
-            /* Word for word px__stage_verify()'s error. */
-            return px__fail(err, PAREX_E_BLOCK, p->bad[i], (int64_t)i,
-                p->bad[i] == PAREX_REJECT_CHAIN_ID ? "chain_id" : "sig",
-                p->bad[i] == PAREX_REJECT_CHAIN_ID
-                    ? "tx %zu: chain id %u, expected %u"
-                    : "tx %zu: bad signature%.0u%.0u",
-                i, p->blk.txs[i].tx.chain_id, e->chain_id);
-        }
+    if (rc != PAREX_OK) {
+        return rc;
     }
     st->decode_ns = p->decode_ns;
     st->verify_ns = p->verify_ns;

@@ -1,0 +1,219 @@
+/* The store's own records, the one place that knows their keys and
+ * layouts (docs/formats.md): the head header and the LtHash lanes in meta,
+ * the block record a commit writes (block, hash index, receipts by tx id
+ * and by height), the pending block's bytes, and the store's chain (chain
+ * id, genesis hash). The public parex_db_* face is engine/db.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+static const char META_HEAD[] = "head";
+static const char META_LTHASH[] = "lthash";
+static const char META_CHAIN[] = "chain_id";
+static const char META_GENESIS[] = "genesis";
+
+#define RECEIPT_BYTES 48
+
+
+void px__header_key(uint8_t out[8], uint64_t height)
+{
+    int i;
+    /* Big-endian so LMDB's byte order is height order. */
+    for (i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)height;
+        height >>= 8;
+    }
+}
+
+int px__read_head(px__snap *sn, parex_header *out)
+{
+    const uint8_t *v;
+    size_t len;
+    uint8_t hk[8];
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_HEAD,
+        sizeof(META_HEAD) - 1);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 8) {
+        return PAREX_E_CORRUPT;
+    }
+    px__header_key(hk, px__ld64(v));
+    rc = px__snap_get(sn, PX_DB_HEADERS, &v, &len, hk, 8);
+    if (rc == PAREX_E_NOTFOUND) {
+        return PAREX_E_CORRUPT;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    return parex_header_decode(out, v, len) == PAREX_OK ? PAREX_OK
+                                                        : PAREX_E_CORRUPT;
+}
+
+int px__read_lthash(px__snap *sn, px__lthash *out)
+{
+    const uint8_t *v;
+    size_t len;
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_LTHASH,
+        sizeof(META_LTHASH) - 1);
+
+    if (rc == PAREX_E_NOTFOUND) {
+        return PAREX_E_CORRUPT;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 2 * PX_LTHASH_LANES) {
+        return PAREX_E_CORRUPT;
+    }
+    px__lthash_load(out, v);
+    return PAREX_OK;
+}
+
+int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt)
+{
+    uint8_t enc[PAREX_HEADER_BYTES], hk[8], hb[8];
+    uint8_t lanes[2 * PX_LTHASH_LANES];
+    int rc;
+
+    parex_header_encode(enc, h);
+    px__header_key(hk, h->height);
+    px__st64(hb, h->height);
+    px__lthash_store(lanes, lt);
+    rc = px__wtxn_put(w, PX_DB_HEADERS, hk, 8, enc, sizeof(enc));
+    if (rc == PAREX_OK) {
+        rc = px__wtxn_put(w, PX_DB_META, META_HEAD, sizeof(META_HEAD) - 1,
+            hb, 8);
+    }
+    if (rc == PAREX_OK) {
+        rc = px__wtxn_put(w, PX_DB_META, META_LTHASH,
+            sizeof(META_LTHASH) - 1, lanes, sizeof(lanes));
+    }
+    return rc;
+}
+
+/* The block record: the encoded block under its height, with the computed
+ * header in place of the one it came with (whose roots may be zero, "not
+ * claimed"), so that the stored block's header hashes to the block hash;
+ * the hash -> height index; the receipts under their tx ids and, in block
+ * order, under the height. */
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const parex_receipt *receipts, size_t n)
+{
+    uint8_t hk[8], hash[32], hb[8], v[12 + RECEIPT_BYTES];
+    uint8_t *p = NULL;
+    size_t i;
+    int rc;
+
+    px__header_key(hk, h->height);
+    parex_header_hash(hash, h);
+    px__st64(hb, h->height);
+    rc = px__wtxn_reserve(w, PX_DB_BLOCKS, &p, hk, 8,
+        PAREX_HEADER_BYTES + body_len);
+    if (rc == PAREX_OK) {
+        parex_header_encode(p, h);
+        if (body_len > 0) {
+            memcpy(p + PAREX_HEADER_BYTES, body, body_len);
+        }
+        rc = px__wtxn_put(w, PX_DB_HASHES, hash, 32, hb, 8);
+    }
+    if (rc == PAREX_OK && n > 0) {
+        rc = px__wtxn_reserve(w, PX_DB_BLOCK_RECEIPTS, &p, hk, 8,
+            n * RECEIPT_BYTES);
+        for (i = 0; i < n && rc == PAREX_OK; i++) {
+            px__receipt_encode(p + RECEIPT_BYTES * i, &receipts[i]);
+        }
+    }
+    for (i = 0; i < n && rc == PAREX_OK; i++) {
+        px__st64(v, h->height);
+        px__st32(v + 8, (uint32_t)i);
+        px__receipt_encode(v + 12, &receipts[i]);
+        rc = px__wtxn_put(w, PX_DB_RECEIPTS, receipts[i].txid, 32, v,
+            sizeof(v));
+    }
+    return rc;
+}
+
+void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
+    size_t len)
+{
+    px__pending_block_release(pb);
+    pb->body = len > PAREX_HEADER_BYTES ? block + PAREX_HEADER_BYTES : NULL;
+    pb->len = len > PAREX_HEADER_BYTES ? len - PAREX_HEADER_BYTES : 0;
+}
+
+int px__pending_block_keep(px__pending_block *pb)
+{
+    uint8_t *c;
+
+    if (pb->copy != NULL || pb->len == 0) {
+        return PAREX_OK;
+    }
+    c = malloc(pb->len);
+    if (c == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    memcpy(c, pb->body, pb->len);
+    pb->copy = c;
+    pb->body = c;
+    return PAREX_OK;
+}
+
+void px__pending_block_release(px__pending_block *pb)
+{
+    free(pb->copy);
+    pb->copy = NULL;
+    pb->body = NULL;
+    pb->len = 0;
+}
+
+int px__commit_block(px__wtxn *w, const parex_header *h,
+    const px__pending_block *pb, const parex_receipt *receipts, size_t n)
+{
+    return px__write_block(w, h, pb->body, pb->len, receipts, n);
+}
+
+/* Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
+ * (chain id 0 when the genesis was written by parex_db_genesis(), which
+ * records none), PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */
+int px__read_chain(px__snap *sn, uint32_t *chain_id, uint8_t genesis[32])
+{
+    const uint8_t *v;
+    size_t len;
+    int rc = px__snap_get(sn, PX_DB_META, &v, &len, META_GENESIS,
+        sizeof(META_GENESIS) - 1);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (len != 32) {
+        return PAREX_E_CORRUPT;
+    }
+    memcpy(genesis, v, 32);
+    rc = px__snap_get(sn, PX_DB_META, &v, &len, META_CHAIN,
+        sizeof(META_CHAIN) - 1);
+    if (rc != PAREX_OK) {
+        return rc == PAREX_E_NOTFOUND ? PAREX_E_CORRUPT : rc;
+    }
+    if (len != 4) {
+        return PAREX_E_CORRUPT;
+    }
+    *chain_id = px__ld32(v);
+    return PAREX_OK;
+}
+
+int px__write_chain(px__wtxn *w, const uint8_t genesis[32], uint32_t chain_id)
+{
+    uint8_t c[4];
+    int rc = px__wtxn_put(w, PX_DB_META, META_GENESIS,
+        sizeof(META_GENESIS) - 1, genesis, 32);
+
+    if (rc == PAREX_OK) {
+        px__st32(c, chain_id);
+        rc = px__wtxn_put(w, PX_DB_META, META_CHAIN, sizeof(META_CHAIN) - 1,
+            c, 4);
+    }
+    return rc;
+}
