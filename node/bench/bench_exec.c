@@ -57,6 +57,8 @@ void px_bench_execute(bench_run *out, const bench_work *w,
     parex_engine *e = NULL;
     parex_header head, h;
     node_buf block = {0};
+    uint8_t *bal = NULL;
+    size_t bal_cap = 0;
     parex_receipt *rc_buf = NULL;
     size_t b, i, cap = 0;
     int rc;
@@ -95,12 +97,22 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         parex_block_stats st;
         double ideal;
 
+        const uint8_t *bp;
+        size_t bl;
+
         memset(&h, 0, sizeof(h));
         h.height = head.height + 1;
         parex_header_hash(h.parent, &head);
         memcpy(h.fee_recipient, w->fee, 32);
-        block.len = 0;
-        node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
+        if (cfg->blocks != NULL) {
+            bp = cfg->blocks[b].p;
+            bl = cfg->blocks[b].len;
+        } else {
+            block.len = 0;
+            node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
+            bp = block.p;
+            bl = block.len;
+        }
         if (w->ntx[b] > cap) {
             cap = w->ntx[b];
             rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
@@ -109,13 +121,30 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         st.size = sizeof(st);
         memset(&ei, 0, sizeof(ei));
         rc = parex_engine_execute(e, &head, w->ntx[b] == 0 ? NULL : rc_buf,
-            w->ntx[b], &st, &ei, block.p, block.len, PAREX_EXEC_COMMIT);
+            w->ntx[b], &st, &ei, bp, bl, PAREX_EXEC_COMMIT | cfg->flags);
         if (rc != PAREX_OK) {
             node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
                 "at tx %lld: %s", w->label, b,
                 cfg->sequential ? "sequential" : "parallel",
                 parex_errname(rc), parex_reject_name(ei.reject),
                 (long long)ei.tx_index, ei.message);
+        }
+        if (cfg->flags & PAREX_EXEC_RECORD_BAL) {
+            /* Production takes the bytes out as a producer would. */
+            size_t len = bal_cap;
+            rc = parex_engine_bal(e, bal, &len);
+            if (rc == PAREX_E_BUFFER) {
+                bal_cap = len;
+                bal = node_realloc(bal, bal_cap);
+                rc = parex_engine_bal(e, bal, &len);
+            }
+            if (rc != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu: no BAL "
+                    "recorded: %s", w->label, b, parex_strerror(rc));
+            }
+            if (cfg->record != NULL) {
+                node_block_attach_bal(&cfg->record[b], bp, bl, bal, len);
+            }
         }
         for (i = 0; i < w->ntx[b]; i++) {
             if (rc_buf[i].status != PAREX_TX_SUCCESS) {
@@ -149,6 +178,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
     }
     memcpy(out->root, head.state_root, 32);
     node_buf_release(&block);
+    free(bal);
     free(rc_buf);
     parex_engine_destroy(e);
     parex_db_close(db);

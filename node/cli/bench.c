@@ -59,7 +59,8 @@ void node_help_bench(FILE *f)
 "                   [--zipf S] [--tx-work US] [--reps N] [--seed N]\n"
 "                   [--sync full|meta|none] [--json] [--details]\n"
 "                   [--plot FILE.png] [--progress|--no-progress]\n"
-"                   [--no-profile] [--rss-blocks N] [--scaling] [PATH...]\n"
+"                   [--no-profile] [--rss-blocks N] [--scaling] [--bal]\n"
+"                   [PATH...]\n"
 "       parex bench --replot FILE.jsonl --plot FILE.png\n"
 "\n"
 "Measure the parallel engine against the sequential reference executor on\n"
@@ -142,6 +143,7 @@ void node_help_bench(FILE *f)
 "  --progress       a progress line on stderr (default: when stderr is a\n"
 "                   terminal); --no-progress: never\n"
 "  --no-profile     skip the profiled runs (no projection)\n"
+"  --bal            measure BAL validation and BAL recording (above)\n"
 "  --replot FILE    draw the lines of an earlier --json run (FILE) with\n"
 "                   --plot instead of measuring\n"
 "  --rss-blocks N   instead of timing: run N consecutive blocks (default\n"
@@ -422,6 +424,8 @@ int node_cmd_bench(int argc, char **argv)
             progress = 0;
         } else if (strcmp(argv[k], "--no-profile") == 0) {
             o.profile = 0;
+        } else if (strcmp(argv[k], "--bal") == 0) {
+            o.bal = 1;
         } else if (argv[k][0] == '-' && argv[k][1] != '\0') {
             node_die(NODE_EXIT_USAGE, "bench: unknown option '%s'", argv[k]);
         } else {
@@ -470,6 +474,10 @@ int node_cmd_bench(int argc, char **argv)
     if (o.scaling && o.naccounts > 1) {
         node_die(NODE_EXIT_USAGE, "bench: --scaling compares block sizes at "
             "one --accounts value");
+    }
+    if (o.bal && o.rss_blocks > 0) {
+        node_die(NODE_EXIT_USAGE, "bench: --bal measures validation and "
+            "production; it does not combine with --rss-blocks");
     }
     if (o.replot != NULL && o.plot == NULL) {
         node_die(NODE_EXIT_USAGE, "bench: --replot FILE needs --plot OUT.png");
