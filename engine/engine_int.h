@@ -306,6 +306,9 @@ typedef struct px__exec_env {
                                analysis' batch count, not one per tx */
     uint64_t tx_ns;         /* measured cost of one tx on the reference
                                (ns; earlier blocks), for the decision */
+    px__buf *bal_out;       /* parallel executor: non-NULL to record the
+                               block's BAL (without the fee entry) here;
+                               its fallbacks then run the BAL recorder */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */

@@ -57,7 +57,16 @@ int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
         *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v);
         return 0;
     case PX__BALM_RECORD:
-        *rc = px__exec_bal_record(env, &e->res, &e->bal_out);
+        /* On the executor the block would run on without recording: the
+         * parallel one reads the BAL off its final versions (and its
+         * fallbacks record on the BAL recorder); the same bytes. */
+        if (px__exec_choose(env, NULL) == PX__EXEC_ANALYSE) {
+            px__exec_env pe = *env;
+            pe.bal_out = &e->bal_out;
+            *rc = px__exec_parallel(&pe, &e->res);
+        } else {
+            *rc = px__exec_bal_record(env, &e->res, &e->bal_out);
+        }
         return 0;
     default:
         return 1;

@@ -87,9 +87,12 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_attach_bal(uint8_t *out,
 
 /** The BAL of the last block parex_engine_execute() ran with
  *  PAREX_EXEC_RECORD_BAL and accepted (pending or committed): the bytes to
- *  attach to the block (parex_block_attach_bal()). Recording runs the
- *  block in block order on the BAL executor, so the bytes are the same
- *  for every thread count.
+ *  attach to the block (parex_block_attach_bal()). The block is recorded
+ *  on the executor it would run on without recording: the parallel one
+ *  reads each tx's entry off its final records and versions (in parallel
+ *  parts on large blocks), the sequential one and every fallback run the
+ *  BAL recorder in block order; the bytes are the same on either executor
+ *  and for every thread count.
  *
  *  Returns: PAREX_OK (*len bytes copied); PAREX_E_BUFFER (*len set to the
  *           size needed, nothing copied); PAREX_E_NOTFOUND (the last
