@@ -391,6 +391,8 @@ struct parex_engine {
     size_t bal_in_len;
     px__buf bal_out;        /* the recorded BAL */
     int bal_valid;          /* bal_out holds the last block's BAL */
+    int bal_seal;           /* recorded on a block that carried none: the
+                               store gets the block sealed with it */
     int has_bal_root;       /* tx_root commits to bal_root */
     uint8_t bal_root[32];
     px__bal_verdict bal_v;

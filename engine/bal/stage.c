@@ -15,6 +15,7 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     e->bal_flags = flags;
     e->bal_mode = PX__BALM_OFF;
     e->bal_valid = 0;
+    e->bal_seal = 0;
     e->has_bal_root = 0;
     e->bal_in = blk->bal;
     e->bal_in_len = blk->bal_len;
@@ -167,6 +168,7 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
         if (e->bal_in == NULL) {
             parex_bal_root(e->bal_root, e->bal_out.p, e->bal_out.len);
             e->has_bal_root = 1;
+            e->bal_seal = 1;
         }
     }
     if (e->bal_out.oom) {

@@ -25,8 +25,10 @@ extern "C" {
 #define PAREX_BAL_VERSION 1
 
 /** Execute flag: record the BAL of the block (parex_engine_bal()); the
- *  new header's tx_root commits to it. With a block that carries a BAL
- *  the recorded one is the carried one, once validated. Since: 0.3.0 */
+ *  new header's tx_root commits to it, and the committed block is stored
+ *  sealed with it (parex_read_block() returns the block with the BAL
+ *  trailer). With a block that carries a BAL the recorded one is the
+ *  carried one, once validated. Since: 0.3.0 */
 #define PAREX_EXEC_RECORD_BAL 4u
 /** Execute flag: run a block that carries a BAL on the ordinary executors,
  *  as if it carried none (its tx_root still commits to the carried BAL).

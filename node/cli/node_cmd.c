@@ -23,6 +23,7 @@ void node_help_node(FILE *f)
 "                  [--idle-timeout S] [--request-deadline MS]\n"
 "                  [--map-size BYTES] [--threads N]\n"
 "                  [--sync full|meta|none] [--log-level LEVEL]\n"
+"                  [--no-bal]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
 "metrics on GET /metrics, GET /health (docs/node.md). The node owns DIR:\n"
@@ -70,6 +71,9 @@ void node_help_node(FILE *f)
 "                       on disk before its receipts are served; none\n"
 "                       survives a process crash but not an OS crash)\n"
 "  --log-level LEVEL    debug, info (default), warn or error\n"
+"  --no-bal             produce blocks without a block access list (default:\n"
+"                       each block is sealed with its BAL, which getBlock\n"
+"                       returns as \"bal\")\n"
 "\n"
 "SIGINT or SIGTERM: stop taking requests, finish the block in progress,\n"
 "exit 0. SIGHUP: log the node's state and limits (nothing else changes).\n"
@@ -162,7 +166,7 @@ int node_cmd_node(int argc, char **argv)
     node_producer *prod = NULL;
     node_producer_opts po;
     sigset_t sigs;
-    int k, rc, sig, status;
+    int k, rc, sig, status, no_bal = 0;
 
     if (node_wants_help(argc, argv)) {
         node_help_node(stdout);
@@ -175,6 +179,8 @@ int node_cmd_node(int argc, char **argv)
             listen_s = val;
         } else if (node_opt_value(argc, argv, &k, "--genesis", &val)) {
             gfile = val;
+        } else if (strcmp(argv[k], "--no-bal") == 0) {
+            no_bal = 1;
         } else if (node_opt_value(argc, argv, &k, "--block-interval", &val)) {
             interval = node_opt_u64("--block-interval", val, 3600000);
         } else if (node_opt_value(argc, argv, &k, "--max-block-txs", &val)) {
@@ -348,6 +354,7 @@ int node_cmd_node(int argc, char **argv)
     c.max_response = (size_t)max_resp;
     c.resp_budget = (size_t)resp_budget;
     c.max_block_txs = (size_t)max_txs;
+    c.no_bal = no_bal;
     c.max_block_bytes = (size_t)block_bytes;
     c.mempool_ttl_ns = ttl * 1000000000ULL;
     c.wake_on_add = interval == 0;

@@ -512,8 +512,11 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
          * verify it again. A trust decision the node can make for blocks
          * it builds itself; replay and sync never pass the flag. */
         execs++;
+        /* Sealed with its block access list unless --no-bal: the engine
+         * records it and stores the block with it (issue 13). */
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
-            block.len, PAREX_EXEC_VERIFIED);
+            block.len, PAREX_EXEC_VERIFIED |
+                (c->no_bal ? 0u : PAREX_EXEC_RECORD_BAL));
         if (rc == PAREX_OK) {
             break;
         }
