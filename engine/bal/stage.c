@@ -16,6 +16,7 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     e->bal_mode = PX__BALM_OFF;
     e->bal_valid = 0;
     e->bal_seal = 0;
+    e->bal_lt_ready = 0;
     e->has_bal_root = 0;
     e->bal_in = blk->bal;
     e->bal_in_len = blk->bal_len;
@@ -55,7 +56,9 @@ int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
 {
     switch (e->bal_mode) {
     case PX__BALM_VALIDATE:
-        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v);
+        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v,
+            &e->bal_lt);
+        e->bal_lt_ready = *rc == PAREX_OK;
         return 0;
     case PX__BALM_RECORD:
         /* On the executor the block would run on without recording: the

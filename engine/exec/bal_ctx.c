@@ -231,6 +231,8 @@ void px__balx_free(balx *x, unsigned n)
         }
     }
     free(x->ctx);
+    free(x->fin);
+    free(x->acc);
     free(x->wr);
     free(x->res);
     free(x->ove);

@@ -63,6 +63,12 @@ struct balx {
     size_t n_ove, cap_ove;
     tres *res;
     tctx *ctx;              /* one per worker */
+    /* validate: the state root's change from the BAL's final values,
+     * computed by the workers beside the txs (exec/bal_validate.c) */
+    struct bal_fin *fin;    /* each written key's final value */
+    size_t n_fin, root_items;
+    px__lthash *acc;        /* one per worker */
+    atomic_int root_err;
 };
 
 /** Whether the tx changed a's key (value or presence). */

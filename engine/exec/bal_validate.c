@@ -107,16 +107,69 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
     }
 }
 
+/* A key's value after the block as the BAL gives it: its last write,
+ * or the fee entry for the fee recipient. */
+typedef struct bal_fin {
+    const uint8_t *key, *val;
+    uint32_t len;
+    uint8_t del;
+} bal_fin;
+
+/* Final values per root item. */
+#define ROOT_CHUNK 64
+
+/* The state root's change for finals [b, e): each key's stored value out,
+ * its final value in (root.c's rule; unchanged keys cancel). */
+static void root_chunk(balx *x, unsigned w, size_t b, size_t e)
+{
+    px__snap *snap = x->env->workers[w].snap;
+    size_t i;
+
+    for (i = b; i < e; i++) {
+        const bal_fin *f = &x->fin[i];
+        const uint8_t *old;
+        size_t len;
+        int rc = px__snap_get(snap, PX_DB_STATE, &old, &len, f->key, 32);
+        if (rc == PAREX_OK) {
+            if (!f->del && len == f->len &&
+                (len == 0 || memcmp(old, f->val, len) == 0)) {
+                continue;
+            }
+            if (px__lthash_mix(&x->acc[w], f->key, old, len, -1) != 0) {
+                rc = PAREX_E_NOMEM;
+            }
+        }
+        if ((rc == PAREX_OK || rc == PAREX_E_NOTFOUND) && !f->del) {
+            rc = px__lthash_mix(&x->acc[w], f->key, f->val, f->len, 1) == 0
+                ? PAREX_OK
+                : PAREX_E_NOMEM;
+        }
+        if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&x->root_err, &zero, rc);
+        }
+    }
+}
+
+/* Items [0, root_items) are chunks of the root's change, taken first;
+ * item root_items + j is tx j. */
 static void validate_job(void *arg, unsigned w, size_t b, size_t e)
 {
     balx *x = arg;
     tctx *t = &x->ctx[w];
-    size_t j;
+    size_t it;
 
     t->snap = x->env->workers[w].snap;
     t->arena = &x->env->workers[w].arena;
-    for (j = b; j < e; j++) {
-        tres *r = &x->res[j];
+    for (it = b; it < e; it++) {
+        size_t j = it - x->root_items;
+        tres *r;
+        if (it < x->root_items) {
+            size_t lo = it * ROOT_CHUNK, hi = lo + ROOT_CHUNK;
+            root_chunk(x, w, lo, hi < x->n_fin ? hi : x->n_fin);
+            continue;
+        }
+        r = &x->res[j];
         uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
         r->rc = px__bal_run_tx(x, t, j, &r->out);
         if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
@@ -144,8 +197,49 @@ static int push_copy(px__result *res, const uint8_t *key, const uint8_t *val,
     return px__result_push(res, k, v, len, del);
 }
 
+/* The final values from x->wr (sorted by key, then tx), the fee entry in
+ * place of the fee recipient's last write. */
+static int finals(balx *x, const px__bal *bal)
+{
+    size_t i, n = 0;
+    int fee_done = 0;
+
+    x->fin = malloc((x->n_wr + 1) * sizeof(*x->fin));
+    if (x->fin == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < x->n_wr; i++) {
+        const px__bal_w *w = x->wr[i].w;
+        bal_fin *f = &x->fin[n];
+        if (i + 1 < x->n_wr && memcmp(x->wr[i + 1].w->key, w->key, 32) == 0) {
+            continue;
+        }
+        f->key = w->key;
+        f->val = w->val;
+        f->len = w->len;
+        f->del = w->del;
+        if (bal->has_fee && memcmp(w->key, bal->fee_key, 32) == 0) {
+            f->val = bal->fee_val;
+            f->len = bal->fee_len;
+            f->del = 0;
+            fee_done = 1;
+        }
+        n++;
+    }
+    if (bal->has_fee && !fee_done) {
+        x->fin[n].key = bal->fee_key;
+        x->fin[n].val = bal->fee_val;
+        x->fin[n].len = bal->fee_len;
+        x->fin[n].del = 0;
+        n++;
+    }
+    x->n_fin = n;
+    x->root_items = (n + ROOT_CHUNK - 1) / ROOT_CHUNK;
+    return PAREX_OK;
+}
+
 int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
-    px__result *res, px__bal_verdict *v)
+    px__result *res, px__bal_verdict *v, px__lthash *lt_delta)
 {
     balx x;
     size_t j, i, n = env->blk->n;
@@ -176,11 +270,26 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
         }
     }
     qsort(x.wr, x.n_wr, sizeof(*x.wr), cmp_wref);
+    atomic_init(&x.root_err, 0);
+    x.acc = calloc(env->threads, sizeof(*x.acc));
+    rc = x.acc == NULL ? PAREX_E_NOMEM : finals(&x, bal);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
     res->analysis_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    /* Every tx at once: nothing a tx reads depends on another's run. */
-    px__pool_run(env->pool, validate_job, &x, n, 1);
+    /* Every tx at once: nothing a tx reads depends on another's run; the
+     * state root's change from the BAL's final values beside them. */
+    px__pool_run(env->pool, validate_job, &x, x.root_items + n, 1);
     res->exec_ns = px__now_ns() - t0;
+    rc = atomic_load(&x.root_err);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
+    px__lthash_zero(lt_delta);
+    for (i = 0; i < env->threads; i++) {
+        px__lthash_add(lt_delta, &x.acc[i]);
+    }
     t0 = px__now_ns();
     /* In block order: the lowest tx that fails or mismatches decides. */
     for (j = 0; j < n; j++) {
