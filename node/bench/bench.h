@@ -218,7 +218,8 @@ typedef struct bench_result {
     int roots_match;
     /* --bal: par_* are BAL validation of the sealed blocks; production is
      * the parallel engine on the plain blocks with PAREX_EXEC_RECORD_BAL
-     * (on) and without (off), end to end (total_ns), same run. */
+     * (on) and without (off), both PAREX_EXEC_VERIFIED as the node's
+     * producer, end to end (total_ns), same run. */
     int bal;
     uint64_t bal_bytes;          /* the trailers' bytes, all blocks */
     double bal_bytes_per_tx;
@@ -254,7 +255,8 @@ typedef struct bench_exec_cfg {
     int profile;                 /* parex_engine_options.profile */
     parex_sync sync;
     unsigned flags;              /* execute flags besides COMMIT
-                                    (PAREX_EXEC_RECORD_BAL) */
+                                    (PAREX_EXEC_RECORD_BAL,
+                                    PAREX_EXEC_VERIFIED) */
     const node_buf *blocks;      /* the encoded blocks to run (one per
                                     block of the workload: sealed ones);
                                     NULL: encoded from the workload */

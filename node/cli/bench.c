@@ -119,6 +119,20 @@ void node_help_bench(FILE *f)
 "the same semantics); state and roots are those without --tx-work.\n"
 "\n", f);
     fputs(
+"--bal: block access lists. Each workload's blocks are first run once on\n"
+"the parallel engine with BAL recording and sealed with their BAL; then\n"
+"per repetition the sequential reference runs the plain blocks, the\n"
+"parallel engine validates the sealed ones (BAL mode: every tx at once),\n"
+"and production runs the plain blocks on the parallel engine with BAL\n"
+"recording off and on (alternating which goes first; signatures taken as\n"
+"verified, as the node's producer does). The par columns and the\n"
+"summary's speedups are then BAL validation's; under each row: the BAL's\n"
+"bytes per tx (trailer included) and the end-to-end production time with\n"
+"recording on / off; a table per chain (a trace's directory, else the\n"
+"workload) of bytes per tx and that ratio. All four runs must reach the\n"
+"same state root. Combines with --tx-work.\n"
+"\n", f);
+    fputs(
 "options:\n"
 "  --workload W     p2p (default), hot or trace\n"
 "  --accounts LIST  accounts in genesis (default 1000)\n"
