@@ -312,6 +312,9 @@ typedef struct px__exec_env {
                                analysis' batch count, not one per tx */
     uint64_t tx_ns;         /* measured cost of one tx on the reference
                                (ns; earlier blocks), for the decision */
+    px__buf *bal_out;       /* parallel executor: non-NULL to record the
+                               block's BAL (without the fee entry) here;
+                               its fallbacks then run the BAL recorder */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */
@@ -394,6 +397,12 @@ struct parex_engine {
     size_t bal_in_len;
     px__buf bal_out;        /* the recorded BAL */
     int bal_valid;          /* bal_out holds the last block's BAL */
+    int bal_seal;           /* recorded on a block that carried none: the
+                               store gets the block sealed with it */
+    px__lthash bal_lt;      /* validate: the state hash's change from the
+                               BAL's final values (computed beside the
+                               txs), used by the root stage when ready */
+    int bal_lt_ready;
     int has_bal_root;       /* tx_root commits to bal_root */
     uint8_t bal_root[32];
     px__bal_verdict bal_v;
@@ -408,7 +417,7 @@ const char *px__bal_kind_name(int kind);
  *  its writes and reads against its entry; the change set is the BAL's
  *  final values. A mismatch is res's reject (BAL_MISMATCH) with *v. */
 int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
-    px__result *res, px__bal_verdict *v);
+    px__result *res, px__bal_verdict *v, px__lthash *lt_delta);
 /** The reference loop in block order, recording the BAL (no fee credit
  *  yet) into out. Same result as px__exec_sequential. */
 int px__exec_bal_record(const px__exec_env *env, px__result *res,

@@ -15,6 +15,8 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     e->bal_flags = flags;
     e->bal_mode = PX__BALM_OFF;
     e->bal_valid = 0;
+    e->bal_seal = 0;
+    e->bal_lt_ready = 0;
     e->has_bal_root = 0;
     e->bal_in = blk->bal;
     e->bal_in_len = blk->bal_len;
@@ -52,12 +54,32 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
 
 int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
 {
+    int how;
+
     switch (e->bal_mode) {
     case PX__BALM_VALIDATE:
-        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v);
+        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v,
+            &e->bal_lt);
+        e->bal_lt_ready = *rc == PAREX_OK;
         return 0;
     case PX__BALM_RECORD:
-        *rc = px__exec_bal_record(env, &e->res, &e->bal_out);
+        /* On the executor the block would run on without recording: the
+         * parallel one reads the BAL off its final versions (and its
+         * fallbacks record on the BAL recorder); the same bytes. */
+        how = px__exec_choose(env, NULL);
+        if (how == PX__EXEC_ANALYSE) {
+            px__exec_env pe = *env;
+            pe.bal_out = &e->bal_out;
+            *rc = px__exec_parallel(&pe, &e->res);
+        } else {
+            *rc = px__exec_bal_record(env, &e->res, &e->bal_out);
+            if (how == PX__EXEC_COUNTED) {
+                /* As px__exec_block reports it: a parallel engine with
+                 * one thread ran the block in order. */
+                e->res.fallback = 1;
+                e->res.fallback_reason = PAREX_FALLBACK_ONE_THREAD;
+            }
+        }
         return 0;
     default:
         return 1;
@@ -158,6 +180,7 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
         if (e->bal_in == NULL) {
             parex_bal_root(e->bal_root, e->bal_out.p, e->bal_out.len);
             e->has_bal_root = 1;
+            e->bal_seal = 1;
         }
     }
     if (e->bal_out.oom) {

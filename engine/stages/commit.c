@@ -2,9 +2,42 @@
  * change set, the block and its receipts (db.c, px__commit_block) and the
  * new head; nothing reaches the store before it, so every earlier error
  * leaves state exactly as it was. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
+
+/* The block for the store: as executed, or, when its BAL was recorded on
+ * a block that carried none, sealed with it (u32le 0 || u32le len || BAL
+ * after the last tx, parex_block_attach_bal()), since the header's tx
+ * root commits to that BAL. */
+static int commit_body(px__wtxn *w, parex_engine *e)
+{
+    px__pending_block sealed;
+    uint8_t *p;
+    size_t len;
+    int rc;
+
+    if (!e->bal_seal || !e->bal_valid) {
+        return px__commit_block(w, &e->hdr, &e->body, e->receipts,
+            e->n_receipts);
+    }
+    len = e->body.len + 8 + e->bal_out.len;
+    p = malloc(len);
+    if (p == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    memcpy(p, e->body.body, e->body.len);
+    px__st32(p + e->body.len, 0);
+    px__st32(p + e->body.len + 4, (uint32_t)e->bal_out.len);
+    memcpy(p + e->body.len + 8, e->bal_out.p, e->bal_out.len);
+    sealed.body = p;
+    sealed.len = len;
+    sealed.copy = NULL;
+    rc = px__commit_block(w, &e->hdr, &sealed, e->receipts, e->n_receipts);
+    free(p);
+    return rc;
+}
 
 PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
 {
@@ -33,8 +66,7 @@ PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
                           c->len);
     }
     if (rc == PAREX_OK) {
-        rc = px__commit_block(w, &e->hdr, &e->body, e->receipts,
-            e->n_receipts);
+        rc = commit_body(w, e);
     }
     if (rc == PAREX_OK) {
         rc = px__write_head(w, &e->hdr, &e->lt);

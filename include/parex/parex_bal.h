@@ -25,13 +25,15 @@ extern "C" {
 #define PAREX_BAL_VERSION 1
 
 /** Execute flag: record the BAL of the block (parex_engine_bal()); the
- *  new header's tx_root commits to it. With a block that carries a BAL
- *  the recorded one is the carried one, once validated. Since: 0.3.0 */
+ *  new header's tx_root commits to it, and the committed block is stored
+ *  sealed with it (parex_read_block() returns the block with the BAL
+ *  trailer). With a block that carries a BAL the recorded one is the
+ *  carried one, once validated. Since: 0.2.0 */
 #define PAREX_EXEC_RECORD_BAL 4u
 /** Execute flag: run a block that carries a BAL on the ordinary executors,
  *  as if it carried none (its tx_root still commits to the carried BAL).
  *  With PAREX_EXEC_RECORD_BAL too, the BAL is recorded and must equal the
- *  carried one byte for byte. Since: 0.3.0 */
+ *  carried one byte for byte. Since: 0.2.0 */
 #define PAREX_EXEC_IGNORE_BAL 8u
 
 /** Check that bal is one canonical BAL within lim: version, strictly
@@ -45,14 +47,14 @@ extern "C" {
  *  Out:     n_txs: may be NULL; the number of tx entries.
  *  In:      bal: len bytes (may be NULL iff len is 0); lim: NULL for
  *           parex_limits_default().
- *  Since: 0.3.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_bal_check(size_t *n_txs,
     parex_error_info *err, const uint8_t *bal, size_t len,
     const parex_limits *lim);
 
 /** Root of a BAL: tagged hash, tag "parex/bal", of its encoding.
- *  Since: 0.3.0 */
+ *  Since: 0.2.0 */
 PAREX_API void parex_bal_root(uint8_t out[32], const uint8_t *bal, size_t len)
     PAREX_ARG_NONNULL(1);
 
@@ -62,7 +64,7 @@ PAREX_API void parex_bal_root(uint8_t out[32], const uint8_t *bal, size_t len)
  *           NULL/0 when the block carries none); PAREX_E_INVALID or
  *           PAREX_E_LIMIT (the block's framing; err says where).
  *  In:      block: len bytes; lim: NULL for defaults.
- *  Since: 0.3.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_bal(const uint8_t **bal,
     size_t *bal_len, parex_error_info *err, const uint8_t *block, size_t len,
@@ -79,7 +81,7 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_bal(const uint8_t **bal,
  *           *out_len is 0 to query the size); must not overlap block.
  *  In/Out:  out_len: capacity in, bytes written (or needed) out.
  *  In:      block: len bytes; bal: bal_len bytes.
- *  Since: 0.3.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_attach_bal(uint8_t *out,
     size_t *out_len, const uint8_t *block, size_t len, const uint8_t *bal,
@@ -87,9 +89,12 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_attach_bal(uint8_t *out,
 
 /** The BAL of the last block parex_engine_execute() ran with
  *  PAREX_EXEC_RECORD_BAL and accepted (pending or committed): the bytes to
- *  attach to the block (parex_block_attach_bal()). Recording runs the
- *  block in block order on the BAL executor, so the bytes are the same
- *  for every thread count.
+ *  attach to the block (parex_block_attach_bal()). The block is recorded
+ *  on the executor it would run on without recording: the parallel one
+ *  reads each tx's entry off its final records and versions (in parallel
+ *  parts on large blocks), the sequential one and every fallback run the
+ *  BAL recorder in block order; the bytes are the same on either executor
+ *  and for every thread count.
  *
  *  Returns: PAREX_OK (*len bytes copied); PAREX_E_BUFFER (*len set to the
  *           size needed, nothing copied); PAREX_E_NOTFOUND (the last
@@ -98,7 +103,7 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_attach_bal(uint8_t *out,
  *  Out:     out: caller buffer of *len bytes; may be NULL to query.
  *  In/Out:  len: capacity in, length out.
  *  Thread-safety: not with a concurrent execute on the same engine.
- *  Since: 0.3.0
+ *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_bal(const parex_engine *e,
     uint8_t *out, size_t *len);

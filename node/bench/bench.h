@@ -53,6 +53,9 @@ typedef struct bench_opts {
     int json;
     int progress;            /* the progress line on stderr */
     int profile;             /* the profiled runs (projection) */
+    int bal;                 /* --bal: the parallel side is BAL validation
+                                of blocks sealed with their BAL, and the
+                                production cost with recording on/off */
     const char *plot;        /* PNG to draw, or NULL */
     const char *replot;      /* --json output to draw instead of measuring */
     int no_pipeline;         /* --no-pipeline: end-to-end runs unpipelined */
@@ -83,6 +86,11 @@ typedef struct bench_work {
     uint64_t **tx_ns;
     struct bench_dag *dag;
     uint64_t dag_depth;      /* sum over blocks of the longest chain */
+    /* --bal: each block sealed with its recorded BAL (NULL until
+     * px_bench_measure() records them), and the bytes the trailers add
+     * (BAL and its 8 framing bytes), summed over the blocks. */
+    node_buf *sealed;
+    uint64_t bal_bytes;
 } bench_work;
 
 /** p2p: a sender to a different recipient, both uniform over the accounts,
@@ -210,6 +218,16 @@ typedef struct bench_result {
     uint8_t root[32];
     int roots_match;
     int pipelined;           /* end to end from pipelined runs */
+    /* --bal: par_* are BAL validation of the sealed blocks; production is
+     * the parallel engine on the plain blocks with PAREX_EXEC_RECORD_BAL
+     * (on) and without (off), both PAREX_EXEC_VERIFIED as the node's
+     * producer, end to end (total_ns), same run. */
+    int bal;
+    uint64_t bal_bytes;          /* the trailers' bytes, all blocks */
+    double bal_bytes_per_tx;
+    bench_agg prod_off, prod_on;
+    double prod_ratio;           /* prod_on.med / prod_off.med */
+    double prod_ratio_min;       /* prod_on.min / prod_off.min */
 } bench_result;
 
 /** Progress callback state: the line on stderr while a run is measured. */
@@ -245,6 +263,15 @@ typedef struct bench_exec_cfg {
      * signatures) on `threads` worker threads while block b executes,
      * roots and commits (node_pipe_*). */
     int pipeline;
+    unsigned flags;              /* execute flags besides COMMIT
+                                    (PAREX_EXEC_RECORD_BAL,
+                                    PAREX_EXEC_VERIFIED) */
+    const node_buf *blocks;      /* the encoded blocks to run (one per
+                                    block of the workload: sealed ones);
+                                    NULL: encoded from the workload */
+    node_buf *record;            /* with PAREX_EXEC_RECORD_BAL: block b
+                                    sealed with its BAL into record[b];
+                                    NULL: the BAL is only copied out */
     /* Called after each committed block (may be NULL). */
     void (*on_block)(void *user, parex_engine *e, size_t b,
         const parex_block_stats *st);

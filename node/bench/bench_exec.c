@@ -71,6 +71,8 @@ void px_bench_execute(bench_run *out, const bench_work *w,
     parex_engine *e = NULL;
     parex_header head, h;
     node_buf block = {0};
+    uint8_t *bal = NULL;
+    size_t bal_cap = 0;
     parex_receipt *rc_buf = NULL;
     size_t b, i, cap = 0;
     int rc;
@@ -106,7 +108,9 @@ void px_bench_execute(bench_run *out, const bench_work *w,
             "--tx-work programs: %s", w->label, parex_strerror(rc));
     }
     t0 = node_now_ns();
-    if (cfg->pipeline) {
+    /* Given or recorded blocks are run as they are, unpipelined: a block
+     * sealed with its BAL exists only once its parent has run. */
+    if (cfg->pipeline && cfg->blocks == NULL && cfg->record == NULL) {
         pl = node_pipe_start(e, w->nblocks, cfg->threads, bench_encode,
             (void *)w);
     }
@@ -114,10 +118,24 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         parex_block_stats st;
         double ideal;
 
+        const uint8_t *bp;
+        size_t bl;
+
         memset(&h, 0, sizeof(h));
         h.height = head.height + 1;
         parex_header_hash(h.parent, &head);
         memcpy(h.fee_recipient, w->fee, 32);
+        bp = NULL;
+        bl = 0;
+        if (pl == NULL && cfg->blocks != NULL) {
+            bp = cfg->blocks[b].p;
+            bl = cfg->blocks[b].len;
+        } else if (pl == NULL) {
+            block.len = 0;
+            node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
+            bp = block.p;
+            bl = block.len;
+        }
         if (w->ntx[b] > cap) {
             cap = w->ntx[b];
             rc_buf = node_realloc(rc_buf, cap * sizeof(*rc_buf));
@@ -134,15 +152,13 @@ void px_bench_execute(bench_run *out, const bench_work *w,
             if (rc == PAREX_OK) {
                 rc = parex_engine_execute_prepared(e, &head,
                     w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, p,
-                    PAREX_EXEC_COMMIT);
+                    PAREX_EXEC_COMMIT | cfg->flags);
             }
             parex_prepared_free(p);
         } else {
-            block.len = 0;
-            node_block_encode(&block, &h, w->txs[b], w->ntx[b]);
             rc = parex_engine_execute(e, &head,
-                w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, block.p,
-                block.len, PAREX_EXEC_COMMIT);
+                w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, bp, bl,
+                PAREX_EXEC_COMMIT | cfg->flags);
         }
         if (rc != PAREX_OK) {
             node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
@@ -150,6 +166,23 @@ void px_bench_execute(bench_run *out, const bench_work *w,
                 cfg->sequential ? "sequential" : "parallel",
                 parex_errname(rc), parex_reject_name(ei.reject),
                 (long long)ei.tx_index, ei.message);
+        }
+        if (cfg->flags & PAREX_EXEC_RECORD_BAL) {
+            /* Production takes the bytes out as a producer would. */
+            size_t len = bal_cap;
+            rc = parex_engine_bal(e, bal, &len);
+            if (rc == PAREX_E_BUFFER) {
+                bal_cap = len;
+                bal = node_realloc(bal, bal_cap);
+                rc = parex_engine_bal(e, bal, &len);
+            }
+            if (rc != PAREX_OK) {
+                node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu: no BAL "
+                    "recorded: %s", w->label, b, parex_strerror(rc));
+            }
+            if (cfg->record != NULL) {
+                node_block_attach_bal(&cfg->record[b], bp, bl, bal, len);
+            }
         }
         for (i = 0; i < w->ntx[b]; i++) {
             if (rc_buf[i].status != PAREX_TX_SUCCESS) {
@@ -185,6 +218,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
     node_pipe_stop(pl);
     memcpy(out->root, head.state_root, 32);
     node_buf_release(&block);
+    free(bal);
     free(rc_buf);
     parex_engine_destroy(e);
     parex_db_close(db);

@@ -58,6 +58,13 @@ void px_bench_print_header(const bench_opts *o)
             (unsigned long long)o->tx_work_hashes);
     }
     printf("\n");
+    if (o->bal) {
+        printf("# --bal: par = BAL validation of the blocks sealed with "
+            "their recorded BAL; seq = the sequential reference on the "
+            "same blocks without it;\n# under each row: the BAL's bytes "
+            "per tx and production (parallel engine, end to end) with BAL "
+            "recording on / off\n");
+    }
     if (o->rss_blocks == 0) {
         printf("# speedup = seq / par execution stage (analysis+exec+"
             "validate+apply), medians; bound = the dependency graph's at "
@@ -144,6 +151,22 @@ static void print_json(const bench_opts *o, const bench_result *r)
         set_int(st, px_bench_stage_names[k], r->stage[k].med);
     }
     json_object_set_new(j, "stage_ns", st);
+    json_object_set_new(j, "bal", json_boolean(r->bal));
+    if (r->bal) {
+        set_int(j, "bal_bytes", r->bal_bytes);
+        set_real(j, "bal_bytes_per_tx", r->bal_bytes_per_tx);
+        set_real(j, "prod_off_total_s", (double)r->prod_off.med / 1e9);
+        set_real(j, "prod_on_total_s", (double)r->prod_on.med / 1e9);
+        set_real(j, "prod_bal_ratio", r->prod_ratio);
+        set_real(j, "prod_bal_ratio_min", r->prod_ratio_min);
+    } else {
+        json_object_set_new(j, "bal_bytes", json_null());
+        json_object_set_new(j, "bal_bytes_per_tx", json_null());
+        json_object_set_new(j, "prod_off_total_s", json_null());
+        json_object_set_new(j, "prod_on_total_s", json_null());
+        json_object_set_new(j, "prod_bal_ratio", json_null());
+        json_object_set_new(j, "prod_bal_ratio_min", json_null());
+    }
     node_hex(root, r->root, 32);
     json_object_set_new(j, "state_root", json_string(root));
     json_object_set_new(j, "roots_match", json_boolean(r->roots_match));
@@ -189,6 +212,13 @@ void px_bench_print_result(const bench_opts *o, const bench_result *r)
         (unsigned long long)r->reexecutions, ms(r->seq_exec.med),
         ms(r->par_exec.med), r->exec_speedup, bound, frac, fb, r->tps_e2e,
         r->sig_bound_ratio, r->roots_match ? "" : "  MISMATCH");
+    if (r->bal) {
+        printf("    bal: %.1f bytes/tx (%llu bytes); production ms with "
+            "recording off %.1f, on %.1f: x%.3f (fastest reps x%.3f)\n",
+            r->bal_bytes_per_tx, (unsigned long long)r->bal_bytes,
+            ms(r->prod_off.med), ms(r->prod_on.med), r->prod_ratio,
+            r->prod_ratio_min);
+    }
     if (o->details) {
         printf("    exec ms seq %.1f [%.1f-%.1f], par %.1f [%.1f-%.1f]; "
             "ideal min(thr, txs/batches) %.2fx; rss %.1f MiB\n",
@@ -360,6 +390,77 @@ static void sum_print(const char *what, unsigned threads, const sum_row *s)
     printf(" %9llu\n", (unsigned long long)s->fallbacks);
 }
 
+/* The chain of a result: a trace's directory ("ethereum"), else the
+ * workload ("p2p", "hot"), into buf. */
+static void chain_of(char *buf, size_t n, const bench_result *r)
+{
+    size_t len = strcspn(r->label, "/");
+
+    if (strcmp(r->workload, "trace") != 0 || r->label[len] != '/') {
+        snprintf(buf, n, "%s", r->workload);
+        return;
+    }
+    snprintf(buf, n, "%.*s", (int)len, r->label);
+}
+
+/* --bal: per thread count and chain, the BAL's bytes per tx (all of the
+ * chain's bytes over its txs) and the production cost of recording
+ * (geomean and max of on / off). */
+static void bal_summary(const bench_opts *o, const bench_result *res,
+    size_t n)
+{
+    size_t t, i, k;
+
+    if (!o->bal) {
+        return;
+    }
+    printf("\n# BAL size per chain and production with BAL recording on / "
+        "off (end to end; geomean and max over the runs)\n");
+    printf("%-24s %3s %5s %9s %11s %8s %8s\n", "chain", "thr", "runs",
+        "txs", "bytes/tx", "prod", "max");
+    for (t = 0; t < o->nthreads; t++) {
+        for (i = 0; i < n; i++) {
+            char chain[64], other[64];
+            uint64_t txs = 0, bytes = 0;
+            double lg = 0, mx = 0;
+            size_t runs = 0;
+            int seen = 0;
+
+            if (res[i].threads != o->threads[t] || !res[i].bal) {
+                continue;
+            }
+            chain_of(chain, sizeof(chain), &res[i]);
+            /* Once per chain: at its first result. */
+            for (k = 0; k < i && !seen; k++) {
+                chain_of(other, sizeof(other), &res[k]);
+                seen = res[k].threads == o->threads[t] && res[k].bal &&
+                    strcmp(chain, other) == 0;
+            }
+            if (seen) {
+                continue;
+            }
+            for (k = i; k < n; k++) {
+                chain_of(other, sizeof(other), &res[k]);
+                if (res[k].threads != o->threads[t] || !res[k].bal ||
+                        strcmp(chain, other) != 0) {
+                    continue;
+                }
+                txs += res[k].txs;
+                bytes += res[k].bal_bytes;
+                if (res[k].prod_ratio > 0) {
+                    lg += log(res[k].prod_ratio);
+                    mx = res[k].prod_ratio > mx ? res[k].prod_ratio : mx;
+                    runs++;
+                }
+            }
+            printf("%-24.24s %3u %5zu %9llu %11.1f %7.3fx %7.3fx\n", chain,
+                o->threads[t], runs, (unsigned long long)txs,
+                txs > 0 ? (double)bytes / (double)txs : 0.0,
+                runs > 0 ? exp(lg / (double)runs) : 0.0, mx);
+        }
+    }
+}
+
 void px_bench_print_summary(const bench_opts *o, const bench_result *res,
     size_t n)
 {
@@ -372,8 +473,9 @@ void px_bench_print_summary(const bench_opts *o, const bench_result *res,
     if (o->json || n == 0) {
         return;
     }
-    printf("\n# summary: exec speedup and speedup / dependency-graph bound, "
-        "geomean and min over the runs\n");
+    printf("\n# summary: exec speedup%s and speedup / dependency-graph "
+        "bound, geomean and min over the runs\n",
+        o->bal ? " of BAL validation over the sequential reference" : "");
     printf("%-44s %3s %5s %9s %7s %10s %6s %9s\n", "workloads", "thr",
         "runs", "speedup", "min", "spd/bound", "min", "fallbacks");
     for (t = 0; t < o->nthreads; t++) {
@@ -412,6 +514,7 @@ void px_bench_print_summary(const bench_opts *o, const bench_result *res,
         sum_print("real blocks >= 100 txs", thr, &big);
         sum_print("  without the 8 sequential Ethereum blocks", thr, &par);
     }
+    bal_summary(o, res, n);
     printf("# %zu runs, %zu state root mismatches\n", n, mismatches);
     fflush(stdout);
 }

@@ -97,17 +97,71 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0.0;
 }
 
+/* The same final state and failed txs as the sequential run, else a
+ * warning and r->roots_match = 0. */
+static void check_run(bench_result *r, const bench_work *w, unsigned threads,
+    const bench_run *rs, const bench_run *rp, const char *what)
+{
+    if (memcmp(rs->root, rp->root, 32) != 0) {
+        char a[65], b[65];
+        node_hex(a, rs->root, 32);
+        node_hex(b, rp->root, 32);
+        node_warn("bench %s: threads %u: MISMATCH state root: "
+            "sequential %s %s %s", w->label, threads, a, what, b);
+        r->roots_match = 0;
+    }
+    if (rs->failed != rp->failed) {
+        node_warn("bench %s: threads %u: MISMATCH failed txs: "
+            "sequential %llu %s %llu", w->label, threads,
+            (unsigned long long)rs->failed, what,
+            (unsigned long long)rp->failed);
+        r->roots_match = 0;
+    }
+}
+
+/* --bal: w's blocks sealed with the BAL the parallel engine records for
+ * them (the same bytes at every thread count), once per workload. */
+static void bal_seal(bench_work *w, unsigned threads, const bench_opts *o)
+{
+    bench_exec_cfg c;
+    bench_run run;
+    size_t b, i;
+
+    if (w->sealed != NULL) {
+        return;
+    }
+    w->sealed = node_calloc(w->nblocks > 0 ? w->nblocks : 1,
+        sizeof(*w->sealed));
+    memset(&c, 0, sizeof(c));
+    c.threads = threads;
+    c.sync = o->sync;
+    c.flags = PAREX_EXEC_RECORD_BAL;
+    c.record = w->sealed;
+    px_bench_execute(&run, w, &c);
+    w->bal_bytes = 0;
+    for (b = 0; b < w->nblocks; b++) {
+        size_t plain = PAREX_HEADER_BYTES + 4;
+        for (i = 0; i < w->ntx[b]; i++) {
+            plain += 4 + w->txs[b][i].len;
+        }
+        w->bal_bytes += w->sealed[b].len - plain;
+    }
+}
+
 void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     const bench_opts *o, bench_progress *pg)
 {
     size_t rep, k, reps = (size_t)o->reps;
     /* A run of one block has nothing to overlap (the sweep's, a
-     * trace's): its end to end comes from the unpipelined pair. */
-    int pipe = !o->no_pipeline && w->nblocks > 1;
-    size_t per = pipe ? 4 : 2, nruns = per * (reps + 1);
-    uint64_t *v[4 + ST_N];
-    bench_exec_cfg cs, cp, qs, qp;
-    bench_run rs, rp, ps, pp;
+     * trace's): its end to end comes from the unpipelined pair. Nor has
+     * --bal's: a block sealed with its BAL exists only once its parent
+     * has run. */
+    int pipe = !o->no_pipeline && w->nblocks > 1 && !o->bal;
+    size_t per = 2 + (pipe ? 2 : 0) + (o->bal ? 2 : 0);
+    size_t nruns = per * (reps + 1);
+    uint64_t *v[6 + ST_N];
+    bench_exec_cfg cs, cp, qs, qp, cb, co, cn;
+    bench_run rs, rp, ps, pp, ro, rn;
     unsigned cores;
 
     memset(r, 0, sizeof(*r));
@@ -121,7 +175,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->reps = o->reps;
     r->roots_match = 1;
     r->pipelined = pipe;
-    for (k = 0; k < 4 + ST_N; k++) {
+    for (k = 0; k < 6 + ST_N; k++) {
         v[k] = node_calloc(reps, sizeof(uint64_t));
     }
     memset(&cs, 0, sizeof(cs));
@@ -137,13 +191,30 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     qs.pipeline = 1;
     qp = cp;
     qp.pipeline = 1;
+    cb = cp;
+    /* Production as the node's producer runs it: signatures were checked
+     * on entry to the mempool (PAREX_EXEC_VERIFIED), so the ratio is the
+     * recording's share of execution, root and commit. */
+    co = cp;
+    co.flags = PAREX_EXEC_VERIFIED;
+    cn = co;
+    if (o->bal) {
+        px_bench_progress_update(pg, "recording the BALs", 0, nruns + 1);
+        bal_seal(w, threads, o);
+        r->bal = 1;
+        r->bal_bytes = w->bal_bytes;
+        cb.blocks = w->sealed;
+        cn.flags = PAREX_EXEC_VERIFIED | PAREX_EXEC_RECORD_BAL;
+    }
     /* rep == reps is the warm-up, run first and not counted. */
     for (rep = 0; rep <= reps; rep++) {
         size_t slot = rep == 0 ? reps : rep - 1;
         px_bench_progress_update(pg, "sequential", per * rep, nruns);
         px_bench_execute(&rs, w, &cs);
-        px_bench_progress_update(pg, "parallel", per * rep + 1, nruns);
-        px_bench_execute(&rp, w, &cp);
+        px_bench_progress_update(pg, o->bal ? "BAL validation" : "parallel",
+            per * rep + 1, nruns);
+        px_bench_execute(&rp, w, o->bal ? &cb : &cp);
+        check_run(r, w, threads, &rs, &rp, o->bal ? "BAL" : "parallel");
         if (pipe) {
             px_bench_progress_update(pg, "sequential, pipelined",
                 per * rep + 2, nruns);
@@ -151,31 +222,26 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
             px_bench_progress_update(pg, "parallel, pipelined",
                 per * rep + 3, nruns);
             px_bench_execute(&pp, w, &qp);
-            if (memcmp(ps.root, rs.root, 32) != 0 ||
-                memcmp(pp.root, rs.root, 32) != 0 ||
-                ps.failed != rs.failed || pp.failed != rs.failed) {
-                node_warn("bench %s: threads %u: MISMATCH pipelined runs "
-                    "differ from the unpipelined ones (state root or "
-                    "failed txs)", w->label, threads);
-                r->roots_match = 0;
-            }
+            check_run(r, w, threads, &rs, &ps, "sequential pipelined");
+            check_run(r, w, threads, &rs, &pp, "parallel pipelined");
         } else {
             ps = rs;
             pp = rp;
         }
-        if (memcmp(rs.root, rp.root, 32) != 0) {
-            char a[65], b[65];
-            node_hex(a, rs.root, 32);
-            node_hex(b, rp.root, 32);
-            node_warn("bench %s: threads %u: MISMATCH state root: "
-                "sequential %s parallel %s", w->label, threads, a, b);
-            r->roots_match = 0;
-        }
-        if (rs.failed != rp.failed) {
-            node_warn("bench %s: threads %u: MISMATCH failed txs: "
-                "sequential %llu parallel %llu", w->label, threads,
-                (unsigned long long)rs.failed, (unsigned long long)rp.failed);
-            r->roots_match = 0;
+        if (o->bal) {
+            /* Production with recording off and on, in alternating order
+             * so that a drift of the machine favours neither. */
+            px_bench_progress_update(pg, "production", per * rep + 2,
+                nruns);
+            if (rep % 2 == 0) {
+                px_bench_execute(&ro, w, &co);
+                px_bench_execute(&rn, w, &cn);
+            } else {
+                px_bench_execute(&rn, w, &cn);
+                px_bench_execute(&ro, w, &co);
+            }
+            check_run(r, w, threads, &rs, &ro, "production");
+            check_run(r, w, threads, &rs, &rn, "production recording");
         }
         if (slot == reps) {
             continue;
@@ -185,7 +251,11 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
         v[2][slot] = ps.e2e_ns;
         v[3][slot] = pp.e2e_ns;
         for (k = 0; k < ST_N; k++) {
-            v[4 + k][slot] = stage_of(&rp.s, (int)k);
+            v[6 + k][slot] = stage_of(&rp.s, (int)k);
+        }
+        if (o->bal) {
+            v[4][slot] = ro.s.total_ns;
+            v[5][slot] = rn.s.total_ns;
         }
     }
     r->seq_exec = agg(v[0], reps);
@@ -193,9 +263,19 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     r->seq_total = agg(v[2], reps);
     r->par_total = agg(v[3], reps);
     for (k = 0; k < ST_N; k++) {
-        r->stage[k] = agg(v[4 + k], reps);
+        r->stage[k] = agg(v[6 + k], reps);
     }
-    for (k = 0; k < 4 + ST_N; k++) {
+    if (o->bal) {
+        r->prod_off = agg(v[4], reps);
+        r->prod_on = agg(v[5], reps);
+        r->prod_ratio = ratio((double)r->prod_on.med,
+            (double)r->prod_off.med);
+        r->prod_ratio_min = ratio((double)r->prod_on.min,
+            (double)r->prod_off.min);
+        r->bal_bytes_per_tx = rp.s.txs > 0
+            ? (double)w->bal_bytes / (double)rp.s.txs : 0.0;
+    }
+    for (k = 0; k < 6 + ST_N; k++) {
         free(v[k]);
     }
     r->txs = rp.s.txs;

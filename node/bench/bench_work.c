@@ -306,6 +306,12 @@ void px_bench_work_free(bench_work *w)
     }
     free(w->dag);
     free(w->tx_ns);
+    if (w->sealed != NULL) {
+        for (i = 0; i < w->nblocks; i++) {
+            node_buf_release(&w->sealed[i]);
+        }
+    }
+    free(w->sealed);
 
     for (i = 0; i < w->nkv; i++) {
         free((void *)w->kvs[i].value);

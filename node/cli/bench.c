@@ -60,7 +60,7 @@ void node_help_bench(FILE *f)
 "                   [--sync full|meta|none] [--json] [--details]\n"
 "                   [--plot FILE.png] [--progress|--no-progress]\n"
 "                   [--no-profile] [--no-pipeline] [--rss-blocks N]\n"
-"                   [--scaling] [PATH...]\n"
+"                   [--scaling] [--bal] [PATH...]\n"
 "       parex bench --replot FILE.jsonl --plot FILE.png\n"
 "\n"
 "Measure the parallel engine against the sequential reference executor on\n"
@@ -119,6 +119,20 @@ void node_help_bench(FILE *f)
 "the same semantics); state and roots are those without --tx-work.\n"
 "\n", f);
     fputs(
+"--bal: block access lists. Each workload's blocks are first run once on\n"
+"the parallel engine with BAL recording and sealed with their BAL; then\n"
+"per repetition the sequential reference runs the plain blocks, the\n"
+"parallel engine validates the sealed ones (BAL mode: every tx at once),\n"
+"and production runs the plain blocks on the parallel engine with BAL\n"
+"recording off and on (alternating which goes first; signatures taken as\n"
+"verified, as the node's producer does). The par columns and the\n"
+"summary's speedups are then BAL validation's; under each row: the BAL's\n"
+"bytes per tx (trailer included) and the end-to-end production time with\n"
+"recording on / off; a table per chain (a trace's directory, else the\n"
+"workload) of bytes per tx and that ratio. All four runs must reach the\n"
+"same state root. Combines with --tx-work.\n"
+"\n", f);
+    fputs(
 "options:\n"
 "  --workload W     p2p (default), hot or trace\n"
 "  --accounts LIST  accounts in genesis (default 1000)\n"
@@ -152,6 +166,7 @@ void node_help_bench(FILE *f)
 "                   while block b executes, roots and commits, and end to\n"
 "                   end is the wall time of the run's blocks; execution\n"
 "                   figures still come from the unpipelined runs\n"
+"  --bal            measure BAL validation and BAL recording (above)\n"
 "  --replot FILE    draw the lines of an earlier --json run (FILE) with\n"
 "                   --plot instead of measuring\n"
 "  --rss-blocks N   instead of timing: run N consecutive blocks (default\n"
@@ -434,6 +449,8 @@ int node_cmd_bench(int argc, char **argv)
             o.profile = 0;
         } else if (strcmp(argv[k], "--no-pipeline") == 0) {
             o.no_pipeline = 1;
+        } else if (strcmp(argv[k], "--bal") == 0) {
+            o.bal = 1;
         } else if (argv[k][0] == '-' && argv[k][1] != '\0') {
             node_die(NODE_EXIT_USAGE, "bench: unknown option '%s'", argv[k]);
         } else {
@@ -482,6 +499,10 @@ int node_cmd_bench(int argc, char **argv)
     if (o.scaling && o.naccounts > 1) {
         node_die(NODE_EXIT_USAGE, "bench: --scaling compares block sizes at "
             "one --accounts value");
+    }
+    if (o.bal && o.rss_blocks > 0) {
+        node_die(NODE_EXIT_USAGE, "bench: --bal measures validation and "
+            "production; it does not combine with --rss-blocks");
     }
     if (o.replot != NULL && o.plot == NULL) {
         node_die(NODE_EXIT_USAGE, "bench: --replot FILE needs --plot OUT.png");

@@ -27,6 +27,7 @@ void node_help_node(FILE *f)
 "                  [--sync full|meta|none] [--log-level LEVEL]\n"
 "                  [--cluster URL[,URL...] --node-name NAME\n"
 "                   [--lease-ttl S] [--advertise URL] [--retention N]]\n"
+"                  [--no-bal]\n"
 "\n"
 "Run the reference node: JSON-RPC 2.0 over HTTP on POST /, Prometheus\n"
 "metrics on GET /metrics, GET /health (docs/node.md). The node owns DIR:\n"
@@ -77,6 +78,9 @@ void node_help_node(FILE *f)
 "                       on disk before its receipts are served; none\n"
 "                       survives a process crash but not an OS crash)\n"
 "  --log-level LEVEL    debug, info (default), warn or error\n"
+"  --no-bal             produce blocks without a block access list (default:\n"
+"                       each block is sealed with its BAL, which getBlock\n"
+"                       returns as \"bal\")\n"
 "\n", f);
     fputs(
 "A replicated chain (docs/cluster.md): --cluster names the etcd members'\n"
@@ -193,7 +197,7 @@ int node_cmd_node(int argc, char **argv)
     node_replica *rep = NULL;
     node_replica_opts ro;
     sigset_t sigs;
-    int k, rc, sig, status;
+    int k, rc, sig, status, no_bal = 0;
 
     if (node_wants_help(argc, argv)) {
         node_help_node(stdout);
@@ -206,6 +210,8 @@ int node_cmd_node(int argc, char **argv)
             listen_s = val;
         } else if (node_opt_value(argc, argv, &k, "--genesis", &val)) {
             gfile = val;
+        } else if (strcmp(argv[k], "--no-bal") == 0) {
+            no_bal = 1;
         } else if (node_opt_value(argc, argv, &k, "--block-interval", &val)) {
             interval = node_opt_u64("--block-interval", val, 3600000);
         } else if (node_opt_value(argc, argv, &k, "--max-block-txs", &val)) {
@@ -494,6 +500,7 @@ int node_cmd_node(int argc, char **argv)
     c.max_response = (size_t)max_resp;
     c.resp_budget = (size_t)resp_budget;
     c.max_block_txs = (size_t)max_txs;
+    c.no_bal = no_bal;
     c.max_block_bytes = (size_t)block_bytes;
     c.mempool_ttl_ns = ttl * 1000000000ULL;
     c.wake_on_add = interval == 0;

@@ -226,6 +226,8 @@ typedef struct node_ctx {
     size_t max_response;       /* one response, bytes */
     size_t resp_budget;        /* responses not yet read by clients */
     size_t max_block_txs;
+    int no_bal;                /* --no-bal: blocks without a block access
+                                  list (default: sealed with one) */
     size_t max_block_bytes;    /* encoded txs per block */
     uint64_t mempool_ttl_ns;   /* pending longer: expired (0: never) */
     int wake_on_add;           /* --block-interval 0: every add wakes */

@@ -317,6 +317,30 @@ long node_produce_block(node_ctx *c, parex_engine *e, char *err, int *again)
     return node_produce_block_hook(c, e, err, again, NULL, NULL);
 }
 
+/* block (as executed, header encoded) sealed with the BAL the engine
+ * recorded for it into *out. 0, or -1 with err set. */
+static int seal_with_bal(parex_engine *e, const node_buf *block,
+    node_buf *out, char *err)
+{
+    uint8_t *bal = NULL;
+    size_t len = 0;
+    int rc = parex_engine_bal(e, NULL, &len);
+
+    if (rc == PAREX_E_BUFFER || rc == PAREX_OK) {
+        bal = node_malloc(len);
+        rc = parex_engine_bal(e, bal, &len);
+    }
+    if (rc != PAREX_OK) {
+        free(bal);
+        node_err(err, "no BAL recorded for the block: %s",
+            parex_strerror(rc));
+        return -1;
+    }
+    node_block_attach_bal(out, block->p, block->len, bal, len);
+    free(bal);
+    return 0;
+}
+
 long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
     int *again, node_block_hook hook, void *user)
 {
@@ -331,7 +355,7 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
     parex_block_stats st = PAREX_BLOCK_STATS_INIT, cst = PAREX_BLOCK_STATS_INIT;
     parex_error_info ei;
     parex_header head, h;
-    node_buf block = {0};
+    node_buf block = {0}, sealed = {0};
     size_t n, nsel, nd = 0, nruns = 0, i;
     uint64_t slot;
     unsigned execs = 0;
@@ -522,8 +546,11 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
          * verify it again. A trust decision the node can make for blocks
          * it builds itself; replay and sync never pass the flag. */
         execs++;
+        /* Sealed with its block access list unless --no-bal: the engine
+         * records it and stores the block with it (issue 13). */
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
-            block.len, PAREX_EXEC_VERIFIED);
+            block.len, PAREX_EXEC_VERIFIED |
+                (c->no_bal ? 0u : PAREX_EXEC_RECORD_BAL));
         if (rc == PAREX_OK) {
             break;
         }
@@ -557,7 +584,18 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
      * whether it is committed. */
     if (hook != NULL) {
         parex_header_encode(block.p, &h);
-        rc = hook(user, &h, block.p, block.len);
+        if (!c->no_bal) {
+            /* The header's tx root commits to the BAL: the log gets the
+             * block sealed with it, as the store does. */
+            rc = seal_with_bal(e, &block, &sealed, err);
+            if (rc != 0) {
+                parex_engine_abort(e);
+                ret = -1;
+                goto out;
+            }
+        }
+        rc = c->no_bal ? hook(user, &h, block.p, block.len) :
+            hook(user, &h, sealed.p, sealed.len);
         if (rc != 0) {
             parex_engine_abort(e);
             ret = rc < 0 ? -1 : 0;
@@ -593,6 +631,7 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
     ret = (long)n;
 out:
     node_buf_release(&block);
+    node_buf_release(&sealed);
     for (i = 0; i < nsel; i++) {
         free(cs[i].bytes);
     }

@@ -515,8 +515,8 @@ static int block_at(call *k, uint64_t height, int given, int full)
     parex_read *rd;
     parex_header h, head;
     uint8_t hash[32];
-    const uint8_t *block;
-    size_t len = 0, n = 0, i, off;
+    const uint8_t *block, *bal = NULL;
+    size_t len = 0, n = 0, i, off, bal_len = 0;
     json_t *txs;
     int rc;
 
@@ -550,6 +550,14 @@ static int block_at(call *k, uint64_t height, int given, int full)
         return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu: %s",
             (unsigned long long)height, parex_strerror(rc));
     }
+    /* The block access list the block is sealed with (docs/formats.md);
+     * parex_block_peek checked the framing. */
+    if (rc == PAREX_OK && parex_block_bal(&bal, &bal_len, NULL, block, len,
+            &c->limits) != PAREX_OK) {
+        parex_read_end(rd);
+        return fail(k, NODE_RPC_INTERNAL, "internal error: block %llu: its "
+            "block access list cannot be read", (unsigned long long)height);
+    }
     /* The hex of the txs alone is twice their bytes: when even that does
      * not fit what is left of the response, answer so without building
      * it (a batch of these must not cost a block's JSON each). */
@@ -578,6 +586,8 @@ static int block_at(call *k, uint64_t height, int given, int full)
         node_json_data(h.fee_recipient, 32));
     json_object_set_new(k->result, "hash", node_json_data(hash, 32));
     json_object_set_new(k->result, "tx_count", json_integer((json_int_t)n));
+    json_object_set_new(k->result, "bal", bal != NULL
+        ? node_json_data(bal, bal_len) : json_null());
     txs = json_array();
     off = PAREX_HEADER_BYTES + 4;
     for (i = 0; i < n; i++) {

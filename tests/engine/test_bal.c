@@ -21,14 +21,18 @@
 static uint64_t g_seed;
 
 /* [0] reference (sequential), runs the BAL block ignoring its BAL;
- * [1..4] record at 1..4 threads (the plain block), then validate the
- * BAL block at 1..4 threads is done by [5..8]; [9] the parallel executor
- * (2 threads, every block parallel) ignoring the BAL. */
-#define N_ENG 10
+ * [1..4] record at 1..4 threads (the plain block; 1 thread: the BAL
+ * recorder, 2..4: the engine's own narrow-or-parallel decision), then
+ * validate the BAL block at 1..4 threads is done by [5..8]; [9] the
+ * parallel executor (2 threads, every block parallel) ignoring the BAL;
+ * [10..12] record at 2..4 threads with every block parallel (the
+ * parallel recorder, random and wrong declarations: re-executions). */
+#define N_ENG 13
 #define REF 0
 #define REC(t) (t)
 #define VAL(t) (4 + (t))
 #define PAR 9
+#define PREC(t) (8 + (t))
 
 typedef struct world {
     char *dir[N_ENG];
@@ -53,8 +57,10 @@ static void open_world(world *w, bg_world *bw)
                              bw->fee_recipient), PAREX_OK);
         parex_engine_options_default(&o);
         o.sequential = i == REF;
-        o.threads = i == REF ? 1 : i == PAR ? 2 : (unsigned)((i - 1) % 4 + 1);
-        o.min_batch_width = i == PAR ? 1 : 0;
+        o.threads = i == REF ? 1 : i == PAR ? 2
+            : i >= PREC(2) ? (unsigned)(i - 8)
+                           : (unsigned)((i - 1) % 4 + 1);
+        o.min_batch_width = i == PAR || i >= PREC(2) ? 1 : 0;
         o.profile = i % 2;
         assert_int_equal(parex_engine_create(&w->e[i], w->db[i], &o),
             PAREX_OK);
@@ -531,19 +537,21 @@ static void run_chain(unsigned blocks, size_t max_txs, double decl,
 
         blk = bg_block(&bw, &rng, &parent, n, c, decl, BG_VALID, &len, used,
             &bad_index);
-        /* Record at 1..4 threads: the same bytes. */
-        for (t = 1; t <= 4; t++) {
+        /* Record at 1..4 threads, and forced parallel at 2..4: the same
+         * bytes. */
+        for (t = 1; t <= 7; t++) {
+            size_t k = t <= 4 ? REC(t) : PREC(t - 3);
             uint8_t *rb;
-            assert_int_equal(parex_engine_execute(w.e[REC(t)], &hdr[REC(t)],
-                                 rc_buf[REC(t)], max_txs + 1, NULL, &err,
+            assert_int_equal(parex_engine_execute(w.e[k], &hdr[k],
+                                 rc_buf[k], max_txs + 1, NULL, &err,
                                  blk, len,
                                  PAREX_EXEC_COMMIT | PAREX_EXEC_RECORD_BAL),
                 PAREX_OK);
             l = 0;
-            assert_int_equal(parex_engine_bal(w.e[REC(t)], NULL, &l),
+            assert_int_equal(parex_engine_bal(w.e[k], NULL, &l),
                 PAREX_E_BUFFER);
             rb = malloc(l);
-            assert_int_equal(parex_engine_bal(w.e[REC(t)], rb, &l), PAREX_OK);
+            assert_int_equal(parex_engine_bal(w.e[k], rb, &l), PAREX_OK);
             assert_int_equal(parex_bal_check(&i, &err, rb, l, NULL),
                 PAREX_OK);
             assert_int_equal(i, n);
@@ -551,9 +559,13 @@ static void run_chain(unsigned blocks, size_t max_txs, double decl,
                 bal = rb;
                 bal_len = l;
             } else {
-                assert_int_equal(l, bal_len);
-                assert_memory_equal(rb, bal, l);
-                assert_memory_equal(&hdr[REC(t)], &hdr[REC(1)],
+                if (l != bal_len || memcmp(rb, bal, l) != 0) {
+                    fail_msg("block %u (%zu txs): engine %zu recorded a "
+                        "different BAL (%zu bytes, the BAL recorder's %zu; "
+                        "seed %llu)", b, n, k, l, bal_len,
+                        (unsigned long long)g_seed);
+                }
+                assert_memory_equal(&hdr[k], &hdr[REC(1)],
                     sizeof(parex_header));
                 free(rb);
             }

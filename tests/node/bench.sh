@@ -20,12 +20,14 @@ par_total_s exec_speedup exec_speedup_min e2e_speedup ideal_speedup tps_e2e tps_
 seq_tps_e2e verify_us sig_bound_tps sig_bound_ratio projected_speedup
 projected_ideal peak_rss_bytes stage_ns.decode stage_ns.verify
 stage_ns.analysis stage_ns.exec stage_ns.validate stage_ns.apply
-stage_ns.root stage_ns.commit state_root roots_match"
+stage_ns.root stage_ns.commit bal bal_bytes bal_bytes_per_tx
+prod_off_total_s prod_on_total_s prod_bal_ratio prod_bal_ratio_min
+state_root roots_match"
 
 run "$parex" bench --help
 check "bench --help exits 0" "$rc" "$err"
 for word in --zipf --plot --rss-blocks --scaling --sync --progress \
-    --tx-work --details --no-pipeline "signature bound" "makespan" "dependency graph" \
+    --tx-work --bal --details --no-pipeline "signature bound" "makespan" "dependency graph" \
     "fallback" "exit status"; do
     printf '%s' "$out" | grep -q -- "$word"
     check "bench --help mentions '$word'" $? "$out"
@@ -190,6 +192,44 @@ printf '%s' "$v" | awk -F'\t' '$1 != 10 || $2 != 40 || $3 <= 0 || $4 <= 0 {
     bad = 1 } END { exit bad }'
 check "bench --scaling: a scaling line" $? "$v"
 
+# --bal: BAL validation and production with recording on and off reach
+# the root of the run without --bal; the BAL's size is exact for p2p
+# (per tx: u32 writes, two 16-byte account writes of 32+1+4+16 bytes, u32
+# reads = 114; per block: version and count 5, the fee credit 1+32+4+16,
+# the trailer's framing 8 = 66).
+run "$parex" bench $tiny --threads 1,2 --json --no-profile --bal
+check "bench --bal exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" $fields >/dev/null 2>"$work/jerr"
+check "bench --bal: every line has every field" $? "$(cat "$work/jerr")"
+v=$(printf '%s\n' "$out" | "$jget" bal roots_match failed_txs bal_bytes \
+    state_root | sort -u)
+r0=$("$parex" bench $tiny --threads 2 --json --no-profile | "$jget" \
+    state_root)
+[ "$v" = "$(printf 'true\ttrue\t0\t9252\t%s' "$r0")" ]
+check "bench --bal: roots as without --bal, 114 bytes/tx + 66/block" $? \
+    "$v / $r0"
+printf '%s\n' "$out" | "$jget" bal_bytes_per_tx prod_off_total_s \
+    prod_on_total_s prod_bal_ratio | awk -F'\t' '$1 != 115.65 || $2 <= 0 ||
+    $3 <= 0 || $4 <= 0 { bad = 1 } END { exit bad }'
+check "bench --bal: bytes per tx and production times" $? "$out"
+run "$parex" bench $tiny --threads 2 --json --no-profile
+printf '%s\n' "$out" | "$jget" bal bal_bytes prod_bal_ratio >"$work/v"
+printf 'false\tnull\tnull\n' | cmp -s - "$work/v"
+check "bench without --bal: bal false, its figures null" $? \
+    "$(cat "$work/v")"
+a=$("$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
+    --reps 1 --sync none --threads 2 --json --no-profile --bal --tx-work 1 |
+    "$jget" roots_match bal txs)
+[ "$a" = "$(printf 'true\ttrue\t30')" ]
+check "bench hot --bal --tx-work: roots match" $? "$a"
+run "$parex" bench $tiny --threads 2 --no-profile --bal
+printf '%s' "$out" | grep -q '^    bal: 115.7 bytes/tx (9252 bytes); production'
+check "bench --bal table: the bal line under the row" $? "$out"
+printf '%s' "$out" | grep -Eq '^p2p +2 +1 +80 +115.7 '
+check "bench --bal table: the per-chain summary" $? "$out"
+run "$parex" bench --bal --rss-blocks 5
+expect_fail "bench --bal --rss-blocks" 2 "does not combine with --rss-blocks"
+
 # Traces: one real-chain block, when the data is there.
 tr=$(ls "${PAREX_TRACES:-/nonexistent}"/*/*.jsonl 2>/dev/null | head -1)
 if [ -n "$tr" ]; then
@@ -198,6 +238,14 @@ if [ -n "$tr" ]; then
     v=$(printf '%s\n' "$out" | "$jget" workload roots_match 2>&1)
     [ "$rc" -eq 0 ] && [ "$v" = "$(printf 'trace\ttrue')" ]
     check "bench trace: one block, roots match" $? "$v $err"
+    # BAL validation of the trace block: the same root and failures.
+    a=$("$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --json --no-profile "$tr" | "$jget" state_root failed_txs)
+    b=$("$parex" bench --workload trace --threads 2 --reps 1 --sync none \
+        --json --no-profile --bal "$tr" | "$jget" state_root failed_txs \
+        roots_match)
+    [ -n "$a" ] && [ "$b" = "$(printf '%s\ttrue' "$a")" ]
+    check "bench trace --bal: same root and failures" $? "$a / $b"
     # The trace program under --tx-work: the same root.
     a=$("$parex" bench --workload trace --threads 2 --reps 1 --sync none \
         --json "$tr" | "$jget" state_root failed_txs dag_depth batches)
@@ -210,6 +258,7 @@ if [ -n "$tr" ]; then
         "$a / $b"
 else
     ok "bench trace: skipped (no traces)"
+    ok "bench trace --bal: skipped (no traces)"
     ok "bench trace --tx-work: skipped (no traces)"
 fi
 # One of the eight essentially sequential Ethereum blocks: flagged, and

@@ -42,10 +42,13 @@
  *   analysis_impl.h  step 1, conflict analysis and dependency edges
  *   mvmem_impl.h     steps 2-4, version lists, the ctx, run and validate
  *   sched_impl.h     step 2, the scheduler and the worker loop
+ *   record_impl.h    with env->bal_out: the block access list, read off
+ *                    the final records and versions
  *   par.c            the driver: narrow or parallel, validation and
  *                    re-execution, the change set
  */
 #include "sched_impl.h"
+#include "record_impl.h"
 
 /* Apply runs on every worker up to this many threads (its per-range
  * counters sit on the stack), in block order beyond. */
@@ -63,6 +66,16 @@ typedef struct overlap_job {
     int rc_seq, rc_an;
 } overlap_job;
 
+/* The reference executor, or, when the block's BAL is to be recorded, the
+ * BAL recorder (engine/exec/bal.c: the reference's order, recording). */
+static int reference(const px__exec_env *env, px__result *res)
+{
+    if (env->bal_out != NULL) {
+        return px__exec_bal_record(env, res, env->bal_out);
+    }
+    return px__exec_sequential(env, res);
+}
+
 static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
 {
     overlap_job *o = arg;
@@ -71,7 +84,7 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
     (void)w;
     for (i = b; i < e; i++) {
         if (i == 0) {
-            o->rc_seq = px__exec_sequential(o->X->env, o->res);
+            o->rc_seq = reference(o->X->env, o->res);
         } else {
             if (!o->begun) {
                 /* The estimate stopped early: the tables are set up here,
@@ -430,7 +443,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         for (j = 0; j < n; j++) {
             runs += X.t[j].recs != NULL ? 1u + X.t[j].inc : 0u;
         }
-        rc = px__exec_sequential(env, res);
+        rc = reference(env, res);
         res->validate_ns = t2 - t0;
         res->exec_ns += wasted;
         res->map_probes += X.km->probes;
@@ -442,6 +455,11 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;
+    /* Recording counts as apply: both read the final versions. */
+    if (env->bal_out != NULL && (rc = record_bal(&X, env->bal_out)) !=
+            PAREX_OK) {
+        goto out;
+    }
 
     if (env->threads >= 2 && env->threads <= PAREX_MAX_THREADS_APPLY &&
         n >= 256) {

@@ -1,0 +1,241 @@
+/* The block-access-list executor's ctx: per key a tx touches, its value
+ * before the tx (pre, fetched on first touch from the carried BAL's
+ * writes, the recording overlay or the snapshot) and now (cur); running
+ * one tx through the state-transition function on it. Shared by
+ * exec/bal.c (recording) and exec/bal_validate.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bal_impl.h"
+
+/* The first wref in x->wr at or after (key, tx j): the one before it, if
+ * it has key, is the last write of key by a tx below j. */
+static size_t wr_lower(const balx *x, const uint8_t *key, size_t j)
+{
+    size_t lo = 0, hi = x->n_wr;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(x->wr[mid].w->key, key, 32);
+        if (c < 0 || (c == 0 && x->wr[mid].tx < j)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The value of key before tx t->j: PAREX_OK (*present, *v, *l set) or a
+ * snapshot error. */
+static int source(tctx *t, const uint8_t *key, const uint8_t **v,
+    uint32_t *l, uint8_t *present)
+{
+    balx *x = t->x;
+    size_t sl;
+    int rc;
+
+    if (x->bal != NULL) {
+        size_t i = wr_lower(x, key, t->j);
+        if (i > 0 && memcmp(x->wr[i - 1].w->key, key, 32) == 0) {
+            const px__bal_w *w = x->wr[i - 1].w;
+            *present = !w->del;
+            *v = w->val;
+            *l = w->len;
+            return PAREX_OK;
+        }
+    } else {
+        px__keyslot *s = px__keymap_find(&x->ov, key);
+        if (s != NULL) {
+            const ovent *o = &x->ove[s->val.u64];
+            *present = o->present;
+            *v = o->val;
+            *l = o->len;
+            return PAREX_OK;
+        }
+    }
+    rc = px__snap_get(t->snap, PX_DB_STATE, v, &sl, key, 32);
+    if (rc == PAREX_E_NOTFOUND) {
+        *present = 0;
+        *v = NULL;
+        *l = 0;
+        return PAREX_OK;
+    }
+    *present = 1;
+    *l = (uint32_t)sl;
+    return rc;
+}
+
+/* The record of key in this tx, created (with its pre-value) on first
+ * touch; PAREX_E_LIMIT past max_tx_accesses distinct keys, as the other
+ * executors. */
+static int get_acc(tctx *t, const uint8_t *key, acc **out)
+{
+    int added, rc;
+    px__keyslot *s = px__keymap_insert(&t->km, key, &added);
+    acc *a;
+
+    if (s == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    if (!added) {
+        *out = &t->a[s->val.u64];
+        return PAREX_OK;
+    }
+    if (t->n >= t->base.lim->max_tx_accesses) {
+        px__keymap_delete(&t->km, key);
+        return PAREX_E_LIMIT;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        acc *na = realloc(t->a, cap * sizeof(*na));
+        if (na == NULL) {
+            px__keymap_delete(&t->km, key);
+            return PAREX_E_NOMEM;
+        }
+        t->a = na;
+        t->cap = cap;
+    }
+    a = &t->a[t->n];
+    memcpy(a->key, key, 32);
+    rc = source(t, key, &a->pre, &a->pre_len, &a->pre_present);
+    if (rc != PAREX_OK) {
+        px__keymap_delete(&t->km, key);
+        return rc;
+    }
+    a->cur = a->pre;
+    a->cur_len = a->pre_len;
+    a->cur_present = a->pre_present;
+    s->val.u64 = t->n++;
+    *out = a;
+    return PAREX_OK;
+}
+
+static int bal_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
+    const uint8_t key[32])
+{
+    acc *a;
+    int rc = get_acc((tctx *)ctx, key, &a);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!a->cur_present) {
+        return PAREX_E_NOTFOUND;
+    }
+    *val = a->cur;
+    *len = a->cur_len;
+    return PAREX_OK;
+}
+
+static int bal_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
+    size_t len, int del)
+{
+    tctx *t = (tctx *)ctx;
+    const uint8_t *copy = NULL;
+    acc *a;
+    int rc = get_acc(t, key, &a);
+
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    if (!del && (copy = px__arena_copy(t->arena, val, len)) == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    a->cur = copy;
+    a->cur_len = del ? 0 : (uint32_t)len;
+    a->cur_present = !del;
+    if (t->puts++ == 0) {
+        t->acct = (size_t)(a - t->a);
+        t->acct_val = a->cur;
+        t->acct_len = a->cur_len;
+    }
+    return PAREX_OK;
+}
+
+/* Everything but the prelude's put goes back to its pre-value. */
+static void bal_rollback(parex_ctx *ctx)
+{
+    tctx *t = (tctx *)ctx;
+    size_t i;
+
+    PAREX_ASSERT(t->puts >= 1);
+    for (i = 0; i < t->n; i++) {
+        t->a[i].cur = t->a[i].pre;
+        t->a[i].cur_len = t->a[i].pre_len;
+        t->a[i].cur_present = t->a[i].pre_present;
+    }
+    t->a[t->acct].cur = t->acct_val;
+    t->a[t->acct].cur_len = t->acct_len;
+    t->a[t->acct].cur_present = 1;
+}
+
+static const px__ctx_ops bal_ops = { bal_get, bal_put, bal_rollback };
+
+static int cmp_acc(const void *pa, const void *pb)
+{
+    return memcmp(((const acc *)pa)->key, ((const acc *)pb)->key, 32);
+}
+
+int px__bal_changed(const acc *a)
+{
+    return a->pre_present != a->cur_present ||
+        (a->cur_present && (a->pre_len != a->cur_len ||
+                               (a->cur_len > 0 &&
+                                   memcmp(a->pre, a->cur, a->cur_len) != 0)));
+}
+
+/* Runs tx j on t; its records end sorted by key. */
+int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
+{
+    const px__exec_env *env = x->env;
+    int rc;
+
+    t->base.ops = &bal_ops;
+    t->base.btx = &env->blk->txs[j];
+    t->base.height = env->blk->hdr.height;
+    t->base.lim = env->lim;
+    t->x = x;
+    t->j = j;
+    t->n = 0;
+    t->puts = 0;
+    px__keymap_clear(&t->km);
+    rc = px__tx_run(&t->base, env->progs, out);
+    if (rc == PAREX_OK && t->n > 1) {
+        qsort(t->a, t->n, sizeof(*t->a), cmp_acc);
+    }
+    return rc;
+}
+
+int px__bal_ctxs_init(balx *x, unsigned n)
+{
+    unsigned i;
+
+    x->ctx = calloc(n, sizeof(*x->ctx));
+    if (x->ctx == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        px__keymap_init(&x->ctx[i].km, 64);
+    }
+    return PAREX_OK;
+}
+
+void px__balx_free(balx *x, unsigned n)
+{
+    unsigned i;
+
+    if (x->ctx != NULL) {
+        for (i = 0; i < n; i++) {
+            px__keymap_free(&x->ctx[i].km);
+            free(x->ctx[i].a);
+        }
+    }
+    free(x->ctx);
+    free(x->fin);
+    free(x->acc);
+    free(x->wr);
+    free(x->res);
+    free(x->ove);
+    px__keymap_free(&x->ov);
+}
+
