@@ -27,14 +27,14 @@ import http.client
 import json
 import os
 import resource
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
 SIGN = sys.argv[2]
@@ -156,14 +156,8 @@ class Node:
         ok(line.startswith("parex node: listening on http://127.0.0.1:"),
            "node started: %s" % line.strip())
         self.port = int(line.split()[4].rsplit(":", 1)[1])
-
-        def drain(f, log):
-            for ln in f:
-                log.append(ln.rstrip())
-                del log[:-200]
-        threading.Thread(target=drain, args=(self.p.stderr, self.p.log),
-                         daemon=True).start()
-        threading.Thread(target=self.p.stdout.read, daemon=True).start()
+        harness.log_lines(self.p.stderr, self.p.log, keep=200)
+        harness.discard(self.p.stdout)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         self.p.send_signal(sig)
@@ -699,17 +693,11 @@ def main():
     for i, t in enumerate(tests, 1):
         if ONLY is not None and ONLY != i:
             continue
-        tmp = tempfile.mkdtemp(prefix="parex-hostile-%d-" % i)
         note("attack %d: %s" % (i, t.__name__))
         try:
-            t(tmp)
+            harness.in_tmp("parex-hostile-%d-" % i, t, procs)
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
             del procs[:]
-            shutil.rmtree(tmp, ignore_errors=True)
     print("1..%d" % n_ok)
 
 

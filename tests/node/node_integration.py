@@ -12,15 +12,15 @@ Environment: PAREX_NODE_KILLS (default 5) and PAREX_TEST_SEED.
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+
+import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
 args = sys.argv[2:]
@@ -97,7 +97,7 @@ class Node:
            "node started: %s" % line.strip())
         self.url = line.split()[4]
         # Drain stderr (dropped-tx logs) so the node never blocks on it.
-        threading.Thread(target=self.p.stderr.read, daemon=True).start()
+        harness.discard(self.p.stderr)
 
     def kill(self):
         self.p.send_signal(signal.SIGKILL)
@@ -136,15 +136,7 @@ def sign(sender, to_pub, amount, nonce, count):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="parex-node-it-")
-    try:
-        body(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    harness.in_tmp("parex-node-it-", body, procs)
 
 
 def body(tmp):
@@ -250,9 +242,7 @@ def body(tmp):
     # every tx this node process has committed (phase 1) was executed
     # with PAREX_EXEC_VERIFIED.
     with urllib.request.urlopen(node.url + "/metrics", timeout=10) as r:
-        metrics = dict(line.split(" ", 1) for line in
-                       r.read().decode().splitlines()
-                       if line and not line.startswith("#"))
+        metrics = harness.parse_metrics(r.read().decode())
     committed = float(metrics["parex_node_txs_total"])
     skipped = float(metrics["parex_node_verify_skipped_total"])
     ok(committed > 0 and skipped == committed,

@@ -13,14 +13,14 @@ usage: node_misc.py PAREX SIGN_MANY
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
 SIGN = sys.argv[2]
@@ -80,13 +80,8 @@ def start(tmp, gpath, *args, listen="127.0.0.1:0", db="state"):
     procs.append(p)
     line = p.stdout.readline()
     p.log = []
-
-    def drain(f, log):
-        for ln in f:
-            log.append(ln.rstrip())
-    threading.Thread(target=drain, args=(p.stderr, p.log),
-                     daemon=True).start()
-    threading.Thread(target=p.stdout.read, daemon=True).start()
+    harness.log_lines(p.stderr, p.log)
+    harness.discard(p.stdout)
     return p, line.strip()
 
 
@@ -322,15 +317,7 @@ def body_map(tmp):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="parex-misc-")
-    try:
-        body(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    harness.in_tmp("parex-misc-", body, procs)
     print("1..%d" % n_ok)
 
 

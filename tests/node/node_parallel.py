@@ -11,12 +11,11 @@ parex_node_blocks_total. Counts only, no timing.
 usage: node_parallel.py PAREX
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import urllib.request
+
+import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
 REASONS = ["narrow", "work bound", "one thread"]
@@ -50,21 +49,15 @@ def start(tmp, name, threads):
                          text=True)
     procs.append(p)
     line = p.stdout.readline()
-    threading.Thread(target=p.stderr.read, daemon=True).start()
-    threading.Thread(target=p.stdout.read, daemon=True).start()
+    harness.discard(p.stderr)
+    harness.discard(p.stdout)
     ok("listening on" in line, "node --threads %d starts" % threads, line)
     return p, line.split("listening on ")[1].split()[0]
 
 
 def metrics(url):
     with urllib.request.urlopen(url + "/metrics", timeout=30) as r:
-        text = r.read().decode()
-    m = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            m[k] = float(v)
-    return m
+        return harness.parse_metrics(r.read().decode())
 
 
 def stop(p):
@@ -128,15 +121,7 @@ def body(tmp):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="parex-node-parallel-")
-    try:
-        body(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    harness.in_tmp("parex-node-parallel-", body, procs)
     print("1..%d" % n_ok)
 
 

@@ -22,9 +22,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
 n_ok = 0
@@ -55,13 +56,8 @@ def start(tmp, gpath, db, *args):
     procs.append(p)
     line = p.stdout.readline()
     p.log = []
-
-    def drain(f, log):
-        for ln in f:
-            log.append(ln.rstrip())
-    threading.Thread(target=drain, args=(p.stderr, p.log),
-                     daemon=True).start()
-    threading.Thread(target=p.stdout.read, daemon=True).start()
+    harness.log_lines(p.stderr, p.log)
+    harness.discard(p.stdout)
     if not line:
         time.sleep(0.2)
         raise SystemExit("node did not start: %s" % "\n".join(p.log))
@@ -187,15 +183,7 @@ def stalled_snapshot(url):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="parex-snapshot-")
-    try:
-        body(tmp)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    harness.in_tmp("parex-snapshot-", body, procs)
     print("1..%d" % n_ok)
 
 
