@@ -23,14 +23,12 @@ import base64
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import statistics
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -39,6 +37,7 @@ import urllib.request
 # The node tests' helpers (genesis file, keys, JSON-RPC over HTTP, TAP).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "node"))
+import harness  # noqa: E402
 import node_misc as nm  # noqa: E402
 
 PAREX = sys.argv[1]
@@ -91,17 +90,12 @@ class Node:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         nm.procs.append(self.p)
         self.log = []
-
-        def drain(f, log):
-            for ln in f:
-                log.append(ln.rstrip())
-        threading.Thread(target=drain, args=(self.p.stderr, self.log),
-                         daemon=True).start()
+        harness.log_lines(self.p.stderr, self.log)
         if wait:
             line = self.p.stdout.readline()
             ok(line.startswith("parex node: listening on %s" % self.url),
                "%s started: %s" % (self.name, line.strip()))
-        threading.Thread(target=self.p.stdout.read, daemon=True).start()
+        harness.discard(self.p.stdout)
 
     def kill(self):
         self.p.send_signal(signal.SIGKILL)
@@ -481,19 +475,8 @@ def main():
     if not ENDPOINTS:
         print("1..0 # SKIP run under etcd-cluster.sh (PXC_ENDPOINTS)")
         sys.exit(77)
-    tmp = tempfile.mkdtemp(prefix="parex-replica-")
-    try:
-        body(tmp)
-    finally:
-        for p in nm.procs:
-            if p.poll() is None:
-                try:
-                    p.send_signal(signal.SIGCONT)
-                except OSError:
-                    pass
-                p.kill()
-                p.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    # SIGCONT first: a fencing check may leave a node SIGSTOPped.
+    harness.in_tmp("parex-replica-", body, nm.procs, cont=True)
     print("1..%d" % nm.n_ok)
 
 
