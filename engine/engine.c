@@ -386,8 +386,13 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
         rc = px__stage_root(e, blk, &st, err);
     }
     if (rc == PAREX_OK) {
-        rc = finish(e, blk, header, receipts, &st, flags, &snaps,
-            px__prepared_bytes(p, &len), len, err);
+        /* Two statements: an argument list's order of evaluation is
+         * unspecified, and len must be read after px__prepared_bytes()
+         * sets it (passed in one list, the block was stored without its
+         * txs). */
+        const uint8_t *bytes = px__prepared_bytes(p, &len);
+        rc = finish(e, blk, header, receipts, &st, flags, &snaps, bytes,
+            len, err);
     }
     if (rc != PAREX_OK && e->pending == 0) {
         px__engine_drop_pending(e);

@@ -2334,6 +2334,22 @@ static void test_prepared_header_set_after_parent(void **state)
     assert_int_equal(parex_engine_bal(b->e, bal_b, &nb), PAREX_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(bal_a, bal_b, na);
+    /* Both stores hold the same block 2, its txs and BAL included. */
+    {
+        parex_read *qa = NULL, *qb = NULL;
+        const uint8_t *sa, *sb;
+        size_t la, lb;
+
+        assert_int_equal(parex_read_begin(&qa, a->db), PAREX_OK);
+        assert_int_equal(parex_read_begin(&qb, b->db), PAREX_OK);
+        assert_int_equal(parex_read_block(qa, &sa, &la, 2), PAREX_OK);
+        assert_int_equal(parex_read_block(qb, &sb, &lb, 2), PAREX_OK);
+        assert_true(la > l2);
+        assert_int_equal(la, lb);
+        assert_memory_equal(sa, sb, la);
+        parex_read_end(qa);
+        parex_read_end(qb);
+    }
     parex_prepared_free(p);
     free(blk);
     free(b2);
