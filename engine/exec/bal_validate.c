@@ -37,6 +37,57 @@ static int cmp_wref(const void *pa, const void *pb)
     return a->tx < b->tx ? -1 : a->tx > b->tx;
 }
 
+/* The bucket of a key for sort_wrefs: its first 14 bits. */
+#define WR_BITS 14
+
+static size_t wr_bucket(const uint8_t *key)
+{
+    return ((size_t)key[0] << (WR_BITS - 8)) | (key[1] >> (16 - WR_BITS));
+}
+
+/* wr sorted by (key, tx), as one qsort with cmp_wref would sort it (that
+ * order is total: a tx writes a key once), but with far fewer 32-byte
+ * compares: a counting pass on the key's first bits (state keys are
+ * hashes, so about one entry per bucket), then each bucket sorted on its
+ * own. It is the serial part of validation, before every tx runs at once
+ * (docs/benchmarks.md, "Session 4": one qsort took as long as the
+ * reference's whole execution). */
+static int sort_wrefs(wref *wr, size_t n)
+{
+    size_t nb = (size_t)1 << WR_BITS, b, i, lo;
+    size_t *start = calloc(nb + 1, sizeof(*start));
+    wref *tmp = malloc((n > 0 ? n : 1) * sizeof(*tmp));
+
+    if (start == NULL || tmp == NULL) {
+        free(start);
+        free(tmp);
+        return PAREX_E_NOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        start[wr_bucket(wr[i].w->key) + 1]++;
+    }
+    for (b = 0; b < nb; b++) {
+        start[b + 1] += start[b];
+    }
+    /* start[b] is bucket b's first slot; placing moves it to its end. */
+    for (i = 0; i < n; i++) {
+        tmp[start[wr_bucket(wr[i].w->key)]++] = wr[i];
+    }
+    for (b = 0, lo = 0; b < nb; b++) {
+        if (start[b] - lo > 1) {
+            qsort(tmp + lo, start[b] - lo, sizeof(*tmp), cmp_wref);
+        }
+        lo = start[b];
+    }
+    PAREX_ASSERT(lo == n);
+    if (n > 0) {
+        memcpy(wr, tmp, n * sizeof(*wr));
+    }
+    free(start);
+    free(tmp);
+    return PAREX_OK;
+}
+
 static void mismatch(tres *r, int kind, const uint8_t *key)
 {
     r->kind = kind;
@@ -269,7 +320,10 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
             x.wr[i++].tx = (uint32_t)j;
         }
     }
-    qsort(x.wr, x.n_wr, sizeof(*x.wr), cmp_wref);
+    rc = sort_wrefs(x.wr, x.n_wr);
+    if (rc != PAREX_OK) {
+        goto out;
+    }
     atomic_init(&x.root_err, 0);
     x.acc = calloc(env->threads, sizeof(*x.acc));
     rc = x.acc == NULL ? PAREX_E_NOMEM : finals(&x, bal);
