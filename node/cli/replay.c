@@ -49,6 +49,22 @@ typedef struct outcome {
     int prepared;     /* ran through the pipeline (parex_block_prepare) */
 } outcome;
 
+/* A rejected block (PAREX_E_BLOCK) is a verdict to report; any other
+ * failure stops the replay, naming the file and block. */
+static void die_unless_verdict(const outcome *out, const char *file,
+    size_t bi)
+{
+    if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
+        node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
+            "(%s: %s)%s", file, bi, parex_strerror(out->rc),
+            parex_errname(out->rc), out->err.message,
+            out->rc == PAREX_E_MAPFULL
+                ? "; nothing of the block was written: rerun with a larger "
+                  "--map-size and --resume"
+                : "");
+    }
+}
+
 /* Mismatches of the block being checked: the first one goes into the
  * block's line, every one to stderr. */
 typedef struct verdict {
@@ -186,15 +202,7 @@ static void run_block_flags(outcome *out, chain *c, const node_buf *block,
     out->rc = parex_engine_execute(c->e, &out->header,
         ntx == 0 ? NULL : out->receipts, ntx, &out->stats, &out->err,
         block->p, block->len, PAREX_EXEC_COMMIT | flags);
-    if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
-        node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
-            "(%s: %s)%s", file, bi, parex_strerror(out->rc),
-            parex_errname(out->rc), out->err.message,
-            out->rc == PAREX_E_MAPFULL
-                ? "; nothing of the block was written: rerun with a larger "
-                  "--map-size and --resume"
-                : "");
-    }
+    die_unless_verdict(out, file, bi);
 }
 
 /* Block bi of a pipeline on c: its stateless stage ran ahead (decode,
@@ -220,15 +228,7 @@ static void run_block_prepared(outcome *out, chain *c, node_pipe *pl,
             PAREX_EXEC_COMMIT | flags);
     }
     parex_prepared_free(p);
-    if (out->rc != PAREX_OK && out->rc != PAREX_E_BLOCK) {
-        node_die(NODE_EXIT_RUNTIME, "%s: block %zu: execution failed: %s "
-            "(%s: %s)%s", file, bi, parex_strerror(out->rc),
-            parex_errname(out->rc), out->err.message,
-            out->rc == PAREX_E_MAPFULL
-                ? "; nothing of the block was written: rerun with a larger "
-                  "--map-size and --resume"
-                : "");
-    }
+    die_unless_verdict(out, file, bi);
 }
 
 /* The block as the chain under test runs it. A block that carries a BAL
