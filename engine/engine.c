@@ -273,6 +273,27 @@ static int execute_args(const parex_engine *e, const parex_receipt *receipts,
     return PAREX_OK;
 }
 
+/* The end of an execute call, either path: a failed block leaves nothing
+ * pending and no BAL to read; the stats go out at the caller's size. */
+static void end_call(parex_engine *e, int rc, int snaps,
+    parex_block_stats *st, uint64_t t0, parex_block_stats *stats)
+{
+    if (rc != PAREX_OK && e->pending == 0) {
+        px__engine_drop_pending(e);
+    }
+    if (snaps) {
+        px__engine_snaps_reset(e);
+    }
+    if (rc != PAREX_OK) {
+        e->bal_valid = 0;
+    }
+    px__bal_end(e);
+    st->total_ns = px__now_ns() - t0;
+    if (stats != NULL) {
+        px__sized_out(stats, st, sizeof(*st));
+    }
+}
+
 /* Execute flags come from two headers (parex_engine.h, parex_bal.h): one
  * bit each, never shared (a shared bit once made RECORD_BAL skip the
  * signature checks). */
@@ -324,21 +345,8 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         rc = finish(e, &blk, header, receipts, &st, flags, &snaps, block, len,
             err);
     }
-    if (rc != PAREX_OK && e->pending == 0) {
-        px__engine_drop_pending(e);
-    }
-    if (snaps) {
-        px__engine_snaps_reset(e);
-    }
-    if (rc != PAREX_OK) {
-        e->bal_valid = 0;
-    }
-    px__bal_end(e);
+    end_call(e, rc, snaps, &st, t0, stats);
     px__block_release(&blk);
-    st.total_ns = px__now_ns() - t0;
-    if (stats != NULL) {
-        px__sized_out(stats, &st, sizeof(st));
-    }
     return rc;
 }
 
@@ -394,20 +402,7 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
         rc = finish(e, blk, header, receipts, &st, flags, &snaps, bytes,
             len, err);
     }
-    if (rc != PAREX_OK && e->pending == 0) {
-        px__engine_drop_pending(e);
-    }
-    if (snaps) {
-        px__engine_snaps_reset(e);
-    }
-    if (rc != PAREX_OK) {
-        e->bal_valid = 0;
-    }
-    px__bal_end(e);
-    st.total_ns = px__now_ns() - t0;
-    if (stats != NULL) {
-        px__sized_out(stats, &st, sizeof(st));
-    }
+    end_call(e, rc, snaps, &st, t0, stats);
     return rc;
 }
 

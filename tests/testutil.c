@@ -211,3 +211,40 @@ int tu_dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
     d->len = need;
     return 0;
 }
+
+void tu_assert_same_state(parex_db *const *db, size_t n,
+    unsigned long long seed)
+{
+    tu_dump *d = calloc(n, sizeof(*d));
+    size_t i;
+
+    assert_non_null(d);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(parex_db_foreach(db[i], tu_dump_kv, &d[i]),
+            PAREX_OK);
+        assert_int_equal(parex_db_verify(db[i], NULL), PAREX_OK);
+    }
+    for (i = 1; i < n; i++) {
+        if (d[i].len != d[0].len ||
+            memcmp(d[i].buf, d[0].buf, d[0].len) != 0) {
+            fail_msg("state of engine %zu differs from the sequential "
+                "reference's (seed %llu)", i, seed);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        free(d[i].buf);
+    }
+    free(d);
+}
+
+void tu_close_engines(parex_engine **e, parex_db **db, char **dir,
+    size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        parex_engine_destroy(e[i]);
+        parex_db_close(db[i]);
+        tu_rmdir(dir[i]);
+    }
+}

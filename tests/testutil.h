@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <parex/parex.h>
+
 /** Create a fresh empty temporary directory; returns a malloc'd path. */
 char *tu_tmpdir(void);
 /** Remove a directory tree made by tu_tmpdir() and free the path. */
@@ -25,6 +27,14 @@ typedef struct tu_dump {
 } tu_dump;
 int tu_dump_kv(const uint8_t key[32], const uint8_t *val, size_t len,
     void *user);
+/** Fails the test unless stores db[1..n-1] hold exactly db[0]'s state
+ *  (the reference's) and every store's root verifies; seed goes into the
+ *  message. */
+void tu_assert_same_state(parex_db *const *db, size_t n,
+    unsigned long long seed);
+/** Destroys e[i], closes db[i] and removes dir[i] (freed), i < n. */
+void tu_close_engines(parex_engine **e, parex_db **db, char **dir,
+    size_t n);
 
 uint64_t tu_seed(int argc, char **argv);
 /** Iteration scale: PAREX_TEST_ITERS or def. */

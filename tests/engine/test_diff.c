@@ -69,35 +69,12 @@ static void open_world(world *w, bg_world *bw)
 
 static void close_world(world *w)
 {
-    size_t i;
-    for (i = 0; i < N_ENG; i++) {
-        parex_engine_destroy(w->e[i]);
-        parex_db_close(w->db[i]);
-        tu_rmdir(w->dir[i]);
-    }
+    tu_close_engines(w->e, w->db, w->dir, N_ENG);
 }
 
 static void compare_dumps(world *w)
 {
-    tu_dump d[N_ENG];
-    size_t i;
-    memset(d, 0, sizeof(d));
-    for (i = 0; i < N_ENG; i++) {
-        assert_int_equal(parex_db_foreach(w->db[i], tu_dump_kv, &d[i]),
-            PAREX_OK);
-        assert_int_equal(parex_db_verify(w->db[i], NULL), PAREX_OK);
-    }
-    for (i = 1; i < N_ENG; i++) {
-        if (d[i].len != d[0].len ||
-            memcmp(d[i].buf, d[0].buf, d[0].len) != 0) {
-            fail_msg("state dump of the %zu-thread engine differs from the "
-                "sequential reference (seed %llu)", i,
-                (unsigned long long)g_seed);
-        }
-    }
-    for (i = 0; i < N_ENG; i++) {
-        free(d[i].buf);
-    }
+    tu_assert_same_state(w->db, N_ENG, (unsigned long long)g_seed);
 }
 
 static int receipts_equal(const parex_receipt *a, const parex_receipt *b,
