@@ -16,7 +16,7 @@
 
 typedef struct sent {
     uint8_t key[32];        /* the change set walks the entries, not the
-                               map (whose table is sized for the block) */
+                               map (whose index is sized for the block) */
     const uint8_t *val;     /* valid when loaded and present */
     uint32_t len;
     uint8_t loaded;         /* val/present mirror the current state */
@@ -306,7 +306,7 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    /* The entries, dense in insertion order: the map's table can be far
+    /* The entries, dense in insertion order: the map's index can be far
      * larger than the keys it holds (sized for the block, kept warm). */
     for (j = 0; j < s.n_ents; j++) {
         const sent *e = &s.ents[j];

@@ -38,20 +38,18 @@ void px__keymap_free(px__keymap *m)
 {
     size_t min = m->min_slots;
 
+    free(m->idx);
     free(m->slot);
-    free(m->spare);
     px__keymap_init(m, min);
 }
 
-/* The next generation; on wrap-around every slot is made stale by hand. */
+/* The next generation (16 bits); on wrap-around every bucket is made
+ * stale by hand. */
 static void next_gen(px__keymap *m)
 {
-    if (++m->gen == 0) {
-        if (m->slot != NULL) {
-            memset(m->slot, 0, m->cap * sizeof(*m->slot));
-        }
-        if (m->spare != NULL) {
-            memset(m->spare, 0, m->spare_cap * sizeof(*m->spare));
+    if (++m->gen > 0xffff) {
+        if (m->idx != NULL) {
+            memset(m->idx, 0, m->cap * sizeof(*m->idx));
         }
         m->gen = 1;
     }
@@ -62,9 +60,9 @@ void px__keymap_clear(px__keymap *m)
     next_gen(m);
     m->n = 0;
     m->probes = 0;
-    /* Back to the smallest table: a small block after a big one works in
-     * a compact region of the warm buffer. Stale slots read as empty. */
-    m->mask = m->slot != NULL
+    /* Back to the smallest index: a small block after a big one works in
+     * a compact region of the warm buffer. Stale buckets read as empty. */
+    m->mask = m->idx != NULL
         ? (m->cap < m->min_slots ? m->cap : m->min_slots) - 1 : 0;
     reseed(m);
 }
@@ -72,102 +70,97 @@ void px__keymap_clear(px__keymap *m)
 int px__keymap_reserve(px__keymap *m, size_t n)
 {
     size_t cap = pow2_at_least(m->min_slots > 2 * n ? m->min_slots : 2 * n);
-    size_t i, tcap;
-    uint32_t old_gen = m->gen;
-    px__keyslot *t;
+    size_t i;
 
-    if (m->slot != NULL && m->mask + 1 >= cap) {
+    if (m->idx != NULL && m->mask + 1 >= cap) {
         return 0;
     }
-    /* Slots keep 32 bits of the hash, enough for the home of any table
-     * up to 2^32 slots. */
-    if (cap > ((size_t)1 << 31) || cap > SIZE_MAX / sizeof(*t)) {
+    /* A bucket names its slot in 32 bits, and the index keeps at most
+     * half as many slots as buckets. */
+    if (cap > ((size_t)1 << 31) ||
+        cap > SIZE_MAX / sizeof(*m->slot)) {
         return -1;
     }
-    if (m->slot == NULL && m->spare == NULL) {
-        /* First table: fresh zeroed storage, any generation >= 1 is new. */
-        t = calloc(cap, sizeof(*t));
-        if (t == NULL) {
+    /* Room for the slots first: the map is unchanged if either fails. */
+    if (m->slot_cap < cap / 2) {
+        px__keyslot *ns = realloc(m->slot, cap / 2 * sizeof(*ns));
+        if (ns == NULL) {
             return -1;
         }
-        m->slot = t;
+        m->slot = ns;
+        m->slot_cap = cap / 2;
+    }
+    if (m->cap < cap) {
+        /* Zeroed: generation 0 is never the map's. */
+        px__keybucket *ni = calloc(cap, sizeof(*ni));
+        if (ni == NULL) {
+            return -1;
+        }
+        free(m->idx);
+        m->idx = ni;
         m->cap = cap;
-        m->mask = cap - 1;
-        return 0;
+    } else {
+        /* The buffer is big enough: the old buckets go stale. */
+        next_gen(m);
     }
-    if (m->slot != NULL && m->cap >= cap && m->n == 0) {
-        /* Empty and the buffer is big enough: widen in place. */
-        m->mask = cap - 1;
-        return 0;
-    }
-    if (m->spare_cap < cap) {
-        t = calloc(cap, sizeof(*t));
-        if (t == NULL) {
-            return -1;
-        }
-        free(m->spare);
-        m->spare = t;
-        m->spare_cap = cap;
-    }
-    /* Rehash into the spare under a new generation: the spare's old
-     * contents and the table left behind both become stale. */
-    t = m->spare;
-    if (++m->gen == 0) {
-        /* Wrapped: no generation is unused, so start over at 1 on a
-         * cleared spare; the old table is cleared once copied. */
-        memset(t, 0, m->spare_cap * sizeof(*t));
-        m->gen = 1;
-    }
-    for (i = 0; m->slot != NULL && i <= m->mask; i++) {
-        const px__keyslot *s = &m->slot[i];
-        size_t h;
-        if (s->gen != old_gen) {
-            continue;
-        }
-        h = s->hash & (cap - 1);
-        while (t[h].gen == m->gen) {
-            h = (h + 1) & (cap - 1);
-        }
-        t[h] = *s;
-        t[h].gen = m->gen;
-    }
-    if (m->gen == 1) {
-        memset(m->slot, 0, m->cap * sizeof(*m->slot));
-    }
-    tcap = m->spare_cap;
-    m->spare = m->slot;
-    m->spare_cap = m->cap;
-    m->slot = t;
-    m->cap = tcap;
     m->mask = cap - 1;
+    /* Rebuild the index from the slots, whose hashes are kept. */
+    for (i = 0; i < m->n; i++) {
+        size_t h = (size_t)m->slot[i].hash & m->mask;
+        while (PX__KEYMAP_GEN(m->idx[h]) == m->gen) {
+            h = (h + 1) & m->mask;
+        }
+        m->idx[h] = (uint64_t)m->gen << 48 |
+            PX__KEYMAP_TAG(m->slot[i].hash) | (uint64_t)i;
+    }
     return 0;
+}
+
+/* The bucket that names slot pos (it must be in the map). */
+static size_t bucket_of(const px__keymap *m, size_t pos)
+{
+    size_t i = (size_t)m->slot[pos].hash & m->mask;
+
+    while ((uint32_t)m->idx[i] != (uint32_t)pos ||
+        PX__KEYMAP_GEN(m->idx[i]) != m->gen) {
+        i = (i + 1) & m->mask;
+    }
+    return i;
 }
 
 int px__keymap_delete(px__keymap *m, const uint8_t key[32])
 {
     px__keyslot *s = px__keymap_find(m, key);
-    size_t i, j;
+    size_t i, j, pos, last;
 
     if (s == NULL) {
         return 0;
     }
+    pos = (size_t)(s - m->slot);
+    i = bucket_of(m, pos);
     /* Backward shift: pull later members of the run into the hole when
-     * their home slot is not inside (hole, their slot]. */
-    i = (size_t)(s - m->slot);
+     * their home bucket is not inside (hole, their bucket]. */
     j = i;
     for (;;) {
         size_t home;
         j = (j + 1) & m->mask;
-        if (m->slot[j].gen != m->gen) {
+        if (PX__KEYMAP_GEN(m->idx[j]) != m->gen) {
             break;
         }
-        home = m->slot[j].hash & m->mask;
+        home = (size_t)m->slot[(uint32_t)m->idx[j]].hash & m->mask;
         if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-            m->slot[i] = m->slot[j];
+            m->idx[i] = m->idx[j];
             i = j;
         }
     }
-    m->slot[i].gen = m->gen - 1;
+    m->idx[i] = 0;
+    /* Keep the slots dense: the last one moves into the hole. */
+    last = m->n - 1;
+    if (pos != last) {
+        size_t b = bucket_of(m, last);
+        m->slot[pos] = m->slot[last];
+        m->idx[b] = (m->idx[b] & ~(uint64_t)0xffffffffu) | (uint64_t)pos;
+    }
     m->n--;
     return 1;
 }

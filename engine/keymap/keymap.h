@@ -6,22 +6,29 @@
  * mempool.
  *
  * Design
- *  - Open addressing with linear probing, load at most 1/2, the table a
- *    power of two. Each slot holds the key, a value (a pointer or a u64,
- *    see px__keyval) and 32 bits of the key's hash, so a probe compares
- *    keys without leaving the slot.
+ *  - Two arrays: the slots (key, value, hash) dense in insertion order,
+ *    and an index of 8-byte buckets, open addressing with linear probing,
+ *    load at most 1/2, a power of two. A bucket holds the slot's position,
+ *    16 high bits of the key's hash (a probe compares keys only when they
+ *    match) and a generation. The index is what a probe walks: 8 bytes a
+ *    bucket where the slots take 48, so for the same keys it is 6 times
+ *    smaller and stays in a core's cache where a table of slots would not;
+ *    the slots are written one after the other, not scattered over a table
+ *    sized for the block (the layout of CPython's dict since 3.6).
  *  - All 32 bytes are hashed, seeded per map (clock and address, renewed
  *    by every px__keymap_clear()): keys are chosen by tx senders, and
  *    hashing a prefix, or hashing without a seed, lets crafted keys pile
  *    into one probe run (quadratic work, tests/engine/test_hostile.c).
  *    Not a cryptographic hash; the seed changes only speed, never what
  *    the map holds. Finalizer: MurmurHash3's fmix64.
- *  - Slots carry a generation: a slot is occupied when its generation is
- *    the map's. Clearing is O(1) (the generation moves on), so a table
- *    kept warm across blocks costs nothing to empty, and growing rehashes
- *    into a spare buffer without clearing it first.
- *  - Deletion shifts the following run back (no tombstones), so lookups
- *    never slow down with churn.
+ *  - Buckets carry a 16-bit generation: a bucket is occupied when its
+ *    generation is the map's. Clearing is O(1) (the generation moves on;
+ *    every 65,535th clear zeroes the index), so a map kept warm across
+ *    blocks costs nothing to empty, and growing rebuilds the index from
+ *    the slots (their hashes are kept) without clearing it first.
+ *  - Deletion shifts the following run of buckets back (no tombstones), so
+ *    lookups never slow down with churn, and moves the last slot into the
+ *    hole, so the slots stay dense.
  *
  * Storage is the map's own (malloc); px__keymap_clear() keeps it, so a map
  * reused from block to block stops allocating once warm. A map is used by
@@ -48,24 +55,27 @@ typedef union px__keyval {
 typedef struct px__keyslot {
     uint8_t key[32];
     px__keyval val;     /* zero when the key was just inserted */
-    uint32_t gen;       /* occupied when equal to the map's gen */
-    uint32_t hash;      /* low 32 bits of the key's hash */
+    uint64_t hash;      /* the key's seeded hash (the map's own) */
 } px__keyslot;
 
+/* A bucket of the index: generation << 48 | hash tag << 32 | slot. */
+typedef uint64_t px__keybucket;
+
 typedef struct px__keymap {
-    px__keyslot *slot;  /* the table: mask + 1 slots (NULL: none yet) */
+    px__keybucket *idx; /* the index: mask + 1 buckets (NULL: none yet) */
     size_t mask;
+    px__keyslot *slot;  /* n slots in use, dense */
     size_t n;           /* keys held */
-    uint32_t gen;
-    size_t min_slots;   /* smallest table (a power of two) */
+    uint32_t gen;       /* 1..65535 */
+    size_t min_slots;   /* smallest index (a power of two) */
     uint64_t s0, s1;    /* hash seed */
-    uint64_t probes;    /* slots inspected by find and insert */
-    px__keyslot *spare; /* the buffer the next growth rehashes into */
-    size_t cap, spare_cap;  /* slots allocated in slot and spare */
+    uint64_t probes;    /* buckets inspected by find and insert */
+    size_t cap;         /* buckets allocated in idx */
+    size_t slot_cap;    /* slots allocated (at least (mask + 1) / 2) */
 } px__keymap;
 
 /** An empty map without storage; min_slots (rounded up to a power of
- *  two, at least 16) is the table size it starts from after every clear.
+ *  two, at least 16) is the index size it starts from after every clear.
  *  Allocates nothing, cannot fail. */
 void px__keymap_init(px__keymap *m, size_t min_slots);
 /** Frees the storage; the map is then as after px__keymap_init(). */
@@ -112,22 +122,30 @@ static inline int px__keymap_eq(const uint8_t *a, const uint8_t *b)
         0;
 }
 
-/* The slot holding key, or NULL with *empty the slot where it would go.
- * Counts the slots inspected. The table must exist. */
+#define PX__KEYMAP_GEN(b) ((uint32_t)((b) >> 48))
+#define PX__KEYMAP_TAG(h) ((uint64_t)((h) >> 48) << 32)
+#define PX__KEYMAP_TAGMASK ((uint64_t)0xffff << 32)
+
+/* The slot holding key, or NULL with *empty the bucket where it would go.
+ * Counts the buckets inspected. The index must exist. */
 static inline px__keyslot *px__keymap_probe_(px__keymap *m,
     const uint8_t *key, uint64_t h, size_t *empty)
 {
     size_t i = (size_t)h & m->mask;
+    uint64_t tag = PX__KEYMAP_TAG(h);
 
     m->probes++;
     for (;;) {
-        px__keyslot *s = &m->slot[i];
-        if (s->gen != m->gen) {
+        px__keybucket b = m->idx[i];
+        if (PX__KEYMAP_GEN(b) != m->gen) {
             *empty = i;
             return NULL;
         }
-        if (s->hash == (uint32_t)h && px__keymap_eq(s->key, key)) {
-            return s;
+        if ((b & PX__KEYMAP_TAGMASK) == tag) {
+            px__keyslot *s = &m->slot[(uint32_t)b];
+            if (s->hash == h && px__keymap_eq(s->key, key)) {
+                return s;
+            }
         }
         i = (i + 1) & m->mask;
         m->probes++;
@@ -160,19 +178,22 @@ static inline px__keyslot *px__keymap_insert(px__keymap *m,
     if (2 * (m->n + 1) > m->mask + 1 && px__keymap_reserve(m, m->n + 1)) {
         return NULL;
     }
-    /* Load at most 1/2: every probe run ends at an empty slot. */
-    PAREX_ASSERT(m->slot != NULL && 2 * (m->n + 1) <= m->mask + 1);
+    /* Load at most 1/2: every probe run ends at an empty bucket; and
+     * there is a slot for the key. */
+    PAREX_ASSERT(m->idx != NULL && 2 * (m->n + 1) <= m->mask + 1 &&
+        m->n < m->slot_cap);
     h = px__keymap_hash(key, m->s0, m->s1);
     s = px__keymap_probe_(m, key, h, &e);
     if (added != NULL) {
         *added = s == NULL;
     }
     if (s == NULL) {
-        s = &m->slot[e];
+        s = &m->slot[m->n];
         memcpy(s->key, key, 32);
         s->val.u64 = 0;
-        s->gen = m->gen;
-        s->hash = (uint32_t)h;
+        s->hash = h;
+        m->idx[e] = (uint64_t)m->gen << 48 | PX__KEYMAP_TAG(h) |
+            (uint64_t)m->n;
         m->n++;
     }
     return s;
@@ -185,17 +206,18 @@ static inline size_t px__keymap_count(const px__keymap *m)
 }
 
 /** Iteration, in no particular order: start with *pos = 0; returns the
- *  next occupied slot, or NULL at the end. The map must not change
- *  meanwhile. */
+ *  next key's slot, or NULL at the end. *pos runs over the index's
+ *  mask + 1 buckets, so that callers may split an iteration into ranges
+ *  of it. The map must not change meanwhile. */
 static inline px__keyslot *px__keymap_next(const px__keymap *m, size_t *pos)
 {
-    if (m->slot == NULL) {
+    if (m->idx == NULL) {
         return NULL;
     }
     while (*pos <= m->mask) {
-        px__keyslot *s = &m->slot[(*pos)++];
-        if (s->gen == m->gen) {
-            return s;
+        px__keybucket b = m->idx[(*pos)++];
+        if (PX__KEYMAP_GEN(b) == m->gen) {
+            return &m->slot[(uint32_t)b];
         }
     }
     return NULL;

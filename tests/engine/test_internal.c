@@ -219,6 +219,59 @@ static void test_keymap_reserve_keeps_keys(void **state)
     px__keymap_free(&m);
 }
 
+/* The index's generation is 16 bits: across its wrap-around (every
+ * 65,535th clear zeroes the index) no key of an earlier block reappears,
+ * and a map used after it holds what it is given; deleting from the middle
+ * moves the last slot into the hole, still found. */
+static void test_keymap_generation_wraps(void **state)
+{
+    px__keymap m;
+    uint8_t k[32];
+    uint32_t i;
+    size_t pos = 0;
+    px__keyslot *s;
+
+    (void)state;
+    px__keymap_init(&m, 1024);
+    for (i = 0; i < 300; i++) {
+        key_of(k, i, 0);
+        assert_non_null(px__keymap_insert(&m, k, NULL));
+    }
+    /* Buckets of generation 1, untouched while it comes round again. */
+    for (i = 0; i < 0x10000 + 3; i++) {
+        px__keymap_clear(&m);
+        pos = 0;
+        assert_null(px__keymap_next(&m, &pos));
+    }
+    for (i = 0; i < 300; i++) {
+        key_of(k, i, 0);
+        assert_null(px__keymap_find(&m, k));
+    }
+    for (i = 0; i < 7; i++) {
+        key_of(k, 1000 + i, 0);
+        s = px__keymap_insert(&m, k, NULL);
+        assert_non_null(s);
+        s->val.u64 = i;
+    }
+    key_of(k, 1002, 0);
+    assert_int_equal(px__keymap_delete(&m, k), 1);
+    for (i = 0; i < 7; i++) {
+        key_of(k, 1000 + i, 0);
+        s = px__keymap_find(&m, k);
+        if (i == 2) {
+            assert_null(s);
+        } else {
+            assert_non_null(s);
+            assert_int_equal(s->val.u64, i);
+        }
+    }
+    assert_int_equal(px__keymap_count(&m), 6);
+    for (pos = 0, i = 0; px__keymap_next(&m, &pos) != NULL; i++) {
+    }
+    assert_int_equal(i, 6);
+    px__keymap_free(&m);
+}
+
 /* ---- invariant checks ---- */
 
 /* A change set with a key twice breaks the invariant px__result_sort()
@@ -337,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_sort_keys_sharing_their_top_bits),
         cmocka_unit_test(test_keymap_insert_delete_reuse),
         cmocka_unit_test(test_keymap_reserve_keeps_keys),
+        cmocka_unit_test(test_keymap_generation_wraps),
         cmocka_unit_test(test_choose_decides_on_the_whole_block),
         cmocka_unit_test(test_fallback_names),
         cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
