@@ -503,7 +503,9 @@ typedef struct parex_engine_options {
                                   sequential executor: blocks that narrow
                                   cost more in synchronisation than they
                                   gain. The exact analysis overlaps it on
-                                  a worker, so stats.batches stays exact.
+                                  a worker (or the sequential executor
+                                  counts the batches itself), so
+                                  stats.batches stays exact.
                                   0 = default: the expected gain decides
                                   (the block's width and critical path at
                                   the cost per tx measured on earlier

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "exec/conflict.h"
 #include "testutil.h"
 
 static int cmp_key(const void *a, const void *b)
@@ -353,6 +354,104 @@ static void test_choose_decides_on_the_whole_block(void **state)
     assert_int_equal(choose(2, 0, 0, 0, 0), PX__EXEC_PARALLEL);
 }
 
+/* A block of n txs; tx i writes its sender's account and key
+ * keys[key_fn(i)] (64 distinct keys), the sender being account
+ * sender_of(i) (256 distinct accounts). */
+typedef struct sample_blk {
+    px__block blk;
+    uint8_t keys[64][32];
+} sample_blk;
+
+static void sample_block(sample_blk *sb, size_t n, size_t (*key_fn)(size_t),
+    size_t (*sender_of)(size_t))
+{
+    size_t i;
+
+    memset(sb, 0, sizeof(*sb));
+    for (i = 0; i < 64; i++) {
+        memset(sb->keys[i], 0x80, 32);
+        sb->keys[i][31] = (uint8_t)i;
+    }
+    sb->blk.n = n;
+    sb->blk.txs = calloc(n, sizeof(px__btx));
+    assert_non_null(sb->blk.txs);
+    for (i = 0; i < n; i++) {
+        px__btx *b = &sb->blk.txs[i];
+        /* Accounts sort below the keys (0x00.. < 0x80..): the write set
+         * {account, key} is sorted, the account declared in it. */
+        memset(b->acct, 0, 32);
+        b->acct[30] = (uint8_t)(sender_of(i) >> 8);
+        b->acct[31] = (uint8_t)sender_of(i);
+        b->tx.n_write = 2;
+    }
+    for (i = 0; i < n; i++) {
+        px__btx *b = &sb->blk.txs[i];
+        uint8_t *ws = malloc(64);
+        assert_non_null(ws);
+        memcpy(ws, b->acct, 32);
+        memcpy(ws + 32, sb->keys[key_fn(i)], 32);
+        b->tx.write_set = ws;
+    }
+}
+
+static void sample_free(sample_blk *sb)
+{
+    size_t i;
+
+    for (i = 0; i < sb->blk.n; i++) {
+        free((void *)sb->blk.txs[i].tx.write_set);
+    }
+    free(sb->blk.txs);
+}
+
+static size_t key_hot(size_t i) { (void)i; return 0; }
+static size_t key_interleaved(size_t i) { return i % 16; }
+static size_t key_own(size_t i) { return i % 64; }
+static size_t sender_spread(size_t i) { return i % 256; }
+static size_t sender_runs(size_t i) { return i / 32 % 256; }
+
+static int sample_chain(size_t n, size_t (*key_fn)(size_t),
+    size_t (*sender_of)(size_t), unsigned threads, uint32_t min_width)
+{
+    sample_blk sb;
+    px__scratch sc;
+    px__exec_env env;
+    int r;
+
+    sample_block(&sb, n, key_fn, sender_of);
+    px__scratch_init(&sc);
+    memset(&env, 0, sizeof(env));
+    env.blk = &sb.blk;
+    env.scratch = &sc;
+    env.threads = threads;
+    env.min_width = min_width;
+    r = px__exec_sample_is_chain(&env);
+    px__scratch_free(&sc);
+    sample_free(&sb);
+    return r;
+}
+
+/* The sampled chain test sends only chains to the reference early. */
+static void test_sampled_chain_test(void **state)
+{
+    (void)state;
+    /* Every tx writes one key: a chain, at any thread count. */
+    assert_true(sample_chain(4096, key_hot, sender_spread, 2, 0));
+    assert_true(sample_chain(1024, key_hot, sender_spread, 16, 0));
+    /* One sender's txs after another's: chained by the account only. */
+    assert_true(sample_chain(8192, key_hot, sender_runs, 2, 0));
+    /* 16 interleaved chains, 64 keys, runs of one sender: not chains,
+     * left to the whole-block estimate. */
+    assert_false(sample_chain(4096, key_interleaved, sender_spread, 2, 0));
+    assert_false(sample_chain(4096, key_own, sender_spread, 2, 0));
+    assert_false(sample_chain(8192, key_own, sender_runs, 2, 0));
+    /* Small blocks are estimated whole; min_batch_width 1 never falls
+     * back; an explicit width judges the extrapolated shape. */
+    assert_false(sample_chain(1023, key_hot, sender_spread, 2, 0));
+    assert_false(sample_chain(4096, key_hot, sender_spread, 2, 1));
+    assert_true(sample_chain(4096, key_hot, sender_spread, 2, 2));
+}
+
 static void test_fallback_names(void **state)
 {
     (void)state;
@@ -392,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_keymap_reserve_keeps_keys),
         cmocka_unit_test(test_keymap_generation_wraps),
         cmocka_unit_test(test_choose_decides_on_the_whole_block),
+        cmocka_unit_test(test_sampled_chain_test),
         cmocka_unit_test(test_fallback_names),
         cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
     };

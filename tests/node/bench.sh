@@ -167,6 +167,18 @@ v=$(printf '%s\n' "$out" | "$jget" txs batches ideal_speedup)
     '$1 != 30 || $2 != 30 || $3 != 1 { bad = 1 } END { exit bad }'
 check "bench hot: batches = txs, ideal 1" $? "$v $err"
 
+# A hot block of 1,024+ txs goes to the reference on the sampled chain
+# test (engine/exec/par/analysis_impl.h), before any whole-block estimate:
+# roots still match, batches stay exact, the fallback says narrow.
+run "$parex" bench --workload hot --accounts 10 --block-size 1100 --blocks 1 \
+    --reps 1 --sync none --threads 2 --json --no-profile
+v=$(printf '%s\n' "$out" | "$jget" txs batches fallback roots_match)
+[ "$rc" -eq 0 ] && printf '%s' "$v" | awk -F'\t' \
+    '$1 != 1100 || $2 != 1100 || $3 != "narrow" || $4 != "true" { bad = 1 }
+     END { exit bad }'
+check "bench hot 1100 txs: narrow early, batches = txs, roots match" $? \
+    "$v $err"
+
 # --rss-blocks: RSS after block 5 and after the last block.
 run "$parex" bench --rss-blocks 12 --block-size 10 --accounts 20 \
     --threads 2 --sync none --json

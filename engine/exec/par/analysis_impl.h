@@ -79,6 +79,77 @@ static inline size_t est_cell(const uint8_t *key, unsigned bits)
     return (size_t)(h >> (64 - bits));
 }
 
+/* The sampled chain test: SAMPLE_TXS txs, one drawn from each of as many
+ * equal strata of the block, in block order, through the cell estimate on
+ * a table of 2^SAMPLE_BITS cells. Only blocks of SAMPLE_MIN_TXS txs or
+ * more (smaller ones are estimated whole in a few microseconds). */
+#define SAMPLE_TXS 128
+#define SAMPLE_BITS 13
+#define SAMPLE_MIN_TXS 1024
+
+/* Whether the block is a chain by a sample of it (declared in
+ * engine/exec/conflict.h): the batches of the
+ * sampled txs (the conflict rules applied to them alone, in block order)
+ * within 1/16 of the sample's size, and the decision on a block of that
+ * shape, extrapolated (sampled batches x txs / sample), narrow.
+ *
+ * A sample's batch count is a lower bound of the block's (a conflict
+ * chain among the sampled txs is one among all txs) but for cells shared
+ * by different keys, and the exact rule would need nearly every pair of
+ * consecutive sampled txs, drawn from different strata, to conflict: a
+ * key (or keys) that txs all over the block write. Blocks that are only
+ * partly chained (several interleaved chains, one sender's run after
+ * another, a prefix of one account's txs) give a sample far below that
+ * and are estimated whole, as before. One hash per key of 128 txs instead
+ * of a pass over half the block or more: the sound test of
+ * estimate_shape() can stop a block only once its batches so far make it
+ * narrow, for 2 threads about halfway through a chain. */
+int px__exec_sample_is_chain(const px__exec_env *env)
+{
+    const px__block *blk = env->blk;
+    px__scratch *sc = env->scratch;
+    size_t n = blk->n, ncell = (size_t)1 << SAMPLE_BITS, k;
+    px__conflict *cells;
+    px__exec_shape shape;
+    uint32_t nb = 0;
+
+    if (n < SAMPLE_MIN_TXS) {
+        return 0;
+    }
+    cells = reuse(&sc->est, &sc->est_bytes, ncell * sizeof(*cells));
+    if (cells == NULL) {
+        return 0;   /* the whole estimate reports the allocation */
+    }
+    memset(cells, 0xff, ncell * sizeof(*cells));
+    for (k = 0; k < SAMPLE_TXS; k++) {
+        size_t lo = n * k / SAMPLE_TXS, hi = n * (k + 1) / SAMPLE_TXS;
+        /* A fixed pseudo-random place in the stratum (Weyl sequence), so
+         * that a period of the block cannot align with the sample. */
+        uint64_t r = (uint64_t)(k + 1) * 0x9e3779b97f4a7c15u;
+        const px__btx *b = &blk->txs[lo + (size_t)((r >> 32) % (hi - lo))];
+        uint32_t i, n_slots, acct = px__tx_acct_slot(b, &n_slots);
+        int32_t bt = 0;
+
+        for (i = 0; i < n_slots; i++) {
+            bt = px__conflict_after(&cells[est_cell(px__tx_slot_key(b, i),
+                SAMPLE_BITS)], px__tx_slot_writes(b, i, acct), bt);
+        }
+        for (i = 0; i < n_slots; i++) {
+            px__conflict_mark(&cells[est_cell(px__tx_slot_key(b, i),
+                SAMPLE_BITS)], px__tx_slot_writes(b, i, acct), bt);
+        }
+        if ((uint32_t)bt + 1 > nb) {
+            nb = (uint32_t)bt + 1;
+        }
+    }
+    if (nb < SAMPLE_TXS - SAMPLE_TXS / 16) {
+        return 0;
+    }
+    shape.txs = n;
+    shape.batches = (uint32_t)(n * nb / SAMPLE_TXS);
+    return px__exec_choose(env, &shape) == PX__EXEC_NARROW;
+}
+
 /* One ordered pass over the whole block: counts its declared keys (the
  * tables' sizes; *pre gets those of the first FIRST_CHUNK txs) and
  * estimates its shape, the batches of the conflict rules applied to
@@ -101,6 +172,10 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     px__conflict *cells;
     uint32_t nb;
 
+    if (px__exec_sample_is_chain(X->env)) {
+        *complete = 0;
+        return PAREX_OK;
+    }
     /* About 4 cells per key, a power of two between 2^8 and 2^22, the key
      * count judged on the first txs; if the block outgrows that (load
      * over 1/2), the pass starts again once with the count it saw. */

@@ -64,6 +64,7 @@ typedef struct overlap_job {
     px__result *res;
     int begun;              /* analyse_begin() has run (else: item 1) */
     int rc_seq, rc_an;
+    atomic_int ref_taken, an_taken;
 } overlap_job;
 
 /* The reference executor, or, when the block's BAL is to be recorded, the
@@ -76,16 +77,66 @@ static int reference(const px__exec_env *env, px__result *res)
     return px__exec_sequential(env, res);
 }
 
+/* Declared keys (and accounts) per tx above which a narrow block's batches
+ * are counted by the reference on its own key map (engine/exec/seq.c,
+ * count_batches: a lookup per key in the map its execution uses next)
+ * instead of by the exact analysis beside it on another core. The
+ * analysis' tables grow with the keys (key map, key entries, slots,
+ * edges), and in a fresh engine every page of them is a first-touch page
+ * fault, 5-7 us each on the session's VM: on the real Ethereum blocks
+ * that fall back (4-6 keys a tx) the overlap took 16-29% more page faults
+ * than the reference alone (13287210: 3,851 against 2,981, `perf stat -e
+ * page-faults` of a replay), and it needs the second core for the whole
+ * block (px__pool_run waits for it). The reference's own count costs it
+ * instructions instead (+5.6% on 13287210, +13% on hot, callgrind), so
+ * transfers (2 keys and the account, warm tables after the first block)
+ * keep the overlap. */
+#define OVERLAP_MAX_KEYS_PER_TX 4
+
+/* Whether a narrow block's batches are counted by the reference itself
+ * (engine/exec/seq.c, count_batches); the BAL recorder cannot count. */
+static int narrow_counted(const pexec *X, int complete)
+{
+    const px__exec_env *env = X->env;
+    size_t keys, j, head = env->blk->n < FIRST_CHUNK ? env->blk->n
+                                                     : FIRST_CHUNK;
+
+    if (env->bal_out != NULL || env->blk->n == 0) {
+        return 0;
+    }
+    if (complete) {
+        return X->total_keys > OVERLAP_MAX_KEYS_PER_TX * env->blk->n;
+    }
+    /* Stopped early: judged on the first txs (the overlap counts the
+     * whole block's keys itself, off the critical path). */
+    for (j = 0, keys = 0; j < head; j++) {
+        keys += (size_t)env->blk->txs[j].tx.n_read +
+            env->blk->txs[j].tx.n_write + 1;
+    }
+    return keys > OVERLAP_MAX_KEYS_PER_TX * head;
+}
+
 static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
 {
     overlap_job *o = arg;
     size_t i;
 
-    (void)w;
+    /* Two items, one role each, taken by who comes: the caller (worker
+     * 0) takes the reference when it is free, as the sequential engine
+     * runs it on the caller (its heap, its caches); the other threads
+     * the analysis. Whoever finds its role taken does the other one. */
     for (i = b; i < e; i++) {
-        if (i == 0) {
+        int ref = w == 0 ? !atomic_exchange(&o->ref_taken, 1)
+                         : atomic_exchange(&o->an_taken, 1);
+        if (ref) {
+            if (w != 0) {
+                (void)PAREX_ALWAYS(!atomic_exchange(&o->ref_taken, 1));
+            }
             o->rc_seq = reference(o->X->env, o->res);
         } else {
+            if (w == 0) {
+                (void)PAREX_ALWAYS(!atomic_exchange(&o->an_taken, 1));
+            }
             if (!o->begun) {
                 /* The estimate stopped early: the tables are set up here,
                  * beside the reference. */
@@ -313,7 +364,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     const px__keyslot *ks;
     px__exec_shape shape;
     size_t pre = 0;
-    int complete = 0;
+    int complete = 0, counted = 0;
     analysis A;
     int rc;
 
@@ -346,16 +397,35 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     if (!complete || px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
         /* The reference executor is exact by definition. The exact
-         * analysis overlaps it so the batch count stays exact for free. */
+         * analysis overlaps it so the batch count stays exact for free,
+         * unless it would cost about as much as the reference itself:
+         * then the reference counts the batches on its own map. */
         overlap_job o;
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
+        if (narrow_counted(&X, complete)) {
+            px__exec_env se = *env;
+            se.count_batches = 1;
+            rc = px__exec_sequential(&se, res);
+            nb = (uint32_t)res->batches;
+            PAREX_ASSERT(rc != PAREX_OK || !complete || nb <= shape.batches);
+            res->analysis_ns = t1 - t0;
+            if (X.km != NULL) {
+                res->map_probes += X.km->probes;
+            }
+            res->fallback = 1;
+            res->fallback_reason = PAREX_FALLBACK_NARROW;
+            counted = 1;    /* the reference set the profile's batches */
+            goto out;
+        }
         o.X = &X;
         o.A = &A;
         o.res = res;
         o.begun = complete;
         o.rc_seq = PAREX_OK;
         o.rc_an = PAREX_OK;
+        atomic_init(&o.ref_taken, 0);
+        atomic_init(&o.an_taken, 0);
         A.arena = &env->workers[env->threads - 1].arena;
         px__pool_run(env->pool, run_overlap, &o, n > 0 ? 2 : 1, 1);
         rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
@@ -485,7 +555,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     px__result_sort(res);
     res->apply_ns = px__now_ns() - t1;
 out:
-    if (env->profile != NULL && rc == PAREX_OK) {
+    if (env->profile != NULL && rc == PAREX_OK && !counted) {
         for (j = 0; j < n; j++) {
             env->profile[j].batch = (uint32_t)X.t[j].batch;
         }
