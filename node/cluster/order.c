@@ -747,8 +747,10 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
 {
     char lk[KEY_CAP], bk[KEY_CAP], pk[KEY_CAP];
     size_t lklen = key(c, lk, "leader"), bklen, pklen = 0;
+    char hk[KEY_CAP], pad[HEIGHT_DIGITS + 1];
+    size_t hklen = key(c, hk, "head");
     node_etcd_cmp cmp[5];
-    node_etcd_op put, get[3];
+    node_etcd_op put[2], get[3];
     node_etcd_kvs r;
     size_t first[3], cnt[3], ncmp = 4, nget = 2;
     int64_t lease, term;
@@ -795,9 +797,18 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
         get[nget++] = (node_etcd_op){ .type = NODE_ETCD_OP_RANGE, .key = pk,
                                       .key_len = pklen, .keys_only = true };
     }
-    put = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = bk, .key_len = bklen,
-                          .value = len ? block : "", .value_len = len };
-    rc = node_etcd_txn(c->e, cmp, ncmp, &put, 1, get, nget, &ok, &r, first,
+    put[0] = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = bk,
+                             .key_len = bklen, .value = len ? block : "",
+                             .value_len = len };
+    /* P head: a small key that changes with every append, for waiters to
+     * watch (a watch on the block keys would carry every block's bytes to
+     * every waiter, and they read the block anyway). A hint, never the
+     * source of truth: heads are read from the block keys. */
+    pad_height(pad, h);
+    put[1] = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = hk,
+                             .key_len = hklen, .value = pad,
+                             .value_len = HEIGHT_DIGITS };
+    rc = node_etcd_txn(c->e, cmp, ncmp, put, 2, get, nget, &ok, &r, first,
                        cnt, NULL);
     if (rc != NODE_ETCD_OK) {
         char what[96];
@@ -1024,12 +1035,11 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms, rev = 0;
-    char bprefix[KEY_CAP], endk[KEY_CAP];
-    size_t bplen = key(c, bprefix, "block/"), endlen;
+    char hk[KEY_CAP];
+    size_t hklen = key(c, hk, "head");
     uint64_t head;
     int rc;
 
-    node_etcd_prefix_end((uint8_t *)endk, &endlen, bprefix, bplen);
     for (;;) {
         int64_t left;
         bool changed;
@@ -1049,7 +1059,11 @@ int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
                           "cluster: block %" PRIu64 " did not come within %ld "
                           "ms (head is %" PRIu64 ")", h, timeout_ms, head);
         }
-        rc = node_etcd_watch_wait(c->e, bprefix, bplen, endk, endlen, rev + 1,
+        /* Every append also puts P head (small): watching it wakes us
+         * without etcd sending the block's bytes here twice. A log written
+         * without P head only makes this wait run to its timeout: the
+         * caller polls. */
+        rc = node_etcd_watch_wait(c->e, hk, hklen, NULL, 0, rev + 1,
                                   (long)left, &changed, NULL);
         if (rc != NODE_ETCD_OK) {
             return etcd_fail(c, rc, "cluster: waiting for a block");

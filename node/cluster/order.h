@@ -193,8 +193,9 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
 
 /** Wait until block h is in the log, at most timeout_ms: reads the head,
- *  then watches the block keys from the revision after that read (etcd's
- *  watch: woken by the append itself, no polling), and again.
+ *  then watches P head (which every append puts in its txn) from the
+ *  revision after that read (etcd's watch: woken by the append itself, no
+ *  polling, and no block bytes in the watch stream), and again.
  *  Returns PXC_OK, PXC_E_TIMEOUT (the message names the head), or an etcd
  *  error. */
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms);

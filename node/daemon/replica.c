@@ -341,10 +341,10 @@ static void *replica_main(void *arg)
     node_ctx *c = r->c;
     char err[NODE_ERR_LEN], msg[NODE_ERR_LEN];
     int64_t last_campaign = 0, every = r->o.lease_ttl_s * 1000 / 3;
-    uint64_t head, low, applied, below;
+    uint64_t head, low, applied, below, appends = 0;
     pxc_block *bl;
     size_t n, i;
-    int rc, again = 0;
+    int rc, again = 0, fresh = 0;
 
     if (every < 100) {
         every = 100;
@@ -357,7 +357,20 @@ static void *replica_main(void *arg)
             nap(r, 1000, 0);
             continue;
         }
-        rc = pxc_head(r->ch, &head, &low);
+        if (fresh && pxc_is_leader(r->ch)) {
+            /* This node just appended the log's head and still leads:
+             * no read of etcd needed before the next block (were it
+             * wrong, the next append would be refused: the check is in
+             * etcd's txn). */
+            pthread_mutex_lock(&r->mu);
+            head = r->log_head;
+            low = r->log_low;
+            pthread_mutex_unlock(&r->mu);
+            rc = PXC_OK;
+        } else {
+            rc = pxc_head(r->ch, &head, &low);
+        }
+        fresh = 0;
         if (rc != PXC_OK) {
             set_role(r, NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
             nap(r, RETRY_MS, 0);
@@ -448,14 +461,22 @@ static void *replica_main(void *arg)
             fatal(r, err);
             break;
         }
-        /* Retention: blocks older than --retention go from etcd. */
         applied = local_head(r);
+        pthread_mutex_lock(&r->mu);
+        fresh = r->appends != appends && r->log_head == applied;
+        appends = r->appends;
+        pthread_mutex_unlock(&r->mu);
+        /* Retention: blocks older than --retention go from etcd, in
+         * steps of retention/8 blocks (one etcd write per step, not one
+         * per block on top of the append). */
         if (r->o.retention > 0 && applied > r->o.retention + 1) {
             below = applied - r->o.retention;
             pthread_mutex_lock(&r->mu);
             low = r->log_low;
             pthread_mutex_unlock(&r->mu);
-            if (below > low && pxc_compact(r->ch, below, &low) == PXC_OK) {
+            if (below >= low + (r->o.retention / 8 > 0 ?
+                    r->o.retention / 8 : 1) &&
+                pxc_compact(r->ch, below, &low) == PXC_OK) {
                 pthread_mutex_lock(&r->mu);
                 r->log_low = low;
                 pthread_mutex_unlock(&r->mu);
