@@ -446,6 +446,51 @@ int pxc_leader_get(pxc_chain *c, pxc_leader *out)
     return PXC_OK;
 }
 
+int pxc_peers(pxc_chain *c, pxc_peer **peers, size_t *n)
+{
+    char pre[KEY_CAP], endk[KEY_CAP];
+    size_t plen = key(c, pre, "node/"), endlen, i, m = 0;
+    node_etcd_range_opts o = { .limit = PXC_MAX_PEERS };
+    node_etcd_kvs r;
+    pxc_peer *out;
+    int rc;
+
+    *peers = NULL;
+    *n = 0;
+    node_etcd_prefix_end((uint8_t *)endk, &endlen, pre, plen);
+    rc = node_etcd_range(c->e, pre, plen, endk, endlen, &o, &r);
+    if (rc != NODE_ETCD_OK) {
+        return etcd_fail(c, rc, "cluster: listing the nodes");
+    }
+    out = calloc(r.n + 1, sizeof *out);
+    if (out == NULL) {
+        node_etcd_kvs_release(&r);
+        return seterr(c, PXC_E_NOMEM, "cluster: peers: out of memory");
+    }
+    for (i = 0; i < r.n; i++) {
+        const node_etcd_kv *kv = &r.kv[i];
+        size_t nl = kv->key_len - plen;
+
+        if (kv->key_len <= plen || nl >= sizeof out[m].name ||
+            kv->value_len == 0 || kv->value_len >= sizeof out[m].url) {
+            continue; /* not a node key of this layout: skip it */
+        }
+        memcpy(out[m].name, kv->key + plen, nl);
+        out[m].name[nl] = '\0';
+        memcpy(out[m].url, kv->value, kv->value_len);
+        out[m].url[kv->value_len] = '\0';
+        m++;
+    }
+    node_etcd_kvs_release(&r);
+    if (m == 0) {
+        free(out);
+        out = NULL;
+    }
+    *peers = out;
+    *n = m;
+    return PXC_OK;
+}
+
 /* Make sure this node has a live lease with (nearly) its whole TTL ahead:
  * renew the one it has, or grant a new one if there is none or etcd says it
  * is gone. Renewing first matters: a node that campaigned and lost long ago

@@ -13,8 +13,8 @@ it appends nothing (no fork) and follows; one etcd member killed: blocks
 keep coming; two: production stops, status says no-quorum, /health 503, no
 node diverges, and production resumes when they return; a node killed and
 restarted after N blocks catches up; one restarted behind --retention
-fetches a snapshot from the producer and catches up; a node with another
-genesis is refused; a block with a wrong root in the log: every node
+fetches a snapshot from a healthy follower (not the producer) and catches
+up; a node with another genesis is refused; a block with a wrong root in the log: every node
 stops as diverged.
 
 usage: test_replica.py PAREX SIGN_MANY   (under etcd-cluster.sh)
@@ -355,9 +355,11 @@ def body(tmp):
        (f.name, log_height() - h0, height(f)))
 
     # One restarted behind the retention window: the log no longer holds
-    # the block after its head; at start it fetches the producer's store
-    # (GET /snapshot) and replays the log from there.
+    # the block after its head; at start it fetches a healthy peer's store
+    # (GET /snapshot; a peer that does not produce before the producer)
+    # and replays the log from there.
     f = [n for n in nodes if n is not producer()][0]
+    other = [n for n in nodes if n is not f and n is not producer()][0]
     f.kill()
     h0 = log_height()
     ok(nm.wait_for(lambda: log_height() >= h0 + RETENTION + 5, 60)
@@ -365,11 +367,14 @@ def body(tmp):
        (RETENTION + 5))
     f.start()
     ok(nm.wait_for(lambda: height(f) >= log_height() - 1, 30) is not None,
-       "%s, restarted behind the retention window, fetches a snapshot from "
-       "the producer and catches up to %d" % (f.name, height(f)))
+       "%s, restarted behind the retention window, fetches a snapshot and "
+       "catches up to %d" % (f.name, height(f)))
     snap = [ln for ln in f.log if "installed a snapshot" in ln]
     ok(snap and any("fetching a snapshot" in ln for ln in f.log),
        "it says so: %s" % (snap[:1],))
+    ok(snap and ("of peer %s at %s " % (other.name, other.url)) in snap[0],
+       "the snapshot came from the follower %s, not from the producer: %s"
+       % (other.name, snap[:1]))
     stop.set()
     th.join()
     time.sleep(0.5)
