@@ -544,7 +544,7 @@ typedef struct source {
     char role[16];
     uint64_t applied;
     int producer;        /* it holds the leader key */
-    int healthy;         /* its status: follower or producer, applied >= need */
+    int healthy;         /* status: follower/producer, applied >= need */
 } source;
 
 /* Ask url for its status (one JSON-RPC "status", timeout_ms): its cluster

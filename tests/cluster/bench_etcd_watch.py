@@ -1,5 +1,6 @@
 # A benchmark of what etcd pays for the followers' watch (not a test):
-#   tests/cluster/etcd-cluster.sh -t 400 python3 tests/cluster/bench_etcd_watch.py
+#   tests/cluster/etcd-cluster.sh -t 400 python3 \
+#       tests/cluster/bench_etcd_watch.py
 # Under etcd-cluster.sh. Per mode (old: followers watch the block keys;
 # new: they watch a small head key put in the same txn), alternating, 2
 # reps: a producer appends N blocks of SIZE bytes (one txn each), two
@@ -12,7 +13,9 @@ d = os.environ["PXC_ETCD_DIR"]
 N, SIZE = 25, 800000
 b64 = lambda b: base64.b64encode(b).decode()
 def post(ep, path, obj):
-    with urllib.request.urlopen(urllib.request.Request(ep + path, json.dumps(obj).encode(), {"Expect": ""}), timeout=30) as r:
+    req = urllib.request.Request(ep + path, json.dumps(obj).encode(),
+                                 {"Expect": ""})
+    with urllib.request.urlopen(req, timeout=30) as r:
         return json.loads(r.read())
 def etcd_cpu():
     t = 0
@@ -35,10 +38,13 @@ def run(mode, pre):
                     break
                 rev = int(r["header"]["revision"])
                 if mode == "old":
-                    cr = {"key": b64(bpre), "range_end": b64(pfx_end(bpre)), "start_revision": rev + 1}
+                    cr = {"key": b64(bpre), "range_end": b64(pfx_end(bpre)),
+                          "start_revision": rev + 1}
                 else:
                     cr = {"key": b64(hk), "start_revision": rev + 1}
-                req = urllib.request.Request(ep + "/v3/watch", json.dumps({"create_request": cr}).encode())
+                req = urllib.request.Request(
+                    ep + "/v3/watch",
+                    json.dumps({"create_request": cr}).encode())
                 with urllib.request.urlopen(req, timeout=30) as w:
                     while True:
                         ln = w.readline()
@@ -54,9 +60,13 @@ def run(mode, pre):
         v = b64(os.urandom(SIZE))
         ops = [{"request_put": {"key": b64(bk(h)), "value": v}}]
         if mode == "new":
-            ops.append({"request_put": {"key": b64(hk), "value": b64(b"%020d" % h)}})
+            ops.append({"request_put": {"key": b64(hk),
+                                        "value": b64(b"%020d" % h)}})
         t = time.time()
-        post(eps[0], "/v3/kv/txn", {"compare": [{"key": b64(bk(h)), "target": "CREATE", "create_revision": "0", "result": "EQUAL"}], "success": ops})
+        post(eps[0], "/v3/kv/txn", {
+            "compare": [{"key": b64(bk(h)), "target": "CREATE",
+                         "create_revision": "0", "result": "EQUAL"}],
+            "success": ops})
         ts.append(time.time() - t)
     for t in ths: t.join()
     c1 = etcd_cpu()
@@ -65,4 +75,6 @@ for rep in (1, 2):
     for mode in ("old", "new"):
         la = open("/proc/loadavg").read().split()[0]
         med, cpu = run(mode, b"/bench/%s%d/" % (mode.encode(), rep))
-        print("%s rep %d: append (txn of %d bytes) median %.1f ms; etcd CPU %.1f ms per block (load %s)" % (mode, rep, SIZE, med, cpu, la), flush=True)
+        print("%s rep %d: append (txn of %d bytes) median %.1f ms; etcd "
+              "CPU %.1f ms per block (load %s)" % (mode, rep, SIZE, med, cpu,
+                                                   la), flush=True)

@@ -14,8 +14,8 @@ keep coming; two: production stops, status says no-quorum, /health 503, no
 node diverges, and production resumes when they return; a node killed and
 restarted after N blocks catches up; one restarted behind --retention
 fetches a snapshot from a healthy follower (not the producer) and catches
-up; a node with another genesis is refused; a block with a wrong root in the log: every node
-stops as diverged.
+up; a node with another genesis is refused; a block with a wrong root in
+the log: every node stops as diverged.
 
 usage: test_replica.py PAREX SIGN_MANY   (under etcd-cluster.sh)
 """
@@ -290,8 +290,17 @@ def body(tmp):
     h0 = max(height(n) for n in others)
     # Two blocks past the pause (the paused one may have appended one just
     # before it). Generous: on a loaded machine (ASan) etcd calls are slow.
+    c0 = dict(counts)
     got = nm.wait_for(lambda: any(height(n) > h0 + 1 for n in others),
                       20 * TTL)
+    # Printed every run, so that a slow handover (once 18 s under ASan
+    # with a second cluster test on the same cores) can be compared with
+    # the usual one, and with what the submitter managed meanwhile.
+    print("# SIGSTOP of %s at height %d: two blocks by others after %s s "
+          "(submissions meanwhile: %d accepted, %d refused)" % (
+              p.name, h0, "%.3f" % got if got is not None else "never",
+              counts["accepted"] - c0["accepted"],
+              counts["refused"] - c0["refused"]))
     ok(got is not None,
        "the paused producer's lease ran out: others produce (%r, heights "
        "%r from %d, submissions %r)%s" % (
