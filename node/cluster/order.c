@@ -1077,6 +1077,9 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
     return PXC_OK;
 }
 
+/* The least time pxc_wait still starts a watch with (ms). */
+#define WAIT_MIN_MS 20
+
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms, rev = 0;
@@ -1099,7 +1102,10 @@ int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
             return PXC_OK;
         }
         left = deadline - now_ms();
-        if (left <= 0) {
+        /* A watch needs a member's answer to start: with only a few ms
+         * left it would fail as "no member accepted it" (read as no
+         * quorum) instead of timing out. */
+        if (left < WAIT_MIN_MS) {
             return seterr(c, PXC_E_TIMEOUT,
                           "cluster: block %" PRIu64 " did not come within %ld "
                           "ms (head is %" PRIu64 ")", h, timeout_ms, head);
