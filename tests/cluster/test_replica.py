@@ -93,8 +93,16 @@ class Node:
         harness.log_lines(self.p.stderr, self.log)
         if wait:
             line = self.p.stdout.readline()
-            ok(line.startswith("parex node: listening on %s" % self.url),
-               "%s started: %s" % (self.name, line.strip()))
+            up = line.startswith("parex node: listening on %s" % self.url)
+            if not up:
+                try:
+                    self.p.wait(10)   # it exited: let its stderr drain
+                except subprocess.TimeoutExpired:
+                    pass
+                time.sleep(0.2)
+            ok(up, "%s started: %s%s" % (
+                self.name, line.strip(), "" if up else
+                " (exit %s; its log: %r)" % (self.p.poll(), self.log[-5:])))
         harness.discard(self.p.stdout)
 
     def kill(self):
@@ -284,10 +292,14 @@ def body(tmp):
     p = producer()
     ok(p is not None, "a producer to pause")
     appends0 = p.metric("parex_node_cluster_appends_total")
+    # The log's head as the producer itself sees it, taken before the
+    # pause: the followers may lag behind it by a block or two, and their
+    # catching up is not another producer's work.
+    h0 = max(log_height(), height(p))
+    t_stop = time.time()
     p.p.send_signal(signal.SIGSTOP)
     p.paused = True
     others = [n for n in nodes if n is not p]
-    h0 = max(height(n) for n in others)
     # Two blocks past the pause (the paused one may have appended one just
     # before it). Generous: on a loaded machine (ASan) etcd calls are slow.
     c0 = dict(counts)
@@ -301,6 +313,12 @@ def body(tmp):
               p.name, h0, "%.3f" % got if got is not None else "never",
               counts["accepted"] - c0["accepted"],
               counts["refused"] - c0["refused"]))
+    if got is None or got > 5 * TTL:
+        print("# slow handover: stopped at %s; the others' last log lines:"
+              % time.strftime("%H:%M:%S", time.gmtime(t_stop)))
+        for n in others:
+            for ln in n.log[-12:]:
+                print("#   %s: %s" % (n.name, ln.strip()[:200]))
     ok(got is not None,
        "the paused producer's lease ran out: others produce (%r, heights "
        "%r from %d, submissions %r)%s" % (
@@ -368,7 +386,6 @@ def body(tmp):
     # (GET /snapshot; a peer that does not produce before the producer)
     # and replays the log from there.
     f = [n for n in nodes if n is not producer()][0]
-    other = [n for n in nodes if n is not f and n is not producer()][0]
     f.kill()
     h0 = log_height()
     ok(nm.wait_for(lambda: log_height() >= h0 + RETENTION + 5, 60)
@@ -381,9 +398,13 @@ def body(tmp):
     snap = [ln for ln in f.log if "installed a snapshot" in ln]
     ok(snap and any("fetching a snapshot" in ln for ln in f.log),
        "it says so: %s" % (snap[:1],))
-    ok(snap and ("of peer %s at %s " % (other.name, other.url)) in snap[0],
-       "the snapshot came from the follower %s, not from the producer: %s"
-       % (other.name, snap[:1]))
+    # "peer NAME": a node that did not hold the leader key when asked (the
+    # producer would be "the producer NAME"); on a loaded machine the
+    # producer may have changed since the kill, so no name is expected.
+    ok(snap and " of peer n" in snap[0] and
+       (" of peer %s " % f.name) not in snap[0],
+       "the snapshot came from a follower, not from the producer: %s"
+       % (snap[:1],))
     stop.set()
     th.join()
     time.sleep(0.5)
