@@ -202,6 +202,7 @@ def body(tmp):
     served = {}          # txid -> height of the receipt a node served
     stop = threading.Event()
     counts = {"accepted": 0, "refused": 0}
+    last_refusals = []
     via = {n.name: 0 for n in nodes}
 
     def submit_round():
@@ -221,6 +222,10 @@ def body(tmp):
                     via[n.name] += 1
                 else:
                     counts["refused"] += 1
+                    last_refusals.append("%s via %s: %s" % (
+                        time.strftime("%H:%M:%S"), n.name,
+                        str(err.get("message"))[:120]))
+                    del last_refusals[:-6]
 
     def submitter():
         while not stop.is_set():
@@ -319,6 +324,8 @@ def body(tmp):
         for n in others:
             for ln in n.log[-12:]:
                 print("#   %s: %s" % (n.name, ln.strip()[:200]))
+        for ln in last_refusals:
+            print("#   refused: %s" % ln)
     ok(got is not None,
        "the paused producer's lease ran out: others produce (%r, heights "
        "%r from %d, submissions %r)%s" % (
