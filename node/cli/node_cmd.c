@@ -418,43 +418,21 @@ int node_cmd_node(int argc, char **argv)
             head.height = 0;
         }
         if (head.height + 1 < llow) {
-            node_snapshot_opts sno;
             node_snapshot_info sni;
+            char src[400];
 
-            /* Behind the retention window: the producer's store, copied
-             * from one read transaction (GET /snapshot), replaces ours;
-             * the log goes on from its height. */
-            if (peer[0] == '\0') {
-                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
-                    "log's oldest block %llu; fetch a snapshot: no producer "
-                    "holds the lease to fetch it from; start again when one "
-                    "does, or replace %s with `parex state fetch URL %s` "
-                    "from a peer", dir, (unsigned long long)head.height,
-                    (unsigned long long)llow, dir, dir);
-            }
-            node_log(NODE_LOG_INFO, "cluster: head %llu is below the log's "
-                "oldest block %llu: fetching a snapshot from the producer "
-                "at %s", (unsigned long long)head.height,
-                (unsigned long long)llow, peer);
+            /* Behind the retention window: a healthy peer's store (the
+             * producer's as the fallback), copied from one read
+             * transaction (GET /snapshot), replaces ours; the log goes on
+             * from its height. */
+            (void)peer;
             parex_db_close(c.db);
             c.db = NULL;
-            memset(&sno, 0, sizeof(sno));
-            sno.chain_id = g.chain_id;
-            memcpy(sno.genesis, ghash, 32);
-            rc = node_snapshot_fetch_opts(peer, dir, &sno, &sni, err,
-                sizeof(err));
-            if (rc != 0) {
-                node_die(NODE_EXIT_RUNTIME, "%s: head %llu is below the "
-                    "log's oldest block %llu; fetching a snapshot from %s "
-                    "failed: %s", dir, (unsigned long long)head.height,
-                    (unsigned long long)llow, peer, err);
-            }
-            if (sni.height + 1 < llow) {
-                node_die(NODE_EXIT_RUNTIME, "%s: the snapshot from %s is at "
-                    "height %llu, still below the log's oldest block %llu: "
-                    "start again", dir, peer,
-                    (unsigned long long)sni.height,
-                    (unsigned long long)llow);
+            if (node_replica_snapshot(&ro, g.chain_id, head.height, llow,
+                    dir, &sni, src, sizeof(src), err) != 0) {
+                node_die(NODE_EXIT_RUNTIME, "%s: %s; start again, or "
+                    "replace %s with `parex state fetch URL %s` from a peer",
+                    dir, err, dir, dir);
             }
             dbo.no_create = 1;
             memset(&ei, 0, sizeof(ei));
@@ -465,7 +443,7 @@ int node_cmd_node(int argc, char **argv)
             }
             node_log(NODE_LOG_INFO, "cluster: installed a snapshot of %s at "
                 "height %llu (%llu bytes); replaying the log from %llu",
-                peer, (unsigned long long)sni.height,
+                src, (unsigned long long)sni.height,
                 (unsigned long long)sni.bytes,
                 (unsigned long long)sni.height + 1);
         }

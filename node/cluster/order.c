@@ -446,6 +446,51 @@ int pxc_leader_get(pxc_chain *c, pxc_leader *out)
     return PXC_OK;
 }
 
+int pxc_peers(pxc_chain *c, pxc_peer **peers, size_t *n)
+{
+    char pre[KEY_CAP], endk[KEY_CAP];
+    size_t plen = key(c, pre, "node/"), endlen, i, m = 0;
+    node_etcd_range_opts o = { .limit = PXC_MAX_PEERS };
+    node_etcd_kvs r;
+    pxc_peer *out;
+    int rc;
+
+    *peers = NULL;
+    *n = 0;
+    node_etcd_prefix_end((uint8_t *)endk, &endlen, pre, plen);
+    rc = node_etcd_range(c->e, pre, plen, endk, endlen, &o, &r);
+    if (rc != NODE_ETCD_OK) {
+        return etcd_fail(c, rc, "cluster: listing the nodes");
+    }
+    out = calloc(r.n + 1, sizeof *out);
+    if (out == NULL) {
+        node_etcd_kvs_release(&r);
+        return seterr(c, PXC_E_NOMEM, "cluster: peers: out of memory");
+    }
+    for (i = 0; i < r.n; i++) {
+        const node_etcd_kv *kv = &r.kv[i];
+        size_t nl = kv->key_len - plen;
+
+        if (kv->key_len <= plen || nl >= sizeof out[m].name ||
+            kv->value_len == 0 || kv->value_len >= sizeof out[m].url) {
+            continue; /* not a node key of this layout: skip it */
+        }
+        memcpy(out[m].name, kv->key + plen, nl);
+        out[m].name[nl] = '\0';
+        memcpy(out[m].url, kv->value, kv->value_len);
+        out[m].url[kv->value_len] = '\0';
+        m++;
+    }
+    node_etcd_kvs_release(&r);
+    if (m == 0) {
+        free(out);
+        out = NULL;
+    }
+    *peers = out;
+    *n = m;
+    return PXC_OK;
+}
+
 /* Make sure this node has a live lease with (nearly) its whole TTL ahead:
  * renew the one it has, or grant a new one if there is none or etcd says it
  * is gone. Renewing first matters: a node that campaigned and lost long ago
@@ -747,8 +792,10 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
 {
     char lk[KEY_CAP], bk[KEY_CAP], pk[KEY_CAP];
     size_t lklen = key(c, lk, "leader"), bklen, pklen = 0;
+    char hk[KEY_CAP], pad[HEIGHT_DIGITS + 1];
+    size_t hklen = key(c, hk, "head");
     node_etcd_cmp cmp[5];
-    node_etcd_op put, get[3];
+    node_etcd_op put[2], get[3];
     node_etcd_kvs r;
     size_t first[3], cnt[3], ncmp = 4, nget = 2;
     int64_t lease, term;
@@ -795,9 +842,18 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
         get[nget++] = (node_etcd_op){ .type = NODE_ETCD_OP_RANGE, .key = pk,
                                       .key_len = pklen, .keys_only = true };
     }
-    put = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = bk, .key_len = bklen,
-                          .value = len ? block : "", .value_len = len };
-    rc = node_etcd_txn(c->e, cmp, ncmp, &put, 1, get, nget, &ok, &r, first,
+    put[0] = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = bk,
+                             .key_len = bklen, .value = len ? block : "",
+                             .value_len = len };
+    /* P head: a small key that changes with every append, for waiters to
+     * watch (a watch on the block keys would carry every block's bytes to
+     * every waiter, and they read the block anyway). A hint, never the
+     * source of truth: heads are read from the block keys. */
+    pad_height(pad, h);
+    put[1] = (node_etcd_op){ .type = NODE_ETCD_OP_PUT, .key = hk,
+                             .key_len = hklen, .value = pad,
+                             .value_len = HEIGHT_DIGITS };
+    rc = node_etcd_txn(c->e, cmp, ncmp, put, 2, get, nget, &ok, &r, first,
                        cnt, NULL);
     if (rc != NODE_ETCD_OK) {
         char what[96];
@@ -1021,15 +1077,17 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
     return PXC_OK;
 }
 
+/* The least time pxc_wait still starts a watch with (ms). */
+#define WAIT_MIN_MS 20
+
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {
     int64_t deadline = now_ms() + timeout_ms, rev = 0;
-    char bprefix[KEY_CAP], endk[KEY_CAP];
-    size_t bplen = key(c, bprefix, "block/"), endlen;
+    char hk[KEY_CAP];
+    size_t hklen = key(c, hk, "head");
     uint64_t head;
     int rc;
 
-    node_etcd_prefix_end((uint8_t *)endk, &endlen, bprefix, bplen);
     for (;;) {
         int64_t left;
         bool changed;
@@ -1044,12 +1102,19 @@ int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
             return PXC_OK;
         }
         left = deadline - now_ms();
-        if (left <= 0) {
+        /* A watch needs a member's answer to start: with only a few ms
+         * left it would fail as "no member accepted it" (read as no
+         * quorum) instead of timing out. */
+        if (left < WAIT_MIN_MS) {
             return seterr(c, PXC_E_TIMEOUT,
                           "cluster: block %" PRIu64 " did not come within %ld "
                           "ms (head is %" PRIu64 ")", h, timeout_ms, head);
         }
-        rc = node_etcd_watch_wait(c->e, bprefix, bplen, endk, endlen, rev + 1,
+        /* Every append also puts P head (small): watching it wakes us
+         * without etcd sending the block's bytes here twice. A log written
+         * without P head only makes this wait run to its timeout: the
+         * caller polls. */
+        rc = node_etcd_watch_wait(c->e, hk, hklen, NULL, 0, rev + 1,
                                   (long)left, &changed, NULL);
         if (rc != NODE_ETCD_OK) {
             return etcd_fail(c, rc, "cluster: waiting for a block");

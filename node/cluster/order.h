@@ -120,6 +120,20 @@ typedef struct pxc_leader {
     int64_t lease;   /* its lease id */
 } pxc_leader;
 
+/** One node that published its URL (P node/<name>, kept on that node's
+ *  lease: a node whose lease expired is gone from the list). */
+typedef struct pxc_peer {
+    char name[72];
+    char url[256];
+} pxc_peer;
+
+/** The nodes of the chain with a published URL, in name order (at most
+ *  PXC_MAX_PEERS; this node included if it published one). *peers:
+ *  caller frees with free(); NULL when *n is 0. Returns PXC_OK or an etcd
+ *  error. */
+#define PXC_MAX_PEERS 64
+int pxc_peers(pxc_chain *c, pxc_peer **peers, size_t *n);
+
 /** Try to become the producer: renew this node's lease (or grant a new one
  *  if it has none or it expired, so that a win starts with the whole TTL
  *  ahead), publish P node/<name>, and create the leader key
@@ -193,8 +207,9 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
 
 /** Wait until block h is in the log, at most timeout_ms: reads the head,
- *  then watches the block keys from the revision after that read (etcd's
- *  watch: woken by the append itself, no polling), and again.
+ *  then watches P head (which every append puts in its txn) from the
+ *  revision after that read (etcd's watch: woken by the append itself, no
+ *  polling, and no block bytes in the watch stream), and again.
  *  Returns PXC_OK, PXC_E_TIMEOUT (the message names the head), or an etcd
  *  error. */
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms);

@@ -385,6 +385,21 @@ typedef struct node_replica_status {
  *  -2 (another genesis: err names both hashes) or -1 (err). */
 int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
     uint64_t *head, uint64_t *low, char *peer, size_t cap, char *err);
+struct node_snapshot_info;
+/** For a node whose head is below the log's oldest block low: fetch a
+ *  state snapshot at height >= low - 1 into dir (node_snapshot_fetch_opts,
+ *  checked against chain_id and o->genesis_hash; dir's store must be
+ *  closed) from a healthy peer: the nodes that published a URL in etcd
+ *  (P node/<name>), this node excepted, asked for their status (one lease
+ *  TTL each); peers that do not produce, with role follower and an applied
+ *  height >= low - 1, first (highest first), the producer last (the
+ *  fallback, also when its status does not answer). Logs which peer each
+ *  try uses and why one is skipped or failed. used (cap bytes): "peer NAME
+ *  at URL" or "the producer NAME at URL". Returns 0 with *info, or -1 with
+ *  err naming every try. */
+int node_replica_snapshot(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t head, uint64_t low, const char *dir,
+    struct node_snapshot_info *info, char *used, size_t cap, char *err);
 /** Join the chain in etcd (pxc_open: the genesis must be the chain id's)
  *  and start the lease keepalive; sets c->replica. c->chain_id must be
  *  set. Returns 0, -2 (another genesis: err names both hashes) or -1. */

@@ -19,6 +19,7 @@
 #include "daemon.h"
 
 #include "cluster/order.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -341,10 +342,10 @@ static void *replica_main(void *arg)
     node_ctx *c = r->c;
     char err[NODE_ERR_LEN], msg[NODE_ERR_LEN];
     int64_t last_campaign = 0, every = r->o.lease_ttl_s * 1000 / 3;
-    uint64_t head, low, applied, below;
+    uint64_t head, low, applied, below, appends = 0;
     pxc_block *bl;
     size_t n, i;
-    int rc, again = 0;
+    int rc, again = 0, fresh = 0;
 
     if (every < 100) {
         every = 100;
@@ -357,7 +358,20 @@ static void *replica_main(void *arg)
             nap(r, 1000, 0);
             continue;
         }
-        rc = pxc_head(r->ch, &head, &low);
+        if (fresh && pxc_is_leader(r->ch)) {
+            /* This node just appended the log's head and still leads:
+             * no read of etcd needed before the next block (were it
+             * wrong, the next append would be refused: the check is in
+             * etcd's txn). */
+            pthread_mutex_lock(&r->mu);
+            head = r->log_head;
+            low = r->log_low;
+            pthread_mutex_unlock(&r->mu);
+            rc = PXC_OK;
+        } else {
+            rc = pxc_head(r->ch, &head, &low);
+        }
+        fresh = 0;
         if (rc != PXC_OK) {
             set_role(r, NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
             nap(r, RETRY_MS, 0);
@@ -448,14 +462,22 @@ static void *replica_main(void *arg)
             fatal(r, err);
             break;
         }
-        /* Retention: blocks older than --retention go from etcd. */
         applied = local_head(r);
+        pthread_mutex_lock(&r->mu);
+        fresh = r->appends != appends && r->log_head == applied;
+        appends = r->appends;
+        pthread_mutex_unlock(&r->mu);
+        /* Retention: blocks older than --retention go from etcd, in
+         * steps of retention/8 blocks (one etcd write per step, not one
+         * per block on top of the append). */
         if (r->o.retention > 0 && applied > r->o.retention + 1) {
             below = applied - r->o.retention;
             pthread_mutex_lock(&r->mu);
             low = r->log_low;
             pthread_mutex_unlock(&r->mu);
-            if (below > low && pxc_compact(r->ch, below, &low) == PXC_OK) {
+            if (below >= low + (r->o.retention / 8 > 0 ?
+                    r->o.retention / 8 : 1) &&
+                pxc_compact(r->ch, below, &low) == PXC_OK) {
                 pthread_mutex_lock(&r->mu);
                 r->log_low = low;
                 pthread_mutex_unlock(&r->mu);
@@ -514,6 +536,211 @@ int node_replica_probe(const node_replica_opts *o, uint32_t chain_id,
     snprintf(peer, cap, "%s", l.held ? l.url : "");
     pxc_close(ch);
     return 0;
+}
+
+/* A snapshot source: a peer and what its status said. */
+typedef struct source {
+    char name[72], url[256];
+    char role[16];
+    uint64_t applied;
+    int producer;        /* it holds the leader key */
+    int healthy;         /* status: follower/producer, applied >= need */
+} source;
+
+/* Ask url for its status (one JSON-RPC "status", timeout_ms): its cluster
+ * role and applied height. 0, or -1 (err). */
+static int peer_status(const char *url, uint64_t timeout_ms, char *role,
+    size_t rcap, uint64_t *applied, char *err)
+{
+    static const char body[] = "{\"jsonrpc\":\"2.0\",\"method\":\"status\","
+        "\"id\":1}";
+    node_http h;
+    char *resp = NULL;
+    size_t len = 0;
+    json_t *j = NULL, *cl;
+    const char *ro, *ah;
+    int code, ret = -1;
+
+    if (node_http_parse_url(&h, err, url) != 0) {
+        return -1;
+    }
+    node_http_set_timeout(&h, timeout_ms);
+    code = node_http_post(&h, err, body, sizeof(body) - 1, &resp, &len);
+    node_http_close(&h);
+    if (code < 0) {
+        return -1;
+    }
+    if (code != 200 || (j = json_loadb(resp, len, 0, NULL)) == NULL) {
+        node_err(err, "status: HTTP %d%s", code, code == 200 ?
+            " with a body that is not JSON" : "");
+        goto out;
+    }
+    cl = json_object_get(json_object_get(j, "result"), "cluster");
+    ro = json_string_value(json_object_get(cl, "role"));
+    ah = json_string_value(json_object_get(cl, "applied_height"));
+    if (ro == NULL || ah == NULL || strncmp(ah, "0x", 2) != 0) {
+        node_err(err, "status: no cluster role or applied height (not a "
+            "--cluster node?)");
+        goto out;
+    }
+    snprintf(role, rcap, "%s", ro);
+    *applied = strtoull(ah + 2, NULL, 16);
+    ret = 0;
+out:
+    json_decref(j);
+    free(resp);
+    return ret;
+}
+
+/* Append "URL: why" to buf (cap bytes), "; "-separated, cut at cap. */
+static void add_tried(char *buf, size_t cap, const char *url,
+    const char *why)
+{
+    const char *parts[4] = {buf[0] != '\0' ? "; " : "", url, ": ", why};
+    size_t at = strlen(buf), i, n;
+
+    for (i = 0; i < 4 && at + 1 < cap; i++) {
+        n = strlen(parts[i]);
+        if (n > cap - 1 - at) {
+            n = cap - 1 - at;
+        }
+        memcpy(buf + at, parts[i], n);
+        at += n;
+    }
+    buf[at] = '\0';
+}
+
+int node_replica_snapshot(const node_replica_opts *o, uint32_t chain_id,
+    uint64_t head, uint64_t low, const char *dir, node_snapshot_info *info,
+    char *used, size_t cap, char *err)
+{
+    pxc_chain *ch = NULL;
+    pxc_config cfg;
+    pxc_leader l;
+    pxc_peer *peers = NULL;
+    source *src = NULL;
+    node_snapshot_opts sno;
+    char cid[16], perr[PXC_ERR_LEN], serr[NODE_ERR_LEN];
+    char tried[NODE_ERR_LEN - 200];
+    size_t n = 0, ns = 0, i, k, t;
+    uint64_t need = low > 0 ? low - 1 : 0, ttl_ms;
+    int rc, ret = -1;
+
+    used[0] = '\0';
+    tried[0] = '\0';
+    fill_cfg(&cfg, cid, o, chain_id, o->lease_ttl_s > 0 ? o->lease_ttl_s :
+        PXC_DEFAULT_TTL_S);
+    ttl_ms = (uint64_t)cfg.lease_ttl_s * 1000;
+    rc = pxc_open(&ch, &cfg, perr);
+    if (rc != PXC_OK) {
+        node_err(err, "--cluster: %s", perr);
+        return -1;
+    }
+    if (pxc_leader_get(ch, &l) != PXC_OK ||
+        pxc_peers(ch, &peers, &n) != PXC_OK) {
+        node_err(err, "--cluster: %s", pxc_errmsg(ch));
+        goto out;
+    }
+    src = node_calloc(n + 1, sizeof(*src));
+    for (i = 0; i < n; i++) {
+        if (strcmp(peers[i].name, o->node_name) == 0) {
+            continue;   /* this node's own key, from before its restart */
+        }
+        snprintf(src[ns].name, sizeof(src[ns].name), "%s", peers[i].name);
+        snprintf(src[ns].url, sizeof(src[ns].url), "%s", peers[i].url);
+        src[ns].producer = l.held && strcmp(l.name, peers[i].name) == 0;
+        ns++;
+    }
+    if (l.held && l.url[0] != '\0' && strcmp(l.name, o->node_name) != 0) {
+        for (i = 0; i < ns && !src[i].producer; i++) {
+        }
+        if (i == ns) {   /* the leader key names a node not listed */
+            snprintf(src[ns].name, sizeof(src[ns].name), "%s", l.name);
+            snprintf(src[ns].url, sizeof(src[ns].url), "%s", l.url);
+            src[ns].producer = 1;
+            ns++;
+        }
+    }
+    /* Healthy: it applies the log (follower or producer) and has the
+     * state at a height the log goes on from. */
+    for (i = 0; i < ns; i++) {
+        if (peer_status(src[i].url, ttl_ms, src[i].role,
+                sizeof(src[i].role), &src[i].applied, serr) != 0) {
+            node_log(NODE_LOG_INFO, "cluster: snapshot source %s at %s: "
+                "%s", src[i].name, src[i].url, serr);
+            continue;
+        }
+        src[i].healthy = (strcmp(src[i].role, "follower") == 0 ||
+            strcmp(src[i].role, "producer") == 0) &&
+            src[i].applied >= need;
+        if (!src[i].healthy) {
+            node_log(NODE_LOG_INFO, "cluster: snapshot source %s at %s is "
+                "not used: role %s, applied height %" PRIu64 " (needed: >= "
+                "%" PRIu64 ")", src[i].name, src[i].url, src[i].role,
+                src[i].applied, need);
+        }
+    }
+    /* Healthy peers that do not produce first (the producer's cores go to
+     * the chain), highest first; the producer last, also when its status
+     * did not answer (the fallback). */
+    for (t = 0; t < 2 && ret != 0; t++) {
+        for (;;) {
+            size_t best = ns;
+            for (i = 0; i < ns; i++) {
+                if (src[i].url[0] == '\0' ||
+                    (t == 0 && (!src[i].healthy || src[i].producer)) ||
+                    (t == 1 && !src[i].producer)) {
+                    continue;
+                }
+                if (best == ns || src[i].applied > src[best].applied) {
+                    best = i;
+                }
+            }
+            if (best == ns) {
+                break;
+            }
+            k = best;
+            node_log(NODE_LOG_INFO, "cluster: head %" PRIu64 " is below the "
+                "log's oldest block %" PRIu64 ": fetching a snapshot from "
+                "%s %s at %s%s", head, low, src[k].producer ? "the producer" :
+                "peer", src[k].name, src[k].url, src[k].producer ?
+                (t == 1 ? " (the fallback: no other healthy peer served "
+                 "one)" : "") : "");
+            memset(&sno, 0, sizeof(sno));
+            sno.chain_id = chain_id;
+            memcpy(sno.genesis, o->genesis_hash, 32);
+            memset(info, 0, sizeof(*info));
+            serr[0] = '\0';
+            rc = node_snapshot_fetch_opts(src[k].url, dir, &sno, info, serr,
+                sizeof(serr));
+            if (rc == 0 && info->height >= need) {
+                snprintf(used, cap, "%s %s at %s", src[k].producer ?
+                    "the producer" : "peer", src[k].name, src[k].url);
+                ret = 0;
+                break;
+            }
+            if (rc == 0) {
+                snprintf(serr, sizeof(serr), "its snapshot is at height %"
+                    PRIu64 ", below %" PRIu64, info->height, need);
+            }
+            node_log(NODE_LOG_WARN, "cluster: snapshot from %s at %s "
+                "failed: %s", src[k].name, src[k].url, serr);
+            add_tried(tried, sizeof(tried), src[k].url, serr);
+            src[k].url[0] = '\0';   /* tried */
+        }
+    }
+    if (ret != 0) {
+        node_err(err, "head %" PRIu64 " is below the log's oldest block %"
+            PRIu64 "; no peer gave a snapshot at height >= %" PRIu64 " (%s)",
+            head, low, need, tried[0] != '\0' ? tried : ns == 0 ?
+            "no other node published a URL and no producer holds the lease"
+            : "no peer is healthy and no producer holds the lease");
+    }
+out:
+    free(src);
+    free(peers);
+    pxc_close(ch);
+    return ret;
 }
 
 int node_replica_open(node_replica **out, char *err, node_ctx *c,

@@ -14,6 +14,7 @@
 #   single    tx/s X
 #   cluster   tx/s Y   (Y/X = R; issue 14's target R >= 0.7)
 #   ordering  N appends, M ms per block (pxc_append round trip)
+#   cpu       etcd and nodes CPU time per block over the cluster's load
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = "--cluster-phase" ]; then
@@ -59,12 +60,29 @@ for x in s:
     done
     [ -n "$prod" ] || { echo "no producer elected; logs:" >&2; tail -n 5 "$tmp"/c*.err >&2; exit 1; }
     echo "# cluster: producer $prod (3 nodes: $*)"
+    # CPU seconds (user + system, from /proc) of the etcd members and of
+    # the nodes over the load: a cost that other processes' load on the
+    # machine does not inflate as much as wall time.
+    cpu() {
+        t=0
+        for p in "$@"; do
+            v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+            t=$((t + v))
+        done
+        echo "$t"
+    }
+    epids=$(cat "$PXC_ETCD_DIR"/m*.pid)
+    e0=$(cpu $epids)
+    n0=$(cpu $pids)
     "$parex" load --url "$prod" --senders "$senders" --txs "$txs" \
         --batch 200 --json \
         >"$tmp/cluster.json"
     cat "$tmp/cluster.json"
     curl -s -m 5 "$prod/metrics" | grep '^parex_node_cluster_append' \
         >"$tmp/ordering.txt"
+    hz=$(getconf CLK_TCK)
+    echo "etcd_cpu_seconds $(( $(cpu $epids) - e0 )) $hz" >>"$tmp/ordering.txt"
+    echo "nodes_cpu_seconds $(( $(cpu $pids) - n0 )) $hz" >>"$tmp/ordering.txt"
     exit 0
 fi
 
@@ -96,7 +114,13 @@ def rate(path):
             return float(d[k])
     raise SystemExit("no committed rate in %s: %r" % (path, d))
 s, c = rate(sys.argv[1]), rate(sys.argv[2])
-m = dict(l.split() for l in open(sys.argv[3]) if l.strip())
+m, cpu = {}, {}
+for l in open(sys.argv[3]):
+    w = l.split()
+    if len(w) == 2:
+        m[w[0]] = w[1]
+    elif len(w) == 3:
+        cpu[w[0]] = float(w[1]) / float(w[2])
 n = float(m.get("parex_node_cluster_appends_total", 0))
 t = float(m.get("parex_node_cluster_append_seconds_total", 0))
 print("single    tx/s %.0f" % s)
@@ -104,4 +128,9 @@ print("cluster   tx/s %.0f   (cluster/single = %.2f; issue 14's target "
       ">= 0.7)" % (c, c / s if s else 0))
 print("ordering  %d appends, %.2f ms per block (pxc_append round trip)" %
       (n, 1000 * t / n if n else 0))
+if n:
+    print("cpu       etcd (3 members) %.1f ms per block, nodes (3) %.1f ms "
+          "per block (user + system over the load)" %
+          (1000 * cpu.get("etcd_cpu_seconds", 0) / n,
+           1000 * cpu.get("nodes_cpu_seconds", 0) / n))
 EOPY

@@ -481,6 +481,13 @@ def main():
     tap(r1 == "ok" and r2 == "ok" and secs < 4,
         f"a follower waiting for block 10 is woken by its append "
         f"({secs:.2f} s after it, the wait's limit being 8 s)", r2)
+    # What it watches: P head, put by the append's txn (small, so the
+    # watch stream does not carry the block's bytes).
+    raw2 = Driver(raw=True)
+    r = raw2.cmd(f"kvget /parex/{CHAIN}/{GHASH}/head")
+    tap(r.split()[:2] == ["ok", ("%020d" % 10).encode().hex()],
+        "the append of block 10 also put P head = 10 (what waiters watch)",
+        r)
     r = other.cmd("wait 100 500")
     tap(r.startswith("err E_TIMEOUT") and "head is 10" in r,
         "waiting for a block that does not come times out, naming the head",
