@@ -2286,7 +2286,7 @@ static void test_prepare_beside_a_running_engine(void **state)
     env_close(b);
 }
 
-/* ---- prepared blocks whose checks the engine finishes --------------------- */
+/* ---- prepared blocks whose checks the engine finishes ------------------ */
 
 #define BIG_N 75    /* three chunks of the preparation's 32 txs */
 
