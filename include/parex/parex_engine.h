@@ -680,6 +680,8 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute(parex_engine *e,
  *  prepare block N+1 on one thread while another executes, roots and
  *  commits block N on e; parex_engine_execute_prepared() then skips this
  *  stage (issue 10: verification is ~85% of a block's end-to-end time).
+ *  The same as parex_block_prepare_start() followed by
+ *  parex_prepared_verify() on this thread.
  *
  *  A bad signature or chain id does not fail the preparation: it is kept
  *  and reported by parex_engine_execute_prepared() after the stateful
@@ -705,7 +707,43 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_prepare(
     const parex_engine *e, parex_prepared **out, parex_error_info *err,
     const uint8_t *block, size_t len) PAREX_ARG_NONNULL(1, 2);
 
-/** Free a prepared block. NULL is a no-op. Since: 0.2.0 */
+/** The first half of parex_block_prepare(): decode the block and return
+ *  it with its signatures (and tx ids, account keys, chain ids) not yet
+ *  checked. They are checked in chunks of txs that any number of threads
+ *  share: parex_prepared_verify() on helper threads, and
+ *  parex_engine_execute_prepared(), which checks what is left on e's own
+ *  threads when the block's turn comes and never waits for a helper that
+ *  is slow (it checks that helper's chunk itself). So a pipeline can run
+ *  its helpers at a low priority, on the cores the engine leaves idle,
+ *  and never delay the engine (issue 10: one preparing thread per block
+ *  made pipelined runs slower than unpipelined ones on 2 cores).
+ *
+ *  Returns, Args, Out, In: as parex_block_prepare().
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_block_prepare_start(
+    const parex_engine *e, parex_prepared **out, parex_error_info *err,
+    const uint8_t *block, size_t len) PAREX_ARG_NONNULL(1, 2);
+
+/** Check signatures of a block from parex_block_prepare_start() on the
+ *  calling thread: take chunks of its txs not yet taken by any thread
+ *  and check them, until none is left to take. Returns at once when none
+ *  is left (the block was verified, or its execution took the rest).
+ *  The verdicts are the same whichever threads check which chunks: each
+ *  tx's check is a pure function of the tx and the chain id.
+ *
+ *  Returns: PAREX_OK; PAREX_E_MISUSE p NULL.
+ *  Args:    p: a prepared block; safe to call from several threads at
+ *              once, and while parex_engine_execute_prepared() or
+ *              parex_prepared_set_header() runs on p. p must not be
+ *              freed before every call on it has returned.
+ *  Since: 0.2.0
+ */
+PAREX_API PAREX_WARN_UNUSED_RESULT int parex_prepared_verify(
+    parex_prepared *p) PAREX_ARG_NONNULL(1);
+
+/** Free a prepared block. NULL is a no-op. Not while any other call on p
+ *  runs (parex_prepared_verify() included). Since: 0.2.0 */
 PAREX_API void parex_prepared_free(parex_prepared *p);
 
 /** Replace the header of a prepared block, e.g. with the height and
@@ -719,7 +757,8 @@ PAREX_API void parex_prepared_free(parex_prepared *p);
  *
  *  Returns: PAREX_OK; PAREX_E_MISUSE p or h NULL.
  *  Args:    p: a prepared block; exclusive access (not while an
- *              execute_prepared call on it runs).
+ *              execute_prepared call on it runs), except that
+ *              parex_prepared_verify() calls may run on other threads.
  *  In:      h: the new header; copied.
  *  Since: 0.2.0
  */
@@ -729,8 +768,14 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_prepared_set_header(
 /** Execute a block prepared by parex_block_prepare(): as
  *  parex_engine_execute() on the same bytes, with the same results,
  *  errors and state, minus the stateless stage already done.
- *  stats->decode_ns and verify_ns are the preparation's times (spent
- *  off this call's critical path; total_ns does not include them).
+ *  Signatures not yet checked (parex_block_prepare_start()) are
+ *  checked first, on e's threads, beside any parex_prepared_verify()
+ *  calls still running on p (chain ids and ids are checked even with
+ *  PAREX_EXEC_VERIFIED: they come from the same pass).
+ *  stats->decode_ns is the preparation's decoding time (off this call's
+ *  critical path; total_ns does not include it); verify_ns the thread
+ *  time all threads spent checking p's txs (the part this call spent is
+ *  in total_ns).
  *
  *  flags: as parex_engine_execute(); with PAREX_EXEC_VERIFIED the
  *  prepared signature verdicts are set aside (chain ids still count), as
@@ -740,8 +785,10 @@ PAREX_API PAREX_WARN_UNUSED_RESULT int parex_prepared_set_header(
  *           prepared for an engine with another chain id or other limits.
  *  Args:    e: exclusive access for the call, as parex_engine_execute().
  *  Out:     header, receipts, stats, err: as parex_engine_execute().
- *  In:      p: read only; may be executed again (e.g. after an abort) and
- *              freed once this call returns.
+ *  In:      p: read only but for its pending checks; may be executed
+ *              again (e.g. after an abort) and freed once this call and
+ *              every parex_prepared_verify() call on p returned. Not
+ *              executed by two calls at once.
  *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_engine_execute_prepared(

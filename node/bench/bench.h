@@ -202,9 +202,15 @@ typedef struct bench_result {
                                     that only ever adds time */
     double tps_e2e, tps_exec, seq_tps_e2e;
     double verify_us, sig_bound_tps, sig_bound_ratio;
-    int have_proj;           /* the profiled runs ran */
+    /* End to end of the unpipelined parallel runs, interleaved with the
+     * pipelined ones in the same reps (equal to the above when not
+     * pipelined). */
+    double tps_e2e_unpiped, sig_bound_ratio_unpiped;
+    int have_proj;           /* the projection's profiled runs ran */
+    int have_bound;          /* the per-tx costs were measured (also with
+                                --no-profile: one profiled pass) */
     double proj_speedup[BENCH_NPROJ], proj_ideal[BENCH_NPROJ];
-    double dag_bound;        /* with have_proj: sum of the tx times over
+    double dag_bound;        /* with have_bound: sum of the tx times over
                                 the dependency graphs' makespan at
                                 `threads` (bench_prof.c) */
     uint64_t dag_depth;      /* longest chains of the graphs, summed */
@@ -302,9 +308,11 @@ void px_bench_rss_split(uint64_t *anon, uint64_t *file);
  *  once per workload, kept in w), each tx's minimum time, replayed by
  *  px_bench_makespan() at 4..64 threads, and by px_bench_dag_makespan()
  *  on each block's dependency graph at r->threads. Fills r->proj_speedup,
- *  r->proj_ideal, r->dag_bound and r->dag_depth and sets r->have_proj.
- *  Returns 0, or -1 when the engine gave no usable profile (r
- *  untouched). */
+ *  r->proj_ideal, r->dag_bound and r->dag_depth and sets r->have_proj and
+ *  r->have_bound. Without o->profile (--no-profile) one profiled pass
+ *  only, for the costs of the bound: r->dag_bound, r->dag_depth and
+ *  r->have_bound, no projection. Returns 0, or -1 when the engine gave no
+ *  usable profile (r untouched). */
 int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o);
 
 /* ---- bench_run.c ------------------------------------------------------ */
@@ -316,7 +324,8 @@ uint64_t px_bench_verify_ps(bench_work *w);
 
 /** Measure w at `threads`: one warm-up each, o->reps timed repetitions of
  *  the sequential reference and the parallel engine on fresh stores, then
- *  (when o->profile) one profiled parallel pass for the projection. */
+ *  the profiled passes (px_bench_profile()): the per-tx costs of the
+ *  dependency-graph bound, and with o->profile the projection. */
 void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     const bench_opts *o, bench_progress *pg);
 

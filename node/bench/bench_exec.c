@@ -154,7 +154,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
                     w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, p,
                     PAREX_EXEC_COMMIT | cfg->flags);
             }
-            parex_prepared_free(p);
+            node_pipe_put(pl, b);
         } else {
             rc = parex_engine_execute(e, &head,
                 w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, bp, bl,

@@ -11,7 +11,9 @@
  * page-faulting tx can take milliseconds and would dominate a makespan, so
  * the profile is taken PROF_PASSES times and each tx keeps its minimum.
  * The projection depends on the workload only: it is computed once and
- * kept in the bench_work.
+ * kept in the bench_work. --no-profile skips the projection but not the
+ * bound: one pass (not PROF_PASSES) gives the per-tx costs, so that every
+ * run reports dag_bound and speedup / bound (issue 10).
  */
 #include "bench.h"
 
@@ -170,8 +172,10 @@ int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o)
     bench_exec_cfg c;
     bench_run run;
     prof_state s;
-    size_t b;
+    size_t b, passes = o->profile ? PROF_PASSES : 1;
 
+    /* o->profile is one for the whole invocation: the kept costs are of
+     * `passes` passes. */
     if (w->proj_state == 0) {
         memset(&s, 0, sizeof(s));
         s.blk = node_calloc(w->nblocks == 0 ? 1 : w->nblocks,
@@ -183,7 +187,7 @@ int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o)
         c.sync = o->sync;
         c.on_block = prof_on_block;
         c.user = &s;
-        for (s.pass = 0; s.pass < PROF_PASSES && !s.failed; s.pass++) {
+        for (s.pass = 0; s.pass < passes && !s.failed; s.pass++) {
             px_bench_execute(&run, w, &c);
         }
         w->proj_state = !s.failed && project(w, &s) == 0 &&
@@ -197,9 +201,12 @@ int px_bench_profile(bench_result *r, bench_work *w, const bench_opts *o)
     if (w->proj_state < 0) {
         return -1;
     }
-    memcpy(r->proj_speedup, w->proj_speedup, sizeof(r->proj_speedup));
-    memcpy(r->proj_ideal, w->proj_ideal, sizeof(r->proj_ideal));
-    r->have_proj = 1;
+    if (o->profile) {
+        memcpy(r->proj_speedup, w->proj_speedup, sizeof(r->proj_speedup));
+        memcpy(r->proj_ideal, w->proj_ideal, sizeof(r->proj_ideal));
+        r->have_proj = 1;
+    }
+    r->have_bound = 1;
     r->dag_bound = dag_bound(w, r->threads);
     r->dag_depth = w->dag_depth;
     return 0;

@@ -227,7 +227,7 @@ static void run_block_prepared(outcome *out, chain *c, node_pipe *pl,
             ntx == 0 ? NULL : out->receipts, ntx, &out->stats, &out->err, p,
             PAREX_EXEC_COMMIT | flags);
     }
-    parex_prepared_free(p);
+    node_pipe_put(pl, bi);
     die_unless_verdict(out, file, bi);
 }
 
@@ -1010,7 +1010,7 @@ static void replay_trace(const replay_opts *o, replay_totals *t, size_t idx,
     if (!bal && !o->no_pipeline) {
         /* A trace is one block: nothing to overlap, but it runs the
          * pipeline's path (prepared on a worker, then executed). */
-        node_pipe *pl = node_pipe_start(c.e, 1, 1, trace_encode,
+        node_pipe *pl = node_pipe_start(c.e, 1, o->threads, trace_encode,
             (void *)run);
         run_block_prepared(&a, &c, pl, &h, tr.n, file, 0,
             o->no_bal ? PAREX_EXEC_IGNORE_BAL : 0);

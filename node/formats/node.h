@@ -364,25 +364,36 @@ void node_block_attach_bal(node_buf *out, const uint8_t *block, size_t len,
 
 /* ---- pipeline.c: block pipelining ------------------------------------- */
 
-/** A pipeline of n blocks: worker threads run parex_block_prepare() on the
- *  blocks ahead while the caller executes, roots and commits the one
- *  before them (issue 10). Blocks are taken in order, 0..n-1. */
+/** A pipeline of n blocks: helper threads decode the blocks ahead and
+ *  check their signatures (parex_block_prepare_start(),
+ *  parex_prepared_verify()) while the caller executes, roots and commits
+ *  the one before them (issue 10). The helpers run at the lowest
+ *  priority, as many as the cores engine_threads leave over (at least
+ *  one); what they have not checked when a block's turn comes the
+ *  engine checks (parex_engine_execute_prepared()). Blocks are taken in
+ *  order, 0..n-1. */
 typedef struct node_pipe node_pipe;
-/** Writes block i's bytes into out (emptied, reused). Called on a worker
- *  thread, for each i once: it must only read what the caller does not
- *  change while the pipeline runs. The header may be a placeholder: the
- *  caller sets the real one with parex_prepared_set_header(). */
+/** Writes block i's bytes into out (emptied, reused). Called on a helper
+ *  or the caller's thread, for each i once: it must only read what the
+ *  caller does not change while the pipeline runs. The header may be a
+ *  placeholder: the caller sets the real one with
+ *  parex_prepared_set_header(). */
 typedef void (*node_pipe_encode_fn)(void *user, size_t i, node_buf *out);
-/** Start `workers` threads (0 is 1; at most node_cpus()), at most that
- *  many blocks ahead of the last one taken. e is only read (chain id and
+/** Start the helpers, decoding at most max(1, cpus - engine_threads)
+ *  blocks ahead of the last one taken. e is only read (chain id and
  *  limits). Dies on thread or lock failure. */
-node_pipe *node_pipe_start(const parex_engine *e, size_t n, unsigned workers,
-    node_pipe_encode_fn encode, void *user);
-/** Wait for block i, the next after the last taken. Returns
- *  parex_block_prepare()'s code and error; on PAREX_OK *p is the prepared
- *  block, now the caller's (parex_prepared_free()), else NULL. */
+node_pipe *node_pipe_start(const parex_engine *e, size_t n,
+    unsigned engine_threads, node_pipe_encode_fn encode, void *user);
+/** Block i, the next after the last taken, decoded (by the caller if no
+ *  helper started it). Returns parex_block_prepare_start()'s code and
+ *  error; on PAREX_OK *p is the prepared block, lent until
+ *  node_pipe_put(pl, i) (helpers may still be checking it: execute it,
+ *  set its header, do not free it), else NULL. */
 int node_pipe_take(node_pipe *pl, size_t i, parex_prepared **p,
     parex_error_info *err);
+/** Give block i back once executed: waits for the helpers still checking
+ *  it, frees it. */
+void node_pipe_put(node_pipe *pl, size_t i);
 /** Stop the workers, join them, free what was not taken. NULL: no-op. */
 void node_pipe_stop(node_pipe *pl);
 

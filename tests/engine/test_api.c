@@ -2286,6 +2286,130 @@ static void test_prepare_beside_a_running_engine(void **state)
     env_close(b);
 }
 
+/* ---- prepared blocks whose checks the engine finishes ------------------ */
+
+#define BIG_N 75    /* three chunks of the preparation's 32 txs */
+
+typedef struct verify_arg {
+    parex_prepared *p;
+    int rc;
+} verify_arg;
+
+static void *verify_thread(void *argp)
+{
+    verify_arg *a = argp;
+    a->rc = parex_prepared_verify(a->p);
+    return NULL;
+}
+
+/* The next block on v of BIG_N transfers round the three funded
+ * accounts; tx `bad` (if < BIG_N) with a broken signature. */
+static uint8_t *big_block(env *v, uint64_t nonce0, size_t bad, size_t *len)
+{
+    static txb t[BIG_N];
+    parex_tx txs[BIG_N];
+    parex_header h;
+    uint8_t *buf;
+    size_t i;
+
+    for (i = 0; i < BIG_N; i++) {
+        int from = (int)(i % 3);
+        txb_transfer(&t[i], v, from, (from + 1) % 3, nonce0 + i / 3, 1, 1);
+        if (i == bad) {
+            t[i].tx.sig[9] ^= 1;
+        }
+        txs[i] = t[i].tx;
+    }
+    next_header(v, &h);
+    *len = 0;
+    assert_int_equal(parex_block_encode(NULL, len, &h, txs, BIG_N),
+        PAREX_E_BUFFER);
+    buf = malloc(*len);
+    assert_non_null(buf);
+    assert_int_equal(parex_block_encode(buf, len, &h, txs, BIG_N), PAREX_OK);
+    return buf;
+}
+
+/* parex_block_prepare_start() leaves the signatures to whoever takes
+ * them: the engine alone (no helper at all), or the engine beside a
+ * helper thread in parex_prepared_verify(). Either way the block gets
+ * parex_engine_execute()'s outcome: a bad signature in the last chunk is
+ * found at its index, a good block commits with the same header and
+ * receipts. Trusted (PAREX_EXEC_VERIFIED) blocks still get their ids. */
+static void test_prepare_start_finished_by_the_engine(void **state)
+{
+    env *a = env_open(2, NULL, 0), *b = env_open(2, NULL, 0);
+    parex_receipt ra[BIG_N], rb[BIG_N];
+    parex_error_info ea, eb;
+    parex_header ha, hb;
+    parex_prepared *p = NULL;
+    verify_arg va;
+    pthread_t th;
+    uint8_t *blk;
+    size_t len;
+    int k;
+
+    (void)state;
+    /* A bad signature at tx 70 (the third chunk), nothing verified
+     * before the engine runs. */
+    blk = big_block(a, 0, 70, &len);
+    assert_int_equal(parex_engine_execute(a->e, NULL, ra, BIG_N, NULL, &ea,
+                         blk, len, PAREX_EXEC_COMMIT), PAREX_E_BLOCK);
+    assert_int_equal(parex_block_prepare_start(b->e, &p, &eb, blk, len),
+        PAREX_OK);
+    assert_int_equal(parex_engine_execute_prepared(b->e, NULL, rb, BIG_N,
+                         NULL, &eb, p, PAREX_EXEC_COMMIT), PAREX_E_BLOCK);
+    assert_int_equal(eb.tx_index, 70);
+    assert_int_equal(eb.reject, ea.reject);
+    assert_string_equal(eb.message, ea.message);
+    /* Done by the engine: a helper finds nothing left. */
+    assert_int_equal(parex_prepared_verify(p), PAREX_OK);
+    parex_prepared_free(p);
+    free(blk);
+    /* Good blocks, each with a helper thread racing the engine for the
+     * chunks (twice, so that both orders are likely to be seen). */
+    for (k = 0; k < 2; k++) {
+        parex_block_stats st = PAREX_BLOCK_STATS_INIT;
+        blk = big_block(a, (uint64_t)k * 25, BIG_N, &len);
+        assert_int_equal(parex_engine_execute(a->e, &ha, ra, BIG_N, NULL,
+                             &ea, blk, len, PAREX_EXEC_COMMIT), PAREX_OK);
+        assert_int_equal(parex_block_prepare_start(b->e, &p, &eb, blk, len),
+            PAREX_OK);
+        va.p = p;
+        va.rc = -1;
+        assert_int_equal(pthread_create(&th, NULL, verify_thread, &va), 0);
+        memset(rb, 0, sizeof(rb));
+        assert_int_equal(parex_engine_execute_prepared(b->e, &hb, rb, BIG_N,
+                             &st, &eb, p, PAREX_EXEC_COMMIT), PAREX_OK);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_int_equal(va.rc, PAREX_OK);
+        assert_header_equal(&ha, &hb);
+        assert_memory_equal(ra, rb, sizeof(ra));
+        assert_int_equal(st.txs, BIG_N);
+        parex_prepared_free(p);
+        free(blk);
+    }
+    /* Trusted and unverified: the ids (receipts, tx root) are still
+     * computed. */
+    blk = big_block(a, 50, BIG_N, &len);
+    assert_int_equal(parex_engine_execute(a->e, &ha, ra, BIG_N, NULL, &ea,
+                         blk, len, PAREX_EXEC_COMMIT | PAREX_EXEC_VERIFIED),
+        PAREX_OK);
+    assert_int_equal(parex_block_prepare_start(b->e, &p, &eb, blk, len),
+        PAREX_OK);
+    memset(rb, 0, sizeof(rb));
+    assert_int_equal(parex_engine_execute_prepared(b->e, &hb, rb, BIG_N,
+                         NULL, &eb, p, PAREX_EXEC_COMMIT | PAREX_EXEC_VERIFIED),
+        PAREX_OK);
+    assert_header_equal(&ha, &hb);
+    assert_memory_equal(ra, rb, sizeof(ra));
+    parex_prepared_free(p);
+    free(blk);
+    assert_int_equal(parex_prepared_verify(NULL), PAREX_E_MISUSE);
+    env_close(a);
+    env_close(b);
+}
+
 /* A block prepared before its parent exists (the pipeline's order):
  * prepared with a placeholder header, given the real one once the block
  * before it is committed, it runs as the block encoded with that header
@@ -2380,6 +2504,7 @@ int main(void)
         cmocka_unit_test(test_trace_program_matches_its_definition),
         cmocka_unit_test(test_prepared_blocks_match_execute),
         cmocka_unit_test(test_prepare_beside_a_running_engine),
+        cmocka_unit_test(test_prepare_start_finished_by_the_engine),
         cmocka_unit_test(test_prepared_header_set_after_parent),
         cmocka_unit_test(test_db_reads_and_verify),
     };
