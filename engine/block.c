@@ -206,7 +206,7 @@ PAREX_API int parex_block_peek(parex_header *h, size_t *n,
 int px__block_decode(px__block *out, parex_error_info *err,
     const uint8_t *buf, size_t len, const parex_limits *lim)
 {
-    size_t n;
+    size_t n = 0;
     int rc;
 
     memset(out, 0, sizeof(*out));
