@@ -13,10 +13,12 @@
 #include "engine_int.h"
 #include "bal/bal.h"
 
-void px__buf_put(px__buf *b, const void *p, size_t n)
+uint8_t *px__buf_append(px__buf *b, size_t n)
 {
+    uint8_t *at;
+
     if (b->oom) {
-        return;
+        return NULL;
     }
     if (b->cap - b->len < n) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -27,15 +29,23 @@ void px__buf_put(px__buf *b, const void *p, size_t n)
         np = realloc(b->p, cap);
         if (np == NULL) {
             b->oom = 1;
-            return;
+            return NULL;
         }
         b->p = np;
         b->cap = cap;
     }
-    if (n > 0) {
-        memcpy(b->p + b->len, p, n);
-    }
+    at = b->p + b->len;
     b->len += n;
+    return at;
+}
+
+void px__buf_put(px__buf *b, const void *p, size_t n)
+{
+    uint8_t *at = px__buf_append(b, n);
+
+    if (at != NULL && n > 0) {
+        memcpy(at, p, n);
+    }
 }
 
 void px__buf_u32(px__buf *b, uint32_t v)

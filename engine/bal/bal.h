@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "parex/parex.h"
 
@@ -46,6 +47,25 @@ int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim);
 void px__bal_release(px__bal *b);
 
+/** Whether 32-byte key a sorts before key b in memcmp order; no call
+ *  when their first 8 bytes differ, as they do for hashed keys (the
+ *  per-tx sorts of the recorders and of validation). */
+static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x, y;
+
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+#endif
+        return x < y;
+    }
+    return memcmp(a, b, 32) < 0;
+}
+
 /** A growable byte buffer (the recorded BAL). */
 typedef struct px__buf {
     uint8_t *p;
@@ -53,6 +73,9 @@ typedef struct px__buf {
     int oom;                /* an append failed: the contents are void */
 } px__buf;
 
+/** Grows b by n bytes and returns where they start, for the caller to
+ *  fill; NULL (b->oom set) when memory cannot be had. */
+uint8_t *px__buf_append(px__buf *b, size_t n);
 void px__buf_put(px__buf *b, const void *p, size_t n);
 void px__buf_u32(px__buf *b, uint32_t v);
 void px__buf_free(px__buf *b);

@@ -23,34 +23,52 @@
 
 #include "bal_impl.h"
 
-/* Appends tx j's entry (t's records, sorted) to the encoding. */
+/* Appends tx j's entry (t's records, sorted) to the encoding, sized
+ * first and written in place. */
 static void encode_entry(px__buf *b, const tctx *t)
 {
-    size_t i;
+    size_t i, size = 8;
     uint32_t nw = 0;
-    uint8_t kind;
+    uint8_t *p;
 
     for (i = 0; i < t->n; i++) {
-        nw += (uint32_t)px__bal_changed(&t->a[i]);
+        const acc *a = &t->a[i];
+        if (!px__bal_changed(a)) {
+            size += 32;
+            continue;
+        }
+        nw++;
+        size += a->cur_present ? 37 + (size_t)a->cur_len : 33;
     }
-    px__buf_u32(b, nw);
+    p = px__buf_append(b, size);
+    if (p == NULL) {
+        return;
+    }
+    px__st32(p, nw);
+    p += 4;
     for (i = 0; i < t->n; i++) {
         const acc *a = &t->a[i];
         if (!px__bal_changed(a)) {
             continue;
         }
-        px__buf_put(b, a->key, 32);
-        kind = a->cur_present;
-        px__buf_put(b, &kind, 1);
-        if (kind) {
-            px__buf_u32(b, a->cur_len);
-            px__buf_put(b, a->cur, a->cur_len);
+        memcpy(p, a->key, 32);
+        p[32] = a->cur_present;
+        if (a->cur_present) {
+            px__st32(p + 33, a->cur_len);
+            if (a->cur_len > 0) {
+                memcpy(p + 37, a->cur, a->cur_len);
+            }
+            p += 37 + (size_t)a->cur_len;
+        } else {
+            p += 33;
         }
     }
-    px__buf_u32(b, (uint32_t)t->n - nw);
+    px__st32(p, (uint32_t)t->n - nw);
+    p += 4;
     for (i = 0; i < t->n; i++) {
         if (!px__bal_changed(&t->a[i])) {
-            px__buf_put(b, t->a[i].key, 32);
+            memcpy(p, t->a[i].key, 32);
+            p += 32;
         }
     }
 }

@@ -8,21 +8,31 @@
 
 #include "bal_impl.h"
 
-/* The first wref in x->wr at or after (key, tx j): the one before it, if
- * it has key, is the last write of key by a tx below j. */
-static size_t wr_lower(const balx *x, const uint8_t *key, size_t j)
+/* The last write of key by a tx below j in the carried BAL, or NULL. */
+static const px__bal_w *bal_before(const balx *x, const uint8_t *key,
+    size_t j)
 {
-    size_t lo = 0, hi = x->n_wr;
+    const wpart *pt = &x->part[px__bal_part_of(key, x->n_part)];
+    const wkey *k = px__bal_wkey_find(pt, key,
+        px__keymap_hash(key, x->s0, x->s1));
+    const wlw *wl;
+    size_t lo = 0, hi;
+
+    if (k == NULL) {
+        return NULL;
+    }
+    /* The first of its writes by a tx at or after j. */
+    wl = pt->wl + k->first;
+    hi = k->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(x->wr[mid].w->key, key, 32);
-        if (c < 0 || (c == 0 && x->wr[mid].tx < j)) {
+        if (wl[mid].tx < j) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    return lo;
+    return lo > 0 ? &x->bal->w[wl[lo - 1].w] : NULL;
 }
 
 /* The value of key before tx t->j: PAREX_OK (*present, *v, *l set) or a
@@ -35,9 +45,8 @@ static int source(tctx *t, const uint8_t *key, const uint8_t **v,
     int rc;
 
     if (x->bal != NULL) {
-        size_t i = wr_lower(x, key, t->j);
-        if (i > 0 && memcmp(x->wr[i - 1].w->key, key, 32) == 0) {
-            const px__bal_w *w = x->wr[i - 1].w;
+        const px__bal_w *w = bal_before(x, key, t->j);
+        if (w != NULL) {
             *present = !w->del;
             *v = w->val;
             *l = w->len;
@@ -176,14 +185,6 @@ static int cmp_acc(const void *pa, const void *pb)
     return memcmp(((const acc *)pa)->key, ((const acc *)pb)->key, 32);
 }
 
-int px__bal_changed(const acc *a)
-{
-    return a->pre_present != a->cur_present ||
-        (a->cur_present && (a->pre_len != a->cur_len ||
-                               (a->cur_len > 0 &&
-                                   memcmp(a->pre, a->cur, a->cur_len) != 0)));
-}
-
 /* Runs tx j on t; its records end sorted by key. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
 {
@@ -200,8 +201,19 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->puts = 0;
     px__keymap_clear(&t->km);
     rc = px__tx_run(&t->base, env->progs, out);
-    if (rc == PAREX_OK && t->n > 1) {
+    if (rc == PAREX_OK && t->n > 16) {
         qsort(t->a, t->n, sizeof(*t->a), cmp_acc);
+    } else if (rc == PAREX_OK) {
+        /* Insertion sort: a typical tx touches a few keys. */
+        size_t i, k;
+        for (i = 1; i < t->n; i++) {
+            acc a = t->a[i];
+            for (k = i; k > 0 && px__bal_key_lt(a.key, t->a[k - 1].key);
+                 k--) {
+                t->a[k] = t->a[k - 1];
+            }
+            t->a[k] = a;
+        }
     }
     return rc;
 }
@@ -231,9 +243,18 @@ void px__balx_free(balx *x, unsigned n)
         }
     }
     free(x->ctx);
+    if (x->part != NULL) {
+        for (i = 0; i < x->n_part; i++) {
+            free(x->part[i].slot);
+            free(x->part[i].k);
+            free(x->part[i].wl);
+            free(x->part[i].chg);
+            free(x->part[i].fin);
+        }
+    }
+    free(x->part);
     free(x->fin);
     free(x->acc);
-    free(x->wr);
     free(x->res);
     free(x->ove);
     px__keymap_free(&x->ov);

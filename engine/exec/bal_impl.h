@@ -17,10 +17,45 @@ typedef struct acc {
     uint8_t pre_present, cur_present;
 } acc;
 
-typedef struct wref {
-    const px__bal_w *w;
-    uint32_t tx;
-} wref;
+/* validate: the carried BAL's writes indexed by key (exec/bal_validate.c).
+ * The keys are split into parts by key range (first 16 bits), one part
+ * per worker, each built and finalised by one worker; a part is a flat
+ * open-addressing table of its written keys, and each key's writes lie
+ * contiguous in tx order. */
+typedef struct wkey {
+    uint8_t key[32];
+    uint32_t first, n;      /* its writes: the part's wl[first, first + n) */
+} wkey;
+
+typedef struct wlw {
+    uint32_t tx;            /* the writing tx */
+    uint32_t w;             /* the write: bal->w[w] */
+} wlw;
+
+/* A key's value after the block as the BAL gives it: its last write, or
+ * the fee entry for the fee recipient. */
+typedef struct bal_fin {
+    const uint8_t *key, *val;
+    uint32_t len;
+    uint8_t del;
+} bal_fin;
+
+typedef struct wpart {
+    uint64_t *slot;         /* mask + 1 slots: 0 empty, else the hash's
+                               high half << 32 | key index + 1 */
+    size_t mask;
+    wkey *k;                /* nk written keys */
+    size_t nk;
+    wlw *wl;                /* their writes, by key, then tx */
+    size_t nwl;
+    px__change *chg;        /* the state after the block: each key's last
+                               write (copies in the worker's arena), sorted
+                               by key; nk entries */
+    bal_fin *fin;           /* final values for the root (fee included);
+                               nfin entries */
+    size_t nfin;
+    int rc;
+} wpart;
 
 typedef struct ovent {
     const uint8_t *val;
@@ -56,8 +91,10 @@ typedef struct tctx {
 struct balx {
     const px__exec_env *env;
     const px__bal *bal;     /* validate: the carried BAL */
-    wref *wr;               /* validate: its writes by key, then tx */
-    size_t n_wr;
+    wpart *part;            /* validate: its writes by key, n_part parts */
+    unsigned n_part;
+    uint64_t s0, s1;        /* validate: the parts' hash seed */
+    size_t n_wr, n_txi;     /* validate: writes; tx items */
     px__keymap ov;          /* record: key -> index into ove */
     ovent *ove;
     size_t n_ove, cap_ove;
@@ -65,14 +102,49 @@ struct balx {
     tctx *ctx;              /* one per worker */
     /* validate: the state root's change from the BAL's final values,
      * computed by the workers beside the txs (exec/bal_validate.c) */
-    struct bal_fin *fin;    /* each written key's final value */
+    bal_fin *fin;           /* each written key's final value */
     size_t n_fin, root_items;
     px__lthash *acc;        /* one per worker */
     atomic_int root_err;
 };
 
+/** The part of x->part holding key: its first 16 bits scaled to n_part,
+ *  so the parts are key ranges in key order. */
+static inline unsigned px__bal_part_of(const uint8_t *key, unsigned n_part)
+{
+    return (unsigned)((((uint32_t)key[0] << 8 | key[1]) * (uint64_t)n_part)
+        >> 16);
+}
+
+/** The written key key in part pt (h: its seeded hash), or NULL. */
+static inline const wkey *px__bal_wkey_find(const wpart *pt,
+    const uint8_t *key, uint64_t h)
+{
+    size_t i;
+
+    if (pt->nk == 0) {
+        return NULL;
+    }
+    for (i = (size_t)h & pt->mask;; i = (i + 1) & pt->mask) {
+        uint64_t s = pt->slot[i];
+        if (s == 0) {
+            return NULL;
+        }
+        if ((uint32_t)(s >> 32) == (uint32_t)(h >> 32) &&
+            px__keymap_eq(pt->k[(uint32_t)s - 1].key, key)) {
+            return &pt->k[(uint32_t)s - 1];
+        }
+    }
+}
+
 /** Whether the tx changed a's key (value or presence). */
-int px__bal_changed(const acc *a);
+static inline int px__bal_changed(const acc *a)
+{
+    return a->pre_present != a->cur_present ||
+        (a->cur_present && (a->pre_len != a->cur_len ||
+                               (a->cur_len > 0 &&
+                                   memcmp(a->pre, a->cur, a->cur_len) != 0)));
+}
 /** Runs tx j on t (validate: against the BAL's values; record: against
  *  the block overlay); its records end sorted by key. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out);

@@ -27,65 +27,167 @@ const char *px__bal_kind_name(int kind)
                                                    : "unknown";
 }
 
-static int cmp_wref(const void *pa, const void *pb)
+/* Blocks with fewer BAL writes index them in one part, on the caller. */
+#define PART_MIN_WRITES 256
+/* At most this many parts (each scans every write for its keys). */
+#define PART_MAX 64
+
+/* A part's write before grouping: the key's hash, then its key index. */
+typedef struct pw {
+    uint64_t h;
+    uint32_t tx, w;
+} pw;
+
+static size_t pow2_at_least(size_t n)
 {
-    const wref *a = pa, *b = pb;
-    int c = memcmp(a->w->key, b->w->key, 32);
-    if (c != 0) {
-        return c;
+    size_t c = 16;
+    while (c < n) {
+        c *= 2;
     }
-    return a->tx < b->tx ? -1 : a->tx > b->tx;
+    return c;
 }
 
-/* The bucket of a key for sort_wrefs: its first 14 bits. */
-#define WR_BITS 14
-
-static size_t wr_bucket(const uint8_t *key)
+/* The written key of the part's table for key (h: its hash), inserted
+ * when new (its index in *kid either way). */
+static void wkey_insert(wpart *pt, const uint8_t *key, uint64_t h,
+    uint32_t *kid)
 {
-    return ((size_t)key[0] << (WR_BITS - 8)) | (key[1] >> (16 - WR_BITS));
-}
+    size_t i;
 
-/* wr sorted by (key, tx), as one qsort with cmp_wref would sort it (that
- * order is total: a tx writes a key once), but with far fewer 32-byte
- * compares: a counting pass on the key's first bits (state keys are
- * hashes, so about one entry per bucket), then each bucket sorted on its
- * own. It is the serial part of validation, before every tx runs at once
- * (docs/benchmarks.md, "Session 4": one qsort took as long as the
- * reference's whole execution). */
-static int sort_wrefs(wref *wr, size_t n)
-{
-    size_t nb = (size_t)1 << WR_BITS, b, i, lo;
-    size_t *start = calloc(nb + 1, sizeof(*start));
-    wref *tmp = malloc((n > 0 ? n : 1) * sizeof(*tmp));
-
-    if (start == NULL || tmp == NULL) {
-        free(start);
-        free(tmp);
-        return PAREX_E_NOMEM;
-    }
-    for (i = 0; i < n; i++) {
-        start[wr_bucket(wr[i].w->key) + 1]++;
-    }
-    for (b = 0; b < nb; b++) {
-        start[b + 1] += start[b];
-    }
-    /* start[b] is bucket b's first slot; placing moves it to its end. */
-    for (i = 0; i < n; i++) {
-        tmp[start[wr_bucket(wr[i].w->key)]++] = wr[i];
-    }
-    for (b = 0, lo = 0; b < nb; b++) {
-        if (start[b] - lo > 1) {
-            qsort(tmp + lo, start[b] - lo, sizeof(*tmp), cmp_wref);
+    for (i = (size_t)h & pt->mask;; i = (i + 1) & pt->mask) {
+        uint64_t s = pt->slot[i];
+        if (s == 0) {
+            wkey *k = &pt->k[pt->nk];
+            memcpy(k->key, key, 32);
+            k->first = 0;
+            k->n = 0;
+            *kid = (uint32_t)pt->nk++;
+            pt->slot[i] = (h >> 32) << 32 | (uint64_t)(*kid + 1);
+            return;
         }
-        lo = start[b];
+        if ((uint32_t)(s >> 32) == (uint32_t)(h >> 32) &&
+            px__keymap_eq(pt->k[(uint32_t)s - 1].key, key)) {
+            *kid = (uint32_t)s - 1;
+            return;
+        }
     }
-    PAREX_ASSERT(lo == n);
-    if (n > 0) {
-        memcpy(wr, tmp, n * sizeof(*wr));
+}
+
+/* Part p of the index: its keys' writes grouped by key in tx order, the
+ * state after the block (copies in arena, sorted) and the root's final
+ * values. On the worker that takes it; reads only the BAL. */
+static int build_part(balx *x, unsigned p, px__arena *arena)
+{
+    const px__bal *bal = x->bal;
+    wpart *pt = &x->part[p];
+    pw *tmp = NULL;
+    size_t n = 0, cap = 0, j, e, first;
+    int fee_here = bal->has_fee &&
+        px__bal_part_of(bal->fee_key, x->n_part) == p;
+    const wkey *fk = NULL;
+    int rc = PAREX_E_NOMEM;
+
+    for (j = 0; j < bal->n; j++) {
+        const px__bal_tx *bt = &bal->tx[j];
+        uint32_t k;
+        for (k = 0; k < bt->nw; k++) {
+            const px__bal_w *w = &bt->w[k];
+            if (px__bal_part_of(w->key, x->n_part) != p) {
+                continue;
+            }
+            if (n == cap) {
+                size_t nc = cap ? 2 * cap : 1024;
+                pw *nt = realloc(tmp, nc * sizeof(*nt));
+                if (nt == NULL) {
+                    goto out;
+                }
+                tmp = nt;
+                cap = nc;
+            }
+            tmp[n].h = px__keymap_hash(w->key, x->s0, x->s1);
+            tmp[n].tx = (uint32_t)j;
+            tmp[n++].w = (uint32_t)(w - bal->w);
+        }
     }
-    free(start);
+    pt->mask = pow2_at_least(2 * n) - 1;
+    pt->slot = calloc(pt->mask + 1, sizeof(*pt->slot));
+    pt->k = malloc((n > 0 ? n : 1) * sizeof(*pt->k));
+    pt->wl = malloc((n > 0 ? n : 1) * sizeof(*pt->wl));
+    pt->chg = malloc((n > 0 ? n : 1) * sizeof(*pt->chg));
+    pt->fin = malloc((n + 1) * sizeof(*pt->fin));
+    if (pt->slot == NULL || pt->k == NULL || pt->wl == NULL ||
+        pt->chg == NULL || pt->fin == NULL) {
+        goto out;
+    }
+    /* Keys in order of first write; then each key's writes placed in tx
+     * order (tmp is in tx order). */
+    for (e = 0; e < n; e++) {
+        uint32_t kid;
+        wkey_insert(pt, bal->w[tmp[e].w].key, tmp[e].h, &kid);
+        pt->k[kid].n++;
+        tmp[e].h = kid;
+    }
+    for (e = 0, first = 0; e < pt->nk; e++) {
+        pt->k[e].first = (uint32_t)first;
+        first += pt->k[e].n;
+        pt->k[e].n = 0;
+    }
+    for (e = 0; e < n; e++) {
+        wkey *k = &pt->k[tmp[e].h];
+        pt->wl[k->first + k->n].tx = tmp[e].tx;
+        pt->wl[k->first + k->n++].w = tmp[e].w;
+    }
+    pt->nwl = n;
+    if (fee_here) {
+        fk = px__bal_wkey_find(pt, bal->fee_key,
+            px__keymap_hash(bal->fee_key, x->s0, x->s1));
+    }
+    for (e = 0; e < pt->nk; e++) {
+        const wkey *k = &pt->k[e];
+        const px__bal_w *w = &bal->w[pt->wl[k->first + k->n - 1].w];
+        px__change *c = &pt->chg[e];
+        bal_fin *f = &pt->fin[e];
+        c->key = px__arena_copy(arena, w->key, 32);
+        c->val = w->del ? NULL : px__arena_copy(arena, w->val, w->len);
+        c->len = w->del ? 0 : w->len;
+        c->del = w->del;
+        if (c->key == NULL || (!w->del && c->val == NULL)) {
+            goto out;
+        }
+        f->key = w->key;
+        f->val = w->val;
+        f->len = w->len;
+        f->del = w->del;
+        if (k == fk) {
+            f->val = bal->fee_val;
+            f->len = bal->fee_len;
+            f->del = 0;
+        }
+    }
+    pt->nfin = pt->nk;
+    if (fee_here && fk == NULL) {
+        bal_fin *f = &pt->fin[pt->nfin++];
+        f->key = bal->fee_key;
+        f->val = bal->fee_val;
+        f->len = bal->fee_len;
+        f->del = 0;
+    }
+    px__changes_sort(pt->chg, pt->nk);
+    rc = PAREX_OK;
+out:
     free(tmp);
-    return PAREX_OK;
+    return rc;
+}
+
+static void part_job(void *arg, unsigned w, size_t b, size_t e)
+{
+    balx *x = arg;
+    size_t p;
+
+    for (p = b; p < e; p++) {
+        x->part[p].rc = build_part(x, (unsigned)p,
+            &x->env->workers[w].arena);
+    }
 }
 
 static void mismatch(tres *r, int kind, const uint8_t *key)
@@ -158,14 +260,6 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
     }
 }
 
-/* A key's value after the block as the BAL gives it: its last write,
- * or the fee entry for the fee recipient. */
-typedef struct bal_fin {
-    const uint8_t *key, *val;
-    uint32_t len;
-    uint8_t del;
-} bal_fin;
-
 /* Final values per root item. */
 #define ROOT_CHUNK 64
 
@@ -202,90 +296,84 @@ static void root_chunk(balx *x, unsigned w, size_t b, size_t e)
     }
 }
 
+/* Txs per item of the validation job: fewer claims of the pool's shared
+ * counter, and neighbouring results written by one worker. */
+#define TX_CHUNK 8
+
 /* Items [0, root_items) are chunks of the root's change, taken first;
- * item root_items + j is tx j. */
+ * item root_items + i is txs [TX_CHUNK * i, TX_CHUNK * (i + 1)). */
 static void validate_job(void *arg, unsigned w, size_t b, size_t e)
 {
     balx *x = arg;
     tctx *t = &x->ctx[w];
-    size_t it;
+    size_t it, n = x->env->blk->n;
 
     t->snap = x->env->workers[w].snap;
     t->arena = &x->env->workers[w].arena;
     for (it = b; it < e; it++) {
-        size_t j = it - x->root_items;
-        tres *r;
+        size_t j, lo, hi;
         if (it < x->root_items) {
-            size_t lo = it * ROOT_CHUNK, hi = lo + ROOT_CHUNK;
+            lo = it * ROOT_CHUNK;
+            hi = lo + ROOT_CHUNK;
             root_chunk(x, w, lo, hi < x->n_fin ? hi : x->n_fin);
             continue;
         }
-        r = &x->res[j];
-        uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
-        r->rc = px__bal_run_tx(x, t, j, &r->out);
-        if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
-            compare(t, &x->bal->tx[j], r);
-        }
-        if (x->env->profile != NULL) {
-            x->env->profile[j].exec_ns += px__now_ns() - ts;
-            x->env->profile[j].incarnations++;
-            x->env->profile[j].batch = 0;
+        lo = (it - x->root_items) * TX_CHUNK;
+        hi = lo + TX_CHUNK < n ? lo + TX_CHUNK : n;
+        for (j = lo; j < hi; j++) {
+            tres *r = &x->res[j];
+            uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
+            r->rc = px__bal_run_tx(x, t, j, &r->out);
+            if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
+                compare(t, &x->bal->tx[j], r);
+            }
+            if (x->env->profile != NULL) {
+                x->env->profile[j].exec_ns += px__now_ns() - ts;
+                x->env->profile[j].incarnations++;
+                x->env->profile[j].batch = 0;
+            }
         }
     }
 }
 
-/* A change of the result, key and value copied into its arena. */
-static int push_copy(px__result *res, const uint8_t *key, const uint8_t *val,
-    uint32_t len, int del)
+/* The index of the BAL's writes (x->part), built by the workers, one part
+ * each; then the root's final values of every part in one array. */
+static int build_index(balx *x)
 {
-    uint8_t *k = px__arena_copy(&res->arena, key, 32);
-    const uint8_t *v = NULL;
+    const px__bal *bal = x->bal;
+    size_t j, p, n_fin = 0;
 
-    if (k == NULL || (!del && (v = px__arena_copy(&res->arena, val, len)) ==
-                                  NULL)) {
+    for (j = 0; j < bal->n; j++) {
+        x->n_wr += bal->tx[j].nw;
+    }
+    x->n_part = x->n_wr < PART_MIN_WRITES ? 1
+        : x->env->threads < PART_MAX ? x->env->threads
+                                     : PART_MAX;
+    x->s0 = px__now_ns() ^ (uint64_t)(uintptr_t)x;
+    x->s1 = (x->s0 >> 17 | x->s0 << 47) ^ 0x9e3779b97f4a7c15ULL;
+    x->part = calloc(x->n_part, sizeof(*x->part));
+    if (x->part == NULL) {
         return PAREX_E_NOMEM;
     }
-    return px__result_push(res, k, v, len, del);
-}
-
-/* The final values from x->wr (sorted by key, then tx), the fee entry in
- * place of the fee recipient's last write. */
-static int finals(balx *x, const px__bal *bal)
-{
-    size_t i, n = 0;
-    int fee_done = 0;
-
-    x->fin = malloc((x->n_wr + 1) * sizeof(*x->fin));
+    px__pool_run(x->env->pool, part_job, x, x->n_part, 1);
+    for (p = 0; p < x->n_part; p++) {
+        if (x->part[p].rc != PAREX_OK) {
+            return x->part[p].rc;
+        }
+        n_fin += x->part[p].nfin;
+    }
+    x->fin = malloc((n_fin > 0 ? n_fin : 1) * sizeof(*x->fin));
     if (x->fin == NULL) {
         return PAREX_E_NOMEM;
     }
-    for (i = 0; i < x->n_wr; i++) {
-        const px__bal_w *w = x->wr[i].w;
-        bal_fin *f = &x->fin[n];
-        if (i + 1 < x->n_wr && memcmp(x->wr[i + 1].w->key, w->key, 32) == 0) {
-            continue;
+    for (p = 0; p < x->n_part; p++) {
+        if (x->part[p].nfin > 0) {
+            memcpy(x->fin + x->n_fin, x->part[p].fin,
+                x->part[p].nfin * sizeof(*x->fin));
         }
-        f->key = w->key;
-        f->val = w->val;
-        f->len = w->len;
-        f->del = w->del;
-        if (bal->has_fee && memcmp(w->key, bal->fee_key, 32) == 0) {
-            f->val = bal->fee_val;
-            f->len = bal->fee_len;
-            f->del = 0;
-            fee_done = 1;
-        }
-        n++;
+        x->n_fin += x->part[p].nfin;
     }
-    if (bal->has_fee && !fee_done) {
-        x->fin[n].key = bal->fee_key;
-        x->fin[n].val = bal->fee_val;
-        x->fin[n].len = bal->fee_len;
-        x->fin[n].del = 0;
-        n++;
-    }
-    x->n_fin = n;
-    x->root_items = (n + ROOT_CHUNK - 1) / ROOT_CHUNK;
+    x->root_items = (x->n_fin + ROOT_CHUNK - 1) / ROOT_CHUNK;
     return PAREX_OK;
 }
 
@@ -293,7 +381,7 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     px__result *res, px__bal_verdict *v, px__lthash *lt_delta)
 {
     balx x;
-    size_t j, i, n = env->blk->n;
+    size_t j, i, p, n = env->blk->n;
     uint64_t t0 = px__now_ns();
     int rc;
 
@@ -303,38 +391,24 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     PAREX_ASSERT(bal->n == n);
     x.env = env;
     x.bal = bal;
-    for (j = 0; j < n; j++) {
-        x.n_wr += bal->tx[j].nw;
-    }
-    x.wr = malloc((x.n_wr > 0 ? x.n_wr : 1) * sizeof(*x.wr));
     x.res = calloc(n > 0 ? n : 1, sizeof(*x.res));
-    rc = x.wr == NULL || x.res == NULL ? PAREX_E_NOMEM
-                                       : px__bal_ctxs_init(&x, env->threads);
-    if (rc != PAREX_OK) {
-        goto out;
-    }
-    for (i = 0, j = 0; j < n; j++) {
-        uint32_t k;
-        for (k = 0; k < bal->tx[j].nw; k++) {
-            x.wr[i].w = &bal->tx[j].w[k];
-            x.wr[i++].tx = (uint32_t)j;
-        }
-    }
-    rc = sort_wrefs(x.wr, x.n_wr);
+    x.acc = calloc(env->threads, sizeof(*x.acc));
+    rc = x.res == NULL || x.acc == NULL ? PAREX_E_NOMEM
+                                        : px__bal_ctxs_init(&x, env->threads);
     if (rc != PAREX_OK) {
         goto out;
     }
     atomic_init(&x.root_err, 0);
-    x.acc = calloc(env->threads, sizeof(*x.acc));
-    rc = x.acc == NULL ? PAREX_E_NOMEM : finals(&x, bal);
+    rc = build_index(&x);
     if (rc != PAREX_OK) {
         goto out;
     }
+    x.n_txi = (n + TX_CHUNK - 1) / TX_CHUNK;
     res->analysis_ns = px__now_ns() - t0;
     t0 = px__now_ns();
     /* Every tx at once: nothing a tx reads depends on another's run; the
      * state root's change from the BAL's final values beside them. */
-    px__pool_run(env->pool, validate_job, &x, x.root_items + n, 1);
+    px__pool_run(env->pool, validate_job, &x, x.root_items + x.n_txi, 1);
     res->exec_ns = px__now_ns() - t0;
     rc = atomic_load(&x.root_err);
     if (rc != PAREX_OK) {
@@ -367,22 +441,22 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     }
     res->validate_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    /* The state after the block: each key's last BAL write. */
-    for (i = 0; i < x.n_wr; i++) {
-        const px__bal_w *w = x.wr[i].w;
-        if (i + 1 < x.n_wr && memcmp(x.wr[i + 1].w->key, w->key, 32) == 0) {
-            continue;
-        }
-        rc = push_copy(res, w->key, w->val, w->len, w->del);
-        if (rc != PAREX_OK) {
-            goto out;
+    /* The state after the block: each key's last BAL write, the parts in
+     * key order and each sorted. */
+    for (p = 0; p < x.n_part; p++) {
+        const wpart *pt = &x.part[p];
+        for (i = 0; i < pt->nk; i++) {
+            const px__change *c = &pt->chg[i];
+            rc = px__result_push(res, c->key, c->val, c->len, c->del);
+            if (rc != PAREX_OK) {
+                goto out;
+            }
         }
     }
-    px__result_sort(res);
+    px__result_check_sorted(res);
     res->apply_ns = px__now_ns() - t0;
     res->batches = n > 0 ? 1 : 0;
 out:
     px__balx_free(&x, env->threads);
     return rc;
 }
-

@@ -34,6 +34,24 @@ static int cmp_recp(const void *pa, const void *pb)
     return memcmp(a->k->key, b->k->key, 32);
 }
 
+/* v[0, m) by key: insertion sort for the few keys of a typical tx. */
+static void sort_recp(rec **v, uint32_t m)
+{
+    uint32_t i, k;
+
+    if (m > 16) {
+        qsort(v, m, sizeof(*v), cmp_recp);
+        return;
+    }
+    for (i = 1; i < m; i++) {
+        rec *r = v[i];
+        for (k = i; k > 0 && px__bal_key_lt(r->k->key, v[k - 1]->k->key); k--) {
+            v[k] = v[k - 1];
+        }
+        v[k] = r;
+    }
+}
+
 /* *chg: whether tx j's write r changed the key's value. */
 static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
 {
@@ -77,6 +95,8 @@ static int record_range(pexec *X, px__buf *out, size_t lo, size_t hi,
     for (j = lo; j < hi && rc == PAREX_OK; j++) {
         const ptx *t = &X->t[j];
         uint32_t i, m = 0, nw = 0;
+        size_t size = 8;
+        uint8_t *p;
 
         if (cap < t->n_recs) {
             size_t nc = 2 * (size_t)t->n_recs + 16;
@@ -97,34 +117,46 @@ static int record_range(pexec *X, px__buf *out, size_t lo, size_t hi,
                 v[m++] = &t->recs[i];
             }
         }
-        if (m > 1) {
-            qsort(v, m, sizeof(*v), cmp_recp);
-        }
+        sort_recp(v, m);
         for (i = 0; i < m && rc == PAREX_OK; i++) {
             chg[i] = 0;
             if (v[i]->flags & R_WRITE) {
                 rc = rec_changed((uint32_t)j, v[i], snap, &chg[i]);
             }
             nw += chg[i];
+            size += !chg[i] ? 32
+                : (v[i]->flags & R_PRESENT) ? 37 + (size_t)v[i]->len
+                                            : 33;
         }
-        px__buf_u32(out, nw);
+        if (rc != PAREX_OK || (p = px__buf_append(out, size)) == NULL) {
+            break;
+        }
+        /* The entry in place: writes, then reads (docs/formats.md). */
+        px__st32(p, nw);
+        p += 4;
         for (i = 0; i < m; i++) {
-            uint8_t kind;
             if (!chg[i]) {
                 continue;
             }
-            px__buf_put(out, v[i]->k->key, 32);
-            kind = (v[i]->flags & R_PRESENT) != 0;
-            px__buf_put(out, &kind, 1);
-            if (kind) {
-                px__buf_u32(out, v[i]->len);
-                px__buf_put(out, v[i]->val, v[i]->len);
+            memcpy(p, v[i]->k->key, 32);
+            if (v[i]->flags & R_PRESENT) {
+                p[32] = 1;
+                px__st32(p + 33, v[i]->len);
+                if (v[i]->len > 0) {
+                    memcpy(p + 37, v[i]->val, v[i]->len);
+                }
+                p += 37 + (size_t)v[i]->len;
+            } else {
+                p[32] = 0;
+                p += 33;
             }
         }
-        px__buf_u32(out, m - nw);
+        px__st32(p, m - nw);
+        p += 4;
         for (i = 0; i < m; i++) {
             if (!chg[i]) {
-                px__buf_put(out, v[i]->k->key, 32);
+                memcpy(p, v[i]->k->key, 32);
+                p += 32;
             }
         }
     }
