@@ -625,11 +625,11 @@ static void next_header(env *v, parex_header *h)
 static uint8_t *encode_block(const parex_header *h, const txb *t, size_t n,
     size_t *len)
 {
-    parex_tx txs[MAX_R];
+    parex_tx *txs = calloc(n > 0 ? n : 1, sizeof(*txs));
     uint8_t *buf;
     size_t i;
 
-    assert_true(n <= MAX_R);
+    assert_non_null(txs);
     for (i = 0; i < n; i++) {
         txs[i] = t[i].tx;
     }
@@ -639,6 +639,7 @@ static uint8_t *encode_block(const parex_header *h, const txb *t, size_t n,
     buf = malloc(*len);
     assert_non_null(buf);
     assert_int_equal(parex_block_encode(buf, len, h, txs, n), PAREX_OK);
+    free(txs);
     return buf;
 }
 
@@ -2307,9 +2308,6 @@ static void *verify_thread(void *argp)
 static uint8_t *big_block(env *v, uint64_t nonce0, size_t bad, size_t *len)
 {
     static txb t[BIG_N];
-    parex_tx txs[BIG_N];
-    parex_header h;
-    uint8_t *buf;
     size_t i;
 
     for (i = 0; i < BIG_N; i++) {
@@ -2318,16 +2316,8 @@ static uint8_t *big_block(env *v, uint64_t nonce0, size_t bad, size_t *len)
         if (i == bad) {
             t[i].tx.sig[9] ^= 1;
         }
-        txs[i] = t[i].tx;
     }
-    next_header(v, &h);
-    *len = 0;
-    assert_int_equal(parex_block_encode(NULL, len, &h, txs, BIG_N),
-        PAREX_E_BUFFER);
-    buf = malloc(*len);
-    assert_non_null(buf);
-    assert_int_equal(parex_block_encode(buf, len, &h, txs, BIG_N), PAREX_OK);
-    return buf;
+    return next_block(v, t, BIG_N, len);
 }
 
 /* parex_block_prepare_start() leaves the signatures to whoever takes
