@@ -80,18 +80,18 @@ static int reference(const px__exec_env *env, px__result *res)
 /* Declared keys (and accounts) per tx above which a narrow block's batches
  * are counted by the reference on its own key map (engine/exec/seq.c,
  * count_batches: a lookup per key in the map its execution uses next)
- * instead of by the exact analysis beside it on another core. The
- * analysis' tables grow with the keys (key map, key entries, slots,
+ * instead of by the exact analysis beside it on another core. Zero: the
+ * reference always counts (as 43dfbdf's sequential fallback did). The
+ * overlap's analysis touches tables of its own (key map, entries, slots,
  * edges), and in a fresh engine every page of them is a first-touch page
- * fault, 5-7 us each on the session's VM: on the real Ethereum blocks
- * that fall back (4-6 keys a tx) the overlap took 16-29% more page faults
- * than the reference alone (13287210: 3,851 against 2,981, `perf stat -e
- * page-faults` of a replay), and it needs the second core for the whole
- * block (px__pool_run waits for it). The reference's own count costs it
- * instructions instead (+5.6% on 13287210, +13% on hot, callgrind), so
- * transfers (2 keys and the account, warm tables after the first block)
- * keep the overlap. */
-#define OVERLAP_MAX_KEYS_PER_TX 4
+ * fault, 5-10 us each on the session's VM; it also needs the second core
+ * for the whole block (px__pool_run waits for it) and slows the
+ * reference on the first one (shared cache). Measured on hot and p2p with
+ * 2 accounts (session 5 `exp` A/B, session 6 gate): the count inside the
+ * reference costs it a few percent of instructions, the overlap 15-30 %
+ * of wall time. The overlap stays for the BAL recorder, which cannot
+ * count. */
+#define OVERLAP_MAX_KEYS_PER_TX 0
 
 /* Whether a narrow block's batches are counted by the reference itself
  * (engine/exec/seq.c, count_batches); the BAL recorder cannot count. */
