@@ -284,6 +284,10 @@ typedef struct px__scratch {
     size_t order_bytes;
     px__keymap km;          /* conflict analysis: key -> kent */
     px__keymap seq_km;      /* sequential executor: key -> entry */
+    void *seq_ents;         /* sequential executor: its entries */
+    size_t seq_ents_bytes;
+    void *seq_log;          /* sequential executor: its undo log */
+    size_t seq_log_bytes;
     void *slots;
     size_t slots_bytes;
     void *est;              /* the whole-block width estimate's cells */

@@ -14,9 +14,10 @@
 #include "conflict.h"
 #include "engine_int.h"
 
+/* An entry of the overlay. Its key is the key map's slot of the same
+ * index (the map's slots are dense in insertion order), so the key is
+ * stored once and an entry is half a cache line. */
 typedef struct sent {
-    uint8_t key[32];        /* the change set walks the entries, not the
-                               map (whose index is sized for the block) */
     const uint8_t *val;     /* valid when loaded and present */
     uint32_t len;
     uint8_t loaded;         /* val/present mirror the current state */
@@ -25,6 +26,9 @@ typedef struct sent {
     uint32_t touch;         /* 1 + index of the last tx that touched it */
     px__conflict cf;        /* conflict analysis (count_batches) */
 } sent;
+
+/* Entries remembered per tx (see seq.recent). */
+#define PX__SEQ_RECENT 6
 
 typedef struct undo {
     uint32_t ent;
@@ -44,6 +48,12 @@ typedef struct seq {
     size_t n_log, cap_log, mark;
     uint32_t touch_gen;
     uint32_t touched;
+    /* The entries of the tx's first keys (the batch count's lookups, then
+     * its own accesses): a tx reads and writes the same few keys (the
+     * prelude's account get and put, a transfer's two accounts), and a
+     * compare of 32 bytes is a fraction of a hash and a probe. */
+    uint32_t recent[PX__SEQ_RECENT];
+    unsigned n_recent;
 } seq;
 
 /* Finds or inserts key; *idx is its entry. */
@@ -69,8 +79,8 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
         s->ents = ne;
         s->cap_ents = cap;
     }
+    PAREX_ASSERT(k == &s->km->slot[s->n_ents]);
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
-    memcpy(s->ents[s->n_ents].key, key, 32);
     px__conflict_init(&s->ents[s->n_ents].cf);
     k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
@@ -90,11 +100,34 @@ static int touch(seq *s, sent *e)
     return PAREX_OK;
 }
 
-/* find() plus the per-tx distinct-key count: every ctx access goes here. */
+/* Remembers entry idx as one of the tx's keys, while there is room. */
+static void remember(seq *s, size_t idx)
+{
+    if (s->n_recent < PX__SEQ_RECENT) {
+        s->recent[s->n_recent++] = (uint32_t)idx;
+    }
+}
+
+/* find() plus the per-tx distinct-key count: every ctx access goes here.
+ * The tx's remembered entries are looked at first; what they answer is
+ * what the map would (the same entry for the same key). */
 static int find_touch(seq *s, const uint8_t *key, size_t *idx)
 {
-    int rc = find(s, key, idx);
-    return rc != PAREX_OK ? rc : touch(s, &s->ents[*idx]);
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < s->n_recent; i++) {
+        if (px__keymap_eq(s->km->slot[s->recent[i]].key, key)) {
+            *idx = s->recent[i];
+            return touch(s, &s->ents[*idx]);
+        }
+    }
+    rc = find(s, key, idx);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    remember(s, *idx);
+    return touch(s, &s->ents[*idx]);
 }
 
 static int seq_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
@@ -219,6 +252,7 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
                 if (i < 32) {
                     seen[i] = idx;
                 }
+                remember(s, idx);
             }
             e = &s->ents[idx];
             if (pass == 0) {
@@ -247,7 +281,7 @@ static size_t count_keys(const px__block *blk)
 int px__exec_sequential(const px__exec_env *env, px__result *res)
 {
     seq s;
-    size_t j;
+    size_t j, nk;
     int rc = PAREX_OK;
     uint64_t t0 = px__now_ns(), nb = 0;
 
@@ -259,20 +293,38 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     s.arena = &res->arena;
     s.km = &env->scratch->seq_km;
     px__keymap_clear(s.km);
+    /* The entries and the undo log live in the scratch too: a fresh
+     * allocation per block is a first-touch page fault per 4 KiB. */
+    s.ents = env->scratch->seq_ents;
+    s.cap_ents = env->scratch->seq_ents_bytes / sizeof(sent);
+    s.log = env->scratch->seq_log;
+    s.cap_log = env->scratch->seq_log_bytes / sizeof(undo);
     /* Sized once for the block's declared keys and accounts (a bound of
      * the keys it touches unless it goes undeclared, when inserts still
      * grow the map): a map grown from its smallest size by doubling
      * rehashes every key about twice per block, and in a warm map this is
      * O(1). */
-    rc = px__keymap_reserve(s.km, count_keys(env->blk));
+    nk = count_keys(env->blk);
+    rc = px__keymap_reserve(s.km, nk);
     if (rc != 0) {
         rc = PAREX_E_NOMEM;
         goto out;
+    }
+    if (s.cap_ents < nk) {
+        /* Once, for the block's bound, rather than doubling copies. */
+        sent *ne = realloc(s.ents, nk * sizeof(*ne));
+        if (ne == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+        s.ents = ne;
+        s.cap_ents = nk;
     }
 
     for (j = 0; j < env->blk->n; j++) {
         px__outcome out;
         int32_t bt = (int32_t)j;
+        s.n_recent = 0;
         if (env->count_batches) {
             rc = tx_batch(&s, &env->blk->txs[j], &bt);
             if (rc != PAREX_OK) {
@@ -311,7 +363,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     for (j = 0; j < s.n_ents; j++) {
         const sent *e = &s.ents[j];
         if (e->dirty) {
-            rc = px__result_push(res, e->key, e->val, e->len, !e->present);
+            rc = px__result_push(res, s.km->slot[j].key, e->val, e->len,
+                !e->present);
             if (rc != PAREX_OK) {
                 goto out;
             }
@@ -332,7 +385,9 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
     res->batches = env->count_batches ? nb : env->blk->n;
 out:
     res->map_probes = s.km->probes;
-    free(s.ents);
-    free(s.log);
+    env->scratch->seq_ents = s.ents;
+    env->scratch->seq_ents_bytes = s.cap_ents * sizeof(sent);
+    env->scratch->seq_log = s.log;
+    env->scratch->seq_log_bytes = s.cap_log * sizeof(undo);
     return rc;
 }

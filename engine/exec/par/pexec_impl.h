@@ -161,6 +161,8 @@ void px__scratch_free(px__scratch *s)
     free(s->slots);
     free(s->est);
     free(s->apply);
+    free(s->seq_ents);
+    free(s->seq_log);
     px__keymap_free(&s->km);
     px__keymap_free(&s->seq_km);
     px__scratch_init(s);
