@@ -69,6 +69,16 @@ static uint64_t minor_faults(void)
     return (uint64_t)ru.ru_minflt;
 }
 
+/* The header of the block after head (the engine fills the roots). */
+static void next_header(parex_header *h, const parex_header *head,
+    const bench_work *w)
+{
+    memset(h, 0, sizeof(*h));
+    h->height = head->height + 1;
+    parex_header_hash(h->parent, head);
+    memcpy(h->fee_recipient, w->fee, 32);
+}
+
 /* cfg->warm: block 0 once on e, untimed, then aborted (nothing is
  * written), so that the measured blocks find the engine as a long-running
  * node does: its per-engine buffers grown and paged in, the store's pages
@@ -83,10 +93,7 @@ static void warm_up(parex_engine *e, const parex_header *head,
     size_t bl;
     int rc;
 
-    memset(&h, 0, sizeof(h));
-    h.height = head->height + 1;
-    parex_header_hash(h.parent, head);
-    memcpy(h.fee_recipient, w->fee, 32);
+    next_header(&h, head, w);
     if (cfg->blocks != NULL) {
         bp = cfg->blocks[0].p;
         bl = cfg->blocks[0].len;
@@ -179,10 +186,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         const uint8_t *bp;
         size_t bl;
 
-        memset(&h, 0, sizeof(h));
-        h.height = head.height + 1;
-        parex_header_hash(h.parent, &head);
-        memcpy(h.fee_recipient, w->fee, 32);
+        next_header(&h, &head, w);
         bp = NULL;
         bl = 0;
         if (pl == NULL && cfg->blocks != NULL) {
