@@ -123,9 +123,9 @@ err:
 
 void px__engine_drop_pending(parex_engine *e)
 {
-    px__result_release(&e->res);
-    free(e->receipts);
-    e->receipts = NULL;
+    /* The result's buffers and the receipts' array stay for the next
+     * block (no page faults in steady state); destroy frees them. */
+    px__result_reset(&e->res);
     e->n_receipts = 0;
     px__pending_block_release(&e->body);
     e->pending = 0;
@@ -153,7 +153,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     px__buf_free(&e->bal_out);
     free(e->prof);
     px__result_release(&e->res);
-    px__arena_finish(&e->res.arena);
+    free(e->receipts);
     free(e);
 }
 
@@ -209,7 +209,8 @@ static void start_block(parex_engine *e)
     for (i = 0; i < e->threads; i++) {
         px__arena_reset(&e->workers[i].arena);
     }
-    px__result_release(&e->res);
+    /* Kept, not freed: the result's buffers serve the next block. */
+    px__result_reset(&e->res);
 }
 
 /* Hands the block out (receipts, header) and leaves it pending, or

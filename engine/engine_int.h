@@ -68,7 +68,16 @@ typedef struct px__chunk px__chunk;
 typedef struct px__arena {
     px__chunk *head;
     size_t chunk_size;
+    /* Chunks kept by px__arena_reset() for the next blocks (up to
+     * PX__ARENA_KEEP bytes): a long-running engine then allocates, and
+     * page-faults in, nothing in steady state. */
+    px__chunk *spare;
+    size_t spare_bytes;
 } px__arena;
+
+/* Bytes of chunks an arena keeps across resets, beyond which the rest go
+ * back to malloc (a block far above the usual, its memory not held). */
+#define PX__ARENA_KEEP ((size_t)64 << 20)
 
 void px__arena_init(px__arena *a, size_t chunk_size);
 /** 16-byte aligned; NULL on allocation failure. */
@@ -76,7 +85,8 @@ void *px__arena_alloc(px__arena *a, size_t n);
 /** A copy of n bytes at p (a non-NULL 1-byte block when n is 0); NULL on
  *  allocation failure. */
 void *px__arena_copy(px__arena *a, const void *p, size_t n);
-/** Free everything but keep one chunk for reuse. */
+/** Empty the arena: its chunks are kept for reuse (up to PX__ARENA_KEEP
+ *  bytes, the high-water mark of recent blocks), the rest freed. */
 void px__arena_reset(px__arena *a);
 void px__arena_finish(px__arena *a);
 
@@ -205,6 +215,10 @@ typedef struct px__change {
 typedef struct px__result {
     px__change *changes;    /* sorted by key, unique; malloc'd */
     size_t n_changes, cap_changes;
+    /* px__result_sort()'s buffer, swapped with changes (both kept by
+     * px__result_reset()). */
+    px__change *sort_buf;
+    size_t sort_cap;
     uint64_t fee_total;
     uint64_t batches, reexecutions, escaped, fallback;
     uint64_t fallback_reason;   /* PAREX_FALLBACK_* */
@@ -220,6 +234,9 @@ typedef struct px__result {
 
 void px__result_init(px__result *r);
 void px__result_release(px__result *r);
+/** Empty r for the next block, keeping its buffers (the change arrays
+ *  and the arena's chunks, see px__arena_reset()). */
+void px__result_reset(px__result *r);
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
@@ -390,8 +407,8 @@ struct parex_engine {
     parex_header hdr;
     px__lthash lt;
     px__result res;
-    parex_receipt *receipts;
-    size_t n_receipts;
+    parex_receipt *receipts;  /* kept across blocks (cap_receipts) */
+    size_t n_receipts, cap_receipts;
     px__pending_block body;   /* the pending block's txs, for the store */
     /* block access lists (engine/bal/stage.c) */
     int bal_mode;           /* PX__BALM_OFF, _RECORD or _VALIDATE */

@@ -13,6 +13,8 @@ struct px__chunk {
 void px__arena_init(px__arena *a, size_t chunk_size)
 {
     a->head = NULL;
+    a->spare = NULL;
+    a->spare_bytes = 0;
     a->chunk_size = chunk_size ? chunk_size : (size_t)1 << 20;
 }
 
@@ -24,11 +26,24 @@ void *px__arena_alloc(px__arena *a, size_t n)
     n = (n + 15) & ~(size_t)15;
     if (c == NULL || c->size - c->used < n) {
         size_t size = n > a->chunk_size ? n : a->chunk_size;
-        c = malloc(sizeof(*c) + size);
-        if (c == NULL) {
-            return NULL;
+        px__chunk **sp = &a->spare;
+
+        /* A kept chunk that fits (its pages are already faulted in);
+         * the list is short (PX__ARENA_KEEP / chunk_size at most). */
+        while (*sp != NULL && (*sp)->size < n) {
+            sp = &(*sp)->next;
         }
-        c->size = size;
+        if (*sp != NULL) {
+            c = *sp;
+            *sp = c->next;
+            a->spare_bytes -= c->size;
+        } else {
+            c = malloc(sizeof(*c) + size);
+            if (c == NULL) {
+                return NULL;
+            }
+            c->size = size;
+        }
         c->used = 0;
         c->next = a->head;
         a->head = c;
@@ -51,33 +66,40 @@ void *px__arena_copy(px__arena *a, const void *p, size_t n)
 
 void px__arena_reset(px__arena *a)
 {
-    px__chunk *c = a->head, *keep = NULL;
+    px__chunk *c = a->head;
 
-    /* Keep the first chunk of the default size so steady-state blocks
-     * allocate nothing from malloc for small arenas. */
+    /* Every chunk goes to the spare list while it stays under the bound,
+     * so that the next block of the same size reuses the same pages. */
     while (c != NULL) {
         px__chunk *next = c->next;
-        if (keep == NULL && c->size == a->chunk_size) {
-            keep = c;
-            keep->used = 0;
-            keep->next = NULL;
+        if (a->spare_bytes + c->size <= PX__ARENA_KEEP) {
+            c->next = a->spare;
+            a->spare = c;
+            a->spare_bytes += c->size;
         } else {
             free(c);
         }
         c = next;
     }
-    a->head = keep;
+    a->head = NULL;
 }
 
-void px__arena_finish(px__arena *a)
+static void chunks_free(px__chunk *c)
 {
-    px__chunk *c = a->head;
     while (c != NULL) {
         px__chunk *next = c->next;
         free(c);
         c = next;
     }
+}
+
+void px__arena_finish(px__arena *a)
+{
+    chunks_free(a->head);
+    chunks_free(a->spare);
     a->head = NULL;
+    a->spare = NULL;
+    a->spare_bytes = 0;
 }
 
 void px__result_init(px__result *r)
@@ -90,8 +112,23 @@ void px__result_init(px__result *r)
 void px__result_release(px__result *r)
 {
     free(r->changes);
+    free(r->sort_buf);
     px__arena_finish(&r->arena);
     px__result_init(r);
+}
+
+void px__result_reset(px__result *r)
+{
+    px__result keep = *r;
+
+    px__arena_reset(&keep.arena);
+    memset(r, 0, sizeof(*r));
+    r->reject_tx = -1;
+    r->arena = keep.arena;
+    r->changes = keep.changes;
+    r->cap_changes = keep.cap_changes;
+    r->sort_buf = keep.sort_buf;
+    r->sort_cap = keep.sort_cap;
 }
 
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
@@ -198,11 +235,12 @@ void px__changes_sort(px__change *v, size_t n)
         memcpy(v, r.changes, n * sizeof(*v));
     }
     free(r.changes);
+    free(r.sort_buf);
 }
 
 static void result_sort(px__result *r)
 {
-    size_t n = r->n_changes, i, nb;
+    size_t n = r->n_changes, i, nb, cap;
     unsigned bits = 8;
     uint32_t *cnt = NULL;
     px__change *out = NULL;
@@ -216,7 +254,12 @@ static void result_sort(px__result *r)
     }
     nb = (size_t)1 << bits;
     cnt = calloc(nb + 1, sizeof(*cnt));
-    out = malloc(n * sizeof(*out));
+    if (r->sort_cap < n) {
+        free(r->sort_buf);
+        r->sort_buf = malloc(n * sizeof(*out));
+        r->sort_cap = r->sort_buf != NULL ? n : 0;
+    }
+    out = r->sort_buf;
     if (cnt == NULL || out == NULL) {
         qsort(r->changes, n, sizeof(*r->changes), cmp_change);
         goto out;
@@ -237,11 +280,12 @@ static void result_sort(px__result *r)
             sort_small(out + b, cnt[i] - b);
         }
     }
-    free(r->changes);
+    /* The two buffers swap: both stay with r for the next block. */
+    cap = r->sort_cap;
+    r->sort_buf = r->changes;
+    r->sort_cap = r->cap_changes;
     r->changes = out;
-    r->cap_changes = n;
-    out = NULL;
+    r->cap_changes = cap;
 out:
-    free(out);
     free(cnt);
 }

@@ -136,10 +136,17 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     if (!e->sequential && e->threads > 1) {
         px__pool_prewake(e->pool);
     }
-    e->receipts = calloc(blk->n > 0 ? blk->n : 1, sizeof(*e->receipts));
-    if (e->receipts == NULL) {
-        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    /* The engine's array, grown to the largest block so far. */
+    if (blk->n > e->cap_receipts || e->receipts == NULL) {
+        size_t cap = blk->n > 0 ? blk->n : 1;
+        parex_receipt *r = realloc(e->receipts, cap * sizeof(*r));
+        if (r == NULL) {
+            return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+        }
+        e->receipts = r;
+        e->cap_receipts = cap;
     }
+    memset(e->receipts, 0, blk->n * sizeof(*e->receipts));
     e->n_receipts = blk->n;
     env.blk = blk;
     env.progs = &e->progs;

@@ -59,6 +59,7 @@ typedef struct bench_opts {
     const char *plot;        /* PNG to draw, or NULL */
     const char *replot;      /* --json output to draw instead of measuring */
     int no_pipeline;         /* --no-pipeline: end-to-end runs unpipelined */
+    int cold;                /* --cold: no warm-up execution per engine */
     char replot_sync[16];
 } bench_opts;
 
@@ -200,6 +201,9 @@ typedef struct bench_result {
     double exec_speedup, e2e_speedup, ideal_speedup;
     double exec_speedup_min;     /* of the fastest runs: robust to noise
                                     that only ever adds time */
+    int warm;                    /* the engines were warmed up (cfg.warm) */
+    uint64_t seq_faults, par_faults; /* minor page faults of the execute
+                                    calls, the fewest over the reps */
     double tps_e2e, tps_exec, seq_tps_e2e;
     double verify_us, sig_bound_tps, sig_bound_ratio;
     /* End to end of the unpipelined parallel runs, interleaved with the
@@ -255,6 +259,9 @@ typedef struct bench_run {
     uint64_t e2e_ns;         /* end to end: the sum of the blocks' total_ns,
                                 or pipelined the wall time of the run's
                                 blocks (preparation overlaps execution) */
+    uint64_t faults;         /* the process' minor page faults during the
+                                run's execute calls (every thread's; the
+                                warm-up's not) */
     uint8_t root[32];
 } bench_run;
 
@@ -272,6 +279,11 @@ typedef struct bench_exec_cfg {
     unsigned flags;              /* execute flags besides COMMIT
                                     (PAREX_EXEC_RECORD_BAL,
                                     PAREX_EXEC_VERIFIED) */
+    /* Steady state: before the measured blocks, block 0 is executed once
+     * on the run's engine and aborted, untimed, so that the engine's
+     * buffers, the store's pages and the caches are warm as in a node
+     * that runs one engine for many blocks. 0: a cold engine. */
+    int warm;
     const node_buf *blocks;      /* the encoded blocks to run (one per
                                     block of the workload: sealed ones);
                                     NULL: encoded from the workload */

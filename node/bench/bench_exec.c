@@ -57,6 +57,65 @@ static void bench_encode(void *user, size_t i, node_buf *out)
     node_block_encode(out, &h, w->txs[i], w->ntx[i]);
 }
 
+/* The process' minor page faults so far, every thread's (RUSAGE_SELF);
+ * 0 if unknown. */
+static uint64_t minor_faults(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (uint64_t)ru.ru_minflt;
+}
+
+/* The header of the block after head (the engine fills the roots). */
+static void next_header(parex_header *h, const parex_header *head,
+    const bench_work *w)
+{
+    memset(h, 0, sizeof(*h));
+    h->height = head->height + 1;
+    parex_header_hash(h->parent, head);
+    memcpy(h->fee_recipient, w->fee, 32);
+}
+
+/* cfg->warm: block 0 once on e, untimed, then aborted (nothing is
+ * written), so that the measured blocks find the engine as a long-running
+ * node does: its per-engine buffers grown and paged in, the store's pages
+ * mapped, the programs' code in the caches. Both engines get the same. */
+static void warm_up(parex_engine *e, const parex_header *head,
+    const bench_work *w, const bench_exec_cfg *cfg, node_buf *block,
+    parex_receipt *rc_buf)
+{
+    parex_error_info ei;
+    parex_header h;
+    const uint8_t *bp;
+    size_t bl;
+    int rc;
+
+    next_header(&h, head, w);
+    if (cfg->blocks != NULL) {
+        bp = cfg->blocks[0].p;
+        bl = cfg->blocks[0].len;
+    } else {
+        block->len = 0;
+        node_block_encode(block, &h, w->txs[0], w->ntx[0]);
+        bp = block->p;
+        bl = block->len;
+    }
+    memset(&ei, 0, sizeof(ei));
+    rc = parex_engine_execute(e, NULL, w->ntx[0] == 0 ? NULL : rc_buf,
+        w->ntx[0], NULL, &ei, bp, bl, cfg->flags);
+    if (rc != PAREX_OK) {
+        node_die(NODE_EXIT_RUNTIME, "bench %s: warm-up block (%s): %s: %s "
+            "at tx %lld: %s", w->label,
+            cfg->sequential ? "sequential" : "parallel", parex_errname(rc),
+            parex_reject_name(ei.reject), (long long)ei.tx_index,
+            ei.message);
+    }
+    parex_engine_abort(e);
+}
+
 void px_bench_execute(bench_run *out, const bench_work *w,
     const bench_exec_cfg *cfg)
 {
@@ -75,6 +134,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
     size_t bal_cap = 0;
     parex_receipt *rc_buf = NULL;
     size_t b, i, cap = 0;
+    uint64_t f0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -107,6 +167,11 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         node_die(NODE_EXIT_RUNTIME, "bench %s: cannot register the "
             "--tx-work programs: %s", w->label, parex_strerror(rc));
     }
+    if (cfg->warm && w->nblocks > 0) {
+        cap = w->ntx[0];
+        rc_buf = node_realloc(rc_buf, (cap > 0 ? cap : 1) * sizeof(*rc_buf));
+        warm_up(e, &head, w, cfg, &block, rc_buf);
+    }
     t0 = node_now_ns();
     /* Given or recorded blocks are run as they are, unpipelined: a block
      * sealed with its BAL exists only once its parent has run. */
@@ -121,10 +186,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         const uint8_t *bp;
         size_t bl;
 
-        memset(&h, 0, sizeof(h));
-        h.height = head.height + 1;
-        parex_header_hash(h.parent, &head);
-        memcpy(h.fee_recipient, w->fee, 32);
+        next_header(&h, &head, w);
         bp = NULL;
         bl = 0;
         if (pl == NULL && cfg->blocks != NULL) {
@@ -143,6 +205,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
         memset(&st, 0, sizeof(st));
         st.size = sizeof(st);
         memset(&ei, 0, sizeof(ei));
+        f0 = minor_faults();
         if (pl != NULL) {
             parex_prepared *p = NULL;
             rc = node_pipe_take(pl, b, &p, &ei);
@@ -160,6 +223,7 @@ void px_bench_execute(bench_run *out, const bench_work *w,
                 w->ntx[b] == 0 ? NULL : rc_buf, w->ntx[b], &st, &ei, bp, bl,
                 PAREX_EXEC_COMMIT | cfg->flags);
         }
+        out->faults += minor_faults() - f0;
         if (rc != PAREX_OK) {
             node_die(NODE_EXIT_RUNTIME, "bench %s: block %zu (%s): %s: %s "
                 "at tx %lld: %s", w->label, b,

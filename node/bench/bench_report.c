@@ -94,6 +94,12 @@ static void print_json(const bench_opts *o, const bench_result *r)
     set_int(j, "threads", r->threads);
     json_object_set_new(j, "sync", json_string(o->sync_name));
     json_object_set_new(j, "pipeline", json_boolean(r->pipelined));
+    /* How the engines were measured (bench_exec_cfg.warm). */
+    json_object_set_new(j, "engine_state", json_string(r->warm
+        ? "warm: one untimed execution of block 0, aborted, per engine"
+        : "cold: a fresh engine per run"));
+    set_int(j, "seq_page_faults", r->seq_faults);
+    set_int(j, "par_page_faults", r->par_faults);
     set_int(j, "reps", r->reps);
     set_int(j, "seed", o->seed);
     set_int(j, "txs", r->txs);

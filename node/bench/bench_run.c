@@ -183,6 +183,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     cs.sequential = 1;
     cs.threads = threads;
     cs.sync = o->sync;
+    cs.warm = !o->cold;
     cp = cs;
     cp.sequential = 0;
     /* End to end with block pipelining: a pair of runs of its own, so
@@ -247,6 +248,12 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
         if (slot == reps) {
             continue;
         }
+        if (slot == 0 || rs.faults < r->seq_faults) {
+            r->seq_faults = rs.faults;
+        }
+        if (slot == 0 || rp.faults < r->par_faults) {
+            r->par_faults = rp.faults;
+        }
         v[0][slot] = exec_stage(&rs.s);
         v[1][slot] = exec_stage(&rp.s);
         v[2][slot] = ps.e2e_ns;
@@ -280,6 +287,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     for (k = 0; k < 6 + ST_N; k++) {
         free(v[k]);
     }
+    r->warm = cs.warm;
     r->txs = rp.s.txs;
     r->failed = rp.failed;
     r->batches = rp.s.batches;

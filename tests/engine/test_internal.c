@@ -185,6 +185,96 @@ static void check_keymap(uint32_t n, size_t shared)
     free(in);
 }
 
+/* px__arena_reset() keeps the chunks: a second block of the same size gets
+ * the same memory back (no malloc, no fresh pages), a bigger one only the
+ * difference; what exceeds PX__ARENA_KEEP is freed. */
+static void test_arena_reuses_its_chunks(void **state)
+{
+    px__arena a;
+    unsigned char *p[8], *q;
+    size_t i;
+
+    (void)state;
+    px__arena_init(&a, 4096);
+    for (i = 0; i < 8; i++) {
+        p[i] = px__arena_alloc(&a, 3000);  /* one chunk each */
+        assert_non_null(p[i]);
+        memset(p[i], (int)i, 3000);
+    }
+    px__arena_reset(&a);
+    assert_null(a.head);
+    assert_int_equal(a.spare_bytes, 8 * 4096);
+    for (i = 0; i < 8; i++) {
+        q = px__arena_alloc(&a, 3000);
+        /* Each comes from a kept chunk (one of the eight). */
+        assert_true(q == p[0] || q == p[1] || q == p[2] || q == p[3] ||
+            q == p[4] || q == p[5] || q == p[6] || q == p[7]);
+    }
+    assert_int_equal(a.spare_bytes, 0);
+    /* An oversized request takes a fresh chunk of its own size. */
+    q = px__arena_alloc(&a, 10000);
+    assert_non_null(q);
+    px__arena_reset(&a);
+    assert_int_equal(a.spare_bytes, 8 * 4096 + 10000);  /* 16-aligned */
+    /* It is found again for a request it fits, past the small ones. */
+    assert_ptr_equal(px__arena_alloc(&a, 9000), q);
+    px__arena_finish(&a);
+    assert_null(a.head);
+    assert_null(a.spare);
+
+    /* Beyond the bound, chunks go back to malloc. */
+    px__arena_init(&a, PX__ARENA_KEEP / 2);
+    for (i = 0; i < 3; i++) {
+        assert_non_null(px__arena_alloc(&a, PX__ARENA_KEEP / 2));
+    }
+    px__arena_reset(&a);
+    assert_int_equal(a.spare_bytes, PX__ARENA_KEEP);
+    px__arena_finish(&a);
+}
+
+/* px__result_reset() empties the result but keeps its buffers: the next
+ * block's pushes and sort reuse them and still sort exactly. */
+static void test_result_reset_keeps_buffers(void **state)
+{
+    px__result r;
+    uint8_t keys[2048 * 32];
+    px__change *c0, *s0;
+    size_t i, k, round;
+
+    (void)state;
+    px__result_init(&r);
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < 2048; i++) {
+            for (k = 0; k < 32; k++) {
+                keys[32 * i + k] = (uint8_t)((i * 131 + k * 7 + round) *
+                    2654435761u >> 13);
+            }
+            keys[32 * i + 31] = (uint8_t)i;   /* unique keys */
+            keys[32 * i + 30] = (uint8_t)(i >> 8);
+            assert_int_equal(px__result_push(&r, keys + 32 * i, NULL, 0, 1),
+                PAREX_OK);
+        }
+        px__result_sort(&r);    /* radix path: n >= 1024 */
+        assert_int_equal(r.n_changes, 2048);
+        for (i = 1; i < r.n_changes; i++) {
+            assert_true(memcmp(r.changes[i - 1].key, r.changes[i].key, 32)
+                < 0);
+        }
+        c0 = r.changes;
+        s0 = r.sort_buf;
+        assert_non_null(s0);
+        px__result_reset(&r);
+        assert_int_equal(r.n_changes, 0);
+        assert_int_equal(r.reject_tx, -1);
+        assert_ptr_equal(r.changes, c0);
+        assert_ptr_equal(r.sort_buf, s0);
+        assert_true(r.cap_changes >= 2048 && r.sort_cap >= 2048);
+    }
+    px__result_release(&r);
+    assert_null(r.changes);
+    assert_null(r.sort_buf);
+}
+
 static void test_keymap_insert_delete_reuse(void **state)
 {
     (void)state;
@@ -487,6 +577,8 @@ int main(void)
         cmocka_unit_test(test_sort_small_sets),
         cmocka_unit_test(test_sort_large_random_keys),
         cmocka_unit_test(test_sort_keys_sharing_their_top_bits),
+        cmocka_unit_test(test_arena_reuses_its_chunks),
+        cmocka_unit_test(test_result_reset_keeps_buffers),
         cmocka_unit_test(test_keymap_insert_delete_reuse),
         cmocka_unit_test(test_keymap_reserve_keeps_keys),
         cmocka_unit_test(test_keymap_generation_wraps),

@@ -11,7 +11,8 @@ jget=$2
 . "$(dirname "$0")/tap.sh"
 
 tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
-fields="workload name accounts block_size blocks zipf threads sync pipeline reps seed
+fields="workload name accounts block_size blocks zipf threads sync pipeline engine_state
+seq_page_faults par_page_faults reps seed
 txs failed_txs batches reexecutions fallback_blocks fallback sequential_block
 tx_work_us tx_work_hashes dag_bound speedup_over_bound dag_depth
 seq_exec_s par_exec_s
@@ -28,7 +29,7 @@ state_root roots_match"
 run "$parex" bench --help
 check "bench --help exits 0" "$rc" "$err"
 for word in --zipf --plot --rss-blocks --scaling --sync --progress \
-    --tx-work --bal --details --no-pipeline "signature bound" "makespan" "dependency graph" \
+    --tx-work --bal --details --no-pipeline --cold "signature bound" "makespan" "dependency graph" \
     "fallback" "exit status"; do
     printf '%s' "$out" | grep -q -- "$word"
     check "bench --help mentions '$word'" $? "$out"
@@ -40,6 +41,7 @@ run "$parex" bench $tiny --threads 2 --json --no-profile
 check "bench (pipelined) exits 0" "$rc" "$err"
 printf '%s\n' "$out" | "$jget" pipeline state_root failed_txs roots_match \
     >"$work/pipe-on" 2>&1
+printf '%s\n' "$out" | "$jget" engine_state >"$work/warm-state" 2>&1
 run "$parex" bench $tiny --threads 2 --json --no-profile --no-pipeline
 check "bench --no-pipeline exits 0" "$rc" "$err"
 printf '%s\n' "$out" | "$jget" pipeline state_root failed_txs roots_match \
@@ -51,6 +53,22 @@ check "bench JSON: pipeline true by default, false with --no-pipeline" $? \
     grep -q 'true$' "$work/pipe-on"
 check "bench: pipelined and unpipelined runs reach the same root" $? \
     "$(cat "$work/pipe-on" "$work/pipe-off")"
+
+# Steady state (the default) and --cold: the JSON names the method, both
+# reach the same root (the warm-up is aborted, nothing of it is written).
+run "$parex" bench $tiny --threads 2 --json --no-profile --cold
+check "bench --cold exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" engine_state state_root failed_txs \
+    >"$work/cold" 2>&1
+grep -q '^cold' "$work/cold" && grep -q '^warm' "$work/warm-state"
+check "bench JSON: engine_state warm by default, cold with --cold" $? \
+    "$(cat "$work/cold" "$work/warm-state")"
+printf '%s\n' "$out" | "$jget" state_root failed_txs >"$work/cold-root" 2>&1
+run "$parex" bench $tiny --threads 2 --json --no-profile
+printf '%s\n' "$out" | "$jget" state_root failed_txs >"$work/warm-root" 2>&1
+cmp -s "$work/cold-root" "$work/warm-root" && [ -s "$work/warm-root" ]
+check "bench: warm and cold runs reach the same root" $? \
+    "$(cat "$work/cold-root" "$work/warm-root")"
 
 # --json: one object per run with every field; --progress goes to stderr.
 run "$parex" bench $tiny --threads 1,2 --json --progress
