@@ -133,14 +133,6 @@ int px__stage_root(parex_engine *e, const px__block *blk,
         return px__fail(err, rc, 0, -1, "", "cannot read the stored state "
             "hash");
     }
-    if (e->bal_mode == PX__BALM_VALIDATE && e->bal_lt_ready) {
-        /* BAL mode: the workers computed the change from the BAL's final
-         * values while the txs ran; the block got here only if every tx
-         * matched its entry and the fee credit the BAL's, so the change
-         * set is exactly those values (docs/architecture.md). */
-        px__lthash_add(&e->lt, &e->bal_lt);
-        goto hashed;
-    }
     acc = calloc(e->threads, sizeof(*acc));
     if (acc == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
@@ -159,7 +151,6 @@ int px__stage_root(parex_engine *e, const px__block *blk,
         px__lthash_add(&e->lt, &acc[i]);
     }
     free(acc);
-hashed:
     px__lthash_root(e->hdr.state_root, &e->lt);
     rc = roots(e, blk);
     if (rc != PAREX_OK) {
