@@ -399,9 +399,14 @@ struct parex_engine {
     int bal_valid;          /* bal_out holds the last block's BAL */
     int bal_seal;           /* recorded on a block that carried none: the
                                store gets the block sealed with it */
-    uint64_t bal_ns;        /* px__bal_begin's decode and BAL root: part
-                               of the block's analysis_ns, not decode_ns */
-    int has_bal_root;       /* tx_root commits to bal_root */
+    uint64_t bal_ns;        /* px__bal_begin's decode of the BAL: part of
+                               the block's analysis_ns, not decode_ns */
+    int has_bal_root;       /* tx_root commits to bal_root, the hash of
+                               bal_hashed (bal_hashed_len bytes): taken by
+                               the root stage's job beside the state
+                               root's update, not serially before it */
+    const uint8_t *bal_hashed;
+    size_t bal_hashed_len;
     uint8_t bal_root[32];
     px__bal_verdict bal_v;
 };

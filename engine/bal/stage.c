@@ -40,8 +40,10 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
             }
             return PAREX_E_BLOCK;
         }
-        /* The tx root commits to the carried bytes, whatever the mode. */
-        parex_bal_root(e->bal_root, blk->bal, blk->bal_len);
+        /* The tx root commits to the carried bytes, whatever the mode
+         * (hashed by the root stage). */
+        e->bal_hashed = blk->bal;
+        e->bal_hashed_len = blk->bal_len;
         e->has_bal_root = 1;
         e->bal_mode = (flags & PAREX_EXEC_IGNORE_BAL) == 0
             ? PX__BALM_VALIDATE
@@ -178,7 +180,8 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
                 NULL);
         }
         if (e->bal_in == NULL) {
-            parex_bal_root(e->bal_root, e->bal_out.p, e->bal_out.len);
+            e->bal_hashed = e->bal_out.p;
+            e->bal_hashed_len = e->bal_out.len;
             e->has_bal_root = 1;
             e->bal_seal = 1;
         }

@@ -160,7 +160,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     if (px__bal_execute(e, &env, &rc)) {
         rc = px__exec_block(&env, &e->res);
     }
-    /* With a carried BAL, its decode and root (px__bal_begin) are the
+    /* With a carried BAL, its decode (px__bal_begin) and index are the
      * analysis BAL validation does in place of conflict analysis: the
      * execution stage times the same work on every side (bench). */
     st->analysis_ns = e->res.analysis_ns + e->bal_ns;
