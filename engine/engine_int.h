@@ -420,11 +420,14 @@ struct parex_engine {
     int bal_valid;          /* bal_out holds the last block's BAL */
     int bal_seal;           /* recorded on a block that carried none: the
                                store gets the block sealed with it */
-    px__lthash bal_lt;      /* validate: the state hash's change from the
-                               BAL's final values (computed beside the
-                               txs), used by the root stage when ready */
-    int bal_lt_ready;
-    int has_bal_root;       /* tx_root commits to bal_root */
+    uint64_t bal_ns;        /* px__bal_begin's decode of the BAL: part of
+                               the block's analysis_ns, not decode_ns */
+    int has_bal_root;       /* tx_root commits to bal_root, the hash of
+                               bal_hashed (bal_hashed_len bytes): taken by
+                               the root stage's job beside the state
+                               root's update, not serially before it */
+    const uint8_t *bal_hashed;
+    size_t bal_hashed_len;
     uint8_t bal_root[32];
     px__bal_verdict bal_v;
 };
@@ -438,7 +441,7 @@ const char *px__bal_kind_name(int kind);
  *  its writes and reads against its entry; the change set is the BAL's
  *  final values. A mismatch is res's reject (BAL_MISMATCH) with *v. */
 int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
-    px__result *res, px__bal_verdict *v, px__lthash *lt_delta);
+    px__result *res, px__bal_verdict *v);
 /** The reference loop in block order, recording the BAL (no fee credit
  *  yet) into out. Same result as px__exec_sequential. */
 int px__exec_bal_record(const px__exec_env *env, px__result *res,

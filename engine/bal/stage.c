@@ -10,13 +10,14 @@
 int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     parex_error_info *err)
 {
+    uint64_t t0 = px__now_ns();
     int rc;
 
+    e->bal_ns = 0;
     e->bal_flags = flags;
     e->bal_mode = PX__BALM_OFF;
     e->bal_valid = 0;
     e->bal_seal = 0;
-    e->bal_lt_ready = 0;
     e->has_bal_root = 0;
     e->bal_in = blk->bal;
     e->bal_in_len = blk->bal_len;
@@ -39,13 +40,16 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
             }
             return PAREX_E_BLOCK;
         }
-        /* The tx root commits to the carried bytes, whatever the mode. */
-        parex_bal_root(e->bal_root, blk->bal, blk->bal_len);
+        /* The tx root commits to the carried bytes, whatever the mode
+         * (hashed by the root stage). */
+        e->bal_hashed = blk->bal;
+        e->bal_hashed_len = blk->bal_len;
         e->has_bal_root = 1;
         e->bal_mode = (flags & PAREX_EXEC_IGNORE_BAL) == 0
             ? PX__BALM_VALIDATE
             : (flags & PAREX_EXEC_RECORD_BAL) != 0 ? PX__BALM_RECORD
                                                    : PX__BALM_OFF;
+        e->bal_ns = px__now_ns() - t0;
     } else if (flags & PAREX_EXEC_RECORD_BAL) {
         e->bal_mode = PX__BALM_RECORD;
     }
@@ -58,9 +62,7 @@ int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
 
     switch (e->bal_mode) {
     case PX__BALM_VALIDATE:
-        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v,
-            &e->bal_lt);
-        e->bal_lt_ready = *rc == PAREX_OK;
+        *rc = px__exec_bal_validate(env, &e->bal, &e->res, &e->bal_v);
         return 0;
     case PX__BALM_RECORD:
         /* On the executor the block would run on without recording: the
@@ -178,7 +180,8 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
                 NULL);
         }
         if (e->bal_in == NULL) {
-            parex_bal_root(e->bal_root, e->bal_out.p, e->bal_out.len);
+            e->bal_hashed = e->bal_out.p;
+            e->bal_hashed_len = e->bal_out.len;
             e->has_bal_root = 1;
             e->bal_seal = 1;
         }

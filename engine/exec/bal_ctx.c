@@ -249,12 +249,9 @@ void px__balx_free(balx *x, unsigned n)
             free(x->part[i].k);
             free(x->part[i].wl);
             free(x->part[i].chg);
-            free(x->part[i].fin);
         }
     }
     free(x->part);
-    free(x->fin);
-    free(x->acc);
     free(x->res);
     free(x->ove);
     px__keymap_free(&x->ov);

@@ -32,14 +32,6 @@ typedef struct wlw {
     uint32_t w;             /* the write: bal->w[w] */
 } wlw;
 
-/* A key's value after the block as the BAL gives it: its last write, or
- * the fee entry for the fee recipient. */
-typedef struct bal_fin {
-    const uint8_t *key, *val;
-    uint32_t len;
-    uint8_t del;
-} bal_fin;
-
 typedef struct wpart {
     uint64_t *slot;         /* mask + 1 slots: 0 empty, else the hash's
                                high half << 32 | key index + 1 */
@@ -51,9 +43,6 @@ typedef struct wpart {
     px__change *chg;        /* the state after the block: each key's last
                                write (copies in the worker's arena), sorted
                                by key; nk entries */
-    bal_fin *fin;           /* final values for the root (fee included);
-                               nfin entries */
-    size_t nfin;
     int rc;
 } wpart;
 
@@ -100,12 +89,6 @@ struct balx {
     size_t n_ove, cap_ove;
     tres *res;
     tctx *ctx;              /* one per worker */
-    /* validate: the state root's change from the BAL's final values,
-     * computed by the workers beside the txs (exec/bal_validate.c) */
-    bal_fin *fin;           /* each written key's final value */
-    size_t n_fin, root_items;
-    px__lthash *acc;        /* one per worker */
-    atomic_int root_err;
 };
 
 /** The part of x->part holding key: its first 16 bits scaled to n_part,

@@ -73,18 +73,15 @@ static void wkey_insert(wpart *pt, const uint8_t *key, uint64_t h,
     }
 }
 
-/* Part p of the index: its keys' writes grouped by key in tx order, the
- * state after the block (copies in arena, sorted) and the root's final
- * values. On the worker that takes it; reads only the BAL. */
+/* Part p of the index: its keys' writes grouped by key in tx order and
+ * the state after the block (copies in arena, sorted). On the worker that
+ * takes it; reads only the BAL. */
 static int build_part(balx *x, unsigned p, px__arena *arena)
 {
     const px__bal *bal = x->bal;
     wpart *pt = &x->part[p];
     pw *tmp = NULL;
     size_t n = 0, cap = 0, j, e, first;
-    int fee_here = bal->has_fee &&
-        px__bal_part_of(bal->fee_key, x->n_part) == p;
-    const wkey *fk = NULL;
     int rc = PAREX_E_NOMEM;
 
     for (j = 0; j < bal->n; j++) {
@@ -114,9 +111,8 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
     pt->k = malloc((n > 0 ? n : 1) * sizeof(*pt->k));
     pt->wl = malloc((n > 0 ? n : 1) * sizeof(*pt->wl));
     pt->chg = malloc((n > 0 ? n : 1) * sizeof(*pt->chg));
-    pt->fin = malloc((n + 1) * sizeof(*pt->fin));
     if (pt->slot == NULL || pt->k == NULL || pt->wl == NULL ||
-        pt->chg == NULL || pt->fin == NULL) {
+        pt->chg == NULL) {
         goto out;
     }
     /* Keys in order of first write; then each key's writes placed in tx
@@ -138,15 +134,10 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         pt->wl[k->first + k->n++].w = tmp[e].w;
     }
     pt->nwl = n;
-    if (fee_here) {
-        fk = px__bal_wkey_find(pt, bal->fee_key,
-            px__keymap_hash(bal->fee_key, x->s0, x->s1));
-    }
     for (e = 0; e < pt->nk; e++) {
         const wkey *k = &pt->k[e];
         const px__bal_w *w = &bal->w[pt->wl[k->first + k->n - 1].w];
         px__change *c = &pt->chg[e];
-        bal_fin *f = &pt->fin[e];
         c->key = px__arena_copy(arena, w->key, 32);
         c->val = w->del ? NULL : px__arena_copy(arena, w->val, w->len);
         c->len = w->del ? 0 : w->len;
@@ -154,23 +145,6 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         if (c->key == NULL || (!w->del && c->val == NULL)) {
             goto out;
         }
-        f->key = w->key;
-        f->val = w->val;
-        f->len = w->len;
-        f->del = w->del;
-        if (k == fk) {
-            f->val = bal->fee_val;
-            f->len = bal->fee_len;
-            f->del = 0;
-        }
-    }
-    pt->nfin = pt->nk;
-    if (fee_here && fk == NULL) {
-        bal_fin *f = &pt->fin[pt->nfin++];
-        f->key = bal->fee_key;
-        f->val = bal->fee_val;
-        f->len = bal->fee_len;
-        f->del = 0;
     }
     px__changes_sort(pt->chg, pt->nk);
     rc = PAREX_OK;
@@ -260,48 +234,11 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
     }
 }
 
-/* Final values per root item. */
-#define ROOT_CHUNK 64
-
-/* The state root's change for finals [b, e): each key's stored value out,
- * its final value in (root.c's rule; unchanged keys cancel). */
-static void root_chunk(balx *x, unsigned w, size_t b, size_t e)
-{
-    px__snap *snap = x->env->workers[w].snap;
-    size_t i;
-
-    for (i = b; i < e; i++) {
-        const bal_fin *f = &x->fin[i];
-        const uint8_t *old;
-        size_t len;
-        int rc = px__snap_get(snap, PX_DB_STATE, &old, &len, f->key, 32);
-        if (rc == PAREX_OK) {
-            if (!f->del && len == f->len &&
-                (len == 0 || memcmp(old, f->val, len) == 0)) {
-                continue;
-            }
-            if (px__lthash_mix(&x->acc[w], f->key, old, len, -1) != 0) {
-                rc = PAREX_E_NOMEM;
-            }
-        }
-        if ((rc == PAREX_OK || rc == PAREX_E_NOTFOUND) && !f->del) {
-            rc = px__lthash_mix(&x->acc[w], f->key, f->val, f->len, 1) == 0
-                ? PAREX_OK
-                : PAREX_E_NOMEM;
-        }
-        if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&x->root_err, &zero, rc);
-        }
-    }
-}
-
 /* Txs per item of the validation job: fewer claims of the pool's shared
  * counter, and neighbouring results written by one worker. */
 #define TX_CHUNK 8
 
-/* Items [0, root_items) are chunks of the root's change, taken first;
- * item root_items + i is txs [TX_CHUNK * i, TX_CHUNK * (i + 1)). */
+/* Item i is txs [TX_CHUNK * i, TX_CHUNK * (i + 1)). */
 static void validate_job(void *arg, unsigned w, size_t b, size_t e)
 {
     balx *x = arg;
@@ -312,13 +249,7 @@ static void validate_job(void *arg, unsigned w, size_t b, size_t e)
     t->arena = &x->env->workers[w].arena;
     for (it = b; it < e; it++) {
         size_t j, lo, hi;
-        if (it < x->root_items) {
-            lo = it * ROOT_CHUNK;
-            hi = lo + ROOT_CHUNK;
-            root_chunk(x, w, lo, hi < x->n_fin ? hi : x->n_fin);
-            continue;
-        }
-        lo = (it - x->root_items) * TX_CHUNK;
+        lo = it * TX_CHUNK;
         hi = lo + TX_CHUNK < n ? lo + TX_CHUNK : n;
         for (j = lo; j < hi; j++) {
             tres *r = &x->res[j];
@@ -337,11 +268,11 @@ static void validate_job(void *arg, unsigned w, size_t b, size_t e)
 }
 
 /* The index of the BAL's writes (x->part), built by the workers, one part
- * each; then the root's final values of every part in one array. */
+ * each. */
 static int build_index(balx *x)
 {
     const px__bal *bal = x->bal;
-    size_t j, p, n_fin = 0;
+    size_t j, p;
 
     for (j = 0; j < bal->n; j++) {
         x->n_wr += bal->tx[j].nw;
@@ -360,25 +291,12 @@ static int build_index(balx *x)
         if (x->part[p].rc != PAREX_OK) {
             return x->part[p].rc;
         }
-        n_fin += x->part[p].nfin;
     }
-    x->fin = malloc((n_fin > 0 ? n_fin : 1) * sizeof(*x->fin));
-    if (x->fin == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    for (p = 0; p < x->n_part; p++) {
-        if (x->part[p].nfin > 0) {
-            memcpy(x->fin + x->n_fin, x->part[p].fin,
-                x->part[p].nfin * sizeof(*x->fin));
-        }
-        x->n_fin += x->part[p].nfin;
-    }
-    x->root_items = (x->n_fin + ROOT_CHUNK - 1) / ROOT_CHUNK;
     return PAREX_OK;
 }
 
 int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
-    px__result *res, px__bal_verdict *v, px__lthash *lt_delta)
+    px__result *res, px__bal_verdict *v)
 {
     balx x;
     size_t j, i, p, n = env->blk->n;
@@ -392,13 +310,10 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     x.env = env;
     x.bal = bal;
     x.res = calloc(n > 0 ? n : 1, sizeof(*x.res));
-    x.acc = calloc(env->threads, sizeof(*x.acc));
-    rc = x.res == NULL || x.acc == NULL ? PAREX_E_NOMEM
-                                        : px__bal_ctxs_init(&x, env->threads);
+    rc = x.res == NULL ? PAREX_E_NOMEM : px__bal_ctxs_init(&x, env->threads);
     if (rc != PAREX_OK) {
         goto out;
     }
-    atomic_init(&x.root_err, 0);
     rc = build_index(&x);
     if (rc != PAREX_OK) {
         goto out;
@@ -406,18 +321,11 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     x.n_txi = (n + TX_CHUNK - 1) / TX_CHUNK;
     res->analysis_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    /* Every tx at once: nothing a tx reads depends on another's run; the
-     * state root's change from the BAL's final values beside them. */
-    px__pool_run(env->pool, validate_job, &x, x.root_items + x.n_txi, 1);
+    /* Every tx at once: nothing a tx reads depends on another's run. The
+     * state root is the root stage's, over the change set as for every
+     * executor (the BAL's final values once the block matched). */
+    px__pool_run(env->pool, validate_job, &x, x.n_txi, 1);
     res->exec_ns = px__now_ns() - t0;
-    rc = atomic_load(&x.root_err);
-    if (rc != PAREX_OK) {
-        goto out;
-    }
-    px__lthash_zero(lt_delta);
-    for (i = 0; i < env->threads; i++) {
-        px__lthash_add(lt_delta, &x.acc[i]);
-    }
     t0 = px__now_ns();
     /* In block order: the lowest tx that fails or mismatches decides. */
     for (j = 0; j < n; j++) {

@@ -1,7 +1,10 @@
 /* Stage 3 of a block: its roots. The state root is the LtHash of the
  * stored state updated by the change set (old values out, new ones in,
  * parallel over the changes); the tx root and the receipts root hash the
- * block's tx ids and receipts. A header that claims a root must claim the
+ * block's tx ids and receipts, the tx root with the BAL's root when the
+ * block has one (hashed by the first item of the parallel job: one
+ * SHA-256 pass over the whole BAL, beside the LtHash work rather than
+ * serially before it). A header that claims a root must claim the
  * computed one. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,8 @@
 
 typedef struct root_job {
     const px__result *res;
+    parex_engine *e;    /* item 0 hashes e's BAL when first > 0 */
+    size_t first;       /* items before the first change: 0 or 1 */
     px__worker *workers;
     px__lthash *acc;    /* one accumulator per worker */
     atomic_int err;
@@ -21,10 +26,17 @@ static void run_root(void *arg, unsigned w, size_t b, size_t e)
     size_t i;
 
     for (i = b; i < e; i++) {
-        const px__change *c = &rj->res->changes[i];
+        const px__change *c;
         const uint8_t *old;
         size_t len;
-        int rc = px__snap_get(rj->workers[w].snap, PX_DB_STATE, &old, &len,
+        int rc;
+        if (i < rj->first) {
+            parex_bal_root(rj->e->bal_root, rj->e->bal_hashed,
+                rj->e->bal_hashed_len);
+            continue;
+        }
+        c = &rj->res->changes[i - rj->first];
+        rc = px__snap_get(rj->workers[w].snap, PX_DB_STATE, &old, &len,
             c->key, 32);
         if (rc == PAREX_OK) {
             if (!c->del && len == c->len &&
@@ -133,23 +145,17 @@ int px__stage_root(parex_engine *e, const px__block *blk,
         return px__fail(err, rc, 0, -1, "", "cannot read the stored state "
             "hash");
     }
-    if (e->bal_mode == PX__BALM_VALIDATE && e->bal_lt_ready) {
-        /* BAL mode: the workers computed the change from the BAL's final
-         * values while the txs ran; the block got here only if every tx
-         * matched its entry and the fee credit the BAL's, so the change
-         * set is exactly those values (docs/architecture.md). */
-        px__lthash_add(&e->lt, &e->bal_lt);
-        goto hashed;
-    }
     acc = calloc(e->threads, sizeof(*acc));
     if (acc == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
     rj.res = &e->res;
+    rj.e = e;
+    rj.first = e->has_bal_root ? 1 : 0;
     rj.workers = e->workers;
     rj.acc = acc;
     atomic_init(&rj.err, 0);
-    px__pool_run(e->pool, run_root, &rj, e->res.n_changes, 64);
+    px__pool_run(e->pool, run_root, &rj, rj.first + e->res.n_changes, 64);
     rc = atomic_load(&rj.err);
     if (rc != PAREX_OK) {
         free(acc);
@@ -159,7 +165,6 @@ int px__stage_root(parex_engine *e, const px__block *blk,
         px__lthash_add(&e->lt, &acc[i]);
     }
     free(acc);
-hashed:
     px__lthash_root(e->hdr.state_root, &e->lt);
     rc = roots(e, blk);
     if (rc != PAREX_OK) {

@@ -544,7 +544,12 @@ typedef struct parex_block_stats {
     uint64_t txs, batches, reexecutions, escaped;
     uint64_t fallback;       /**< 1: ran sequentially (see min_batch_width) */
     uint64_t decode_ns, verify_ns, analysis_ns, exec_ns, validate_ns,
-        apply_ns, root_ns, commit_ns, total_ns;
+        apply_ns, root_ns, commit_ns, total_ns; /**< analysis_ns: conflict
+                                  analysis; for a block that carries a BAL
+                                  also decoding and indexing it (so
+                                  decode_ns is the block's alone); root_ns
+                                  includes hashing the BAL for the tx
+                                  root */
     uint64_t map_probes;     /**< hash-map slots inspected by conflict
                                   analysis and first executions'
                                   undeclared keys (parallel executor) or

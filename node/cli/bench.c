@@ -137,7 +137,11 @@ void node_help_bench(FILE *f)
 "bytes per tx (trailer included) and the end-to-end production time with\n"
 "recording on / off; a table per chain (a trace's directory, else the\n"
 "workload) of bytes per tx and that ratio. All four runs must reach the\n"
-"same state root. Combines with --tx-work.\n"
+"same state root. Combines with --tx-work. Both sides' execution stage\n"
+"times the same work: BAL validation's analysis is decoding the BAL and\n"
+"indexing its writes (in place of conflict analysis); on both sides the\n"
+"state root's update is the root stage's, outside the span, as is hashing\n"
+"the BAL into the tx root (beside the state root's update).\n"
 "\n", f);
     fputs(
 "options:\n"
