@@ -570,44 +570,49 @@ static void lift_clear(node_etcd *e)
     e->nlift = 0;
 }
 
-/* Before the JSON parse of a reply (body, n bytes, edited in place): decode
- * each string of >= LIFT_MIN base64 characters (a block's bytes in a
- * range reply) into e->lift and put "\u0000<index>" and blanks in its
- * place, so jansson scans a few bytes, not the whole block twice (its
- * string scan and copy cost about 10% of a follower's CPU per block).
- * get_bytes takes the decoded bytes. A string that does not decode (bad
- * padding) is left for jansson and b64_decode to judge. Only string
- * contents change, into a string and whitespace: the JSON stays valid
- * and means the same but for the lifted values. 0, or -2 (no memory). */
-static int lift_reply(node_etcd *e, char *body, size_t n)
+/* Before the JSON parse of a reply (body, *n bytes, rewritten in place and
+ * shortened): decode each string of >= LIFT_MIN base64 characters (a
+ * block's bytes in a range reply) into e->lift and put "\u0000<index>" in
+ * its place, so jansson scans a few bytes, not the whole block (its string
+ * scan and copies cost about 10% of a follower's CPU per block).
+ * get_bytes takes the decoded bytes. A string that does not decode (not
+ * base64, bad padding) is left for jansson and b64_decode to judge. Only
+ * string contents change, into another string: the JSON stays valid and
+ * means the same but for the lifted values. 0, or -2 (no memory). */
+static int lift_reply(node_etcd *e, char *body, size_t *n)
 {
-    size_t i = 0, j, k, w;
-    bool all;
+    size_t i = 0, j, w = 0, len, t;
     uint8_t *p;
-    size_t len;
     char tag[24];
+    int rc;
 
     lift_clear(e);
-    while (i < n) {
-        const char *q = memchr(body + i, '"', n - i);
+    while (i < *n) {
+        const char *q = memchr(body + i, '"', *n - i);
         if (q == NULL) {
             break;
         }
-        i = (size_t)(q - body) + 1;
-        all = true;
-        for (j = i; j < n && body[j] != '"'; j++) {
-            if (body[j] == '\\') {
-                all = false;
-                j++;
-            } else if (all && b64_val(body[j]) < 0 && body[j] != '=') {
-                all = false;
-            }
-        }
-        if (j >= n) {
+        j = (size_t)(q - body) + 1;      /* the string's first byte */
+        memmove(body + w, body + i, j - i);
+        w += j - i;
+        i = j;
+        q = memchr(body + i, '"', *n - i);
+        if (q == NULL) {
             break;
         }
-        if (all && j - i >= LIFT_MIN) {
-            int rc = b64_decode(&p, &len, body + i, j - i);
+        j = (size_t)(q - body);          /* its closing quote, if no escape */
+        if (memchr(body + i, '\\', j - i) != NULL) {
+            /* Escapes: not base64; find the real end, copy it as it is. */
+            for (j = i; j < *n && body[j] != '"'; j++) {
+                if (body[j] == '\\') {
+                    j++;
+                }
+            }
+            if (j >= *n) {
+                break;
+            }
+        } else if (j - i >= LIFT_MIN) {
+            rc = b64_decode(&p, &len, body + i, j - i);
             if (rc == -2) {
                 return -2;
             }
@@ -624,17 +629,24 @@ static int lift_reply(node_etcd *e, char *body, size_t n)
                 }
                 e->lift[e->nlift].p = p;
                 e->lift[e->nlift].len = len;
-                w = (size_t)snprintf(tag, sizeof tag, "\\u0000%zu\"",
+                t = (size_t)snprintf(tag, sizeof tag, "\\u0000%zu",
                                      e->nlift);
                 e->nlift++;
-                memcpy(body + i, tag, w);
-                for (k = i + w; k <= j; k++) {
-                    body[k] = ' ';
-                }
+                memcpy(body + w, tag, t);   /* t < LIFT_MIN <= j - i */
+                w += t;
+                body[w++] = '"';
+                i = j + 1;
+                continue;
             }
         }
+        memmove(body + w, body + i, j + 1 - i);   /* with its quote */
+        w += j + 1 - i;
         i = j + 1;
     }
+    memmove(body + w, body + i, *n - i);
+    w += *n - i;
+    body[w] = '\0';
+    *n = w;
     return 0;
 }
 
@@ -718,7 +730,7 @@ static int call(node_etcd *e, const char *op, const char *path, json_t *req,
                 continue;
             }
             if (e->body != NULL &&
-                lift_reply(e, e->body, e->body_len) != 0) {
+                lift_reply(e, e->body, &e->body_len) != 0) {
                 rc = seterr(e, NODE_ETCD_E_NOMEM, "etcd %s: out of memory",
                             op);
                 goto out;
