@@ -390,6 +390,105 @@ static void test_range_reply_parsing(void **state)
     fake_stop(&f);
 }
 
+/* Base64 in standard alphabet (the test's own encoder, to build replies). */
+static void b64(char *out, const uint8_t *p, size_t n)
+{
+    static const char t[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        *out++ = t[p[i] >> 2];
+        *out++ = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
+        *out++ = t[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+        *out++ = t[p[i + 2] & 63];
+    }
+    if (n - i == 1) {
+        *out++ = t[p[i] >> 2];
+        *out++ = t[(p[i] & 3) << 4];
+        *out++ = '=';
+        *out++ = '=';
+    } else if (n - i == 2) {
+        *out++ = t[p[i] >> 2];
+        *out++ = t[(p[i] & 3) << 4 | p[i + 1] >> 4];
+        *out++ = t[(p[i + 1] & 15) << 2];
+        *out++ = '=';
+    }
+    *out = '\0';
+}
+
+/* Long values (blocks) are decoded before the JSON parse: the bytes must
+ * be exactly the value's, each kv its own, padding included; a long value
+ * that is not valid base64 and a forged placeholder are protocol errors. */
+static void test_range_long_values(void **state)
+{
+    enum { N1 = 3001, N2 = 4000 };
+    static uint8_t v1[N1], v2[N2];
+    static char s1[N1 / 3 * 4 + 8], s2[N2 / 3 * 4 + 8];
+    static char reply[2 * (N2 / 3 * 4 + 8) + 512];
+    fake f;
+    char err[NODE_ETCD_ERR_LEN], u[64];
+    node_etcd *e;
+    node_etcd_kvs r;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N1; i++) {
+        v1[i] = (uint8_t)(i * 7 + 1);
+    }
+    for (i = 0; i < N2; i++) {
+        v2[i] = (uint8_t)(i * 13 + 5);
+    }
+    b64(s1, v1, N1);
+    b64(s2, v2, N2);
+    snprintf(reply, sizeof reply,
+             "{\"header\":{\"revision\":\"9\"},\"kvs\":["
+             "{\"key\":\"YQ==\",\"value\":\"%s\",\"create_revision\":\"3\"},"
+             "{\"key\":\"Yg==\",\"value\":\"%s\",\"create_revision\":\"4\"}"
+             "],\"count\":\"2\"}", s1, s2);
+    fake_start(&f, 200, reply, false);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    assert_int_equal(node_etcd_range(e, "a", 1, "c", 1, NULL, &r),
+                     NODE_ETCD_OK);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.kv[0].key_len, 1);
+    assert_memory_equal(r.kv[0].key, "a", 1);
+    assert_int_equal(r.kv[0].value_len, N1);
+    assert_memory_equal(r.kv[0].value, v1, N1);
+    assert_int_equal(r.kv[0].create_revision, 3);
+    assert_int_equal(r.kv[1].value_len, N2);
+    assert_memory_equal(r.kv[1].value, v2, N2);
+    assert_int_equal(r.kv[1].create_revision, 4);
+    assert_int_equal(r.count, 2);
+    node_etcd_kvs_release(&r);
+    node_etcd_destroy(e);
+    fake_stop(&f);
+
+    /* Padding in the middle of a long value. */
+    s1[100] = '=';
+    snprintf(reply, sizeof reply, "{\"kvs\":[{\"key\":\"YQ==\","
+             "\"value\":\"%s\"}]}", s1);
+    fake_start(&f, 200, reply, false);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    assert_int_equal(node_etcd_range(e, "a", 1, NULL, 0, NULL, &r),
+                     NODE_ETCD_E_PROTOCOL);
+    assert_int_equal(r.n, 0);
+    node_etcd_destroy(e);
+    fake_stop(&f);
+
+    /* A reply that spells a placeholder itself is not trusted. */
+    fake_start(&f, 200, "{\"kvs\":[{\"key\":\"YQ==\",\"value\":\"\\u00000\"}]}",
+               false);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    assert_int_equal(node_etcd_range(e, "a", 1, NULL, 0, NULL, &r),
+                     NODE_ETCD_E_PROTOCOL);
+    node_etcd_destroy(e);
+    fake_stop(&f);
+}
+
 static void test_txn_request_and_branches(void **state)
 {
     fake f;
@@ -567,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_failover_past_a_frozen_member),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_range_reply_parsing),
+        cmocka_unit_test(test_range_long_values),
         cmocka_unit_test(test_txn_request_and_branches),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_prefix_end),
