@@ -1047,7 +1047,8 @@ static json_t *ops_json(const node_etcd_op *ops, size_t n)
         case NODE_ETCD_OP_RANGE: {
             node_etcd_range_opts ro = { .limit = o->limit,
                                         .descending = o->descending,
-                                        .keys_only = o->keys_only };
+                                        .keys_only = o->keys_only,
+                                        .count_only = o->count_only };
             inner = range_req(o->key, o->key_len, o->range_end,
                               o->range_end_len, &ro);
             name = "request_range";
@@ -1152,22 +1153,30 @@ int node_etcd_txn(node_etcd *e, const node_etcd_cmp *cmp, size_t ncmp,
                     ntaken);
         goto out;
     }
-    for (i = 0; i < ntaken && ranges != NULL; i++) {
-        size_t before = ranges->n;
-        if (op_first != NULL) {
+    for (i = 0; i < ntaken; i++) {
+        size_t before = ranges != NULL ? ranges->n : 0;
+        if (op_first != NULL && ranges != NULL) {
             op_first[i] = before;
         }
         if (taken[i].type == NODE_ETCD_OP_RANGE) {
             const json_t *rr = json_object_get(json_array_get(resps, i),
                                                "response_range");
-            if (rr != NULL) {
+            if (rr != NULL && ranges != NULL) {
                 rc = parse_kvs(e, "txn", rr, ranges);
                 if (rc != NODE_ETCD_OK) {
                     goto out;
                 }
             }
+            /* proto3 omits a zero count: absent reads as 0. */
+            if (taken[i].count != NULL &&
+                json_i64(rr, "count", taken[i].count) != 0) {
+                rc = seterr(e, NODE_ETCD_E_PROTOCOL,
+                            "etcd txn: malformed count from %s",
+                            e->ep[e->cur]);
+                goto out;
+            }
         }
-        if (op_n != NULL) {
+        if (op_n != NULL && ranges != NULL) {
             op_n[i] = ranges->n - before;
         }
     }

@@ -174,8 +174,14 @@ enum node_etcd_op_type { NODE_ETCD_OP_PUT, NODE_ETCD_OP_RANGE,
                          NODE_ETCD_OP_DELETE };
 
 /** One request of a txn branch. range_end (RANGE, DELETE) as in
- *  node_etcd_range; value and lease for PUT; limit (0: none), descending
- *  and keys_only for RANGE. */
+ *  node_etcd_range; value and lease for PUT; limit (0: none), descending,
+ *  keys_only and count_only for RANGE. count (RANGE, may be NULL): receives
+ *  the number of keys in the range on the server (etcd's "count"; with
+ *  count_only no pairs come back) when the op's branch is taken; it is
+ *  left alone otherwise. count_only is what to use to learn the size of a
+ *  range cheaply: etcd answers it from its in-memory index, while a
+ *  descending range reads and decodes every value in the range even with
+ *  limit 1 and keys_only (it sorts after fetching). */
 typedef struct node_etcd_op {
     enum node_etcd_op_type type;
     const void *key;
@@ -188,6 +194,8 @@ typedef struct node_etcd_op {
     int64_t limit;
     bool descending;
     bool keys_only;
+    bool count_only;
+    int64_t *count;
 } node_etcd_op;
 
 /** A txn: if every compare holds, run succ[], else fail[] (etcd applies it

@@ -416,6 +416,15 @@ static void *replica_main(void *arg)
                 nap(r, RETRY_MS, 0);
                 continue;
             }
+            if (n == 0) {
+                /* The head said more blocks (it is the count of block
+                 * keys) but none follows ours: a log changed by hand.
+                 * Not a busy loop: retry after a pause. */
+                set_role(r, NODE_ROLE_FOLLOWER, "the log's head is above "
+                    "its last block");
+                nap(r, RETRY_MS, 0);
+                continue;
+            }
             for (i = 0; i < n && !stopping(r); i++) {
                 if (apply_logged(r, &bl[i]) != 0) {
                     break;

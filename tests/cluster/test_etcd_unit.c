@@ -568,6 +568,69 @@ static void test_txn_request_and_branches(void **state)
     fake_stop(&f);
 }
 
+/* A count_only RANGE op of a txn: count_only goes out, the reply's count
+ * (a string, or absent for zero as proto3 omits it) comes back in *count,
+ * no pairs. */
+static void test_txn_count_only(void **state)
+{
+    fake f;
+    char err[NODE_ETCD_ERR_LEN], u[64];
+    node_etcd *e;
+    node_etcd_kvs r;
+    int64_t c1 = -1, c2 = -1;
+    node_etcd_op get[2] = {
+        { .type = NODE_ETCD_OP_RANGE, .key = "B", .key_len = 1,
+          .range_end = "C", .range_end_len = 1, .count_only = true,
+          .count = &c1 },
+        { .type = NODE_ETCD_OP_RANGE, .key = "D", .key_len = 1,
+          .count_only = true, .count = &c2 }
+    };
+    size_t first[2], n[2];
+    bool ok = false;
+    json_t *j, *r0;
+    json_error_t je;
+
+    (void)state;
+    fake_start(&f, 200,
+               "{\"header\":{\"revision\":\"7\"},\"succeeded\":true,"
+               "\"responses\":[{\"response_range\":{\"header\":{},"
+               "\"count\":\"41\"}},{\"response_range\":{\"header\":{}}}]}",
+               false);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    assert_int_equal(node_etcd_txn(e, NULL, 0, get, 2, NULL, 0, &ok, &r,
+                                   first, n, NULL), NODE_ETCD_OK);
+    assert_true(ok);
+    assert_int_equal(c1, 41);
+    assert_int_equal(c2, 0);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(n[0], 0);
+    node_etcd_kvs_release(&r);
+    pthread_mutex_lock(&f.mu);
+    j = json_loads(f.last_body, 0, &je);
+    assert_non_null(j);
+    r0 = json_object_get(json_array_get(json_object_get(j, "success"), 0),
+                         "request_range");
+    assert_true(json_is_true(json_object_get(r0, "count_only")));
+    assert_null(json_object_get(r0, "sort_order"));
+    json_decref(j);
+    pthread_mutex_unlock(&f.mu);
+    node_etcd_destroy(e);
+    fake_stop(&f);
+
+    /* A count that is not a number is refused. */
+    fake_start(&f, 200,
+               "{\"succeeded\":true,\"responses\":[{\"response_range\":"
+               "{\"count\":\"x\"}},{\"response_range\":{}}]}", false);
+    url(u, sizeof u, f.port);
+    assert_int_equal(node_etcd_create(&e, u, 500, err), NODE_ETCD_OK);
+    assert_int_equal(node_etcd_txn(e, NULL, 0, get, 2, NULL, 0, &ok, &r,
+                                   NULL, NULL, NULL), NODE_ETCD_E_PROTOCOL);
+    assert_non_null(strstr(node_etcd_errmsg(e), "malformed count"));
+    node_etcd_destroy(e);
+    fake_stop(&f);
+}
+
 static int watch_with(int status, const char *reply, bool blackhole,
                       bool *changed, int64_t *rev, char *msg, size_t msglen)
 {
@@ -668,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_range_reply_parsing),
         cmocka_unit_test(test_range_long_values),
         cmocka_unit_test(test_txn_request_and_branches),
+        cmocka_unit_test(test_txn_count_only),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_prefix_end),
     };
