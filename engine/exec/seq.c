@@ -66,7 +66,9 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
         return PAREX_E_NOMEM;
     }
     if (!added) {
-        *idx = (size_t)k->val.u64;
+        /* Entry i is slot i: the map's slots are dense in insertion order
+         * and the only delete is of the last insert (below). */
+        *idx = (size_t)(k - s->km->slot);
         return PAREX_OK;
     }
     if (s->n_ents == s->cap_ents) {
@@ -82,7 +84,6 @@ static int find(seq *s, const uint8_t *key, size_t *idx)
     PAREX_ASSERT(k == &s->km->slot[s->n_ents]);
     memset(&s->ents[s->n_ents], 0, sizeof(sent));
     px__conflict_init(&s->ents[s->n_ents].cf);
-    k->val.u64 = s->n_ents;
     *idx = s->n_ents++;
     return PAREX_OK;
 }

@@ -77,43 +77,22 @@ static int reference(const px__exec_env *env, px__result *res)
     return px__exec_sequential(env, res);
 }
 
-/* Declared keys (and accounts) per tx above which a narrow block's batches
- * are counted by the reference on its own key map (engine/exec/seq.c,
- * count_batches: a lookup per key in the map its execution uses next)
- * instead of by the exact analysis beside it on another core. Zero: the
- * reference always counts (as 43dfbdf's sequential fallback did). The
- * overlap's analysis touches tables of its own (key map, entries, slots,
- * edges), and in a fresh engine every page of them is a first-touch page
- * fault, 5-10 us each on the session's VM; it also needs the second core
- * for the whole block (px__pool_run waits for it) and slows the
- * reference on the first one (shared cache). Measured on hot and p2p with
- * 2 accounts (session 5 `exp` A/B, session 6 gate): the count inside the
- * reference costs it a few percent of instructions, the overlap 15-30 %
- * of wall time. The overlap stays for the BAL recorder, which cannot
- * count. */
-#define OVERLAP_MAX_KEYS_PER_TX 0
-
-/* Whether a narrow block's batches are counted by the reference itself
- * (engine/exec/seq.c, count_batches); the BAL recorder cannot count. */
-static int narrow_counted(const pexec *X, int complete)
+/* Whether a narrow block's batches are counted by the reference itself on
+ * its own key map (engine/exec/seq.c, count_batches: a lookup per key in
+ * the map its execution uses next) rather than by the exact analysis
+ * beside it on another core: always, as 43dfbdf's sequential fallback did,
+ * except for the BAL recorder, which cannot count. The overlap's analysis
+ * touches tables of its own (key map, entries, slots, edges), each page a
+ * first-touch page fault in a fresh engine (5-10 us on the session's VM),
+ * needs the second core for the whole block (px__pool_run waits for it)
+ * and slows the reference on the first (shared cache). Measured on hot and
+ * p2p with 2 accounts (session 5 `exp` A/B, session 6 gate): the count
+ * inside the reference costs it a few percent of instructions, the
+ * overlap 15-30 % of wall time. (Session 5 kept the overlap for blocks of
+ * at most 4 keys a tx.) */
+static int narrow_counted(const pexec *X)
 {
-    const px__exec_env *env = X->env;
-    size_t keys, j, head = env->blk->n < FIRST_CHUNK ? env->blk->n
-                                                     : FIRST_CHUNK;
-
-    if (env->bal_out != NULL || env->blk->n == 0) {
-        return 0;
-    }
-    if (complete) {
-        return X->total_keys > OVERLAP_MAX_KEYS_PER_TX * env->blk->n;
-    }
-    /* Stopped early: judged on the first txs (the overlap counts the
-     * whole block's keys itself, off the critical path). */
-    for (j = 0, keys = 0; j < head; j++) {
-        keys += (size_t)env->blk->txs[j].tx.n_read +
-            env->blk->txs[j].tx.n_write + 1;
-    }
-    return keys > OVERLAP_MAX_KEYS_PER_TX * head;
+    return X->env->bal_out == NULL && X->env->blk->n > 0;
 }
 
 static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
@@ -403,7 +382,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         overlap_job o;
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
-        if (narrow_counted(&X, complete)) {
+        if (narrow_counted(&X)) {
             px__exec_env se = *env;
             se.count_batches = 1;
             rc = px__exec_sequential(&se, res);
