@@ -151,6 +151,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     px__programs_finish(&e->progs);
     px__scratch_free(&e->scratch);
     px__buf_free(&e->bal_out);
+    px__bal_release(&e->bal);
     free(e->prof);
     px__result_release(&e->res);
     free(e->receipts);

@@ -76,9 +76,10 @@ static int need(rd *r, size_t n)
                                                   : PAREX_REJECT_MALFORMED,   \
         (j), (field), __VA_ARGS__)
 
-/* One pass over the encoding; fills out's arrays when they exist. */
-static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
-    const uint8_t *in, size_t len, const parex_limits *lim)
+/* One pass over the encoding, filling out's arrays (sized by the caller
+ * for every entry and write that fits in len bytes). */
+static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
+    size_t len, const parex_limits *lim)
 {
     rd r = { in, len, 0 };
     size_t j, n, nw_all = 0;
@@ -116,7 +117,9 @@ static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
                 "%u, %zu bytes left)", j, nw, lim->max_tx_accesses,
                 r.len - r.off);
         }
-        wv = out->w != NULL ? out->w + nw_all : NULL;
+        /* The writes fit in the bytes left (33 each), so in out->w. */
+        PAREX_ASSERT(nw_all + nw <= out->cap_w);
+        wv = out->w + nw_all;
         for (i = 0; i < nw; i++) {
             const uint8_t *key = in + r.off;
             uint8_t kind;
@@ -152,7 +155,7 @@ static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
                         lim->max_value_bytes, r.len - r.off);
                 }
             }
-            if (out->w != NULL) {
+            {
                 px__bal_w *w = &out->w[nw_all + i];
                 w->key = key;
                 w->del = kind == 0;
@@ -186,17 +189,17 @@ static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
                     "entry %zu: read keys not strictly increasing at %u",
                     j, i);
             }
-            if (wv != NULL) {
-                while (k < nw && memcmp(wv[k].key, key, 32) < 0) {
-                    k++;
-                }
-                if (k < nw && memcmp(wv[k].key, key, 32) == 0) {
-                    return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads",
-                        "BAL entry %zu: read %u is also a write", j, i);
-                }
+            while (k < nw && memcmp(wv[k].key, key, 32) < 0) {
+                k++;
+            }
+            if (k < nw && memcmp(wv[k].key, key, 32) == 0) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads",
+                    "BAL entry %zu: read %u is also a write", j, i);
             }
         }
-        if (out->tx != NULL) {
+        /* Entry j took at least 8 bytes after the 5 of the header. */
+        PAREX_ASSERT(j < out->cap_tx);
+        {
             px__bal_tx *t = &out->tx[j];
             t->w = wv;
             t->nw = nw;
@@ -234,7 +237,6 @@ static int parse(px__bal *out, size_t *n_w, parex_error_info *err,
             "BAL", len - r.off);
     }
     out->n = n;
-    *n_w = nw_all;
     return PAREX_OK;
 }
 
@@ -248,28 +250,51 @@ static const parex_limits *lim_or_default(const parex_limits *lim,
     return tmp;
 }
 
+/* *p holds at least n elements of size sz (grown, contents dropped):
+ * 0, or -1 when memory cannot be had (then *p and *cap are unchanged). */
+static int reserve(void **p, size_t *cap, size_t n, size_t sz)
+{
+    void *np;
+
+    if (n <= *cap) {
+        return 0;
+    }
+    np = malloc(n * sz);
+    if (np == NULL) {
+        return -1;
+    }
+    free(*p);
+    *p = np;
+    *cap = n;
+    return 0;
+}
+
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim)
 {
-    size_t nw;
-    int rc;
+    /* Bounds on what len bytes can hold (an entry takes 8 bytes or more,
+     * a write 33), so that one pass fills arrays sized before it: no
+     * counting pass, and a warm px__bal allocates nothing. */
+    size_t max_tx = len > 5 ? (len - 5) / 8 : 0;
+    size_t max_w = len > 5 ? (len - 5) / 33 : 0;
+    void *tx = out->tx, *w = out->w;
+    size_t cap_tx = out->cap_tx, cap_w = out->cap_w;
 
-    memset(out, 0, sizeof(*out));
-    rc = parse(out, &nw, err, in, len, lim);
-    if (rc != PAREX_OK) {
-        return rc;
+    if (len >= 5 && px__ld32(in + 1) < max_tx) {
+        max_tx = px__ld32(in + 1);
     }
-    out->tx = calloc(out->n > 0 ? out->n : 1, sizeof(*out->tx));
-    out->w = calloc(nw > 0 ? nw : 1, sizeof(*out->w));
-    if (out->tx == NULL || out->w == NULL) {
-        px__bal_release(out);
+    if (reserve(&tx, &cap_tx, max_tx > 0 ? max_tx : 1, sizeof(px__bal_tx)) ||
+        reserve(&w, &cap_w, max_w > 0 ? max_w : 1, sizeof(px__bal_w))) {
+        out->tx = tx;
+        out->cap_tx = cap_tx;
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
-    rc = parse(out, &nw, err, in, len, lim);
-    if (rc != PAREX_OK) {
-        px__bal_release(out);
-    }
-    return rc;
+    memset(out, 0, sizeof(*out));
+    out->tx = tx;
+    out->cap_tx = cap_tx;
+    out->w = w;
+    out->cap_w = cap_w;
+    return parse(out, err, in, len, lim);
 }
 
 void px__bal_release(px__bal *b)
@@ -286,6 +311,7 @@ PAREX_API int parex_bal_check(size_t *n_txs, parex_error_info *err,
     px__bal b;
     int rc;
 
+    memset(&b, 0, sizeof(b));
     px__err_clear(err);
     if (n_txs != NULL) {
         *n_txs = 0;
@@ -297,12 +323,10 @@ PAREX_API int parex_bal_check(size_t *n_txs, parex_error_info *err,
         return BAD(PAREX_E_INVALID, -1, "bal", "empty BAL");
     }
     rc = px__bal_decode(&b, err, bal, len, lim_or_default(lim, &tmp));
-    if (rc == PAREX_OK) {
-        if (n_txs != NULL) {
-            *n_txs = b.n;
-        }
-        px__bal_release(&b);
+    if (rc == PAREX_OK && n_txs != NULL) {
+        *n_txs = b.n;
     }
+    px__bal_release(&b);
     return rc;
 }
 

@@ -33,16 +33,20 @@ typedef struct px__bal_tx {
 
 typedef struct px__bal {
     size_t n;
-    px__bal_tx *tx;         /* malloc'd, n entries */
-    px__bal_w *w;           /* malloc'd, every write */
+    px__bal_tx *tx;         /* malloc'd, n entries (cap_tx kept) */
+    px__bal_w *w;           /* malloc'd, every write (cap_w kept) */
+    size_t cap_tx, cap_w;
     int has_fee;
     const uint8_t *fee_key; /* the fee recipient's account key */
     const uint8_t *fee_val;
     uint32_t fee_len;
 } px__bal;
 
-/** Decodes a canonical BAL. Returns PAREX_OK, PAREX_E_INVALID,
- *  PAREX_E_LIMIT (err: tx_index, field), PAREX_E_NOMEM. */
+/** Decodes a canonical BAL into out, which is zeroed or holds an earlier
+ *  decode: its arrays are reused (grown only), so a warm px__bal decodes
+ *  without allocating; px__bal_release frees them, whatever the result.
+ *  Returns PAREX_OK, PAREX_E_INVALID, PAREX_E_LIMIT (err: tx_index,
+ *  field), PAREX_E_NOMEM. */
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim);
 void px__bal_release(px__bal *b);

@@ -29,7 +29,6 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
             return rc;
         }
         if (rc == PAREX_OK && e->bal.n != blk->n) {
-            px__bal_release(&e->bal);
             rc = px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
                 "bal.txs", "the BAL has %zu entries for %zu txs", e->bal.n,
                 blk->n);
@@ -163,6 +162,7 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
             px__bal rec;
             int64_t j = -1;
             size_t i;
+            memset(&rec, 0, sizeof(rec));
             if (!e->bal_out.oom &&
                 px__bal_decode(&rec, NULL, e->bal_out.p, e->bal_out.len,
                     &e->lim) == PAREX_OK) {
@@ -174,8 +174,8 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
                         break;
                     }
                 }
-                px__bal_release(&rec);
             }
+            px__bal_release(&rec);
             return fail_v(e, err, j, j < 0 ? PX__BAL_FEE : PX__BAL_BYTES,
                 NULL);
         }
@@ -213,7 +213,10 @@ int px__bal_reject(parex_engine *e, parex_error_info *err)
 
 void px__bal_end(parex_engine *e)
 {
-    px__bal_release(&e->bal);
+    /* The decoded arrays stay for the next block (engine destroy frees
+     * them); what they point into does not. */
+    e->bal.n = 0;
+    e->bal.has_fee = 0;
     e->bal_in = NULL;
     e->bal_in_len = 0;
 }

@@ -93,6 +93,7 @@ static void fuzz_decode(const uint8_t *data, size_t size)
         return;
     }
     parex_limits_default(&lim);
+    memset(&b, 0, sizeof(b));
     FUZZ_CHECK(px__bal_decode(&b, NULL, data, size, &lim) == PAREX_OK);
     FUZZ_CHECK(b.n == n);
     {
