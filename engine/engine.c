@@ -152,6 +152,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     px__scratch_free(&e->scratch);
     px__buf_free(&e->bal_out);
     px__bal_release(&e->bal);
+    px__balws_free(e->balws);
     free(e->prof);
     px__result_release(&e->res);
     free(e->receipts);

@@ -336,6 +336,9 @@ typedef struct px__exec_env {
     px__buf *bal_out;       /* parallel executor: non-NULL to record the
                                block's BAL (without the fee entry) here;
                                its fallbacks then run the BAL recorder */
+    struct px__balws *balws;/* the BAL executors' buffers (the engine's);
+                               set whenever the block's BAL mode is not
+                               off */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */
@@ -417,6 +420,8 @@ struct parex_engine {
     const uint8_t *bal_in;  /* its encoding, bal_in_len bytes */
     size_t bal_in_len;
     px__buf bal_out;        /* the recorded BAL */
+    struct px__balws *balws; /* created by the first block with a BAL
+                                mode */
     int bal_valid;          /* bal_out holds the last block's BAL */
     int bal_seal;           /* recorded on a block that carried none: the
                                store gets the block sealed with it */
@@ -446,6 +451,13 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
  *  yet) into out. Same result as px__exec_sequential. */
 int px__exec_bal_record(const px__exec_env *env, px__result *res,
     px__buf *out);
+/** The buffers both BAL executors keep from block to block (contexts,
+ *  per-tx results, the index's parts, the recording overlay), grown only
+ *  so that a warm engine's BAL block allocates (almost) nothing. One per
+ *  engine, used by one block at a time. create: PAREX_E_NOMEM. */
+typedef struct px__balws px__balws;
+int px__balws_create(px__balws **out);
+void px__balws_free(px__balws *ws);
 
 /** The engine side (engine/bal/stage.c). Decodes the block's BAL and
  *  picks the mode from the flags; PAREX_E_BLOCK on a malformed BAL. */

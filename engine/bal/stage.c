@@ -52,6 +52,11 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     } else if (flags & PAREX_EXEC_RECORD_BAL) {
         e->bal_mode = PX__BALM_RECORD;
     }
+    /* The executors' buffers, kept by the engine from here on. */
+    if (e->bal_mode != PX__BALM_OFF && e->balws == NULL &&
+        px__balws_create(&e->balws) != PAREX_OK) {
+        return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+    }
     return PAREX_OK;
 }
 

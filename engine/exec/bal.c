@@ -76,6 +76,7 @@ static void encode_entry(px__buf *b, const tctx *t)
 /* Its changed keys into the block overlay. */
 static int apply(balx *x, const tctx *t)
 {
+    px__balws *ws = x->ws;
     size_t i;
 
     for (i = 0; i < t->n; i++) {
@@ -85,26 +86,26 @@ static int apply(balx *x, const tctx *t)
         if (!px__bal_changed(a)) {
             continue;
         }
-        s = px__keymap_insert(&x->ov, a->key, &added);
+        s = px__keymap_insert(&ws->ov, a->key, &added);
         if (s == NULL) {
             return PAREX_E_NOMEM;
         }
         if (added) {
-            if (x->n_ove == x->cap_ove) {
-                size_t cap = x->cap_ove ? 2 * x->cap_ove : 1024;
-                ovent *no = realloc(x->ove, cap * sizeof(*no));
+            if (x->n_ove == ws->cap_ove) {
+                size_t cap = ws->cap_ove ? 2 * ws->cap_ove : 1024;
+                ovent *no = realloc(ws->ove, cap * sizeof(*no));
                 if (no == NULL) {
-                    px__keymap_delete(&x->ov, a->key);
+                    px__keymap_delete(&ws->ov, a->key);
                     return PAREX_E_NOMEM;
                 }
-                x->ove = no;
-                x->cap_ove = cap;
+                ws->ove = no;
+                ws->cap_ove = cap;
             }
             s->val.u64 = x->n_ove++;
         }
-        x->ove[s->val.u64].val = a->cur;
-        x->ove[s->val.u64].len = a->cur_len;
-        x->ove[s->val.u64].present = a->cur_present;
+        ws->ove[s->val.u64].val = a->cur;
+        ws->ove[s->val.u64].len = a->cur_len;
+        ws->ove[s->val.u64].present = a->cur_present;
     }
     return PAREX_OK;
 }
@@ -120,13 +121,13 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     uint64_t t0 = px__now_ns();
     int rc;
 
-    memset(&x, 0, sizeof(x));
-    x.env = env;
-    px__keymap_init(&x.ov, 1024);
-    rc = px__bal_ctxs_init(&x, 1);
+    rc = px__balx_init(&x, env, 1);
     if (rc != PAREX_OK) {
         goto out;
     }
+    /* The overlay of the engine's last recorded block, emptied (its
+     * storage kept warm). */
+    px__keymap_clear(&x.ws->ov);
     t = &x.ctx[0];
     t->snap = env->workers[0].snap;
     t->arena = &res->arena;
@@ -158,8 +159,8 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
-    for (j = 0; (ks = px__keymap_next(&x.ov, &j)) != NULL;) {
-        const ovent *o = &x.ove[ks->val.u64];
+    for (j = 0; (ks = px__keymap_next(&x.ws->ov, &j)) != NULL;) {
+        const ovent *o = &x.ws->ove[ks->val.u64];
         uint8_t *k = px__arena_copy(&res->arena, ks->key, 32);
         if (k == NULL) {
             rc = PAREX_E_NOMEM;
@@ -176,6 +177,5 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     res->fallback = 1;
     rc = out->oom ? PAREX_E_NOMEM : PAREX_OK;
 out:
-    px__balx_free(&x, 1);
     return rc;
 }

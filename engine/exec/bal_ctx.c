@@ -53,9 +53,9 @@ static int source(tctx *t, const uint8_t *key, const uint8_t **v,
             return PAREX_OK;
         }
     } else {
-        px__keyslot *s = px__keymap_find(&x->ov, key);
+        px__keyslot *s = px__keymap_find(&x->ws->ov, key);
         if (s != NULL) {
-            const ovent *o = &x->ove[s->val.u64];
+            const ovent *o = &x->ws->ove[s->val.u64];
             *present = o->present;
             *v = o->val;
             *l = o->len;
@@ -218,42 +218,67 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     return rc;
 }
 
-int px__bal_ctxs_init(balx *x, unsigned n)
+int px__balx_init(balx *x, const px__exec_env *env, unsigned n)
 {
-    unsigned i;
+    px__balws *ws = env->balws;
 
-    x->ctx = calloc(n, sizeof(*x->ctx));
-    if (x->ctx == NULL) {
-        return PAREX_E_NOMEM;
+    PAREX_ASSERT(ws != NULL);
+    memset(x, 0, sizeof(*x));
+    x->env = env;
+    x->ws = ws;
+    if (ws->n_ctx < n) {
+        /* A context holds no pointer into itself: moving it is fine. */
+        tctx *nc = realloc(ws->ctx, n * sizeof(*nc));
+        unsigned i;
+        if (nc == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        for (i = ws->n_ctx; i < n; i++) {
+            memset(&nc[i], 0, sizeof(nc[i]));
+            px__keymap_init(&nc[i].km, 64);
+        }
+        ws->ctx = nc;
+        ws->n_ctx = n;
     }
-    for (i = 0; i < n; i++) {
-        px__keymap_init(&x->ctx[i].km, 64);
-    }
+    x->ctx = ws->ctx;
     return PAREX_OK;
 }
 
-void px__balx_free(balx *x, unsigned n)
+int px__balws_create(px__balws **out)
+{
+    px__balws *ws = calloc(1, sizeof(*ws));
+
+    *out = ws;
+    if (ws == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    px__keymap_init(&ws->ov, 1024);
+    return PAREX_OK;
+}
+
+void px__balws_free(px__balws *ws)
 {
     unsigned i;
 
-    if (x->ctx != NULL) {
-        for (i = 0; i < n; i++) {
-            px__keymap_free(&x->ctx[i].km);
-            free(x->ctx[i].a);
-        }
+    if (ws == NULL) {
+        return;
     }
-    free(x->ctx);
-    if (x->part != NULL) {
-        for (i = 0; i < x->n_part; i++) {
-            free(x->part[i].slot);
-            free(x->part[i].k);
-            free(x->part[i].wl);
-            free(x->part[i].chg);
-        }
+    for (i = 0; i < ws->n_ctx; i++) {
+        px__keymap_free(&ws->ctx[i].km);
+        free(ws->ctx[i].a);
     }
-    free(x->part);
-    free(x->res);
-    free(x->ove);
-    px__keymap_free(&x->ov);
+    free(ws->ctx);
+    for (i = 0; i < ws->cap_part; i++) {
+        free(ws->part[i].slot);
+        free(ws->part[i].tmp);
+        free(ws->part[i].k);
+        free(ws->part[i].wl);
+        free(ws->part[i].chg);
+    }
+    free(ws->part);
+    free(ws->res);
+    free(ws->ove);
+    px__keymap_free(&ws->ov);
+    free(ws);
 }
 

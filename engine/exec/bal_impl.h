@@ -32,10 +32,20 @@ typedef struct wlw {
     uint32_t w;             /* the write: bal->w[w] */
 } wlw;
 
+/* A part's write before grouping: the key's hash, then its key index. */
+typedef struct pw {
+    uint64_t h;
+    uint32_t tx, w;
+} pw;
+
+/* A part's arrays are kept by the engine (px__balws) and grown only. */
 typedef struct wpart {
     uint64_t *slot;         /* mask + 1 slots: 0 empty, else the hash's
                                high half << 32 | key index + 1 */
-    size_t mask;
+    size_t mask, cap_slot;
+    pw *tmp;                /* the part's writes before grouping */
+    size_t cap_tmp;
+    size_t cap;             /* entries of k, wl and chg allocated */
     wkey *k;                /* nk written keys */
     size_t nk;
     wlw *wl;                /* their writes, by key, then tx */
@@ -79,16 +89,27 @@ typedef struct tctx {
 
 struct balx {
     const px__exec_env *env;
+    px__balws *ws;          /* where the arrays below live */
     const px__bal *bal;     /* validate: the carried BAL */
     wpart *part;            /* validate: its writes by key, n_part parts */
     unsigned n_part;
     uint64_t s0, s1;        /* validate: the parts' hash seed */
     size_t n_wr, n_txi;     /* validate: writes; tx items */
-    px__keymap ov;          /* record: key -> index into ove */
-    ovent *ove;
-    size_t n_ove, cap_ove;
+    size_t n_ove;           /* record: entries of ws->ove in use */
     tres *res;
     tctx *ctx;              /* one per worker */
+};
+
+struct px__balws {
+    tctx *ctx;              /* n_ctx contexts, their key maps warm */
+    unsigned n_ctx;
+    tres *res;              /* validate: per-tx outcomes */
+    size_t cap_res;
+    wpart *part;            /* validate: the index's parts */
+    unsigned cap_part;
+    px__keymap ov;          /* record: key -> index into ove */
+    ovent *ove;
+    size_t cap_ove;
 };
 
 /** The part of x->part holding key: its first 16 bits scaled to n_part,
@@ -131,9 +152,7 @@ static inline int px__bal_changed(const acc *a)
 /** Runs tx j on t (validate: against the BAL's values; record: against
  *  the block overlay); its records end sorted by key. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out);
-/** n contexts for x (PAREX_E_NOMEM); px__balx_free releases them and x's
- *  tables. */
-int px__bal_ctxs_init(balx *x, unsigned n);
-void px__balx_free(balx *x, unsigned n);
+/** x on env, with n contexts from env's px__balws (PAREX_E_NOMEM). */
+int px__balx_init(balx *x, const px__exec_env *env, unsigned n);
 
 #endif /* PX_EXEC_BAL_IMPL_H */

@@ -32,12 +32,6 @@ const char *px__bal_kind_name(int kind)
 /* At most this many parts (each scans every write for its keys). */
 #define PART_MAX 64
 
-/* A part's write before grouping: the key's hash, then its key index. */
-typedef struct pw {
-    uint64_t h;
-    uint32_t tx, w;
-} pw;
-
 static size_t pow2_at_least(size_t n)
 {
     size_t c = 16;
@@ -80,9 +74,8 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
 {
     const px__bal *bal = x->bal;
     wpart *pt = &x->part[p];
-    pw *tmp = NULL;
-    size_t n = 0, cap = 0, j, e, first;
-    int rc = PAREX_E_NOMEM;
+    pw *tmp = pt->tmp;
+    size_t n = 0, j, e, first, slots;
 
     for (j = 0; j < bal->n; j++) {
         const px__bal_tx *bt = &bal->tx[j];
@@ -92,29 +85,43 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
             if (px__bal_part_of(w->key, x->n_part) != p) {
                 continue;
             }
-            if (n == cap) {
-                size_t nc = cap ? 2 * cap : 1024;
+            if (n == pt->cap_tmp) {
+                size_t nc = pt->cap_tmp ? 2 * pt->cap_tmp : 1024;
                 pw *nt = realloc(tmp, nc * sizeof(*nt));
                 if (nt == NULL) {
-                    goto out;
+                    return PAREX_E_NOMEM;
                 }
-                tmp = nt;
-                cap = nc;
+                pt->tmp = tmp = nt;
+                pt->cap_tmp = nc;
             }
             tmp[n].h = px__keymap_hash(w->key, x->s0, x->s1);
             tmp[n].tx = (uint32_t)j;
             tmp[n++].w = (uint32_t)(w - bal->w);
         }
     }
-    pt->mask = pow2_at_least(2 * n) - 1;
-    pt->slot = calloc(pt->mask + 1, sizeof(*pt->slot));
-    pt->k = malloc((n > 0 ? n : 1) * sizeof(*pt->k));
-    pt->wl = malloc((n > 0 ? n : 1) * sizeof(*pt->wl));
-    pt->chg = malloc((n > 0 ? n : 1) * sizeof(*pt->chg));
-    if (pt->slot == NULL || pt->k == NULL || pt->wl == NULL ||
-        pt->chg == NULL) {
-        goto out;
+    /* The part's arrays, kept from earlier blocks when large enough. */
+    slots = pow2_at_least(2 * n);
+    if (slots > pt->cap_slot) {
+        free(pt->slot);
+        pt->slot = malloc(slots * sizeof(*pt->slot));
+        pt->cap_slot = pt->slot != NULL ? slots : 0;
     }
+    if (n > pt->cap || pt->k == NULL) {
+        size_t c = n > 0 ? n : 1;
+        free(pt->k);
+        free(pt->wl);
+        free(pt->chg);
+        pt->k = malloc(c * sizeof(*pt->k));
+        pt->wl = malloc(c * sizeof(*pt->wl));
+        pt->chg = malloc(c * sizeof(*pt->chg));
+        pt->cap = pt->k != NULL && pt->wl != NULL && pt->chg != NULL ? c : 0;
+    }
+    if (pt->cap_slot == 0 || pt->cap == 0) {
+        return PAREX_E_NOMEM;
+    }
+    pt->mask = slots - 1;
+    memset(pt->slot, 0, slots * sizeof(*pt->slot));
+    pt->nk = 0;
     /* Keys in order of first write; then each key's writes placed in tx
      * order (tmp is in tx order). */
     for (e = 0; e < n; e++) {
@@ -143,14 +150,11 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         c->len = w->del ? 0 : w->len;
         c->del = w->del;
         if (c->key == NULL || (!w->del && c->val == NULL)) {
-            goto out;
+            return PAREX_E_NOMEM;
         }
     }
     px__changes_sort(pt->chg, pt->nk);
-    rc = PAREX_OK;
-out:
-    free(tmp);
-    return rc;
+    return PAREX_OK;
 }
 
 static void part_job(void *arg, unsigned w, size_t b, size_t e)
@@ -254,6 +258,7 @@ static void validate_job(void *arg, unsigned w, size_t b, size_t e)
         for (j = lo; j < hi; j++) {
             tres *r = &x->res[j];
             uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
+            r->kind = PX__BAL_OK;
             r->rc = px__bal_run_tx(x, t, j, &r->out);
             if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
                 compare(t, &x->bal->tx[j], r);
@@ -272,6 +277,7 @@ static void validate_job(void *arg, unsigned w, size_t b, size_t e)
 static int build_index(balx *x)
 {
     const px__bal *bal = x->bal;
+    px__balws *ws = x->ws;
     size_t j, p;
 
     for (j = 0; j < bal->n; j++) {
@@ -282,10 +288,17 @@ static int build_index(balx *x)
                                      : PART_MAX;
     x->s0 = px__now_ns() ^ (uint64_t)(uintptr_t)x;
     x->s1 = (x->s0 >> 17 | x->s0 << 47) ^ 0x9e3779b97f4a7c15ULL;
-    x->part = calloc(x->n_part, sizeof(*x->part));
-    if (x->part == NULL) {
-        return PAREX_E_NOMEM;
+    if (ws->cap_part < x->n_part) {
+        wpart *np = realloc(ws->part, x->n_part * sizeof(*np));
+        if (np == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        memset(np + ws->cap_part, 0,
+            (x->n_part - ws->cap_part) * sizeof(*np));
+        ws->part = np;
+        ws->cap_part = x->n_part;
     }
+    x->part = ws->part;
     px__pool_run(x->env->pool, part_job, x, x->n_part, 1);
     for (p = 0; p < x->n_part; p++) {
         if (x->part[p].rc != PAREX_OK) {
@@ -303,17 +316,26 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     uint64_t t0 = px__now_ns();
     int rc;
 
-    memset(&x, 0, sizeof(x));
     v->tx = -1;
     v->kind = PX__BAL_OK;
     PAREX_ASSERT(bal->n == n);
-    x.env = env;
-    x.bal = bal;
-    x.res = calloc(n > 0 ? n : 1, sizeof(*x.res));
-    rc = x.res == NULL ? PAREX_E_NOMEM : px__bal_ctxs_init(&x, env->threads);
+    rc = px__balx_init(&x, env, env->threads);
     if (rc != PAREX_OK) {
         goto out;
     }
+    x.bal = bal;
+    /* Every tx's outcome is written by its run (validate_job), so the
+     * engine's array needs no clearing. */
+    if (x.ws->cap_res < n || x.ws->res == NULL) {
+        free(x.ws->res);
+        x.ws->res = malloc((n > 0 ? n : 1) * sizeof(*x.ws->res));
+        x.ws->cap_res = x.ws->res != NULL ? (n > 0 ? n : 1) : 0;
+        if (x.ws->res == NULL) {
+            rc = PAREX_E_NOMEM;
+            goto out;
+        }
+    }
+    x.res = x.ws->res;
     rc = build_index(&x);
     if (rc != PAREX_OK) {
         goto out;
@@ -365,6 +387,5 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     res->apply_ns = px__now_ns() - t0;
     res->batches = n > 0 ? 1 : 0;
 out:
-    px__balx_free(&x, env->threads);
     return rc;
 }

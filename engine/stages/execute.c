@@ -161,6 +161,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     env.count_batches = 0;
     env.tx_ns = e->tx_ns;
     env.bal_out = NULL;
+    env.balws = e->balws;
     if (profile_begin(e, blk->n, &env.profile) != PAREX_OK) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
