@@ -533,16 +533,20 @@ int px__read_lthash(px__snap *sn, px__lthash *out);
 int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
 /** Writes the block record of height h->height (state_int.h: "blocks",
  *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
- *  168-byte header (u32le count, then the txs). */
+ *  168-byte header (u32le count, then the txs); bal, when not NULL, the
+ *  BAL (bal_len bytes, not already in body) appended after the txs as
+ *  parex_block_attach_bal() frames it. */
 int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
-    size_t body_len, const parex_receipt *receipts, size_t n);
+    size_t body_len, const uint8_t *bal, size_t bal_len,
+    const parex_receipt *receipts, size_t n);
 void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
     size_t len);
 int px__pending_block_keep(px__pending_block *pb);
 void px__pending_block_release(px__pending_block *pb);
 /** The engine commit's one call into the block store. */
 int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const parex_receipt *receipts, size_t n);
+    const px__pending_block *pb, const uint8_t *bal, size_t bal_len,
+    const parex_receipt *receipts, size_t n);
 /** Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
  *  (chain id 0 when written by parex_db_genesis(), which records none),
  *  PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */

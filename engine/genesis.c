@@ -145,7 +145,8 @@ static int genesis(parex_db *db, parex_header *header, uint32_t chain_id,
     if (rc == PAREX_OK) {
         /* Block 0 is a block of no transactions. */
         static const uint8_t no_txs[4];
-        rc = px__write_block(w, &h, no_txs, sizeof(no_txs), NULL, 0);
+        rc = px__write_block(w, &h, no_txs, sizeof(no_txs), NULL, 0, NULL,
+            0);
     }
     if (rc == PAREX_OK) {
         uint8_t hash[32];

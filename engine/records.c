@@ -100,7 +100,8 @@ int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt)
  * the hash -> height index; the receipts under their tx ids and, in block
  * order, under the height. */
 int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
-    size_t body_len, const parex_receipt *receipts, size_t n)
+    size_t body_len, const uint8_t *bal, size_t bal_len,
+    const parex_receipt *receipts, size_t n)
 {
     uint8_t hk[8], hash[32], hb[8], v[12 + RECEIPT_BYTES];
     uint8_t *p = NULL;
@@ -111,11 +112,19 @@ int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
     parex_header_hash(hash, h);
     px__st64(hb, h->height);
     rc = px__wtxn_reserve(w, PX_DB_BLOCKS, &p, hk, 8,
-        PAREX_HEADER_BYTES + body_len);
+        PAREX_HEADER_BYTES + body_len + (bal != NULL ? 8 + bal_len : 0));
     if (rc == PAREX_OK) {
         parex_header_encode(p, h);
         if (body_len > 0) {
             memcpy(p + PAREX_HEADER_BYTES, body, body_len);
+        }
+        /* The BAL trailer written straight into the record
+         * (parex_block_attach_bal()'s framing): no sealed copy first. */
+        if (bal != NULL) {
+            uint8_t *q = p + PAREX_HEADER_BYTES + body_len;
+            px__st32(q, 0);
+            px__st32(q + 4, (uint32_t)bal_len);
+            memcpy(q + 8, bal, bal_len);
         }
         rc = px__wtxn_put(w, PX_DB_HASHES, hash, 32, hb, 8);
     }
@@ -170,9 +179,11 @@ void px__pending_block_release(px__pending_block *pb)
 }
 
 int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const parex_receipt *receipts, size_t n)
+    const px__pending_block *pb, const uint8_t *bal, size_t bal_len,
+    const parex_receipt *receipts, size_t n)
 {
-    return px__write_block(w, h, pb->body, pb->len, receipts, n);
+    return px__write_block(w, h, pb->body, pb->len, bal, bal_len, receipts,
+        n);
 }
 
 /* Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both

@@ -13,30 +13,13 @@
  * root commits to that BAL. */
 static int commit_body(px__wtxn *w, parex_engine *e)
 {
-    px__pending_block sealed;
-    uint8_t *p;
-    size_t len;
-    int rc;
+    /* The trailer goes straight into the store's record: no sealed copy
+     * of the whole block first. */
+    int seal = e->bal_seal && e->bal_valid;
 
-    if (!e->bal_seal || !e->bal_valid) {
-        return px__commit_block(w, &e->hdr, &e->body, e->receipts,
-            e->n_receipts);
-    }
-    len = e->body.len + 8 + e->bal_out.len;
-    p = malloc(len);
-    if (p == NULL) {
-        return PAREX_E_NOMEM;
-    }
-    memcpy(p, e->body.body, e->body.len);
-    px__st32(p + e->body.len, 0);
-    px__st32(p + e->body.len + 4, (uint32_t)e->bal_out.len);
-    memcpy(p + e->body.len + 8, e->bal_out.p, e->bal_out.len);
-    sealed.body = p;
-    sealed.len = len;
-    sealed.copy = NULL;
-    rc = px__commit_block(w, &e->hdr, &sealed, e->receipts, e->n_receipts);
-    free(p);
-    return rc;
+    return px__commit_block(w, &e->hdr, &e->body,
+        seal ? e->bal_out.p : NULL, seal ? e->bal_out.len : 0, e->receipts,
+        e->n_receipts);
 }
 
 PAREX_API int parex_engine_commit(parex_engine *e, parex_block_stats *stats)
