@@ -77,7 +77,9 @@ static int need(rd *r, size_t n)
         (j), (field), __VA_ARGS__)
 
 /* One pass over the encoding, filling out's arrays (sized by the caller
- * for every entry and write that fits in len bytes). */
+ * for every entry and write that fits in len bytes). The key order checks
+ * compare inline (px__bal_key_lt): hashed keys differ in their first 8
+ * bytes, so no call into memcmp per key. */
 static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim)
 {
@@ -128,7 +130,7 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
                     "entry %zu: write %u truncated", j, i);
             }
-            if (prev != NULL && memcmp(prev, key, 32) >= 0) {
+            if (prev != NULL && !px__bal_key_lt(prev, key)) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
                     "entry %zu: write keys not strictly increasing at %u",
                     j, i);
@@ -184,15 +186,15 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
         k = 0;
         for (i = 0; i < nr; i++) {
             const uint8_t *key = in + r.off + 32 * (size_t)i;
-            if (i > 0 && memcmp(key - 32, key, 32) >= 0) {
+            if (i > 0 && !px__bal_key_lt(key - 32, key)) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL "
                     "entry %zu: read keys not strictly increasing at %u",
                     j, i);
             }
-            while (k < nw && memcmp(wv[k].key, key, 32) < 0) {
+            while (k < nw && px__bal_key_lt(wv[k].key, key)) {
                 k++;
             }
-            if (k < nw && memcmp(wv[k].key, key, 32) == 0) {
+            if (k < nw && px__keymap_eq(wv[k].key, key)) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads",
                     "BAL entry %zu: read %u is also a write", j, i);
             }

@@ -51,10 +51,10 @@ int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const parex_limits *lim);
 void px__bal_release(px__bal *b);
 
-/** Whether 32-byte key a sorts before key b in memcmp order; no call
- *  when their first 8 bytes differ, as they do for hashed keys (the
- *  per-tx sorts of the recorders and of validation). */
-static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
+/** memcmp(a, b, 32)'s sign for 32-byte keys, inline: no call when their
+ *  first 8 bytes differ, as they do for hashed keys (the per-tx sorts of
+ *  the recorders, the decode's order checks, validation's merges). */
+static inline int px__bal_key_cmp(const uint8_t *a, const uint8_t *b)
 {
     uint64_t x, y;
 
@@ -65,9 +65,15 @@ static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
         x = __builtin_bswap64(x);
         y = __builtin_bswap64(y);
 #endif
-        return x < y;
+        return x < y ? -1 : 1;
     }
-    return memcmp(a, b, 32) < 0;
+    return memcmp(a, b, 32);
+}
+
+/** Whether 32-byte key a sorts before key b in memcmp order. */
+static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
+{
+    return px__bal_key_cmp(a, b) < 0;
 }
 
 /** A growable byte buffer (the recorded BAL). */

@@ -190,8 +190,8 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
             break;
         }
         c = i == t->n ? 1 : k == bt->nw ? -1
-                                        : memcmp(t->a[i].key, bt->w[k].key,
-                                              32);
+                                        : px__bal_key_cmp(t->a[i].key,
+                                              bt->w[k].key);
         if (c < 0) {
             mismatch(r, PX__BAL_MISSING_WRITE, t->a[i].key);
             return;
@@ -223,8 +223,8 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
             break;
         }
         c = i == t->n ? 1 : k == bt->nr ? -1
-                                        : memcmp(t->a[i].key,
-                                              bt->r + 32 * (size_t)k, 32);
+                                        : px__bal_key_cmp(t->a[i].key,
+                                              bt->r + 32 * (size_t)k);
         if (c < 0) {
             mismatch(r, PX__BAL_MISSING_READ, t->a[i].key);
             return;
