@@ -311,6 +311,9 @@ typedef struct px__scratch {
     size_t est_bytes;
     void *apply;            /* the parallel apply's per-worker changes */
     size_t apply_bytes;
+    struct px__recpart *rec;/* the BAL recording's parts (n_rec of them,
+                               par/record_impl.h) */
+    size_t n_rec;
 } px__scratch;
 
 void px__scratch_init(px__scratch *s);

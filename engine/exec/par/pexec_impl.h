@@ -154,8 +154,11 @@ void px__scratch_init(px__scratch *s)
     px__keymap_init(&s->seq_km, 1024);
 }
 
+static void recparts_free(px__scratch *s);
+
 void px__scratch_free(px__scratch *s)
 {
+    recparts_free(s);
     free(s->t);
     free(s->order);
     free(s->slots);

@@ -18,37 +18,64 @@
 
 #include "mvmem_impl.h"
 
-/* Txs per part below which one part (the caller) records the block. */
-#define RECORD_PART_MIN 256
+/* Txs per part below which one part (the caller) records the block: the
+ * recording is serial work after the execution on the producer's
+ * critical path, and the workers are still spinning from the execution
+ * job, so parts pay from a few dozen txs on. */
+#define RECORD_PART_MIN 32
+
+/* One part's buffers, kept by the engine (px__scratch.rec) from block to
+ * block and grown only. */
+typedef struct px__recpart {
+    px__buf buf;                /* its entries (part 0: unused, it writes
+                                   the output) */
+    rec **v;                    /* a tx's records, sorted */
+    uint8_t *chg;               /* whether each changed its key */
+    size_t cap;                 /* entries of v and chg */
+    int rc;
+} px__recpart;
+
+static void recparts_free(px__scratch *s)
+{
+    size_t p;
+
+    for (p = 0; p < s->n_rec; p++) {
+        px__buf_free(&s->rec[p].buf);
+        free(s->rec[p].v);
+        free(s->rec[p].chg);
+    }
+    free(s->rec);
+    s->rec = NULL;
+    s->n_rec = 0;
+}
 
 typedef struct record_job {
     pexec *X;
     size_t parts;
-    px__buf *buf;               /* parts buffers; buf[0] is the output */
-    int *rc;                    /* per part */
+    px__buf *out;               /* part 0's buffer: the output */
 } record_job;
 
-static int cmp_recp(const void *pa, const void *pb)
-{
-    const rec *a = *(const rec *const *)pa, *b = *(const rec *const *)pb;
-    return memcmp(a->k->key, b->k->key, 32);
-}
-
-/* v[0, m) by key: insertion sort for the few keys of a typical tx. */
+/* v[0, m) by key: insertion sort for the few keys of a typical tx, a
+ * Shell sort (Ciura's gaps) past that; both compare inline, with no call
+ * per comparison as qsort's was. */
 static void sort_recp(rec **v, uint32_t m)
 {
+    static const uint32_t gaps[] = { 40412, 17961, 7983, 3548, 1577, 701,
+        301, 132, 57, 23, 10, 4, 1 };
+    size_t g;
     uint32_t i, k;
 
-    if (m > 16) {
-        qsort(v, m, sizeof(*v), cmp_recp);
-        return;
-    }
-    for (i = 1; i < m; i++) {
-        rec *r = v[i];
-        for (k = i; k > 0 && px__bal_key_lt(r->k->key, v[k - 1]->k->key); k--) {
-            v[k] = v[k - 1];
+    for (g = m > 16 ? 0 : sizeof(gaps) / sizeof(gaps[0]) - 1;
+         g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        uint32_t h = gaps[g];
+        for (i = h; i < m; i++) {
+            rec *r = v[i];
+            for (k = i; k >= h && px__bal_key_lt(r->k->key, v[k - h]->k->key);
+                 k -= h) {
+                v[k] = v[k - h];
+            }
+            v[k] = r;
         }
-        v[k] = r;
     }
 }
 
@@ -83,13 +110,13 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
     return PAREX_OK;
 }
 
-/* The entries of txs [lo, hi) appended to out. */
-static int record_range(pexec *X, px__buf *out, size_t lo, size_t hi,
-    px__snap *snap)
+/* The entries of txs [lo, hi) appended to out, on part rp's buffers. */
+static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
+    size_t hi, px__snap *snap)
 {
-    rec **v = NULL;
-    uint8_t *chg = NULL;
-    size_t cap = 0, j;
+    rec **v = rp->v;
+    uint8_t *chg = rp->chg;
+    size_t j;
     int rc = PAREX_OK;
 
     for (j = lo; j < hi && rc == PAREX_OK; j++) {
@@ -98,19 +125,19 @@ static int record_range(pexec *X, px__buf *out, size_t lo, size_t hi,
         size_t size = 8;
         uint8_t *p;
 
-        if (cap < t->n_recs) {
+        if (rp->cap < t->n_recs) {
             size_t nc = 2 * (size_t)t->n_recs + 16;
             rec **nv = realloc(v, nc * sizeof(*nv));
             uint8_t *ncg = nv != NULL ? realloc(chg, nc) : NULL;
             if (nv != NULL) {
-                v = nv;
+                rp->v = v = nv;
             }
             if (ncg == NULL) {
                 rc = PAREX_E_NOMEM;
                 break;
             }
-            chg = ncg;
-            cap = nc;
+            rp->chg = chg = ncg;
+            rp->cap = nc;
         }
         for (i = 0; i < t->n_recs; i++) {
             if (t->recs[i].flags != 0) {
@@ -160,19 +187,19 @@ static int record_range(pexec *X, px__buf *out, size_t lo, size_t hi,
             }
         }
     }
-    free(v);
-    free(chg);
     return rc != PAREX_OK ? rc : out->oom ? PAREX_E_NOMEM : PAREX_OK;
 }
 
 static void run_record(void *arg, unsigned w, size_t b, size_t e)
 {
     record_job *J = arg;
+    px__recpart *rp = J->X->env->scratch->rec;
     size_t p, n = J->X->n;
 
     for (p = b; p < e; p++) {
-        J->rc[p] = record_range(J->X, &J->buf[p], n * p / J->parts,
-            n * (p + 1) / J->parts, J->X->env->workers[w].snap);
+        rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
+            n * p / J->parts, n * (p + 1) / J->parts,
+            J->X->env->workers[w].snap);
     }
 }
 
@@ -181,6 +208,7 @@ static void run_record(void *arg, unsigned w, size_t b, size_t e)
  * on every worker when the block is large enough. */
 static int record_bal(pexec *X, px__buf *out)
 {
+    px__scratch *sc = X->env->scratch;
     record_job J;
     uint8_t hdr[5];
     size_t p, parts = X->env->threads;
@@ -194,37 +222,32 @@ static int record_bal(pexec *X, px__buf *out)
     hdr[0] = PAREX_BAL_VERSION;
     px__st32(hdr + 1, X->n);
     px__buf_put(out, hdr, 5);
-    memset(&J, 0, sizeof(J));
+    if (sc->n_rec < parts) {
+        px__recpart *np = realloc(sc->rec, parts * sizeof(*np));
+        if (np == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        memset(np + sc->n_rec, 0, (parts - sc->n_rec) * sizeof(*np));
+        sc->rec = np;
+        sc->n_rec = parts;
+    }
+    for (p = 1; p < parts; p++) {
+        sc->rec[p].buf.len = 0;
+        sc->rec[p].buf.oom = 0;
+    }
     J.X = X;
     J.parts = parts;
-    J.buf = calloc(parts, sizeof(*J.buf));
-    J.rc = calloc(parts, sizeof(*J.rc));
-    if (J.buf == NULL || J.rc == NULL) {
-        rc = PAREX_E_NOMEM;
-        goto out;
-    }
-    /* Part 0 writes after the header in place. */
-    J.buf[0] = *out;
+    J.out = out;    /* part 0 writes after the header in place */
     px__pool_run(X->env->pool, run_record, &J, parts, 1);
-    *out = J.buf[0];
-    memset(&J.buf[0], 0, sizeof(J.buf[0]));
     for (p = 0; p < parts && rc == PAREX_OK; p++) {
-        rc = J.rc[p];
+        rc = sc->rec[p].rc;
         if (p > 0 && rc == PAREX_OK) {
-            px__buf_put(out, J.buf[p].p, J.buf[p].len);
+            px__buf_put(out, sc->rec[p].buf.p, sc->rec[p].buf.len);
         }
     }
     if (rc == PAREX_OK && out->oom) {
         rc = PAREX_E_NOMEM;
     }
-out:
-    if (J.buf != NULL) {
-        for (p = 1; p < parts; p++) {
-            px__buf_free(&J.buf[p]);
-        }
-    }
-    free(J.buf);
-    free(J.rc);
     return rc;
 }
 
