@@ -76,6 +76,32 @@ static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
     return px__bal_key_cmp(a, b) < 0;
 }
 
+/** Sorts v[0, m) (elements of type T, m a size_t or narrower) by LESS(a,
+ *  b), a macro or inline function on two T: insertion sort for the few
+ *  keys of a typical tx, a Shell sort (Ciura's gaps, extended) past 16.
+ *  The per-tx sorts of the recorders: comparisons inline where qsort made
+ *  a call per comparison, and no allocation. */
+#define PX__BAL_SORT(T, v, m, LESS)                                           \
+    do {                                                                      \
+        static const size_t px__gaps_[] = { 40412, 17961, 7983, 3548, 1577,   \
+            701, 301, 132, 57, 23, 10, 4, 1 };                                \
+        const size_t px__ng_ = sizeof(px__gaps_) / sizeof(px__gaps_[0]);      \
+        size_t px__g_, px__i_, px__k_, px__m_ = (m);                          \
+        for (px__g_ = px__m_ > 16 ? 0 : px__ng_ - 1; px__g_ < px__ng_;        \
+             px__g_++) {                                                      \
+            size_t px__h_ = px__gaps_[px__g_];                                \
+            for (px__i_ = px__h_; px__i_ < px__m_; px__i_++) {                \
+                T px__x_ = (v)[px__i_];                                       \
+                for (px__k_ = px__i_;                                         \
+                     px__k_ >= px__h_ && LESS(px__x_, (v)[px__k_ - px__h_]);  \
+                     px__k_ -= px__h_) {                                      \
+                    (v)[px__k_] = (v)[px__k_ - px__h_];                       \
+                }                                                             \
+                (v)[px__k_] = px__x_;                                         \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
 /** A growable byte buffer (the recorded BAL). */
 typedef struct px__buf {
     uint8_t *p;

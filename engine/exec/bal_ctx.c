@@ -180,10 +180,7 @@ static void bal_rollback(parex_ctx *ctx)
 
 static const px__ctx_ops bal_ops = { bal_get, bal_put, bal_rollback };
 
-static int cmp_acc(const void *pa, const void *pb)
-{
-    return memcmp(((const acc *)pa)->key, ((const acc *)pb)->key, 32);
-}
+#define ACC_LESS(a, b) px__bal_key_lt((a).key, (b).key)
 
 /* Runs tx j on t; its records end sorted by key. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
@@ -201,19 +198,8 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->puts = 0;
     px__keymap_clear(&t->km);
     rc = px__tx_run(&t->base, env->progs, out);
-    if (rc == PAREX_OK && t->n > 16) {
-        qsort(t->a, t->n, sizeof(*t->a), cmp_acc);
-    } else if (rc == PAREX_OK) {
-        /* Insertion sort: a typical tx touches a few keys. */
-        size_t i, k;
-        for (i = 1; i < t->n; i++) {
-            acc a = t->a[i];
-            for (k = i; k > 0 && px__bal_key_lt(a.key, t->a[k - 1].key);
-                 k--) {
-                t->a[k] = t->a[k - 1];
-            }
-            t->a[k] = a;
-        }
+    if (rc == PAREX_OK) {
+        PX__BAL_SORT(acc, t->a, t->n, ACC_LESS);
     }
     return rc;
 }

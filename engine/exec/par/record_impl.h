@@ -55,28 +55,12 @@ typedef struct record_job {
     px__buf *out;               /* part 0's buffer: the output */
 } record_job;
 
-/* v[0, m) by key: insertion sort for the few keys of a typical tx, a
- * Shell sort (Ciura's gaps) past that; both compare inline, with no call
- * per comparison as qsort's was. */
+#define RECP_LESS(a, b) px__bal_key_lt((a)->k->key, (b)->k->key)
+
+/* v[0, m) by key. */
 static void sort_recp(rec **v, uint32_t m)
 {
-    static const uint32_t gaps[] = { 40412, 17961, 7983, 3548, 1577, 701,
-        301, 132, 57, 23, 10, 4, 1 };
-    size_t g;
-    uint32_t i, k;
-
-    for (g = m > 16 ? 0 : sizeof(gaps) / sizeof(gaps[0]) - 1;
-         g < sizeof(gaps) / sizeof(gaps[0]); g++) {
-        uint32_t h = gaps[g];
-        for (i = h; i < m; i++) {
-            rec *r = v[i];
-            for (k = i; k >= h && px__bal_key_lt(r->k->key, v[k - h]->k->key);
-                 k -= h) {
-                v[k] = v[k - h];
-            }
-            v[k] = r;
-        }
-    }
+    PX__BAL_SORT(rec *, v, m, RECP_LESS);
 }
 
 /* *chg: whether tx j's write r changed the key's value. */
