@@ -106,7 +106,7 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         pt->slot = malloc(slots * sizeof(*pt->slot));
         pt->cap_slot = pt->slot != NULL ? slots : 0;
     }
-    if (n > pt->cap || pt->k == NULL) {
+    if (n > pt->cap || pt->cap == 0) {
         size_t c = n > 0 ? n : 1;
         free(pt->k);
         free(pt->wl);
