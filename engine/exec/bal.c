@@ -126,8 +126,11 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
         goto out;
     }
     /* The overlay of the engine's last recorded block, emptied (its
-     * storage kept warm). */
+     * storage kept warm) and sized for as many keys as that block wrote,
+     * so that it does not regrow step by step in every block. A failed
+     * reserve only leaves the growth to the inserts, which report it. */
     px__keymap_clear(&x.ws->ov);
+    (void)px__keymap_reserve(&x.ws->ov, x.ws->ov_keys);
     t = &x.ctx[0];
     t->snap = env->workers[0].snap;
     t->arena = &res->arena;
@@ -171,6 +174,7 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
             goto out;
         }
     }
+    x.ws->ov_keys = px__keymap_count(&x.ws->ov);
     px__result_sort(res);
     res->apply_ns = px__now_ns() - t0;
     res->batches = n;

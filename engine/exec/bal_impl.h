@@ -108,6 +108,7 @@ struct px__balws {
     wpart *part;            /* validate: the index's parts */
     unsigned cap_part;
     px__keymap ov;          /* record: key -> index into ove */
+    size_t ov_keys;         /* record: keys of the last recorded block */
     ovent *ove;
     size_t cap_ove;
 };
