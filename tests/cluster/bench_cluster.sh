@@ -14,7 +14,8 @@
 #   single    tx/s X
 #   cluster   tx/s Y   (Y/X = R; issue 14's target R >= 0.7)
 #   ordering  N appends, M ms per block (pxc_append round trip)
-#   cpu       etcd and nodes CPU time per block over the cluster's load
+#   cpu       etcd and nodes CPU time per block over the cluster's load,
+#             and the nodes' split into the producer and the two followers
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = "--cluster-phase" ]; then
@@ -74,6 +75,16 @@ for x in s:
     epids=$(cat "$PXC_ETCD_DIR"/m*.pid)
     e0=$(cpu $epids)
     n0=$(cpu $pids)
+    # Per role as well: the producer's CPU (submissions on entry, execute,
+    # append) and the followers' (wait, read, re-execute) differ in kind.
+    ppid="" fpids=""
+    i=1
+    for p in $pids; do
+        if [ "$(cat "$tmp/c$i.url")" = "$prod" ]; then ppid=$p; else fpids="$fpids $p"; fi
+        i=$((i + 1))
+    done
+    p0=$(cpu $ppid)
+    f0=$(cpu $fpids)
     "$parex" load --url "$prod" --senders "$senders" --txs "$txs" \
         --batch 200 --json \
         >"$tmp/cluster.json"
@@ -83,6 +94,8 @@ for x in s:
     hz=$(getconf CLK_TCK)
     echo "etcd_cpu_seconds $(( $(cpu $epids) - e0 )) $hz" >>"$tmp/ordering.txt"
     echo "nodes_cpu_seconds $(( $(cpu $pids) - n0 )) $hz" >>"$tmp/ordering.txt"
+    echo "producer_cpu_seconds $(( $(cpu $ppid) - p0 )) $hz" >>"$tmp/ordering.txt"
+    echo "followers_cpu_seconds $(( $(cpu $fpids) - f0 )) $hz" >>"$tmp/ordering.txt"
     exit 0
 fi
 
@@ -133,4 +146,7 @@ if n:
           "per block (user + system over the load)" %
           (1000 * cpu.get("etcd_cpu_seconds", 0) / n,
            1000 * cpu.get("nodes_cpu_seconds", 0) / n))
+    print("cpu       producer %.1f ms per block, followers (2) %.1f ms per "
+          "block" % (1000 * cpu.get("producer_cpu_seconds", 0) / n,
+                     1000 * cpu.get("followers_cpu_seconds", 0) / n))
 EOPY
