@@ -987,6 +987,23 @@ static int snapshot(pxc_chain *c, uint64_t from, size_t max, int64_t *nkeys,
     return PXC_OK;
 }
 
+/* The head from low and the number of block keys. The block keys are
+ * low .. head, contiguous: appends are write-once without gaps (the
+ * fenced txn) and compaction deletes exactly the blocks below the new low
+ * in the txn that sets it. So the count gives the head. A log broken by
+ * hand (a gap, a stray key under block/) shows in pxc_read, which checks
+ * every height. */
+static int head_of(pxc_chain *c, int64_t nkeys, uint64_t lo, uint64_t *head)
+{
+    if (nkeys < 0 || (nkeys > 0 && lo == 0)) {
+        return seterr(c, PXC_E_CORRUPT,
+                      "cluster: %sblock/ holds %" PRId64 " keys with low %"
+                      PRIu64, c->prefix, nkeys, lo);
+    }
+    *head = nkeys > 0 ? lo + (uint64_t)nkeys - 1 : 0;
+    return PXC_OK;
+}
+
 /* The head, low and the store revision they were read at. */
 static int head_at(pxc_chain *c, uint64_t *head, uint64_t *low, int64_t *rev)
 {
@@ -1003,19 +1020,10 @@ static int head_at(pxc_chain *c, uint64_t *head, uint64_t *low, int64_t *rev)
     if (rc != PXC_OK) {
         return rc;
     }
-    /* The block keys are low .. head, contiguous: appends are write-once
-     * without gaps (the fenced txn) and compaction deletes exactly the
-     * blocks below the new low in the txn that sets it. So the count
-     * gives the head. A log broken by hand (a gap, a stray key under
-     * block/) shows in pxc_read, which checks every height. */
-    if (nkeys < 0 || (nkeys > 0 && lo == 0)) {
+    rc = head_of(c, nkeys, lo, &h);
+    if (rc != PXC_OK) {
         node_etcd_kvs_release(&r);
-        return seterr(c, PXC_E_CORRUPT,
-                      "cluster: %sblock/ holds %" PRId64 " keys with low %"
-                      PRIu64, c->prefix, nkeys, lo);
-    }
-    if (nkeys > 0) {
-        h = lo + (uint64_t)nkeys - 1;
+        return rc;
     }
     if (rev != NULL) {
         *rev = r.revision;
@@ -1033,13 +1041,51 @@ int pxc_head(pxc_chain *c, uint64_t *head, uint64_t *low)
     return head_at(c, head, low, NULL);
 }
 
+/* The blocks of a read, kvs first .. first+cnt-1 of *r, which must be
+ * heights from, from+1, ...; their values move into *blocks (no copy).
+ * Releases *r. */
+static int take_blocks(pxc_chain *c, node_etcd_kvs *r, size_t first,
+                       size_t cnt, uint64_t from, pxc_block **blocks,
+                       size_t *n)
+{
+    pxc_block *out = calloc(cnt + 1, sizeof *out);
+    size_t i;
+
+    if (out == NULL) {
+        node_etcd_kvs_release(r);
+        return seterr(c, PXC_E_NOMEM, "cluster: read: out of memory");
+    }
+    for (i = 0; i < cnt; i++) {
+        node_etcd_kv *kv = &r->kv[first + i];
+        uint64_t h;
+
+        if (block_key_height(c, kv, &h) != 0 || h != from + i) {
+            pxc_blocks_free(out, i);
+            node_etcd_kvs_release(r);
+            return seterr(c, PXC_E_CORRUPT,
+                          "cluster: the log in etcd has a gap: expected "
+                          "block %" PRIu64 ", found %s", from + i,
+                          block_key_height(c, kv, &h) != 0
+                              ? "a key that is not a block key"
+                              : "a later block");
+        }
+        out[i].height = h;
+        out[i].bytes = kv->value;
+        out[i].len = kv->value_len;
+        kv->value = NULL;
+    }
+    node_etcd_kvs_release(r);
+    *blocks = out;
+    *n = i;
+    return PXC_OK;
+}
+
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n)
 {
     node_etcd_kvs r;
-    size_t first[3], cnt[3], i;
+    size_t first[3], cnt[3];
     uint64_t lo = 0;
-    pxc_block *out;
     int rc;
 
     *blocks = NULL;
@@ -1061,38 +1107,75 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
                       "from a state snapshot at height >= %" PRIu64,
                       from, lo, lo - 1);
     }
-    out = calloc(cnt[1] + 1, sizeof *out);
-    if (out == NULL) {
-        node_etcd_kvs_release(&r);
-        return seterr(c, PXC_E_NOMEM, "cluster: read: out of memory");
-    }
-    for (i = 0; i < cnt[1]; i++) {
-        node_etcd_kv *kv = &r.kv[first[1] + i];
-        uint64_t h;
+    return take_blocks(c, &r, first[1], cnt[1], from, blocks, n);
+}
 
-        if (block_key_height(c, kv, &h) != 0 || h != from + i) {
-            pxc_blocks_free(out, i);
-            node_etcd_kvs_release(&r);
-            return seterr(c, PXC_E_CORRUPT,
-                          "cluster: the log in etcd has a gap: expected "
-                          "block %" PRIu64 ", found %s", from + i,
-                          block_key_height(c, kv, &h) != 0
-                              ? "a key that is not a block key"
-                              : "a later block");
-        }
-        out[i].height = h;
-        out[i].bytes = kv->value;
-        out[i].len = kv->value_len;
-        kv->value = NULL;
+int pxc_read_head(pxc_chain *c, uint64_t from, size_t max,
+                  pxc_block **blocks, size_t *n, uint64_t *head,
+                  uint64_t *low, int64_t *rev)
+{
+    node_etcd_kvs r;
+    size_t first[3], cnt[3];
+    uint64_t lo = 0, h = 0;
+    int64_t nkeys = 0;
+    int rc;
+
+    *blocks = NULL;
+    *n = 0;
+    *head = 0;
+    *low = 0;
+    *rev = 0;
+    if (from == 0 || max == 0) {
+        return seterr(c, PXC_E_INVALID,
+                      "cluster: read: heights start at 1 and max must be "
+                      "positive (from %" PRIu64 ", max %zu)", from, max);
     }
-    node_etcd_kvs_release(&r);
-    *blocks = out;
-    *n = i;
-    return PXC_OK;
+    rc = snapshot(c, from, max, &nkeys, &r, first, cnt, &lo);
+    if (rc != PXC_OK) {
+        return rc;
+    }
+    rc = head_of(c, nkeys, lo, &h);
+    if (rc != PXC_OK) {
+        node_etcd_kvs_release(&r);
+        return rc;
+    }
+    *head = h;
+    *low = lo;
+    *rev = r.revision;
+    if (from < lo) {
+        /* The caller sees from < low; the range started at low. */
+        node_etcd_kvs_release(&r);
+        return PXC_OK;
+    }
+    return take_blocks(c, &r, first[2], cnt[2], from, blocks, n);
 }
 
 /* The least time pxc_wait still starts a watch with (ms). */
 #define WAIT_MIN_MS 20
+
+int pxc_wait_after(pxc_chain *c, int64_t rev, long timeout_ms)
+{
+    char hk[KEY_CAP];
+    size_t hklen = key(c, hk, "head");
+    bool changed = false;
+    int rc;
+
+    /* As in pxc_wait: too little time left for a member to confirm. */
+    if (timeout_ms < WAIT_MIN_MS) {
+        return seterr(c, PXC_E_TIMEOUT, "cluster: no append after revision "
+                      "%" PRId64 " within %ld ms", rev, timeout_ms);
+    }
+    rc = node_etcd_watch_wait(c->e, hk, hklen, NULL, 0, rev + 1, timeout_ms,
+                              &changed, NULL);
+    if (rc != NODE_ETCD_OK) {
+        return etcd_fail(c, rc, "cluster: waiting for a block");
+    }
+    if (!changed) {
+        return seterr(c, PXC_E_TIMEOUT, "cluster: no append after revision "
+                      "%" PRId64 " within %ld ms", rev, timeout_ms);
+    }
+    return PXC_OK;
+}
 
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {

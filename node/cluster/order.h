@@ -206,6 +206,27 @@ void pxc_blocks_free(pxc_block *b, size_t n);
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
 
+/** pxc_read and pxc_head in one txn (one etcd revision): blocks from,
+ *  from+1, ... (at most max, > 0; *n may be 0), the head, low, and the
+ *  revision *rev they were read at (for pxc_wait_after). A follower's one
+ *  request per round instead of a head read and a block read. from below
+ *  low is not an error here: *n is 0 and the caller compares from with
+ *  *low. Returns PXC_OK, PXC_E_INVALID (from 0 or max 0), PXC_E_CORRUPT (a
+ *  gap in the log, or a block count that does not fit low), or an etcd
+ *  error. *blocks: caller frees with pxc_blocks_free. Same handle rules
+ *  as every pxc_* call (one thread at a time). */
+int pxc_read_head(pxc_chain *c, uint64_t from, size_t max,
+                  pxc_block **blocks, size_t *n, uint64_t *head,
+                  uint64_t *low, int64_t *rev);
+
+/** Wait, at most timeout_ms, for an append after etcd revision rev (from
+ *  pxc_read_head): watches P head from rev + 1, so an append between
+ *  that read and this call is not missed, without reading the head first
+ *  as pxc_wait does. PXC_OK says "something was appended (or etcd
+ *  compacted rev): read again", not which block. Returns PXC_OK,
+ *  PXC_E_TIMEOUT, or an etcd error. */
+int pxc_wait_after(pxc_chain *c, int64_t rev, long timeout_ms);
+
 /** Wait until block h is in the log, at most timeout_ms: reads the head,
  *  then watches P head (which every append puts in its txn) from the
  *  revision after that read (etcd's watch: woken by the append itself, no
