@@ -166,6 +166,14 @@ if n:
     print("cpu       producer %.1f ms per block, followers (2) %.1f ms per "
           "block" % (1000 * cpu.get("producer_cpu_seconds", 0) / n,
                      1000 * cpu.get("followers_cpu_seconds", 0) / n))
+    # Per 1000 txs too: blocks grow or shrink with the machine's load, and
+    # part of the cost is per tx, part per block.
+    with open(sys.argv[2]) as f:
+        ntx = float(json.loads(f.read().strip().splitlines()[-1])["txs"])
+    print("cpu       per 1000 txs: etcd %.1f ms, producer %.1f ms, followers "
+          "(2) %.1f ms" % tuple(1e6 * cpu.get(k, 0) / ntx for k in
+                                ("etcd_cpu_seconds", "producer_cpu_seconds",
+                                 "followers_cpu_seconds")))
     print("etcd      requests per block (3 members, by method): " +
           ", ".join("%s %.1f" % (k, v / n) for k, v in sorted(req.items())))
 EOPY
