@@ -1213,6 +1213,13 @@ static int take_blocks(pxc_chain *c, node_etcd_kvs *r, size_t first,
     return PXC_OK;
 }
 
+static int bad_read(pxc_chain *c, uint64_t from, size_t max)
+{
+    return seterr(c, PXC_E_INVALID,
+                  "cluster: read: heights start at 1 and max must be "
+                  "positive (from %" PRIu64 ", max %zu)", from, max);
+}
+
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n)
 {
@@ -1224,9 +1231,7 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
     *blocks = NULL;
     *n = 0;
     if (from == 0 || max == 0) {
-        return seterr(c, PXC_E_INVALID,
-                      "cluster: read: heights start at 1 and max must be "
-                      "positive (from %" PRIu64 ", max %zu)", from, max);
+        return bad_read(c, from, max);
     }
     rc = snapshot(c, from, max, NULL, &r, first, cnt, &lo);
     if (rc != PXC_OK) {
@@ -1259,9 +1264,7 @@ int pxc_read_head(pxc_chain *c, uint64_t from, size_t max,
     *low = 0;
     *rev = 0;
     if (from == 0 || max == 0) {
-        return seterr(c, PXC_E_INVALID,
-                      "cluster: read: heights start at 1 and max must be "
-                      "positive (from %" PRIu64 ", max %zu)", from, max);
+        return bad_read(c, from, max);
     }
     rc = snapshot(c, from, max, &nkeys, &r, first, cnt, &lo);
     if (rc != PXC_OK) {
