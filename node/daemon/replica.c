@@ -34,8 +34,16 @@
 
 /* Blocks read from etcd in one txn while catching up. */
 #define READ_BATCH 32
-/* A follower's wait for the next block, between campaigns (ms). */
+/* The producer's nap without a block interval (ms). */
 #define WAIT_MS 250
+/* A follower's wait for the next block lasts until its next campaign is
+ * due, within these bounds (ms): a wait that times out costs a read and
+ * a new watch in etcd, so it should not end while blocks are still
+ * coming every few hundred ms (with 250 ms, about one extra read and
+ * watch per block and follower under load); the upper bound is how late
+ * a follower notices a stop. */
+#define FOLLOW_MIN_MS 50
+#define FOLLOW_MAX_MS 1000
 /* After an etcd failure (no quorum), before the next try (ms). */
 #define RETRY_MS 200
 
@@ -450,8 +458,12 @@ static void *replica_main(void *arg)
             if (!pxc_is_leader(r->ch)) {
                 /* rev is 0 only when this node lost the lead since it
                  * skipped the read: then read and watch (pxc_wait). */
-                rc = rev > 0 ? pxc_wait_after(r->ch, rev, WAIT_MS) :
-                    pxc_wait(r->ch, applied + 1, WAIT_MS);
+                int64_t left = every - (mono_ms() - last_campaign);
+                long ms = left < FOLLOW_MIN_MS ? FOLLOW_MIN_MS :
+                    left > FOLLOW_MAX_MS ? FOLLOW_MAX_MS : (long)left;
+
+                rc = rev > 0 ? pxc_wait_after(r->ch, rev, ms) :
+                    pxc_wait(r->ch, applied + 1, ms);
                 if (rc != PXC_OK && rc != PXC_E_TIMEOUT) {
                     set_role(r, rc == PXC_E_UNAVAILABLE ?
                         NODE_ROLE_NO_QUORUM : NODE_ROLE_FOLLOWER,
