@@ -1250,7 +1250,7 @@ static void test_rpc_lifted_submissions(void **state)
     world *w = *state;
     char *tx0 = transfer_hex(w, 0, 1, 10, 0, 2, 7);
     char *tx1 = transfer_hex(w, 0, 2, 10, 1, 2, 7);
-    char *tx2 = transfer_hex(w, 0, 3, 10, 2, 2, 7);
+    char *tx2 = transfer_hex(w, 0, 1, 11, 2, 2, 7);
     char longid[301], *body, *resp;
     size_t n = 3 * strlen(tx0) + 3000;
     json_t *r, *e;
