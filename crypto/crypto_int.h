@@ -2,7 +2,8 @@
  * (libsecp256k1) and the LtHash lattice hash used for the state root.
  * Only crypto/ includes <secp256k1*.h>; nothing from those headers crosses
  * this file. All functions are thread-safe (no shared mutable state after
- * the one-time context set-up, which is guarded by pthread_once).
+ * the one-time context set-up, which is guarded by pthread_once; the
+ * caches are per thread).
  */
 #ifndef PX_CRYPTO_INT_H
 #define PX_CRYPTO_INT_H
@@ -47,6 +48,17 @@ void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
  *  x-only public key pub, else 0 (bad signature or unparsable key). */
 int px__schnorr_verify(const uint8_t sig[64], const uint8_t msg[32],
     const uint8_t pub[32]);
+
+/** px__schnorr_verify keeps the parsed form of the keys it saw last, per
+ *  thread: SETS sets of WAYS keys, least recently used out; a key's set
+ *  is (pub[0] | pub[1] << 8) % SETS. */
+#define PX_SCHNORR_CACHE_SETS 256
+#define PX_SCHNORR_CACHE_WAYS 4
+
+/** The calling thread's key cache: lookups that found the key and those
+ *  that parsed it (a key that fails to parse counts as a miss and is not
+ *  kept). For tests and measurements. */
+void px__schnorr_cache_stats(uint64_t *hits, uint64_t *misses);
 
 /** Sign msg (32 bytes) with seckey, no aux randomness (deterministic).
  *  Writes the x-only public key to pub if non-NULL. Returns 0 or -1

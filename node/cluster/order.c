@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #define NAME_MAX_LEN 64
 #define HASH_MAX_LEN 64
 /* "/parex/" + id + "/" + hex + "/" */
@@ -788,7 +790,135 @@ int pxc_resign(pxc_chain *c)
 
 /* ---- the log ------------------------------------------------------------ */
 
+static int append_value(pxc_chain *c, uint64_t h, const void *block,
+                        size_t len);
+
+/* ---- block values (docs/cluster.md "Block values") ----
+ *
+ * etcd's cost per block grows with its bytes: the JSON gateway's base64
+ * both ways, Raft to every member, each member's WAL, each follower's
+ * read. A block of transfers compresses to about a third (200 senders:
+ * keys and account keys repeat; signatures do not), so pxc_append stores
+ * a block of >= Z_MIN bytes as Z_MAGIC, u64le its length, and its zlib
+ * stream (level 1: ~3 ms for 280 KB; inflating is ~1 ms) when that is
+ * shorter, else the bytes as they are. Reads undo it: callers see the
+ * bytes they appended. A stored value is compressed iff it starts with
+ * Z_MAGIC: bytes that start with it themselves are always stored
+ * compressed, so no value is ambiguous (a log of raw blocks written
+ * before this stays readable: a block starts with its u64le height, and
+ * the magic read as one is about 7.3e17). */
+static const uint8_t Z_MAGIC[8] = { 0x89, 'P', 'X', 'Z', '\r', '\n', 0x1a,
+                                    '\n' };
+#define Z_HDR 16
+#define Z_MIN 1024
+/* The largest length a compressed value may claim: formats.md's
+ * max_block_bytes (etcd is trusted, but a bad value must not make a
+ * follower allocate without bound). */
+#define Z_MAX_RAW ((uint64_t)512 << 20)
+
+/* The value to store for block bytes: *out is block itself (*owned 0) or
+ * a malloc'd compressed value (*owned 1). 0, or -1 (out of memory, or
+ * zlib failed on bytes that must be compressed). */
+static int value_encode(const uint8_t *block, size_t len, const uint8_t **out,
+                        size_t *out_len, int *owned)
+{
+    int magic = len >= sizeof Z_MAGIC &&
+                memcmp(block, Z_MAGIC, sizeof Z_MAGIC) == 0;
+    uLongf zl;
+    uint8_t *z;
+    size_t i;
+
+    *out = block;
+    *out_len = len;
+    *owned = 0;
+    if (len < Z_MIN && !magic) {
+        return 0;
+    }
+    zl = compressBound((uLong)len);
+    z = malloc(Z_HDR + zl);
+    if (z == NULL) {
+        return magic ? -1 : 0;
+    }
+    if (compress2(z + Z_HDR, &zl, block, (uLong)len, 1) != Z_OK ||
+        (!magic && Z_HDR + zl >= len)) {
+        free(z);
+        return magic ? -1 : 0;
+    }
+    memcpy(z, Z_MAGIC, sizeof Z_MAGIC);
+    for (i = 0; i < 8; i++) {
+        z[8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+    }
+    *out = z;
+    *out_len = Z_HDR + zl;
+    *owned = 1;
+    return 0;
+}
+
+/* A stored value back to the appended bytes, in place (*bytes replaced
+ * when it was compressed). 0, or -1 (a compressed value that does not
+ * inflate to the length it claims, or out of memory). */
+static int value_decode(uint8_t **bytes, size_t *len)
+{
+    uint64_t raw = 0;
+    uLongf got;
+    uint8_t *out;
+    size_t i;
+
+    if (*len < sizeof Z_MAGIC ||
+        memcmp(*bytes, Z_MAGIC, sizeof Z_MAGIC) != 0) {
+        return 0;
+    }
+    if (*len < Z_HDR) {
+        return -1;
+    }
+    for (i = 0; i < 8; i++) {
+        raw |= (uint64_t)(*bytes)[8 + i] << (8 * i);
+    }
+    if (raw > Z_MAX_RAW) {
+        return -1;
+    }
+    out = malloc(raw > 0 ? (size_t)raw : 1);
+    if (out == NULL) {
+        return -1;
+    }
+    got = (uLongf)raw;
+    if (uncompress(out, &got, *bytes + Z_HDR, (uLong)(*len - Z_HDR)) !=
+        Z_OK || got != raw) {
+        free(out);
+        return -1;
+    }
+    free(*bytes);
+    *bytes = out;
+    *len = (size_t)raw;
+    return 0;
+}
+
 int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
+{
+    const uint8_t *val;
+    size_t vlen;
+    int owned;
+    int rc;
+
+    if (h == 0) {
+        return seterr(c, PXC_E_INVALID,
+                      "cluster: append: heights start at 1 (0 is the "
+                      "genesis)");
+    }
+    if (value_encode(block, len, &val, &vlen, &owned) != 0) {
+        return seterr(c, PXC_E_NOMEM, "cluster: append of block %" PRIu64
+                      ": cannot compress it (out of memory)", h);
+    }
+    rc = append_value(c, h, val, vlen);
+    if (owned) {
+        free((void *)val);
+    }
+    return rc;
+}
+
+/* pxc_append of the stored value (value_encode's). */
+static int append_value(pxc_chain *c, uint64_t h, const void *block,
+                        size_t len)
 {
     char lk[KEY_CAP], bk[KEY_CAP], pk[KEY_CAP];
     size_t lklen = key(c, lk, "leader"), bklen, pklen = 0;
@@ -802,11 +932,6 @@ int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
     bool ok;
     int rc;
 
-    if (h == 0) {
-        return seterr(c, PXC_E_INVALID,
-                      "cluster: append: heights start at 1 (0 is the "
-                      "genesis)");
-    }
     pthread_mutex_lock(&c->mu);
     lease = c->lease;
     term = c->term;
@@ -987,6 +1112,23 @@ static int snapshot(pxc_chain *c, uint64_t from, size_t max, int64_t *nkeys,
     return PXC_OK;
 }
 
+/* The head from low and the number of block keys. The block keys are
+ * low .. head, contiguous: appends are write-once without gaps (the
+ * fenced txn) and compaction deletes exactly the blocks below the new low
+ * in the txn that sets it. So the count gives the head. A log broken by
+ * hand (a gap, a stray key under block/) shows in pxc_read, which checks
+ * every height. */
+static int head_of(pxc_chain *c, int64_t nkeys, uint64_t lo, uint64_t *head)
+{
+    if (nkeys < 0 || (nkeys > 0 && lo == 0)) {
+        return seterr(c, PXC_E_CORRUPT,
+                      "cluster: %sblock/ holds %" PRId64 " keys with low %"
+                      PRIu64, c->prefix, nkeys, lo);
+    }
+    *head = nkeys > 0 ? lo + (uint64_t)nkeys - 1 : 0;
+    return PXC_OK;
+}
+
 /* The head, low and the store revision they were read at. */
 static int head_at(pxc_chain *c, uint64_t *head, uint64_t *low, int64_t *rev)
 {
@@ -1003,19 +1145,10 @@ static int head_at(pxc_chain *c, uint64_t *head, uint64_t *low, int64_t *rev)
     if (rc != PXC_OK) {
         return rc;
     }
-    /* The block keys are low .. head, contiguous: appends are write-once
-     * without gaps (the fenced txn) and compaction deletes exactly the
-     * blocks below the new low in the txn that sets it. So the count
-     * gives the head. A log broken by hand (a gap, a stray key under
-     * block/) shows in pxc_read, which checks every height. */
-    if (nkeys < 0 || (nkeys > 0 && lo == 0)) {
+    rc = head_of(c, nkeys, lo, &h);
+    if (rc != PXC_OK) {
         node_etcd_kvs_release(&r);
-        return seterr(c, PXC_E_CORRUPT,
-                      "cluster: %sblock/ holds %" PRId64 " keys with low %"
-                      PRIu64, c->prefix, nkeys, lo);
-    }
-    if (nkeys > 0) {
-        h = lo + (uint64_t)nkeys - 1;
+        return rc;
     }
     if (rev != NULL) {
         *rev = r.revision;
@@ -1033,21 +1166,72 @@ int pxc_head(pxc_chain *c, uint64_t *head, uint64_t *low)
     return head_at(c, head, low, NULL);
 }
 
+/* The blocks of a read, kvs first .. first+cnt-1 of *r, which must be
+ * heights from, from+1, ...; their values move into *blocks (no copy).
+ * Releases *r. */
+static int take_blocks(pxc_chain *c, node_etcd_kvs *r, size_t first,
+                       size_t cnt, uint64_t from, pxc_block **blocks,
+                       size_t *n)
+{
+    pxc_block *out = calloc(cnt + 1, sizeof *out);
+    size_t i;
+
+    if (out == NULL) {
+        node_etcd_kvs_release(r);
+        return seterr(c, PXC_E_NOMEM, "cluster: read: out of memory");
+    }
+    for (i = 0; i < cnt; i++) {
+        node_etcd_kv *kv = &r->kv[first + i];
+        uint64_t h;
+
+        if (block_key_height(c, kv, &h) != 0 || h != from + i) {
+            pxc_blocks_free(out, i);
+            node_etcd_kvs_release(r);
+            return seterr(c, PXC_E_CORRUPT,
+                          "cluster: the log in etcd has a gap: expected "
+                          "block %" PRIu64 ", found %s", from + i,
+                          block_key_height(c, kv, &h) != 0
+                              ? "a key that is not a block key"
+                              : "a later block");
+        }
+        out[i].height = h;
+        out[i].bytes = kv->value;
+        out[i].len = kv->value_len;
+        kv->value = NULL;
+        if (value_decode(&out[i].bytes, &out[i].len) != 0) {
+            pxc_blocks_free(out, i + 1);
+            node_etcd_kvs_release(r);
+            return seterr(c, PXC_E_CORRUPT,
+                          "cluster: block %" PRIu64 " in etcd is a "
+                          "compressed value that does not inflate (%zu "
+                          "bytes)", h, kv->value_len);
+        }
+    }
+    node_etcd_kvs_release(r);
+    *blocks = out;
+    *n = i;
+    return PXC_OK;
+}
+
+static int bad_read(pxc_chain *c, uint64_t from, size_t max)
+{
+    return seterr(c, PXC_E_INVALID,
+                  "cluster: read: heights start at 1 and max must be "
+                  "positive (from %" PRIu64 ", max %zu)", from, max);
+}
+
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n)
 {
     node_etcd_kvs r;
-    size_t first[3], cnt[3], i;
+    size_t first[3], cnt[3];
     uint64_t lo = 0;
-    pxc_block *out;
     int rc;
 
     *blocks = NULL;
     *n = 0;
     if (from == 0 || max == 0) {
-        return seterr(c, PXC_E_INVALID,
-                      "cluster: read: heights start at 1 and max must be "
-                      "positive (from %" PRIu64 ", max %zu)", from, max);
+        return bad_read(c, from, max);
     }
     rc = snapshot(c, from, max, NULL, &r, first, cnt, &lo);
     if (rc != PXC_OK) {
@@ -1061,38 +1245,73 @@ int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
                       "from a state snapshot at height >= %" PRIu64,
                       from, lo, lo - 1);
     }
-    out = calloc(cnt[1] + 1, sizeof *out);
-    if (out == NULL) {
-        node_etcd_kvs_release(&r);
-        return seterr(c, PXC_E_NOMEM, "cluster: read: out of memory");
-    }
-    for (i = 0; i < cnt[1]; i++) {
-        node_etcd_kv *kv = &r.kv[first[1] + i];
-        uint64_t h;
+    return take_blocks(c, &r, first[1], cnt[1], from, blocks, n);
+}
 
-        if (block_key_height(c, kv, &h) != 0 || h != from + i) {
-            pxc_blocks_free(out, i);
-            node_etcd_kvs_release(&r);
-            return seterr(c, PXC_E_CORRUPT,
-                          "cluster: the log in etcd has a gap: expected "
-                          "block %" PRIu64 ", found %s", from + i,
-                          block_key_height(c, kv, &h) != 0
-                              ? "a key that is not a block key"
-                              : "a later block");
-        }
-        out[i].height = h;
-        out[i].bytes = kv->value;
-        out[i].len = kv->value_len;
-        kv->value = NULL;
+int pxc_read_head(pxc_chain *c, uint64_t from, size_t max,
+                  pxc_block **blocks, size_t *n, uint64_t *head,
+                  uint64_t *low, int64_t *rev)
+{
+    node_etcd_kvs r;
+    size_t first[3], cnt[3];
+    uint64_t lo = 0, h = 0;
+    int64_t nkeys = 0;
+    int rc;
+
+    *blocks = NULL;
+    *n = 0;
+    *head = 0;
+    *low = 0;
+    *rev = 0;
+    if (from == 0 || max == 0) {
+        return bad_read(c, from, max);
     }
-    node_etcd_kvs_release(&r);
-    *blocks = out;
-    *n = i;
-    return PXC_OK;
+    rc = snapshot(c, from, max, &nkeys, &r, first, cnt, &lo);
+    if (rc != PXC_OK) {
+        return rc;
+    }
+    rc = head_of(c, nkeys, lo, &h);
+    if (rc != PXC_OK) {
+        node_etcd_kvs_release(&r);
+        return rc;
+    }
+    *head = h;
+    *low = lo;
+    *rev = r.revision;
+    if (from < lo) {
+        /* The caller sees from < low; the range started at low. */
+        node_etcd_kvs_release(&r);
+        return PXC_OK;
+    }
+    return take_blocks(c, &r, first[2], cnt[2], from, blocks, n);
 }
 
 /* The least time pxc_wait still starts a watch with (ms). */
 #define WAIT_MIN_MS 20
+
+int pxc_wait_after(pxc_chain *c, int64_t rev, long timeout_ms)
+{
+    char hk[KEY_CAP];
+    size_t hklen = key(c, hk, "head");
+    bool changed = false;
+    int rc;
+
+    /* As in pxc_wait: too little time left for a member to confirm. */
+    if (timeout_ms < WAIT_MIN_MS) {
+        return seterr(c, PXC_E_TIMEOUT, "cluster: no append after revision "
+                      "%" PRId64 " within %ld ms", rev, timeout_ms);
+    }
+    rc = node_etcd_watch_wait(c->e, hk, hklen, NULL, 0, rev + 1, timeout_ms,
+                              &changed, NULL);
+    if (rc != NODE_ETCD_OK) {
+        return etcd_fail(c, rc, "cluster: waiting for a block");
+    }
+    if (!changed) {
+        return seterr(c, PXC_E_TIMEOUT, "cluster: no append after revision "
+                      "%" PRId64 " within %ld ms", rev, timeout_ms);
+    }
+    return PXC_OK;
+}
 
 int pxc_wait(pxc_chain *c, uint64_t h, long timeout_ms)
 {

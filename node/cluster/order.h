@@ -182,8 +182,12 @@ int pxc_resign(pxc_chain *c);
  *            If that retry says PXC_E_FENCED (the lease ran out meanwhile),
  *            the first attempt may still have committed: read block h
  *            before discarding the execution.
- *  In: block, len: opaque bytes, not retained (etcd's default request
- *      limit is 1.5 MiB, base64 included: ~1.1 MiB of block). */
+ *  In: block, len: opaque bytes, not retained. Stored compressed (zlib)
+ *      when len >= 1 KiB and that is shorter, or when they start with the
+ *      compressed-value magic (docs/cluster.md "Block values"); reads
+ *      give back these bytes. etcd's default request limit is 1.5 MiB,
+ *      base64 included: ~1.1 MiB of stored value.
+ *  PXC_E_NOMEM: no memory to compress bytes that must be. */
 int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len);
 
 /** The newest height in the log (0: none yet) and the oldest kept (low,
@@ -199,12 +203,34 @@ typedef struct pxc_block {
 void pxc_blocks_free(pxc_block *b, size_t n);
 
 /** Read blocks from, from+1, ... (at most max, > 0) in height order, from
- *  one consistent etcd revision. *n may be 0 (from is past the head).
+ *  one consistent etcd revision, as appended (compressed values inflated).
+ *  *n may be 0 (from is past the head).
  *  Returns PXC_OK, PXC_E_COMPACTED (from is below low: the message names
- *  low; catch up from a snapshot), PXC_E_CORRUPT (a gap in the log), or an
- *  etcd error. *blocks: caller frees with pxc_blocks_free. */
+ *  low; catch up from a snapshot), PXC_E_CORRUPT (a gap in the log, or a
+ *  compressed value that does not inflate), or an etcd error. *blocks: caller frees with pxc_blocks_free. */
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
+
+/** pxc_read and pxc_head in one txn (one etcd revision): blocks from,
+ *  from+1, ... (at most max, > 0; *n may be 0), the head, low, and the
+ *  revision *rev they were read at (for pxc_wait_after). A follower's one
+ *  request per round instead of a head read and a block read. from below
+ *  low is not an error here: *n is 0 and the caller compares from with
+ *  *low. Returns PXC_OK, PXC_E_INVALID (from 0 or max 0), PXC_E_CORRUPT (a
+ *  gap in the log, or a block count that does not fit low), or an etcd
+ *  error. *blocks: caller frees with pxc_blocks_free. Same handle rules
+ *  as every pxc_* call (one thread at a time). */
+int pxc_read_head(pxc_chain *c, uint64_t from, size_t max,
+                  pxc_block **blocks, size_t *n, uint64_t *head,
+                  uint64_t *low, int64_t *rev);
+
+/** Wait, at most timeout_ms, for an append after etcd revision rev (from
+ *  pxc_read_head): watches P head from rev + 1, so an append between
+ *  that read and this call is not missed, without reading the head first
+ *  as pxc_wait does. PXC_OK says "something was appended (or etcd
+ *  compacted rev): read again", not which block. Returns PXC_OK,
+ *  PXC_E_TIMEOUT, or an etcd error. */
+int pxc_wait_after(pxc_chain *c, int64_t rev, long timeout_ms);
 
 /** Wait until block h is in the log, at most timeout_ms: reads the head,
  *  then watches P head (which every append puts in its txn) from the

@@ -34,8 +34,16 @@
 
 /* Blocks read from etcd in one txn while catching up. */
 #define READ_BATCH 32
-/* A follower's wait for the next block, between campaigns (ms). */
+/* The producer's nap without a block interval (ms). */
 #define WAIT_MS 250
+/* A follower's wait for the next block lasts until its next campaign is
+ * due, within these bounds (ms): a wait that times out costs a read and
+ * a new watch in etcd, so it should not end while blocks are still
+ * coming every few hundred ms (with 250 ms, about one extra read and
+ * watch per block and follower under load); the upper bound is how late
+ * a follower notices a stop. */
+#define FOLLOW_MIN_MS 50
+#define FOLLOW_MAX_MS 1000
 /* After an etcd failure (no quorum), before the next try (ms). */
 #define RETRY_MS 200
 
@@ -343,6 +351,7 @@ static void *replica_main(void *arg)
     char err[NODE_ERR_LEN], msg[NODE_ERR_LEN];
     int64_t last_campaign = 0, every = r->o.lease_ttl_s * 1000 / 3;
     uint64_t head, low, applied, below, appends = 0;
+    int64_t rev;
     pxc_block *bl;
     size_t n, i;
     int rc, again = 0, fresh = 0;
@@ -358,6 +367,10 @@ static void *replica_main(void *arg)
             nap(r, 1000, 0);
             continue;
         }
+        bl = NULL;
+        n = 0;
+        rev = 0;
+        applied = local_head(r);
         if (fresh && pxc_is_leader(r->ch)) {
             /* This node just appended the log's head and still leads:
              * no read of etcd needed before the next block (were it
@@ -369,21 +382,29 @@ static void *replica_main(void *arg)
             pthread_mutex_unlock(&r->mu);
             rc = PXC_OK;
         } else {
-            rc = pxc_head(r->ch, &head, &low);
+            /* One txn for the head, low and the blocks after ours, at one
+             * revision: a follower's round per block is this read and a
+             * watch from its revision (until session 7 a head read, a
+             * block read, and pxc_wait's own head reads around its watch:
+             * about three times the requests). */
+            rc = pxc_read_head(r->ch, applied + 1, READ_BATCH, &bl, &n,
+                &head, &low, &rev);
         }
         fresh = 0;
         if (rc != PXC_OK) {
-            set_role(r, NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
+            /* A gap in the log (or no memory) is not etcd's quorum. */
+            set_role(r, rc == PXC_E_CORRUPT || rc == PXC_E_NOMEM ?
+                NODE_ROLE_FOLLOWER : NODE_ROLE_NO_QUORUM, pxc_errmsg(r->ch));
             nap(r, RETRY_MS, 0);
             continue;
         }
-        applied = local_head(r);
         pthread_mutex_lock(&r->mu);
         r->log_head = head;
         r->log_low = low;
         r->applied = applied;
         pthread_mutex_unlock(&r->mu);
         if (applied > head) {
+            pxc_blocks_free(bl, n);
             diverge(r, "this node's head %" PRIu64 " is above the log's "
                 "head %" PRIu64 ": its store holds blocks the chain in etcd "
                 "does not", applied, head);
@@ -391,6 +412,7 @@ static void *replica_main(void *arg)
         }
         if (applied < head) {
             if (applied + 1 < low) {
+                pxc_blocks_free(bl, n);
                 snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
                     "log's oldest block %" PRIu64 "; fetch a snapshot: "
                     "restart the node (at start it fetches one from the "
@@ -399,27 +421,11 @@ static void *replica_main(void *arg)
                 fatal(r, msg);
                 break;
             }
-            bl = NULL;
-            n = 0;
-            rc = pxc_read(r->ch, applied + 1, READ_BATCH, &bl, &n);
-            if (rc == PXC_E_COMPACTED) {
-                snprintf(msg, sizeof(msg), "head %" PRIu64 " is below the "
-                    "log's oldest block (%s); fetch a snapshot: restart the "
-                    "node (at start it fetches one from the producer)",
-                    applied, pxc_errmsg(r->ch));
-                fatal(r, msg);
-                break;
-            }
-            if (rc != PXC_OK) {
-                set_role(r, rc == PXC_E_UNAVAILABLE ? NODE_ROLE_NO_QUORUM :
-                    NODE_ROLE_FOLLOWER, pxc_errmsg(r->ch));
-                nap(r, RETRY_MS, 0);
-                continue;
-            }
             if (n == 0) {
                 /* The head said more blocks (it is the count of block
                  * keys) but none follows ours: a log changed by hand.
                  * Not a busy loop: retry after a pause. */
+                pxc_blocks_free(bl, n);
                 set_role(r, NODE_ROLE_FOLLOWER, "the log's head is above "
                     "its last block");
                 nap(r, RETRY_MS, 0);
@@ -434,7 +440,14 @@ static void *replica_main(void *arg)
             if (r->status != 0) {
                 break;
             }
-            continue;
+            applied = local_head(r);
+            if (applied != head) {
+                continue; /* more to read, diverged, or stopping */
+            }
+            /* Caught up with the log as of the read's revision: on to
+             * the wait without reading the head again. */
+        } else {
+            pxc_blocks_free(bl, n);
         }
         /* Caught up with the log. */
         if (!pxc_is_leader(r->ch)) {
@@ -443,7 +456,14 @@ static void *replica_main(void *arg)
                 campaign(r);
             }
             if (!pxc_is_leader(r->ch)) {
-                rc = pxc_wait(r->ch, applied + 1, WAIT_MS);
+                /* rev is 0 only when this node lost the lead since it
+                 * skipped the read: then read and watch (pxc_wait). */
+                int64_t left = every - (mono_ms() - last_campaign);
+                long ms = left < FOLLOW_MIN_MS ? FOLLOW_MIN_MS :
+                    left > FOLLOW_MAX_MS ? FOLLOW_MAX_MS : (long)left;
+
+                rc = rev > 0 ? pxc_wait_after(r->ch, rev, ms) :
+                    pxc_wait(r->ch, applied + 1, ms);
                 if (rc != PXC_OK && rc != PXC_E_TIMEOUT) {
                     set_role(r, rc == PXC_E_UNAVAILABLE ?
                         NODE_ROLE_NO_QUORUM : NODE_ROLE_FOLLOWER,

@@ -14,7 +14,9 @@
 #   single    tx/s X
 #   cluster   tx/s Y   (Y/X = R; issue 14's target R >= 0.7)
 #   ordering  N appends, M ms per block (pxc_append round trip)
-#   cpu       etcd and nodes CPU time per block over the cluster's load
+#   cpu       etcd and nodes CPU time per block over the cluster's load,
+#             and the nodes' split into the producer and the two followers
+#   etcd      requests per block by gRPC method (from the members' /metrics)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = "--cluster-phase" ]; then
@@ -74,6 +76,26 @@ for x in s:
     epids=$(cat "$PXC_ETCD_DIR"/m*.pid)
     e0=$(cpu $epids)
     n0=$(cpu $pids)
+    # Per role as well: the producer's CPU (submissions on entry, execute,
+    # append) and the followers' (wait, read, re-execute) differ in kind.
+    ppid="" fpids=""
+    i=1
+    for p in $pids; do
+        if [ "$(cat "$tmp/c$i.url")" = "$prod" ]; then ppid=$p; else fpids="$fpids $p"; fi
+        i=$((i + 1))
+    done
+    p0=$(cpu $ppid)
+    f0=$(cpu $fpids)
+    # etcd's requests by gRPC method (the gateway's calls land there),
+    # summed over the members: what each block costs etcd, in requests.
+    grpc() {
+        for u in $(echo "$PXC_ENDPOINTS" | tr , ' '); do
+            curl -s -m 5 "$u/metrics" || true
+        done | awk '/^grpc_server_started_total/ {
+            m = $0; sub(/.*grpc_method="/, "", m); sub(/".*/, "", m)
+            n[m] += $NF } END { for (k in n) print k, n[k] }' | sort
+    }
+    grpc >"$tmp/grpc0.txt"
     "$parex" load --url "$prod" --senders "$senders" --txs "$txs" \
         --batch 200 --json \
         >"$tmp/cluster.json"
@@ -83,6 +105,12 @@ for x in s:
     hz=$(getconf CLK_TCK)
     echo "etcd_cpu_seconds $(( $(cpu $epids) - e0 )) $hz" >>"$tmp/ordering.txt"
     echo "nodes_cpu_seconds $(( $(cpu $pids) - n0 )) $hz" >>"$tmp/ordering.txt"
+    grpc >"$tmp/grpc1.txt"
+    join -a 2 "$tmp/grpc0.txt" "$tmp/grpc1.txt" | awk '{
+        d = NF == 3 ? $3 - $2 : $2; if (d > 0) print "etcd_requests", $1, d }' \
+        >>"$tmp/ordering.txt"
+    echo "producer_cpu_seconds $(( $(cpu $ppid) - p0 )) $hz" >>"$tmp/ordering.txt"
+    echo "followers_cpu_seconds $(( $(cpu $fpids) - f0 )) $hz" >>"$tmp/ordering.txt"
     exit 0
 fi
 
@@ -114,10 +142,12 @@ def rate(path):
             return float(d[k])
     raise SystemExit("no committed rate in %s: %r" % (path, d))
 s, c = rate(sys.argv[1]), rate(sys.argv[2])
-m, cpu = {}, {}
+m, cpu, req = {}, {}, {}
 for l in open(sys.argv[3]):
     w = l.split()
-    if len(w) == 2:
+    if w and w[0] == "etcd_requests":
+        req[w[1]] = float(w[2])
+    elif len(w) == 2:
         m[w[0]] = w[1]
     elif len(w) == 3:
         cpu[w[0]] = float(w[1]) / float(w[2])
@@ -133,4 +163,17 @@ if n:
           "per block (user + system over the load)" %
           (1000 * cpu.get("etcd_cpu_seconds", 0) / n,
            1000 * cpu.get("nodes_cpu_seconds", 0) / n))
+    print("cpu       producer %.1f ms per block, followers (2) %.1f ms per "
+          "block" % (1000 * cpu.get("producer_cpu_seconds", 0) / n,
+                     1000 * cpu.get("followers_cpu_seconds", 0) / n))
+    # Per 1000 txs too: blocks grow or shrink with the machine's load, and
+    # part of the cost is per tx, part per block.
+    with open(sys.argv[2]) as f:
+        ntx = float(json.loads(f.read().strip().splitlines()[-1])["txs"])
+    print("cpu       per 1000 txs: etcd %.1f ms, producer %.1f ms, followers "
+          "(2) %.1f ms" % tuple(1e6 * cpu.get(k, 0) / ntx for k in
+                                ("etcd_cpu_seconds", "producer_cpu_seconds",
+                                 "followers_cpu_seconds")))
+    print("etcd      requests per block (3 members, by method): " +
+          ", ".join("%s %.1f" % (k, v / n) for k, v in sorted(req.items())))
 EOPY

@@ -488,6 +488,169 @@ static void test_seckey_range(void **state)
     assert_int_equal(px__schnorr_verify(sig, msg, pub), 1);
 }
 
+/* The per-thread cache of parsed keys changes no verdict: a cached key
+ * still rejects a tampered signature or message, a key that does not parse
+ * is rejected every time and never kept, and the cache is bounded (a
+ * fifth key of one set evicts the least recently used one). */
+static void test_schnorr_key_cache(void **state)
+{
+    enum { WAYS = PX_SCHNORR_CACHE_WAYS };
+    uint8_t sk[32], pub[32], msg[32], sig[64], bad[64];
+    uint8_t invalid[32];
+    uint8_t same_set[WAYS + 1][32];
+    uint64_t h0, m0, h1, m1;
+    size_t i, found;
+    tu_rng r;
+
+    (void)state;
+    tu_rng_seed(&r, seed ^ 0xcac4e);
+    do {
+        for (i = 0; i < 32; i++) {
+            sk[i] = (uint8_t)tu_rng_next(&r);
+            msg[i] = (uint8_t)tu_rng_next(&r);
+        }
+    } while (!px__seckey_valid(sk));
+    assert_int_equal(px__schnorr_sign(sig, pub, msg, sk), 0);
+
+    px__schnorr_cache_stats(&h0, &m0);
+    assert_int_equal(px__schnorr_verify(sig, msg, pub), 1);
+    assert_int_equal(px__schnorr_verify(sig, msg, pub), 1);
+    px__schnorr_cache_stats(&h1, &m1);
+    assert_true(h1 - h0 >= 1); /* the second lookup found the key */
+    memcpy(bad, sig, 64);
+    bad[63] ^= 1;
+    assert_int_equal(px__schnorr_verify(bad, msg, pub), 0);
+    msg[0] ^= 1;
+    assert_int_equal(px__schnorr_verify(sig, msg, pub), 0);
+    msg[0] ^= 1;
+    assert_int_equal(px__schnorr_verify(sig, msg, pub), 1);
+
+    /* x = 2^256 - 1 is not below p: no point, never cached. */
+    memset(invalid, 0xff, 32);
+    px__schnorr_cache_stats(&h0, &m0);
+    assert_int_equal(px__schnorr_verify(sig, msg, invalid), 0);
+    assert_int_equal(px__schnorr_verify(sig, msg, invalid), 0);
+    px__schnorr_cache_stats(&h1, &m1);
+    assert_int_equal(h1 - h0, 0);
+    assert_int_equal(m1 - m0, 2);
+
+    /* WAYS + 1 valid keys of one set (first two bytes fixed): about half
+     * of all x coordinates are on the curve. A candidate is valid iff
+     * its second lookup hits. */
+    found = 0;
+    while (found < WAYS + 1) {
+        uint8_t *x = same_set[found];
+
+        for (i = 0; i < 32; i++) {
+            x[i] = (uint8_t)tu_rng_next(&r);
+        }
+        x[0] = 0x01;
+        x[1] = 0x00;
+        (void)px__schnorr_verify(sig, msg, x);
+        px__schnorr_cache_stats(&h0, &m0);
+        (void)px__schnorr_verify(sig, msg, x);
+        px__schnorr_cache_stats(&h1, &m1);
+        if (h1 - h0 == 1) {
+            found++;
+        } else {
+            assert_int_equal(m1 - m0, 1);
+        }
+    }
+    /* The set holds the last WAYS keys; the first was evicted. */
+    px__schnorr_cache_stats(&h0, &m0);
+    for (i = 1; i <= WAYS; i++) {
+        assert_int_equal(px__schnorr_verify(sig, msg, same_set[i]), 0);
+    }
+    px__schnorr_cache_stats(&h1, &m1);
+    assert_int_equal(h1 - h0, WAYS);
+    assert_int_equal(m1 - m0, 0);
+    assert_int_equal(px__schnorr_verify(sig, msg, same_set[0]), 0);
+    px__schnorr_cache_stats(&h0, &m0);
+    assert_int_equal(m0 - m1, 1);
+    /* Its return evicted same_set[1], now the least recently used. */
+    assert_int_equal(px__schnorr_verify(sig, msg, same_set[1]), 0);
+    px__schnorr_cache_stats(&h1, &m1);
+    assert_int_equal(m1 - m0, 1);
+    /* The signing key (another set) is still cached and still right. */
+    assert_int_equal(px__schnorr_verify(sig, msg, pub), 1);
+    px__schnorr_cache_stats(&h0, &m0);
+    assert_int_equal(h0 - h1, 1);
+}
+
+/* Verify workers each have their own cache: threads verifying the same
+ * keys, good and tampered signatures interleaved, all get every verdict
+ * right, and each thread's own lookups hit after its first parse. */
+enum { CACHE_KEYS = 8, CACHE_ROUNDS = 50 };
+
+struct cache_job {
+    uint8_t pub[CACHE_KEYS][32], msg[CACHE_KEYS][32], sig[CACHE_KEYS][64];
+};
+
+struct cache_worker {
+    const struct cache_job *job;
+    int wrong;
+    uint64_t hits, misses;
+};
+
+static void *cache_worker_run(void *arg)
+{
+    struct cache_worker *w = arg;
+    uint8_t bad[64];
+    int k, i;
+
+    for (k = 0; k < CACHE_ROUNDS; k++) {
+        for (i = 0; i < CACHE_KEYS; i++) {
+            memcpy(bad, w->job->sig[i], 64);
+            bad[k % 64] ^= 0x10;
+            w->wrong += px__schnorr_verify(w->job->sig[i], w->job->msg[i],
+                w->job->pub[i]) != 1;
+            w->wrong += px__schnorr_verify(bad, w->job->msg[i],
+                w->job->pub[i]) != 0;
+        }
+    }
+    px__schnorr_cache_stats(&w->hits, &w->misses);
+    return NULL;
+}
+
+static void test_schnorr_key_cache_threads(void **state)
+{
+    enum { N_THREADS = 4 };
+    struct cache_job job;
+    struct cache_worker w[N_THREADS];
+    pthread_t t[N_THREADS];
+    uint8_t sk[32];
+    int i, j;
+    tu_rng r;
+
+    (void)state;
+    tu_rng_seed(&r, seed ^ 0x7c4);
+    for (i = 0; i < CACHE_KEYS; i++) {
+        do {
+            for (j = 0; j < 32; j++) {
+                sk[j] = (uint8_t)tu_rng_next(&r);
+                job.msg[i][j] = (uint8_t)tu_rng_next(&r);
+            }
+        } while (!px__seckey_valid(sk));
+        assert_int_equal(px__schnorr_sign(job.sig[i], job.pub[i],
+            job.msg[i], sk), 0);
+    }
+    memset(w, 0, sizeof w);
+    for (i = 0; i < N_THREADS; i++) {
+        w[i].job = &job;
+        assert_int_equal(pthread_create(&t[i], NULL, cache_worker_run,
+            &w[i]), 0);
+    }
+    for (i = 0; i < N_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].wrong, 0);
+        /* Each good verify is followed by a tampered one under the same
+         * key, which finds it whatever else the thread's cache evicted. */
+        assert_true(w[i].hits + w[i].misses ==
+            2u * CACHE_KEYS * CACHE_ROUNDS);
+        assert_true(w[i].hits >= (uint64_t)CACHE_KEYS * CACHE_ROUNDS);
+    }
+}
+
 /* ---- LtHash ---- */
 
 static const char ref_zero_root[] =
@@ -816,6 +979,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bip340_sign_vectors),
         cmocka_unit_test(test_schnorr_rejects_tampering),
         cmocka_unit_test(test_seckey_range),
+        cmocka_unit_test(test_schnorr_key_cache),
+        cmocka_unit_test(test_schnorr_key_cache_threads),
         cmocka_unit_test(test_lthash_zero_root_is_stable),
         cmocka_unit_test(test_lthash_element_matches_python),
         cmocka_unit_test(test_lthash_order_independent),
