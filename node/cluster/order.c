@@ -9,8 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <zlib.h>
-
 #define NAME_MAX_LEN 64
 #define HASH_MAX_LEN 64
 /* "/parex/" + id + "/" + hex + "/" */
@@ -790,135 +788,7 @@ int pxc_resign(pxc_chain *c)
 
 /* ---- the log ------------------------------------------------------------ */
 
-static int append_value(pxc_chain *c, uint64_t h, const void *block,
-                        size_t len);
-
-/* ---- block values (docs/cluster.md "Block values") ----
- *
- * etcd's cost per block grows with its bytes: the JSON gateway's base64
- * both ways, Raft to every member, each member's WAL, each follower's
- * read. A block of transfers compresses to about a third (200 senders:
- * keys and account keys repeat; signatures do not), so pxc_append stores
- * a block of >= Z_MIN bytes as Z_MAGIC, u64le its length, and its zlib
- * stream (level 1: ~3 ms for 280 KB; inflating is ~1 ms) when that is
- * shorter, else the bytes as they are. Reads undo it: callers see the
- * bytes they appended. A stored value is compressed iff it starts with
- * Z_MAGIC: bytes that start with it themselves are always stored
- * compressed, so no value is ambiguous (a log of raw blocks written
- * before this stays readable: a block starts with its u64le height, and
- * the magic read as one is about 7.3e17). */
-static const uint8_t Z_MAGIC[8] = { 0x89, 'P', 'X', 'Z', '\r', '\n', 0x1a,
-                                    '\n' };
-#define Z_HDR 16
-#define Z_MIN 1024
-/* The largest length a compressed value may claim: formats.md's
- * max_block_bytes (etcd is trusted, but a bad value must not make a
- * follower allocate without bound). */
-#define Z_MAX_RAW ((uint64_t)512 << 20)
-
-/* The value to store for block bytes: *out is block itself (*owned 0) or
- * a malloc'd compressed value (*owned 1). 0, or -1 (out of memory, or
- * zlib failed on bytes that must be compressed). */
-static int value_encode(const uint8_t *block, size_t len, const uint8_t **out,
-                        size_t *out_len, int *owned)
-{
-    int magic = len >= sizeof Z_MAGIC &&
-                memcmp(block, Z_MAGIC, sizeof Z_MAGIC) == 0;
-    uLongf zl;
-    uint8_t *z;
-    size_t i;
-
-    *out = block;
-    *out_len = len;
-    *owned = 0;
-    if (len < Z_MIN && !magic) {
-        return 0;
-    }
-    zl = compressBound((uLong)len);
-    z = malloc(Z_HDR + zl);
-    if (z == NULL) {
-        return magic ? -1 : 0;
-    }
-    if (compress2(z + Z_HDR, &zl, block, (uLong)len, 1) != Z_OK ||
-        (!magic && Z_HDR + zl >= len)) {
-        free(z);
-        return magic ? -1 : 0;
-    }
-    memcpy(z, Z_MAGIC, sizeof Z_MAGIC);
-    for (i = 0; i < 8; i++) {
-        z[8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
-    }
-    *out = z;
-    *out_len = Z_HDR + zl;
-    *owned = 1;
-    return 0;
-}
-
-/* A stored value back to the appended bytes, in place (*bytes replaced
- * when it was compressed). 0, or -1 (a compressed value that does not
- * inflate to the length it claims, or out of memory). */
-static int value_decode(uint8_t **bytes, size_t *len)
-{
-    uint64_t raw = 0;
-    uLongf got;
-    uint8_t *out;
-    size_t i;
-
-    if (*len < sizeof Z_MAGIC ||
-        memcmp(*bytes, Z_MAGIC, sizeof Z_MAGIC) != 0) {
-        return 0;
-    }
-    if (*len < Z_HDR) {
-        return -1;
-    }
-    for (i = 0; i < 8; i++) {
-        raw |= (uint64_t)(*bytes)[8 + i] << (8 * i);
-    }
-    if (raw > Z_MAX_RAW) {
-        return -1;
-    }
-    out = malloc(raw > 0 ? (size_t)raw : 1);
-    if (out == NULL) {
-        return -1;
-    }
-    got = (uLongf)raw;
-    if (uncompress(out, &got, *bytes + Z_HDR, (uLong)(*len - Z_HDR)) !=
-        Z_OK || got != raw) {
-        free(out);
-        return -1;
-    }
-    free(*bytes);
-    *bytes = out;
-    *len = (size_t)raw;
-    return 0;
-}
-
 int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len)
-{
-    const uint8_t *val;
-    size_t vlen;
-    int owned;
-    int rc;
-
-    if (h == 0) {
-        return seterr(c, PXC_E_INVALID,
-                      "cluster: append: heights start at 1 (0 is the "
-                      "genesis)");
-    }
-    if (value_encode(block, len, &val, &vlen, &owned) != 0) {
-        return seterr(c, PXC_E_NOMEM, "cluster: append of block %" PRIu64
-                      ": cannot compress it (out of memory)", h);
-    }
-    rc = append_value(c, h, val, vlen);
-    if (owned) {
-        free((void *)val);
-    }
-    return rc;
-}
-
-/* pxc_append of the stored value (value_encode's). */
-static int append_value(pxc_chain *c, uint64_t h, const void *block,
-                        size_t len)
 {
     char lk[KEY_CAP], bk[KEY_CAP], pk[KEY_CAP];
     size_t lklen = key(c, lk, "leader"), bklen, pklen = 0;
@@ -932,6 +802,11 @@ static int append_value(pxc_chain *c, uint64_t h, const void *block,
     bool ok;
     int rc;
 
+    if (h == 0) {
+        return seterr(c, PXC_E_INVALID,
+                      "cluster: append: heights start at 1 (0 is the "
+                      "genesis)");
+    }
     pthread_mutex_lock(&c->mu);
     lease = c->lease;
     term = c->term;
@@ -1198,14 +1073,6 @@ static int take_blocks(pxc_chain *c, node_etcd_kvs *r, size_t first,
         out[i].bytes = kv->value;
         out[i].len = kv->value_len;
         kv->value = NULL;
-        if (value_decode(&out[i].bytes, &out[i].len) != 0) {
-            pxc_blocks_free(out, i + 1);
-            node_etcd_kvs_release(r);
-            return seterr(c, PXC_E_CORRUPT,
-                          "cluster: block %" PRIu64 " in etcd is a "
-                          "compressed value that does not inflate (%zu "
-                          "bytes)", h, kv->value_len);
-        }
     }
     node_etcd_kvs_release(r);
     *blocks = out;
