@@ -182,12 +182,9 @@ int pxc_resign(pxc_chain *c);
  *            If that retry says PXC_E_FENCED (the lease ran out meanwhile),
  *            the first attempt may still have committed: read block h
  *            before discarding the execution.
- *  In: block, len: opaque bytes, not retained. Stored compressed (zlib)
- *      when len >= 1 KiB and that is shorter, or when they start with the
- *      compressed-value magic (docs/cluster.md "Block values"); reads
- *      give back these bytes. etcd's default request limit is 1.5 MiB,
- *      base64 included: ~1.1 MiB of stored value.
- *  PXC_E_NOMEM: no memory to compress bytes that must be. */
+ *  In: block, len: opaque bytes, not retained, stored as they are.
+ *      etcd's default request limit is 1.5 MiB, base64 included: ~1.1 MiB
+ *      of block. */
 int pxc_append(pxc_chain *c, uint64_t h, const void *block, size_t len);
 
 /** The newest height in the log (0: none yet) and the oldest kept (low,
@@ -203,11 +200,10 @@ typedef struct pxc_block {
 void pxc_blocks_free(pxc_block *b, size_t n);
 
 /** Read blocks from, from+1, ... (at most max, > 0) in height order, from
- *  one consistent etcd revision, as appended (compressed values inflated).
+ *  one consistent etcd revision, as appended.
  *  *n may be 0 (from is past the head).
  *  Returns PXC_OK, PXC_E_COMPACTED (from is below low: the message names
- *  low; catch up from a snapshot), PXC_E_CORRUPT (a gap in the log, or a
- *  compressed value that does not inflate), or an etcd error. *blocks: caller frees with pxc_blocks_free. */
+ *  low; catch up from a snapshot), PXC_E_CORRUPT (a gap in the log), or an etcd error. *blocks: caller frees with pxc_blocks_free. */
 int pxc_read(pxc_chain *c, uint64_t from, size_t max, pxc_block **blocks,
              size_t *n);
 
