@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "parex/parex.h"
 #include "crypto_int.h"
@@ -534,6 +535,17 @@ int px__read_head(px__snap *sn, parex_header *out);
 int px__read_lthash(px__snap *sn, px__lthash *out);
 /** Writes header, meta "head" and meta "lthash". */
 int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt);
+/** The BAL trailer after a block's txs, as parex_block_attach_bal()
+ *  frames it (docs/formats.md): u32le 0, u32le bal_len, then the BAL's
+ *  bal_len bytes, PX__BAL_TRAILER_BYTES + bal_len bytes at q in all. */
+#define PX__BAL_TRAILER_BYTES 8
+static inline void px__bal_trailer_write(uint8_t *q, const uint8_t *bal,
+    size_t bal_len)
+{
+    px__st32(q, 0);
+    px__st32(q + 4, (uint32_t)bal_len);
+    memcpy(q + PX__BAL_TRAILER_BYTES, bal, bal_len);
+}
 /** Writes the block record of height h->height (state_int.h: "blocks",
  *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
  *  168-byte header (u32le count, then the txs); bal, when not NULL, the

@@ -112,7 +112,8 @@ int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
     parex_header_hash(hash, h);
     px__st64(hb, h->height);
     rc = px__wtxn_reserve(w, PX_DB_BLOCKS, &p, hk, 8,
-        PAREX_HEADER_BYTES + body_len + (bal != NULL ? 8 + bal_len : 0));
+        PAREX_HEADER_BYTES + body_len +
+        (bal != NULL ? PX__BAL_TRAILER_BYTES + bal_len : 0));
     if (rc == PAREX_OK) {
         parex_header_encode(p, h);
         if (body_len > 0) {
@@ -121,10 +122,8 @@ int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
         /* The BAL trailer written straight into the record
          * (parex_block_attach_bal()'s framing): no sealed copy first. */
         if (bal != NULL) {
-            uint8_t *q = p + PAREX_HEADER_BYTES + body_len;
-            px__st32(q, 0);
-            px__st32(q + 4, (uint32_t)bal_len);
-            memcpy(q + 8, bal, bal_len);
+            px__bal_trailer_write(p + PAREX_HEADER_BYTES + body_len, bal,
+                bal_len);
         }
         rc = px__wtxn_put(w, PX_DB_HASHES, hash, 32, hb, 8);
     }

@@ -380,15 +380,13 @@ PAREX_API int parex_block_attach_bal(uint8_t *out, size_t *out_len,
         old != NULL || bal_len == 0 || bal_len > UINT32_MAX) {
         return PAREX_E_INVALID;
     }
-    need_len = len + 8 + bal_len;
+    need_len = len + PX__BAL_TRAILER_BYTES + bal_len;
     if (out == NULL || *out_len < need_len) {
         *out_len = need_len;
         return PAREX_E_BUFFER;
     }
     memcpy(out, block, len);
-    px__st32(out + len, 0);
-    px__st32(out + len + 4, (uint32_t)bal_len);
-    memcpy(out + len + 8, bal, bal_len);
+    px__bal_trailer_write(out + len, bal, bal_len);
     *out_len = need_len;
     return PAREX_OK;
 }
