@@ -1,7 +1,11 @@
 /* The `parex` program: command dispatch and the top-level help. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 void node_help_main(FILE *f)
 {
@@ -95,9 +99,39 @@ static int help(int argc, char **argv)
     return NODE_EXIT_OK;
 }
 
+/* glibc's malloc as a block pipeline needs it. LMDB mallocs the dirty
+ * overflow pages of every large record at each commit and frees them
+ * after it (a block record with its BAL is 0.3-3 MB), and the engine's
+ * per-block buffers come and go the same way. By default glibc serves
+ * allocations above a threshold that starts at 128 KiB from fresh
+ * mappings and hands a freed heap top back to the kernel, so every block
+ * faults in its large buffers anew: 224 faults, 0.7-0.9 ms per block for
+ * solana-mainnet's 917 KB BAL on a 2-core VM (docs/benchmarks.md,
+ * "Session 8"). Fixed thresholds keep up to PX_MALLOC_KEEP of such
+ * buffers in the heap from block to block; larger ones (big JSON-RPC
+ * replies, bodies past it) still get mappings of their own and go back
+ * at free. The program's choice, not the library's: an embedder tunes
+ * its own allocator. PAREX_MALLOC=default leaves glibc's defaults, for
+ * comparison. */
+#define PX_MALLOC_KEEP (8u << 20)
+static void tune_malloc(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    const char *m = getenv("PAREX_MALLOC");
+
+    if (m != NULL && strcmp(m, "default") == 0) {
+        return;
+    }
+    (void)mallopt(M_MMAP_THRESHOLD, (int)PX_MALLOC_KEEP);
+    (void)mallopt(M_TRIM_THRESHOLD, (int)(8 * PX_MALLOC_KEEP));
+#endif
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd;
+
+    tune_malloc();
 
     if (argc < 2) {
         node_help_main(stderr);
