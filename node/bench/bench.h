@@ -236,7 +236,9 @@ typedef struct bench_result {
     uint64_t bal_bytes;          /* the trailers' bytes, all blocks */
     double bal_bytes_per_tx;
     bench_agg prod_off, prod_on;
-    double prod_ratio;           /* prod_on.med / prod_off.med */
+    size_t prod_pairs;           /* production pairs measured */
+    double prod_ratio;           /* median over the pairs of on / off */
+    double prod_ratio_meds;      /* prod_on.med / prod_off.med */
     double prod_ratio_min;       /* prod_on.min / prod_off.min */
 } bench_result;
 

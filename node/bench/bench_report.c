@@ -170,6 +170,9 @@ static void print_json(const bench_opts *o, const bench_result *r)
         set_real(j, "prod_on_total_s", (double)r->prod_on.med / 1e9);
         set_real(j, "prod_bal_ratio", r->prod_ratio);
         set_real(j, "prod_bal_ratio_min", r->prod_ratio_min);
+        set_real(j, "prod_bal_ratio_medians", r->prod_ratio_meds);
+        json_object_set_new(j, "prod_pairs",
+            json_integer((json_int_t)r->prod_pairs));
     } else {
         json_object_set_new(j, "bal_bytes", json_null());
         json_object_set_new(j, "bal_bytes_per_tx", json_null());
@@ -177,6 +180,8 @@ static void print_json(const bench_opts *o, const bench_result *r)
         json_object_set_new(j, "prod_on_total_s", json_null());
         json_object_set_new(j, "prod_bal_ratio", json_null());
         json_object_set_new(j, "prod_bal_ratio_min", json_null());
+        json_object_set_new(j, "prod_bal_ratio_medians", json_null());
+        json_object_set_new(j, "prod_pairs", json_null());
     }
     node_hex(root, r->root, 32);
     json_object_set_new(j, "state_root", json_string(root));
@@ -225,10 +230,11 @@ void px_bench_print_result(const bench_opts *o, const bench_result *r)
         r->sig_bound_ratio, r->roots_match ? "" : "  MISMATCH");
     if (r->bal) {
         printf("    bal: %.1f bytes/tx (%llu bytes); production ms with "
-            "recording off %.1f, on %.1f: x%.3f (fastest reps x%.3f)\n",
+            "recording off %.1f, on %.1f: x%.3f (median of %zu pairs; "
+            "of the medians x%.3f, fastest runs x%.3f)\n",
             r->bal_bytes_per_tx, (unsigned long long)r->bal_bytes,
             ms(r->prod_off.med), ms(r->prod_on.med), r->prod_ratio,
-            r->prod_ratio_min);
+            r->prod_pairs, r->prod_ratio_meds, r->prod_ratio_min);
     }
     if (o->details) {
         printf("    exec ms seq %.1f [%.1f-%.1f], par %.1f [%.1f-%.1f]; "

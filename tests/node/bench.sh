@@ -24,6 +24,7 @@ projected_ideal peak_rss_bytes stage_ns.decode stage_ns.verify
 stage_ns.analysis stage_ns.exec stage_ns.validate stage_ns.apply
 stage_ns.root stage_ns.commit bal bal_bytes bal_bytes_per_tx
 prod_off_total_s prod_on_total_s prod_bal_ratio prod_bal_ratio_min
+prod_bal_ratio_medians prod_pairs
 state_root roots_match"
 
 run "$parex" bench --help
@@ -246,9 +247,11 @@ r0=$("$parex" bench $tiny --threads 2 --json --no-profile | "$jget" \
 check "bench --bal: roots as without --bal, 114 bytes/tx + 66/block" $? \
     "$v / $r0"
 printf '%s\n' "$out" | "$jget" bal_bytes_per_tx prod_off_total_s \
-    prod_on_total_s prod_bal_ratio | awk -F'\t' '$1 != 115.65 || $2 <= 0 ||
-    $3 <= 0 || $4 <= 0 { bad = 1 } END { exit bad }'
-check "bench --bal: bytes per tx and production times" $? "$out"
+    prod_on_total_s prod_bal_ratio prod_bal_ratio_medians prod_pairs reps |
+    awk -F'\t' '$1 != 115.65 || $2 <= 0 || $3 <= 0 || $4 <= 0 || $5 <= 0 ||
+    $6 != 3 * $7 { bad = 1 } END { exit bad }'
+check "bench --bal: bytes per tx, production times, 3 pairs per rep" $? \
+    "$out"
 run "$parex" bench $tiny --threads 2 --json --no-profile
 printf '%s\n' "$out" | "$jget" bal bal_bytes prod_bal_ratio >"$work/v"
 printf 'false\tnull\tnull\n' | cmp -s - "$work/v"
