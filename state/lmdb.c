@@ -72,6 +72,12 @@ struct px__wtxn {
     MDB_txn *txn;
     int failed; /* first PAREX_E_* of a failed put/del; LMDB then refuses
                  * every further write and the commit */
+    /* One write cursor per database, opened at its first put and closed
+     * by LMDB when the txn ends. mdb_put opens a fresh cursor per call
+     * and descends from the root every time; a kept cursor that is
+     * already on the right leaf skips the descent (mdb_cursor_set), and
+     * a block's writes come in key order (its change set is sorted). */
+    MDB_cursor *cur[PX_DB_COUNT];
 };
 
 /* The one place where MDB_* and errno codes become PAREX_E_* codes. */
@@ -845,9 +851,22 @@ int px__wtxn_begin(px__wtxn **out, px__store *s)
     return PAREX_OK;
 }
 
+/* w's cursor on dbi, opened on first use; LMDB codes. */
+static int wcursor(px__wtxn *w, px__dbi dbi, MDB_cursor **out)
+{
+    int rc = MDB_SUCCESS;
+
+    if (w->cur[dbi] == NULL) {
+        rc = mdb_cursor_open(w->txn, w->s->dbi[dbi], &w->cur[dbi]);
+    }
+    *out = w->cur[dbi];
+    return rc;
+}
+
 int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
     const void *val, size_t len)
 {
+    MDB_cursor *c;
     MDB_val k = mval(key, key_len);
     MDB_val v = mval(val, len);
     int rc;
@@ -860,7 +879,10 @@ int px__wtxn_put(px__wtxn *w, px__dbi dbi, const void *key, size_t key_len,
     if (w->failed != PAREX_OK) {
         return w->failed;
     }
-    rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, 0);
+    rc = wcursor(w, dbi, &c);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_put(c, &k, &v, 0);
+    }
     if (rc != MDB_SUCCESS) {
         /* A bad key length leaves the txn usable; anything else (map full,
          * I/O) poisons it in LMDB, so remember why for the commit. */
@@ -877,6 +899,7 @@ int px__wtxn_reserve(px__wtxn *w, px__dbi dbi, uint8_t **out,
 {
     MDB_val k = mval(key, key_len);
     MDB_val v;
+    MDB_cursor *c;
     int rc;
 
     *out = NULL;
@@ -888,7 +911,10 @@ int px__wtxn_reserve(px__wtxn *w, px__dbi dbi, uint8_t **out,
     }
     v.mv_size = len;
     v.mv_data = NULL;
-    rc = mdb_put(w->txn, w->s->dbi[dbi], &k, &v, MDB_RESERVE);
+    rc = wcursor(w, dbi, &c);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_put(c, &k, &v, MDB_RESERVE);
+    }
     if (rc != MDB_SUCCESS) {
         if (rc != MDB_BAD_VALSIZE) {
             w->failed = map_mdb(rc);
