@@ -146,13 +146,19 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         const wkey *k = &pt->k[e];
         const px__bal_w *w = &bal->w[pt->wl[k->first + k->n - 1].w];
         px__change *c = &pt->chg[e];
-        c->key = px__arena_copy(arena, w->key, 32);
-        c->val = w->del ? NULL : px__arena_copy(arena, w->val, w->len);
-        c->len = w->del ? 0 : w->len;
-        c->del = w->del;
-        if (c->key == NULL || (!w->del && c->val == NULL)) {
+        /* Key and value in one allocation (the value after the key). */
+        uint8_t *kv = px__arena_alloc(arena, 32 + (w->del ? 0 : w->len));
+        if (kv == NULL) {
             return PAREX_E_NOMEM;
         }
+        memcpy(kv, w->key, 32);
+        if (!w->del && w->len > 0) {
+            memcpy(kv + 32, w->val, w->len);
+        }
+        c->key = kv;
+        c->val = w->del ? NULL : kv + 32;
+        c->len = w->del ? 0 : w->len;
+        c->del = w->del;
     }
     px__changes_sort(pt->chg, pt->nk);
     return PAREX_OK;
@@ -229,8 +235,13 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
 }
 
 /* Txs per item of the validation job: fewer claims of the pool's shared
- * counter, and neighbouring results written by one worker. */
+ * counter, and neighbouring results written by one worker. The last
+ * TX_TAIL_PER_THREAD txs per thread (or more, to a whole chunk) are one
+ * tx an item, so that the threads finish within about a tx of each
+ * other rather than a chunk: on a block of a few hundred txs a chunk is
+ * several percent of a thread's share. */
 #define TX_CHUNK 8
+#define TX_TAIL_PER_THREAD 16
 
 /* Until every part of the index is built. Parts are the job's first
  * items and the pool claims items in order, so each part is already
@@ -272,14 +283,15 @@ static void validate_txs(balx *x, unsigned w, size_t lo, size_t hi)
 }
 
 /* The block's one job: items [0, n_part) build the index's parts, item
- * n_part + i validates txs [TX_CHUNK * i, TX_CHUNK * (i + 1)) once every
- * part is built. One job instead of an index job and a tx job: no second
- * post and no barrier on the whole pool between them (a thread that
- * arrives late takes txs where the others are). */
+ * n_part + i validates txs [TX_CHUNK * i, TX_CHUNK * (i + 1)) for i <
+ * n_big, then one tx an item, once every part is built. One job instead
+ * of an index job and a tx job: no second post and no barrier on the
+ * whole pool between them (a thread that arrives late takes txs where
+ * the others are). */
 static void block_job(void *arg, unsigned w, size_t b, size_t e)
 {
     balx *x = arg;
-    size_t it, n = x->env->blk->n;
+    size_t it;
 
     for (it = b; it < e; it++) {
         size_t lo, hi;
@@ -296,8 +308,13 @@ static void block_job(void *arg, unsigned w, size_t b, size_t e)
             continue;
         }
         await_index(x);
-        lo = (it - x->n_part) * TX_CHUNK;
-        hi = lo + TX_CHUNK < n ? lo + TX_CHUNK : n;
+        if (it - x->n_part < x->n_big) {
+            lo = (it - x->n_part) * TX_CHUNK;
+            hi = lo + TX_CHUNK;
+        } else {
+            lo = x->n_big * TX_CHUNK + (it - x->n_part - x->n_big);
+            hi = lo + 1;
+        }
         if (atomic_load_explicit(&x->index_rc, memory_order_relaxed) !=
             PAREX_OK) {
             continue;   /* the block fails with the part's error */
@@ -370,7 +387,11 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     if (rc != PAREX_OK) {
         goto out;
     }
-    x.n_txi = (n + TX_CHUNK - 1) / TX_CHUNK;
+    {
+        size_t tail = (size_t)TX_TAIL_PER_THREAD * env->threads;
+        x.n_big = n > tail ? (n - tail) / TX_CHUNK : 0;
+        x.n_txi = x.n_big + (n - x.n_big * TX_CHUNK);
+    }
     /* The index, then every tx at once: nothing a tx reads depends on
      * another's run. The state root is the root stage's, over the change
      * set as for every executor (the BAL's final values once the block
