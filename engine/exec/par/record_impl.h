@@ -51,6 +51,9 @@ static void recparts_free(px__scratch *s)
     s->n_rec = 0;
 }
 
+/* The block's BAL without the fee entry goes into out: the version
+ * byte, the tx count, every tx's entry in block order, in parts that
+ * are items of a job (their own, or the parallel apply's first). */
 typedef struct record_job {
     pexec *X;
     size_t parts;
@@ -239,29 +242,34 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
     return rc != PAREX_OK ? rc : out->oom ? PAREX_E_NOMEM : PAREX_OK;
 }
 
+/* Part p of the recording on worker w. */
+static void record_part(record_job *J, unsigned w, size_t p)
+{
+    px__recpart *rp = J->X->env->scratch->rec;
+    size_t n = J->X->n;
+
+    rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
+        n * p / J->parts, n * (p + 1) / J->parts,
+        J->X->env->workers[w].snap);
+}
+
 static void run_record(void *arg, unsigned w, size_t b, size_t e)
 {
-    record_job *J = arg;
-    px__recpart *rp = J->X->env->scratch->rec;
-    size_t p, n = J->X->n;
+    size_t p;
 
     for (p = b; p < e; p++) {
-        rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
-            n * p / J->parts, n * (p + 1) / J->parts,
-            J->X->env->workers[w].snap);
+        record_part(arg, w, p);
     }
 }
 
-/* The block's BAL without the fee entry into out (reset first): the
- * version byte, the tx count, every tx's entry in block order; the parts
- * on every worker when the block is large enough. */
-static int record_bal(pexec *X, px__buf *out)
+/* The recording's set-up: out reset to the version byte and the tx
+ * count, the parts (J->parts of them: every worker's when the block is
+ * large enough) ready to run, as record_part() items of a job. */
+static int record_begin(pexec *X, px__buf *out, record_job *J)
 {
     px__scratch *sc = X->env->scratch;
-    record_job J;
     uint8_t hdr[5];
     size_t p, parts = X->env->threads;
-    int rc = PAREX_OK;
 
     if (parts < 1 || X->n < RECORD_PART_MIN * 2) {
         parts = 1;
@@ -284,17 +292,27 @@ static int record_bal(pexec *X, px__buf *out)
         sc->rec[p].buf.len = 0;
         sc->rec[p].buf.oom = 0;
     }
-    J.X = X;
-    J.parts = parts;
-    J.out = out;    /* part 0 writes after the header in place */
-    px__pool_run(X->env->pool, run_record, &J, parts, 1);
-    for (p = 0; p < parts && rc == PAREX_OK; p++) {
+    J->X = X;
+    J->parts = parts;
+    J->out = out;   /* part 0 writes after the header in place */
+    return PAREX_OK;
+}
+
+/* After every part ran: the first part's error, else the parts
+ * concatenated in order into the output. */
+static int record_end(record_job *J)
+{
+    px__scratch *sc = J->X->env->scratch;
+    size_t p;
+    int rc = PAREX_OK;
+
+    for (p = 0; p < J->parts && rc == PAREX_OK; p++) {
         rc = sc->rec[p].rc;
         if (p > 0 && rc == PAREX_OK) {
-            px__buf_put(out, sc->rec[p].buf.p, sc->rec[p].buf.len);
+            px__buf_put(J->out, sc->rec[p].buf.p, sc->rec[p].buf.len);
         }
     }
-    if (rc == PAREX_OK && out->oom) {
+    if (rc == PAREX_OK && J->out->oom) {
         rc = PAREX_E_NOMEM;
     }
     return rc;
