@@ -275,7 +275,10 @@ unsigned px__pool_threads(const px__pool *p);
  *  about to post (their wake-up then overlaps its serial work). */
 void px__pool_prewake(px__pool *p);
 /** Run fn over [0, n) in chunks of grain, on all threads; returns when
- *  every item is done. Runs inline when n <= grain or one thread. */
+ *  every item is done (not when every worker has seen the job: one that
+ *  comes late finds nothing left). Chunks are claimed in increasing
+ *  order, so an item may wait for a lower one that a thread has claimed.
+ *  Runs inline, in order, when n <= grain or one thread. */
 void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
     size_t grain);
 

@@ -95,6 +95,11 @@ struct balx {
     unsigned n_part;
     uint64_t s0, s1;        /* validate: the parts' hash seed */
     size_t n_wr, n_txi;     /* validate: writes; tx items */
+    size_t n_big;           /* validate: items of TX_CHUNK txs, then one
+                               tx an item */
+    atomic_uint parts_done; /* validate: parts of the index built */
+    atomic_int index_rc;    /* validate: a part's failure, else PAREX_OK */
+    uint64_t index_ns;      /* validate: when the last part was built */
     size_t n_ove;           /* record: entries of ws->ove in use */
     tres *res;
     tctx *ctx;              /* one per worker */

@@ -5,6 +5,7 @@
  * lowest tx that mismatches (or that the STF rejects) decides the block;
  * docs/architecture.md proves that when none does, the result is the
  * sequential one. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ const char *px__bal_kind_name(int kind)
                                                    : "unknown";
 }
 
-/* Blocks with fewer BAL writes index them in one part, on the caller. */
+/* Blocks with fewer BAL writes index them in one part (one item). */
 #define PART_MIN_WRITES 256
 /* At most this many parts (each scans every write for its keys). */
 #define PART_MAX 64
@@ -145,27 +146,22 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         const wkey *k = &pt->k[e];
         const px__bal_w *w = &bal->w[pt->wl[k->first + k->n - 1].w];
         px__change *c = &pt->chg[e];
-        c->key = px__arena_copy(arena, w->key, 32);
-        c->val = w->del ? NULL : px__arena_copy(arena, w->val, w->len);
-        c->len = w->del ? 0 : w->len;
-        c->del = w->del;
-        if (c->key == NULL || (!w->del && c->val == NULL)) {
+        /* Key and value in one allocation (the value after the key). */
+        uint8_t *kv = px__arena_alloc(arena, 32 + (w->del ? 0 : w->len));
+        if (kv == NULL) {
             return PAREX_E_NOMEM;
         }
+        memcpy(kv, w->key, 32);
+        if (!w->del && w->len > 0) {
+            memcpy(kv + 32, w->val, w->len);
+        }
+        c->key = kv;
+        c->val = w->del ? NULL : kv + 32;
+        c->len = w->del ? 0 : w->len;
+        c->del = w->del;
     }
     px__changes_sort(pt->chg, pt->nk);
     return PAREX_OK;
-}
-
-static void part_job(void *arg, unsigned w, size_t b, size_t e)
-{
-    balx *x = arg;
-    size_t p;
-
-    for (p = b; p < e; p++) {
-        x->part[p].rc = build_part(x, (unsigned)p,
-            &x->env->workers[w].arena);
-    }
 }
 
 static void mismatch(tres *r, int kind, const uint8_t *key)
@@ -239,46 +235,101 @@ static void compare(const tctx *t, const px__bal_tx *bt, tres *r)
 }
 
 /* Txs per item of the validation job: fewer claims of the pool's shared
- * counter, and neighbouring results written by one worker. */
+ * counter, and neighbouring results written by one worker. The last
+ * TX_TAIL_PER_THREAD txs per thread (or more, to a whole chunk) are one
+ * tx an item, so that the threads finish within about a tx of each
+ * other rather than a chunk: on a block of a few hundred txs a chunk is
+ * several percent of a thread's share. */
 #define TX_CHUNK 8
+#define TX_TAIL_PER_THREAD 16
 
-/* Item i is txs [TX_CHUNK * i, TX_CHUNK * (i + 1)). */
-static void validate_job(void *arg, unsigned w, size_t b, size_t e)
+/* Until every part of the index is built. Parts are the job's first
+ * items and the pool claims items in order, so each part is already
+ * being built by a thread that does not wait. */
+static void await_index(balx *x)
 {
-    balx *x = arg;
-    tctx *t = &x->ctx[w];
-    size_t it, n = x->env->blk->n;
+    unsigned spins = 0;
 
-    t->snap = x->env->workers[w].snap;
-    t->arena = &x->env->workers[w].arena;
-    for (it = b; it < e; it++) {
-        size_t j, lo, hi;
-        lo = it * TX_CHUNK;
-        hi = lo + TX_CHUNK < n ? lo + TX_CHUNK : n;
-        for (j = lo; j < hi; j++) {
-            tres *r = &x->res[j];
-            uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
-            r->kind = PX__BAL_OK;
-            r->rc = px__bal_run_tx(x, t, j, &r->out);
-            if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
-                compare(t, &x->bal->tx[j], r);
-            }
-            if (x->env->profile != NULL) {
-                x->env->profile[j].exec_ns += px__now_ns() - ts;
-                x->env->profile[j].incarnations++;
-                x->env->profile[j].batch = 0;
-            }
+    while (atomic_load_explicit(&x->parts_done, memory_order_acquire) <
+        x->n_part) {
+        if ((++spins & 63) == 0) {
+            sched_yield();
         }
     }
 }
 
-/* The index of the BAL's writes (x->part), built by the workers, one part
- * each. */
-static int build_index(balx *x)
+/* Txs [lo, hi) on worker w's context. */
+static void validate_txs(balx *x, unsigned w, size_t lo, size_t hi)
+{
+    tctx *t = &x->ctx[w];
+    size_t j;
+
+    t->snap = x->env->workers[w].snap;
+    t->arena = &x->env->workers[w].arena;
+    for (j = lo; j < hi; j++) {
+        tres *r = &x->res[j];
+        uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
+        r->kind = PX__BAL_OK;
+        r->rc = px__bal_run_tx(x, t, j, &r->out);
+        if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
+            compare(t, &x->bal->tx[j], r);
+        }
+        if (x->env->profile != NULL) {
+            x->env->profile[j].exec_ns += px__now_ns() - ts;
+            x->env->profile[j].incarnations++;
+            x->env->profile[j].batch = 0;
+        }
+    }
+}
+
+/* The block's one job: items [0, n_part) build the index's parts, item
+ * n_part + i validates txs [TX_CHUNK * i, TX_CHUNK * (i + 1)) for i <
+ * n_big, then one tx an item, once every part is built. One job instead
+ * of an index job and a tx job: no second post and no barrier on the
+ * whole pool between them (a thread that arrives late takes txs where
+ * the others are). */
+static void block_job(void *arg, unsigned w, size_t b, size_t e)
+{
+    balx *x = arg;
+    size_t it;
+
+    for (it = b; it < e; it++) {
+        size_t lo, hi;
+        if (it < x->n_part) {
+            int rc = build_part(x, (unsigned)it, &x->env->workers[w].arena);
+            x->part[it].rc = rc;
+            if (rc != PAREX_OK) {
+                atomic_store_explicit(&x->index_rc, rc, memory_order_relaxed);
+            }
+            if (atomic_fetch_add_explicit(&x->parts_done, 1,
+                    memory_order_acq_rel) + 1 == x->n_part) {
+                x->index_ns = px__now_ns();
+            }
+            continue;
+        }
+        await_index(x);
+        if (it - x->n_part < x->n_big) {
+            lo = (it - x->n_part) * TX_CHUNK;
+            hi = lo + TX_CHUNK;
+        } else {
+            lo = x->n_big * TX_CHUNK + (it - x->n_part - x->n_big);
+            hi = lo + 1;
+        }
+        if (atomic_load_explicit(&x->index_rc, memory_order_relaxed) !=
+            PAREX_OK) {
+            continue;   /* the block fails with the part's error */
+        }
+        validate_txs(x, w, lo, hi);
+    }
+}
+
+/* The index's parts (x->part): how many, their hash seed, their
+ * array. */
+static int index_setup(balx *x)
 {
     const px__bal *bal = x->bal;
     px__balws *ws = x->ws;
-    size_t j, p;
+    size_t j;
 
     for (j = 0; j < bal->n; j++) {
         x->n_wr += bal->tx[j].nw;
@@ -299,12 +350,8 @@ static int build_index(balx *x)
         ws->cap_part = x->n_part;
     }
     x->part = ws->part;
-    px__pool_run(x->env->pool, part_job, x, x->n_part, 1);
-    for (p = 0; p < x->n_part; p++) {
-        if (x->part[p].rc != PAREX_OK) {
-            return x->part[p].rc;
-        }
-    }
+    atomic_init(&x->parts_done, 0);
+    atomic_init(&x->index_rc, PAREX_OK);
     return PAREX_OK;
 }
 
@@ -324,7 +371,7 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
         goto out;
     }
     x.bal = bal;
-    /* Every tx's outcome is written by its run (validate_job), so the
+    /* Every tx's outcome is written by its run (validate_txs), so the
      * engine's array needs no clearing. */
     if (x.ws->cap_res < n || x.ws->res == NULL) {
         free(x.ws->res);
@@ -336,18 +383,29 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
         }
     }
     x.res = x.ws->res;
-    rc = build_index(&x);
+    rc = index_setup(&x);
     if (rc != PAREX_OK) {
         goto out;
     }
-    x.n_txi = (n + TX_CHUNK - 1) / TX_CHUNK;
-    res->analysis_ns = px__now_ns() - t0;
-    t0 = px__now_ns();
-    /* Every tx at once: nothing a tx reads depends on another's run. The
-     * state root is the root stage's, over the change set as for every
-     * executor (the BAL's final values once the block matched). */
-    px__pool_run(env->pool, validate_job, &x, x.n_txi, 1);
-    res->exec_ns = px__now_ns() - t0;
+    {
+        size_t tail = (size_t)TX_TAIL_PER_THREAD * env->threads;
+        x.n_big = n > tail ? (n - tail) / TX_CHUNK : 0;
+        x.n_txi = x.n_big + (n - x.n_big * TX_CHUNK);
+    }
+    /* The index, then every tx at once: nothing a tx reads depends on
+     * another's run. The state root is the root stage's, over the change
+     * set as for every executor (the BAL's final values once the block
+     * matched). */
+    x.index_ns = t0;
+    px__pool_run(env->pool, block_job, &x, x.n_part + x.n_txi, 1);
+    res->analysis_ns = x.index_ns - t0;
+    res->exec_ns = px__now_ns() - x.index_ns;
+    for (p = 0; p < x.n_part; p++) {
+        if (x.part[p].rc != PAREX_OK) {
+            rc = x.part[p].rc;
+            goto out;
+        }
+    }
     t0 = px__now_ns();
     /* In block order: the lowest tx that fails or mismatches decides. */
     for (j = 0; j < n; j++) {

@@ -184,10 +184,12 @@ static int par_get(parex_ctx *ctx, const uint8_t **val, size_t *len,
             r->obs_inc = 0;
             rc = px__snap_get(c->wk->snap, PX_DB_STATE, &sv, &sl, key, 32);
             if (rc == PAREX_OK) {
-                r->flags |= R_PRESENT;
-                r->val = sv;
-                r->len = (uint32_t)sl;
-            } else if (rc != PAREX_E_NOTFOUND) {
+                r->flags |= R_PRESENT | R_SNAP | R_SNAP_PRESENT;
+                r->val = r->snap = sv;
+                r->len = r->snap_len = (uint32_t)sl;
+            } else if (rc == PAREX_E_NOTFOUND) {
+                r->flags |= R_SNAP;
+            } else {
                 return rc;
             }
         }
@@ -217,7 +219,7 @@ static int par_put(parex_ctx *ctx, const uint8_t key[32], const uint8_t *val,
     if (!del && (copy = px__arena_copy(&c->wk->arena, val, len)) == NULL) {
         return PAREX_E_NOMEM;
     }
-    r->flags = (uint8_t)((r->flags & R_READ) | R_WRITE | R_LOADED |
+    r->flags = (uint8_t)((r->flags & R_KEEP) | R_WRITE | R_LOADED |
         (del ? 0 : R_PRESENT));
     r->val = copy;
     r->len = del ? 0 : (uint32_t)len;
@@ -240,7 +242,7 @@ static void par_rollback(parex_ctx *ctx)
     for (i = 0; i < t->n_recs; i++) {
         rec *r = &t->recs[i];
         if (i == t->acct_slot) {
-            r->flags = (uint8_t)((r->flags & R_READ) | R_WRITE | R_LOADED |
+            r->flags = (uint8_t)((r->flags & R_KEEP) | R_WRITE | R_LOADED |
                 R_PRESENT);
             r->val = c->prelude_val;
             r->len = c->prelude_len;

@@ -157,6 +157,8 @@ typedef struct apply_job {
     unsigned T;
     size_t *at;                 /* T x T: where range r of part w goes */
     int phase, rc;
+    record_job *rec;            /* NULL, or the BAL recording, whose
+                                   parts are items T.. of phase 0 */
 } apply_job;
 
 static unsigned key_range(const uint8_t *key, unsigned T)
@@ -170,10 +172,13 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
     pexec *X = J->X;
     size_t w;
 
-    (void)wk;
     for (w = b; w < e; w++) {
         apply_part *P = &J->part[w];
-        if (J->phase == 0) {
+        if (w >= J->T) {
+            /* Both read only the final versions: the recording's parts
+             * share the first job instead of a job of their own. */
+            record_part(J->rec, wk, w - J->T);
+        } else if (J->phase == 0) {
             size_t j, j0 = X->n * w / J->T, j1 = X->n * (w + 1) / J->T;
             size_t s0 = (X->km->mask + 1) * w / J->T;
             size_t s1 = (X->km->mask + 1) * (w + 1) / J->T, pos = s0, i;
@@ -237,8 +242,9 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
 }
 
 /* The change set and the settled receipts on every worker; the block's
- * rejection or fee overflow (rare) is settled again in block order. */
-static int apply_parallel(pexec *X, px__result *res)
+ * rejection or fee overflow (rare) is settled again in block order. With
+ * rj, the BAL recording's parts run in the first job too. */
+static int apply_parallel(pexec *X, px__result *res, record_job *rj)
 {
     unsigned T = X->env->threads, q, r;
     size_t S = X->km->mask + 1, total = 0, j;
@@ -251,6 +257,7 @@ static int apply_parallel(pexec *X, px__result *res)
     J.X = X;
     J.res = res;
     J.T = T;
+    J.rec = rj;
     J.part = calloc(T, sizeof(*J.part));
     J.at = calloc((size_t)T * T + 1, sizeof(*J.at));
     if (J.part == NULL || J.at == NULL) {
@@ -275,7 +282,8 @@ static int apply_parallel(pexec *X, px__result *res)
         }
     }
     J.phase = 0;
-    px__pool_run(X->env->pool, run_apply, &J, T, 1);
+    px__pool_run(X->env->pool, run_apply, &J,
+        T + (rj != NULL ? rj->parts : 0), 1);
     for (q = 0; q < T; q++) {
         total += J.part[q].n;
         if (J.part[q].bad || fees > UINT64_MAX - J.part[q].fees) {
@@ -336,6 +344,7 @@ out:
 int px__exec_parallel(const px__exec_env *env, px__result *res)
 {
     pexec X;
+    record_job R;
     size_t n = env->blk->n, j;
     uint32_t nb = 0;
     uint64_t t0 = px__now_ns(), t1;
@@ -505,16 +514,24 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;
     /* Recording counts as apply: both read the final versions. */
-    if (env->bal_out != NULL && (rc = record_bal(&X, env->bal_out)) !=
-            PAREX_OK) {
+    if (env->bal_out != NULL &&
+        (rc = record_begin(&X, env->bal_out, &R)) != PAREX_OK) {
         goto out;
     }
-
     if (env->threads >= 2 && env->threads <= PAREX_MAX_THREADS_APPLY &&
         n >= 256) {
-        rc = apply_parallel(&X, res);
+        rc = apply_parallel(&X, res, env->bal_out != NULL ? &R : NULL);
+        if (rc == PAREX_OK && env->bal_out != NULL) {
+            rc = record_end(&R);
+        }
         res->apply_ns = px__now_ns() - t1;
         goto out;
+    }
+    if (env->bal_out != NULL) {
+        px__pool_run(env->pool, run_record, &R, R.parts, 1);
+        if ((rc = record_end(&R)) != PAREX_OK) {
+            goto out;
+        }
     }
     for (j = 0; j < n; j++) {
         if (px__stf_settle(res, env->receipts, j, &X.t[j].out)) {

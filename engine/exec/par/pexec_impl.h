@@ -29,13 +29,20 @@ typedef struct kent {
     _Atomic(vnode *) head;      /* versions, newest (highest tx) first */
 } kent;
 
-enum { R_READ = 1, R_WRITE = 2, R_LOADED = 4, R_PRESENT = 8 };
+/* R_SNAP: the first read found no version and loaded the snapshot's
+ * value into snap/snap_len (R_SNAP_PRESENT: it exists), which the BAL
+ * recorder then takes as the pre-value instead of looking it up again. */
+enum { R_READ = 1, R_WRITE = 2, R_LOADED = 4, R_PRESENT = 8, R_SNAP = 16,
+    R_SNAP_PRESENT = 32 };
+/* What a put keeps of a record's flags: how its first read went. */
+#define R_KEEP (R_READ | R_SNAP | R_SNAP_PRESENT)
 
 typedef struct rec {
     kent *k;
     vnode *node;                /* this incarnation's published version */
     const uint8_t *val;         /* current value inside the tx */
-    uint32_t len;
+    const uint8_t *snap;        /* R_SNAP: the snapshot's value */
+    uint32_t len, snap_len;
     uint32_t obs_tx, obs_inc;   /* version seen by the first read */
     uint8_t flags;
 } rec;

@@ -30,6 +30,7 @@ typedef struct px__recpart {
     px__buf buf;                /* its entries (part 0: unused, it writes
                                    the output) */
     rec **v;                    /* a tx's records, sorted */
+    rec **aux;                  /* the same, in their three sorted runs */
     uint8_t *chg;               /* whether each changed its key */
     size_t cap;                 /* entries of v and chg */
     int rc;
@@ -42,6 +43,7 @@ static void recparts_free(px__scratch *s)
     for (p = 0; p < s->n_rec; p++) {
         px__buf_free(&s->rec[p].buf);
         free(s->rec[p].v);
+        free(s->rec[p].aux);
         free(s->rec[p].chg);
     }
     free(s->rec);
@@ -49,6 +51,9 @@ static void recparts_free(px__scratch *s)
     s->n_rec = 0;
 }
 
+/* The block's BAL without the fee entry goes into out: the version
+ * byte, the tx count, every tx's entry in block order, in parts that
+ * are items of a job (their own, or the parallel apply's first). */
 typedef struct record_job {
     pexec *X;
     size_t parts;
@@ -61,6 +66,64 @@ typedef struct record_job {
 static void sort_recp(rec **v, uint32_t m)
 {
     PX__BAL_SORT(rec *, v, m, RECP_LESS);
+}
+
+/* Tx j's touched records (any flag set) into v, sorted by key; *m gets
+ * their count. A tx's records are its declared read set, then its
+ * declared write set, each sorted by key (the codec rejects any other
+ * order), then the account when undeclared and the undeclared keys in
+ * the order of first touch: a three-way merge, after sorting only that
+ * last run (almost always empty or one record), instead of a sort of
+ * them all. aux has room for every record. */
+static void sorted_recs(const pexec *X, uint32_t j, rec **v, rec **aux,
+    uint32_t *m)
+{
+    const ptx *t = &X->t[j];
+    const parex_tx *tx = &X->env->blk->txs[j].tx;
+    uint32_t nr = tx->n_read, nd = nr + tx->n_write, i, na = 0, nb, nc, n;
+    rec *const *a, *const *b, *const *c;
+    uint32_t ia = 0, ib = 0, ic = 0, o;
+
+    PAREX_ASSERT(nd <= t->n_recs);
+    for (i = 0; i < nr; i++) {
+        if (t->recs[i].flags != 0) {
+            aux[na++] = &t->recs[i];
+        }
+    }
+    nb = na;
+    for (; i < nd; i++) {
+        if (t->recs[i].flags != 0) {
+            aux[nb++] = &t->recs[i];
+        }
+    }
+    nc = nb;
+    for (; i < t->n_recs; i++) {
+        if (t->recs[i].flags != 0) {
+            aux[nc++] = &t->recs[i];
+        }
+    }
+    n = nc;
+    nc -= nb;
+    nb -= na;
+    a = aux;
+    b = aux + na;
+    c = aux + na + nb;
+    sort_recp(aux + na + nb, nc);
+    for (o = 0; o < n; o++) {
+        /* The smallest head of the three runs (keys are distinct). */
+        int r = ia < na ? 0 : ib < nb ? 1 : 2;
+        const rec *best = r == 0 ? a[ia] : r == 1 ? b[ib] : c[ic];
+        if (r == 0 && ib < nb && RECP_LESS(b[ib], best)) {
+            r = 1;
+            best = b[ib];
+        }
+        if (r < 2 && ic < nc && RECP_LESS(c[ic], best)) {
+            r = 2;
+        }
+        v[o] = r == 0 ? a[ia++] : r == 1 ? b[ib++] : c[ic++];
+        PAREX_ASSERT(o == 0 || RECP_LESS(v[o - 1], v[o]));
+    }
+    *m = n;
 }
 
 /* *chg: whether tx j's write r changed the key's value. */
@@ -81,6 +144,12 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
         pp = !v->del;
         pv = v->val;
         pl = v->len;
+    } else if (r->flags & R_SNAP) {
+        /* No version below j: the snapshot's value, which the tx's first
+         * read loaded. */
+        pp = (r->flags & R_SNAP_PRESENT) != 0;
+        pv = r->snap;
+        pl = r->snap_len;
     } else {
         int rc = px__snap_get(snap, PX_DB_STATE, &pv, &pl, r->k->key, 32);
         if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
@@ -98,7 +167,7 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
 static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
     size_t hi, px__snap *snap)
 {
-    rec **v = rp->v;
+    rec **v = rp->v, **aux = rp->aux;
     uint8_t *chg = rp->chg;
     size_t j;
     int rc = PAREX_OK;
@@ -112,9 +181,13 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
         if (rp->cap < t->n_recs) {
             size_t nc = 2 * (size_t)t->n_recs + 16;
             rec **nv = realloc(v, nc * sizeof(*nv));
-            uint8_t *ncg = nv != NULL ? realloc(chg, nc) : NULL;
+            rec **na = nv != NULL ? realloc(aux, nc * sizeof(*na)) : NULL;
+            uint8_t *ncg = na != NULL ? realloc(chg, nc) : NULL;
             if (nv != NULL) {
                 rp->v = v = nv;
+            }
+            if (na != NULL) {
+                rp->aux = aux = na;
             }
             if (ncg == NULL) {
                 rc = PAREX_E_NOMEM;
@@ -123,12 +196,7 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
             rp->chg = chg = ncg;
             rp->cap = nc;
         }
-        for (i = 0; i < t->n_recs; i++) {
-            if (t->recs[i].flags != 0) {
-                v[m++] = &t->recs[i];
-            }
-        }
-        sort_recp(v, m);
+        sorted_recs(X, (uint32_t)j, v, aux, &m);
         for (i = 0; i < m && rc == PAREX_OK; i++) {
             chg[i] = 0;
             if (v[i]->flags & R_WRITE) {
@@ -174,29 +242,34 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
     return rc != PAREX_OK ? rc : out->oom ? PAREX_E_NOMEM : PAREX_OK;
 }
 
+/* Part p of the recording on worker w. */
+static void record_part(record_job *J, unsigned w, size_t p)
+{
+    px__recpart *rp = J->X->env->scratch->rec;
+    size_t n = J->X->n;
+
+    rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
+        n * p / J->parts, n * (p + 1) / J->parts,
+        J->X->env->workers[w].snap);
+}
+
 static void run_record(void *arg, unsigned w, size_t b, size_t e)
 {
-    record_job *J = arg;
-    px__recpart *rp = J->X->env->scratch->rec;
-    size_t p, n = J->X->n;
+    size_t p;
 
     for (p = b; p < e; p++) {
-        rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
-            n * p / J->parts, n * (p + 1) / J->parts,
-            J->X->env->workers[w].snap);
+        record_part(arg, w, p);
     }
 }
 
-/* The block's BAL without the fee entry into out (reset first): the
- * version byte, the tx count, every tx's entry in block order; the parts
- * on every worker when the block is large enough. */
-static int record_bal(pexec *X, px__buf *out)
+/* The recording's set-up: out reset to the version byte and the tx
+ * count, the parts (J->parts of them: every worker's when the block is
+ * large enough) ready to run, as record_part() items of a job. */
+static int record_begin(pexec *X, px__buf *out, record_job *J)
 {
     px__scratch *sc = X->env->scratch;
-    record_job J;
     uint8_t hdr[5];
     size_t p, parts = X->env->threads;
-    int rc = PAREX_OK;
 
     if (parts < 1 || X->n < RECORD_PART_MIN * 2) {
         parts = 1;
@@ -219,17 +292,27 @@ static int record_bal(pexec *X, px__buf *out)
         sc->rec[p].buf.len = 0;
         sc->rec[p].buf.oom = 0;
     }
-    J.X = X;
-    J.parts = parts;
-    J.out = out;    /* part 0 writes after the header in place */
-    px__pool_run(X->env->pool, run_record, &J, parts, 1);
-    for (p = 0; p < parts && rc == PAREX_OK; p++) {
+    J->X = X;
+    J->parts = parts;
+    J->out = out;   /* part 0 writes after the header in place */
+    return PAREX_OK;
+}
+
+/* After every part ran: the first part's error, else the parts
+ * concatenated in order into the output. */
+static int record_end(record_job *J)
+{
+    px__scratch *sc = J->X->env->scratch;
+    size_t p;
+    int rc = PAREX_OK;
+
+    for (p = 0; p < J->parts && rc == PAREX_OK; p++) {
         rc = sc->rec[p].rc;
         if (p > 0 && rc == PAREX_OK) {
-            px__buf_put(out, sc->rec[p].buf.p, sc->rec[p].buf.len);
+            px__buf_put(J->out, sc->rec[p].buf.p, sc->rec[p].buf.len);
         }
     }
-    if (rc == PAREX_OK && out->oom) {
+    if (rc == PAREX_OK && J->out->oom) {
         rc = PAREX_E_NOMEM;
     }
     return rc;
