@@ -213,6 +213,12 @@ def body(tmp):
             n = live[rng.randrange(len(live))]
             acct, err = n.rpc("getAccount", k["pubkey"])
             if err or acct is None:
+                # Not a submission, but the slow-handover report lists
+                # it: a round that only reads fails here silently.
+                last_refusals.append("%s getAccount via %s: %s" % (
+                    time.strftime("%H:%M:%S"), n.name,
+                    str((err or {}).get("message", acct))[:120]))
+                del last_refusals[:-6]
                 continue
             nonce = Q(acct["nonce"])
             for amt, to, h in plan[si][nonce:nonce + 8]:
