@@ -94,11 +94,6 @@ int px__write_head(px__wtxn *w, const parex_header *h, const px__lthash *lt)
     return rc;
 }
 
-/* The block record: the encoded block under its height, with the computed
- * header in place of the one it came with (whose roots may be zero, "not
- * claimed"), so that the stored block's header hashes to the block hash;
- * the hash -> height index; the receipts under their tx ids and, in block
- * order, under the height. */
 /* Receipts by tx id go in in tx-id order from this many txs on: the
  * store's write cursor then finds most inserts on the leaf it is on
  * instead of descending from the root for each random id (state/lmdb.c),
@@ -116,6 +111,11 @@ static int cmp_txid(const void *a, const void *b)
     return c != 0 ? c : (x > y) - (x < y);
 }
 
+/* The block record: the encoded block under its height, with the computed
+ * header in place of the one it came with (whose roots may be zero, "not
+ * claimed"), so that the stored block's header hashes to the block hash;
+ * the hash -> height index; the receipts under their tx ids and, in block
+ * order, under the height. */
 int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
     size_t body_len, const uint8_t *bal, size_t bal_len,
     const parex_receipt *receipts, size_t n)
