@@ -366,6 +366,10 @@ typedef struct px__exec_shape {
     size_t txs;             /* txs of the block */
     uint32_t batches;       /* its critical path in txs: never below the
                                exact batch count */
+    uint32_t cost_q16;      /* 0, or the factor (2^16 = 1, below 1) that
+                               weighting txs by cost gave the critical
+                               path's share of the work in a sample:
+                               px__exec_choose() judges batches x it */
 } px__exec_shape;
 
 /** The one place that decides how a block runs: before any analysis

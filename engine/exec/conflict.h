@@ -140,13 +140,16 @@ static inline void px__conflict_mark(px__conflict *c, int w, int32_t bt)
     }
 }
 
-/** Whether env's block is a chain by a sample of it: the conflict rules on
- *  128 txs drawn one from each of as many equal strata of the block (cells
- *  of a hashed table, no allocation but the scratch's), nearly every one a
- *  batch of its own, and px__exec_choose() narrow on a block of that
- *  extrapolated shape. 0 for blocks under 1,024 txs, or when the scratch
- *  cannot grow. Lets the parallel executor send a chain (every tx writing
- *  one key) to the reference without estimating half of it first; a
+/** Whether env's block is narrow by a sample of it: the conflict rules on
+ *  128 txs (64 in blocks under 1,024 txs) drawn one from each of as many
+ *  equal strata of the block (cells of a hashed table, no allocation but
+ *  the scratch's), their critical path weighted by each tx's slot count
+ *  (a cheap chained tx weighs less than a costly free one) extrapolated to
+ *  the block less an eighth, and px__exec_choose() narrow on a block of
+ *  that shape. 0 for blocks
+ *  under 256 txs, or when the scratch cannot grow. Lets the parallel
+ *  executor send a block that is mostly one chain (most txs writing one
+ *  key) to the reference without estimating most of it first; a
  *  heuristic for the decision only, never for the results. Defined in
  *  engine/exec/par/analysis_impl.h. */
 int px__exec_sample_is_chain(const px__exec_env *env);

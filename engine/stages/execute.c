@@ -49,6 +49,11 @@ px__exec_kind px__exec_choose(const px__exec_env *env,
      * the synchronisation it costs, beats the sequential time. */
     n = (double)shape->txs;
     nb = (double)shape->batches;
+    if (shape->cost_q16 != 0 && shape->cost_q16 < 65536) {
+        /* The sample's chained txs are cheaper than its others: the
+         * critical path is that much shorter in time than in txs. */
+        nb *= (double)shape->cost_q16 / 65536.0;
+    }
     t = (double)env->threads;
     c = env->tx_ns != 0 ? (double)env->tx_ns : DEFAULT_TX_NS;
     par = (c + PAR_TX_OVERHEAD_NS) * (n / t + (1.0 - 1.0 / t) * nb) +

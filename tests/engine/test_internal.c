@@ -405,6 +405,7 @@ static px__exec_kind choose(unsigned threads, uint32_t min_width,
     env.threads = threads;
     env.min_width = min_width;
     env.tx_ns = tx_ns;
+    memset(&sh, 0, sizeof(sh));
     sh.txs = txs;
     sh.batches = batches;
     return px__exec_choose(&env, &sh);
@@ -437,6 +438,25 @@ static void test_choose_decides_on_the_whole_block(void **state)
     assert_int_equal(choose(2, 0, 100, 10000, 10), PX__EXEC_NARROW);
     /* A tiny block does not pay for the pool's wake-up. */
     assert_int_equal(choose(2, 0, 1000, 8, 1), PX__EXEC_NARROW);
+    /* A sample whose chained txs cost half of the others' halves the
+     * path the decision sees (and a factor of 1 or more changes nothing):
+     * 1000 txs with 700 batches is narrow, with 350 parallel. */
+    {
+        px__exec_env ce;
+        px__exec_shape sh;
+        memset(&ce, 0, sizeof(ce));
+        memset(&sh, 0, sizeof(sh));
+        ce.threads = 2;
+        sh.txs = 1000;
+        sh.batches = 700;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+        sh.cost_q16 = 65536;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+        sh.cost_q16 = 3 * 65536;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+        sh.cost_q16 = 65536 / 2;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_PARALLEL);
+    }
     /* An explicit width judges the whole block's average width. */
     assert_int_equal(choose(2, 32, 0, 3200, 100), PX__EXEC_PARALLEL);
     assert_int_equal(choose(2, 32, 0, 3199, 100), PX__EXEC_NARROW);
@@ -497,6 +517,11 @@ static void sample_free(sample_blk *sb)
 static size_t key_hot(size_t i) { (void)i; return 0; }
 static size_t key_interleaved(size_t i) { return i % 16; }
 static size_t key_own(size_t i) { return i % 64; }
+/* Four txs in five (three in five, two in five) write key 0, the others
+ * keys of their own. */
+static size_t key_hot80(size_t i) { return i % 5 < 4 ? 0 : 1 + i % 63; }
+static size_t key_hot60(size_t i) { return i % 5 < 3 ? 0 : 1 + i % 63; }
+static size_t key_hot40(size_t i) { return i % 5 < 2 ? 0 : 1 + i % 63; }
 static size_t sender_spread(size_t i) { return i % 256; }
 static size_t sender_runs(size_t i) { return i / 32 % 256; }
 
@@ -535,9 +560,26 @@ static void test_sampled_chain_test(void **state)
     assert_false(sample_chain(4096, key_interleaved, sender_spread, 2, 0));
     assert_false(sample_chain(4096, key_own, sender_spread, 2, 0));
     assert_false(sample_chain(8192, key_own, sender_runs, 2, 0));
+    /* Mostly one chain: 4 txs in 5 on one key is narrow by the sample
+     * (extrapolated batches about 0.8 x 7/8 of the txs), in blocks of
+     * 1,024 txs and more (128 sampled) and of 256-1,023 (64 sampled). At
+     * 3 in 5 the block is narrow by the decision (at the default cost per
+     * tx it needs 0.565 of the txs in one chain) but within the sample's
+     * margin, so it is left to the whole-block estimate; 2 in 5 is wide. */
+    assert_true(sample_chain(4096, key_hot80, sender_spread, 2, 0));
+    assert_true(sample_chain(700, key_hot80, sender_spread, 2, 0));
+    assert_true(sample_chain(256, key_hot80, sender_spread, 2, 0));
+    assert_false(sample_chain(4096, key_hot60, sender_spread, 2, 0));
+    assert_false(sample_chain(700, key_hot60, sender_spread, 2, 0));
+    assert_false(sample_chain(4096, key_hot40, sender_spread, 2, 0));
+    /* More threads gain more from the fifth that is off the chain: at
+     * 16 the decision needs 0.77 of the txs in one chain, so 4 in 5 is
+     * left to the whole-block estimate. */
+    assert_false(sample_chain(4096, key_hot80, sender_spread, 16, 0));
     /* Small blocks are estimated whole; min_batch_width 1 never falls
      * back; an explicit width judges the extrapolated shape. */
-    assert_false(sample_chain(1023, key_hot, sender_spread, 2, 0));
+    assert_false(sample_chain(255, key_hot, sender_spread, 2, 0));
+    assert_true(sample_chain(256, key_hot, sender_spread, 2, 0));
     assert_false(sample_chain(4096, key_hot, sender_spread, 2, 1));
     assert_true(sample_chain(4096, key_hot, sender_spread, 2, 2));
 }

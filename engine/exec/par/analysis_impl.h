@@ -79,40 +79,65 @@ static inline size_t est_cell(const uint8_t *key, unsigned bits)
     return (size_t)(h >> (64 - bits));
 }
 
-/* The sampled chain test: SAMPLE_TXS txs, one drawn from each of as many
- * equal strata of the block, in block order, through the cell estimate on
- * a table of 2^SAMPLE_BITS cells. Only blocks of SAMPLE_MIN_TXS txs or
- * more (smaller ones are estimated whole in a few microseconds). */
+/* The sampled narrow test: SAMPLE_TXS txs (SAMPLE_TXS_SMALL in blocks
+ * below SAMPLE_FULL_TXS), one drawn from each of as many equal strata of
+ * the block, in block order, through the cell estimate on a table of
+ * 2^SAMPLE_BITS cells. Only blocks of SAMPLE_MIN_TXS txs or more (smaller
+ * ones are estimated whole in a few microseconds). */
 #define SAMPLE_TXS 128
+#define SAMPLE_TXS_SMALL 64
+#define SAMPLE_FULL_TXS 1024
 #define SAMPLE_BITS 13
-#define SAMPLE_MIN_TXS 1024
+#define SAMPLE_MIN_TXS 256
 
-/* Whether the block is a chain by a sample of it (declared in
- * engine/exec/conflict.h): the batches of the
- * sampled txs (the conflict rules applied to them alone, in block order)
- * within 1/16 of the sample's size, and the decision on a block of that
- * shape, extrapolated (sampled batches x txs / sample), narrow.
+/* Whether the block is narrow by a sample of it (declared in
+ * engine/exec/conflict.h): the sampled txs' longest conflict path (the
+ * conflict rules applied to them alone, in block order), weighted by
+ * each tx's slot count as its cost, as a share of their whole work;
+ * extrapolated to the block (that share x txs, as batches of equal txs)
+ * less an eighth, and the decision on a block of that shape narrow.
  *
- * A sample's batch count is a lower bound of the block's (a conflict
- * chain among the sampled txs is one among all txs) but for cells shared
- * by different keys, and the exact rule would need nearly every pair of
- * consecutive sampled txs, drawn from different strata, to conflict: a
- * key (or keys) that txs all over the block write. Blocks that are only
- * partly chained (several interleaved chains, one sender's run after
- * another, a prefix of one account's txs) give a sample far below that
- * and are estimated whole, as before. One hash per key of 128 txs instead
- * of a pass over half the block or more: the sound test of
- * estimate_shape() can stop a block only once its batches so far make it
- * narrow, for 2 threads about halfway through a chain. */
-int px__exec_sample_is_chain(const px__exec_env *env)
+ * Why weighted: in ethereum/15538827 65 % of the txs write one account,
+ * but they are small transfers, and its dependency-graph bound at 2
+ * threads is 2.00x (1.70x measured); by batches alone the sample sent it
+ * to the reference. Slot counts stand for cost because state access is
+ * what execution does with a declared key (the trace program hashes
+ * every key it touches); a block of equal txs gets the batch rule.
+ *
+ * Why extrapolate: a fraction f of txs that write one key (a DEX pool, a
+ * fee account) gives about f x sample of the sample's path and f x txs in
+ * the block. The sample's count is binomial: at 128 txs and f = 1/2 its
+ * standard deviation is under 6, so the eighth held back is more than 1.4
+ * of them, and a block must be well past the decision's own threshold
+ * (which keeps a tenth in reserve) to be sent to the reference on the
+ * sample alone; blocks near it are estimated whole, as before. Blocks
+ * that are only partly chained (several interleaved chains, one sender's
+ * run after another) give a sample with a short path and are estimated
+ * whole. One hash per key of 64-128 txs instead of a pass over most of
+ * the block: the sound test of estimate_shape() stops only once the
+ * batches so far make the block narrow, which for 2 threads is about 60 %
+ * of the way through a chain and 75 % through a block four fifths chained
+ * (session 9, ethereum/15274915: the estimate was 9 % of the block's time
+ * on the reference).
+ *
+ * A block whose sampled txs conflict while the rest do not (the sample's
+ * places are fixed) runs on the reference: exact, and slower by at most
+ * what parallel execution would have gained. */
+/* The sample's longest conflict path, in work (each tx costing its slot
+ * count when weighted, 1 otherwise: then the path is the sampled txs'
+ * batch count), into *path, and their whole work into *work. 0 when the
+ * block is too small to sample or the scratch cannot grow. */
+static int sample_path(const px__exec_env *env, int weighted,
+    uint64_t *path, uint64_t *work)
 {
     const px__block *blk = env->blk;
     px__scratch *sc = env->scratch;
     size_t n = blk->n, ncell = (size_t)1 << SAMPLE_BITS, k;
+    size_t ns = n >= SAMPLE_FULL_TXS ? SAMPLE_TXS : SAMPLE_TXS_SMALL;
     px__conflict *cells;
-    px__exec_shape shape;
-    uint32_t nb = 0;
 
+    *path = 0;
+    *work = 0;
     if (n < SAMPLE_MIN_TXS) {
         return 0;
     }
@@ -121,33 +146,87 @@ int px__exec_sample_is_chain(const px__exec_env *env)
         return 0;   /* the whole estimate reports the allocation */
     }
     memset(cells, 0xff, ncell * sizeof(*cells));
-    for (k = 0; k < SAMPLE_TXS; k++) {
-        size_t lo = n * k / SAMPLE_TXS, hi = n * (k + 1) / SAMPLE_TXS;
+    for (k = 0; k < ns; k++) {
+        size_t lo = n * k / ns, hi = n * (k + 1) / ns;
         /* A fixed pseudo-random place in the stratum (Weyl sequence), so
          * that a period of the block cannot align with the sample. */
         uint64_t r = (uint64_t)(k + 1) * 0x9e3779b97f4a7c15u;
         const px__btx *b = &blk->txs[lo + (size_t)((r >> 32) % (hi - lo))];
         uint32_t i, n_slots, acct = px__tx_acct_slot(b, &n_slots);
-        int32_t bt = 0;
+        int32_t start = 0, fin;
 
+        /* Cells hold finish times here, not batches: the path's work up
+         * to and including the last tx that wrote (wbatch) or read
+         * (rbatch) the cell; -1 (none) counts as 0. With unit costs this
+         * is the batch rule, finish = batch + 1. */
         for (i = 0; i < n_slots; i++) {
-            bt = px__conflict_after(&cells[est_cell(px__tx_slot_key(b, i),
-                SAMPLE_BITS)], px__tx_slot_writes(b, i, acct), bt);
+            const px__conflict *c = &cells[est_cell(px__tx_slot_key(b, i),
+                SAMPLE_BITS)];
+            if (c->wbatch > start) {
+                start = c->wbatch;
+            }
+            if (px__tx_slot_writes(b, i, acct) && c->rbatch > start) {
+                start = c->rbatch;
+            }
         }
+        fin = start + (int32_t)(weighted ? n_slots : 1);
         for (i = 0; i < n_slots; i++) {
-            px__conflict_mark(&cells[est_cell(px__tx_slot_key(b, i),
-                SAMPLE_BITS)], px__tx_slot_writes(b, i, acct), bt);
+            px__conflict *c = &cells[est_cell(px__tx_slot_key(b, i),
+                SAMPLE_BITS)];
+            if (px__tx_slot_writes(b, i, acct)) {
+                c->wbatch = fin;
+            } else if (c->rbatch < fin) {
+                c->rbatch = fin;
+            }
         }
-        if ((uint32_t)bt + 1 > nb) {
-            nb = (uint32_t)bt + 1;
+        if ((uint64_t)fin > *path) {
+            *path = (uint64_t)fin;
         }
+        *work += weighted ? n_slots : 1;
     }
-    if (nb < SAMPLE_TXS - SAMPLE_TXS / 16) {
+    return *work != 0;
+}
+
+/* The sampled verdict, and in *cost_q16 the factor (2^16 = 1) by which
+ * the sample's weighted path share is below its batch share: the
+ * whole-block estimate counts batches, and where the chained txs are
+ * cheaper than the rest the block is wider than its batches say. 0: no
+ * factor (not sampled, or the chain is no cheaper). */
+static int sample_decide(const px__exec_env *env, uint32_t *cost_q16)
+{
+    px__exec_shape shape;
+    uint64_t pw, ww, pu, wu;
+
+    *cost_q16 = 0;
+    if (!sample_path(env, 1, &pw, &ww)) {
         return 0;
     }
-    shape.txs = n;
-    shape.batches = (uint32_t)(n * nb / SAMPLE_TXS);
-    return px__exec_choose(env, &shape) == PX__EXEC_NARROW;
+    /* Batches of a block of equal txs with the same share of its work on
+     * the critical path, less an eighth. */
+    memset(&shape, 0, sizeof(shape));
+    shape.txs = env->blk->n;
+    shape.batches = (uint32_t)((uint64_t)shape.txs * pw * 7 / (8 * ww));
+    if (shape.batches == 0) {
+        shape.batches = 1;
+    }
+    if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+        return 1;
+    }
+    if (sample_path(env, 0, &pu, &wu) && pw * wu < pu * ww) {
+        /* (pw / ww) / (pu / wu), in 2^-16 */
+        *cost_q16 = (uint32_t)((pw * wu << 16) / (pu * ww));
+        if (*cost_q16 == 0) {
+            *cost_q16 = 1;
+        }
+    }
+    return 0;
+}
+
+int px__exec_sample_is_chain(const px__exec_env *env)
+{
+    uint32_t q;
+
+    return sample_decide(env, &q);
 }
 
 /* One ordered pass over the whole block: counts its declared keys (the
@@ -170,12 +249,13 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     int restarted = 0;
     unsigned bits;
     px__conflict *cells;
-    uint32_t nb;
+    uint32_t nb, cost_q16;
 
-    if (px__exec_sample_is_chain(X->env)) {
+    if (sample_decide(X->env, &cost_q16)) {
         *complete = 0;
         return PAREX_OK;
     }
+    shape->cost_q16 = cost_q16;
     /* About 4 cells per key, a power of two between 2^8 and 2^22, the key
      * count judged on the first txs; if the block outgrows that (load
      * over 1/2), the pass starts again once with the count it saw. */

@@ -376,6 +376,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     X.busy = busy;
     memset(&A, 0, sizeof(A));
+    memset(&shape, 0, sizeof(shape));
     rc = estimate_shape(&X, &shape, &pre, &complete);
     if (rc == PAREX_OK && complete) {
         rc = analyse_begin(&X, &A, pre);
