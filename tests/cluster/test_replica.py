@@ -222,6 +222,8 @@ def body(tmp):
                 continue
             nonce = Q(acct["nonce"])
             for amt, to, h in plan[si][nonce:nonce + 8]:
+                if not n.alive():
+                    break   # paused or killed since it was picked
                 res, err = n.rpc("submitTransaction", h)
                 if err is None:
                     counts["accepted"] += 1
@@ -232,6 +234,14 @@ def body(tmp):
                         time.strftime("%H:%M:%S"), n.name,
                         str(err.get("message"))[:120]))
                     del last_refusals[:-6]
+                    if err.get("code") == 0:
+                        # No answer (a stopped node times out at 3 s):
+                        # the rest of this sender's run would wait as
+                        # long each, and the producer that took over
+                        # would get no txs to put in a block (CI, session
+                        # 10: 6 timeouts in a row via the paused node,
+                        # no block for 18 s).
+                        break
 
     def submitter():
         while not stop.is_set():
