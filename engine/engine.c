@@ -145,6 +145,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
             px__snap_end(e->workers[i].snap);
             px__arena_finish(&e->workers[i].arena);
             px__keymap_free(&e->workers[i].uidx);
+            px__sortbuf_free(&e->workers[i].sort);
         }
         free(e->workers);
     }

@@ -241,9 +241,22 @@ void px__result_reset(px__result *r);
 int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     uint32_t len, int del);
 void px__result_sort(px__result *r);
+/** Buffers px__changes_sort() keeps between calls (one per worker): a
+ *  sort of a few thousand changes, once per block and part, otherwise
+ *  mallocs, copies and frees its buffers each time (session 10, BAL
+ *  index on ethereum/10760440 at 1 thread: the sort was a fifth of the
+ *  validation's L1 misses). Zeroed: empty; px__sortbuf_free() frees. */
+typedef struct px__sortbuf {
+    px__change *buf;
+    size_t cap;
+    uint32_t *cnt;
+    size_t cap_cnt;
+} px__sortbuf;
+void px__sortbuf_free(px__sortbuf *sb);
 /** Sorts n changes by key in place (as px__result_sort; any order of
- *  unique keys). */
-void px__changes_sort(px__change *v, size_t n);
+ *  unique keys), with sb's buffers (grown as needed; qsort when they
+ *  cannot be). */
+void px__changes_sort(px__change *v, size_t n, px__sortbuf *sb);
 /** Checked builds: asserts r's change set is sorted and unique. */
 void px__result_check_sorted(const px__result *r);
 
@@ -291,6 +304,7 @@ typedef struct px__worker {
                                the tx this worker runs, key -> record */
     uint64_t samp_ns, samp_n;   /* parallel executor: sampled tx run
                                    times of this block (1 tx in 16) */
+    px__sortbuf sort;       /* px__changes_sort() on this worker */
 } px__worker;
 
 /* Per-engine buffers the executors reuse from block to block, so a block

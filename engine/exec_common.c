@@ -218,33 +218,86 @@ void px__result_check_sorted(const px__result *r)
     check_sorted(r);
 }
 
-void px__changes_sort(px__change *v, size_t n)
+/* Sorting needs at least this many bits of buckets: one or two keys a
+ * bucket for hashed keys. */
+static unsigned sort_bits(size_t n)
 {
-    px__result r;
+    unsigned bits = 8;
 
-    /* result_sort() on a borrowed array: the sorted copy comes back. */
-    memset(&r, 0, sizeof(r));
-    r.changes = malloc(n > 0 ? n * sizeof(*v) : 1);
-    if (r.changes == NULL) {
+    while (bits < 16 && ((size_t)1 << bits) < n / 2) {
+        bits++;
+    }
+    return bits;
+}
+
+/* The counting sort of in's n changes on their top `bits` bits into out,
+ * each bucket then sorted; cnt: 2^bits + 1 counters, any contents. */
+static void bucket_sort(const px__change *in, size_t n, px__change *out,
+    uint32_t *cnt, unsigned bits)
+{
+    size_t i, nb = (size_t)1 << bits;
+
+    memset(cnt, 0, (nb + 1) * sizeof(*cnt));
+    for (i = 0; i < n; i++) {
+        cnt[top_bits(in[i].key, bits) + 1]++;
+    }
+    for (i = 0; i < nb; i++) {
+        cnt[i + 1] += cnt[i];
+    }
+    for (i = 0; i < n; i++) {
+        out[cnt[top_bits(in[i].key, bits)]++] = in[i];
+    }
+    /* cnt[b] is now the end of bucket b, the start of bucket b + 1. */
+    for (i = 0; i < nb; i++) {
+        size_t b = i == 0 ? 0 : cnt[i - 1];
+        if (cnt[i] - b > 1) {
+            sort_small(out + b, cnt[i] - b);
+        }
+    }
+}
+
+void px__sortbuf_free(px__sortbuf *sb)
+{
+    free(sb->buf);
+    free(sb->cnt);
+    memset(sb, 0, sizeof(*sb));
+}
+
+/* The bucket sort of result_sort() into sb->buf, then copied back: v is
+ * a caller's array (a range of a change set, a part of the BAL index). */
+void px__changes_sort(px__change *v, size_t n, px__sortbuf *sb)
+{
+    unsigned bits;
+    size_t nb;
+
+    if (n < SORT_BUCKETS_MIN) {
+        sort_small(v, n);
+        return;
+    }
+    bits = sort_bits(n);
+    nb = (size_t)1 << bits;
+    if (sb->cap < n) {
+        free(sb->buf);
+        sb->buf = malloc(n * sizeof(*sb->buf));
+        sb->cap = sb->buf != NULL ? n : 0;
+    }
+    if (sb->cap_cnt < nb + 1) {
+        free(sb->cnt);
+        sb->cnt = malloc((nb + 1) * sizeof(*sb->cnt));
+        sb->cap_cnt = sb->cnt != NULL ? nb + 1 : 0;
+    }
+    if (sb->buf == NULL || sb->cnt == NULL) {
         qsort(v, n, sizeof(*v), cmp_change);
         return;
     }
-    if (n > 0) {
-        memcpy(r.changes, v, n * sizeof(*v));
-    }
-    r.n_changes = n;
-    result_sort(&r);
-    if (n > 0) {
-        memcpy(v, r.changes, n * sizeof(*v));
-    }
-    free(r.changes);
-    free(r.sort_buf);
+    bucket_sort(v, n, sb->buf, sb->cnt, bits);
+    memcpy(v, sb->buf, n * sizeof(*v));
 }
 
 static void result_sort(px__result *r)
 {
-    size_t n = r->n_changes, i, nb, cap;
-    unsigned bits = 8;
+    size_t n = r->n_changes, cap;
+    unsigned bits;
     uint32_t *cnt = NULL;
     px__change *out = NULL;
 
@@ -255,11 +308,8 @@ static void result_sort(px__result *r)
         sort_small(r->changes, n);
         return;
     }
-    while (bits < 16 && ((size_t)1 << bits) < n / 2) {
-        bits++;
-    }
-    nb = (size_t)1 << bits;
-    cnt = calloc(nb + 1, sizeof(*cnt));
+    bits = sort_bits(n);
+    cnt = malloc((((size_t)1 << bits) + 1) * sizeof(*cnt));
     if (r->sort_cap < n) {
         free(r->sort_buf);
         r->sort_buf = malloc(n * sizeof(*out));
@@ -270,22 +320,7 @@ static void result_sort(px__result *r)
         qsort(r->changes, n, sizeof(*r->changes), cmp_change);
         goto out;
     }
-    for (i = 0; i < n; i++) {
-        cnt[top_bits(r->changes[i].key, bits) + 1]++;
-    }
-    for (i = 0; i < nb; i++) {
-        cnt[i + 1] += cnt[i];
-    }
-    for (i = 0; i < n; i++) {
-        out[cnt[top_bits(r->changes[i].key, bits)]++] = r->changes[i];
-    }
-    /* cnt[b] is now the end of bucket b, the start of bucket b + 1. */
-    for (i = 0; i < nb; i++) {
-        size_t b = i == 0 ? 0 : cnt[i - 1];
-        if (cnt[i] - b > 1) {
-            sort_small(out + b, cnt[i] - b);
-        }
-    }
+    bucket_sort(r->changes, n, out, cnt, bits);
     /* The two buffers swap: both stay with r for the next block. */
     cap = r->sort_cap;
     r->sort_buf = r->changes;

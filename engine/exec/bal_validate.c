@@ -69,9 +69,9 @@ static void wkey_insert(wpart *pt, const uint8_t *key, uint64_t h,
 }
 
 /* Part p of the index: its keys' writes grouped by key in tx order and
- * the state after the block (copies in arena, sorted). On the worker that
- * takes it; reads only the BAL. */
-static int build_part(balx *x, unsigned p, px__arena *arena)
+ * the state after the block (copies in the worker's arena, sorted). On
+ * the worker wk that takes it; reads only the BAL. */
+static int build_part(balx *x, unsigned p, px__worker *wk)
 {
     const px__bal *bal = x->bal;
     wpart *pt = &x->part[p];
@@ -147,7 +147,7 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         const px__bal_w *w = &bal->w[pt->wl[k->first + k->n - 1].w];
         px__change *c = &pt->chg[e];
         /* Key and value in one allocation (the value after the key). */
-        uint8_t *kv = px__arena_alloc(arena, 32 + (w->del ? 0 : w->len));
+        uint8_t *kv = px__arena_alloc(&wk->arena, 32 + (w->del ? 0 : w->len));
         if (kv == NULL) {
             return PAREX_E_NOMEM;
         }
@@ -160,7 +160,7 @@ static int build_part(balx *x, unsigned p, px__arena *arena)
         c->len = w->del ? 0 : w->len;
         c->del = w->del;
     }
-    px__changes_sort(pt->chg, pt->nk);
+    px__changes_sort(pt->chg, pt->nk, &wk->sort);
     return PAREX_OK;
 }
 
@@ -296,7 +296,7 @@ static void block_job(void *arg, unsigned w, size_t b, size_t e)
     for (it = b; it < e; it++) {
         size_t lo, hi;
         if (it < x->n_part) {
-            int rc = build_part(x, (unsigned)it, &x->env->workers[w].arena);
+            int rc = build_part(x, (unsigned)it, &x->env->workers[w]);
             x->part[it].rc = rc;
             if (rc != PAREX_OK) {
                 atomic_store_explicit(&x->index_rc, rc, memory_order_relaxed);

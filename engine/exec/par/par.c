@@ -236,7 +236,8 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
                 }
                 to += m;
             }
-            px__changes_sort(J->res->changes + from, to - from);
+            px__changes_sort(J->res->changes + from, to - from,
+                &X->env->workers[wk].sort);
         }
     }
 }
