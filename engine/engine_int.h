@@ -305,6 +305,9 @@ typedef struct px__worker {
     uint64_t samp_ns, samp_n;   /* parallel executor: sampled tx run
                                    times of this block (1 tx in 16) */
     px__sortbuf sort;       /* px__changes_sort() on this worker */
+    /* One array of workers, each writing its own (uidx, samp_*): a line
+     * of padding so that no two workers' fields share a cache line. */
+    char pad_end[64];
 } px__worker;
 
 /* Per-engine buffers the executors reuse from block to block, so a block

@@ -85,6 +85,12 @@ typedef struct tctx {
     const uint8_t *acct_val;
     uint32_t acct_len;
     unsigned puts;
+    /* The contexts are one array, one per worker, and each is written on
+     * every ctx call (base.calls, km, n, puts): without a line between
+     * them the neighbours' fields share one (216 bytes each, so ctx[0]'s
+     * puts and ctx[1]'s calls did). A full line of padding keeps them
+     * apart whatever the array's alignment. */
+    char pad_end[64];
 } tctx;
 
 struct balx {
