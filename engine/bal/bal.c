@@ -160,6 +160,7 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
             {
                 px__bal_w *w = &out->w[nw_all + i];
                 w->key = key;
+                w->top = (uint16_t)((unsigned)key[0] << 8 | key[1]);
                 w->del = kind == 0;
                 w->val = kind == 1 ? in + r.off : NULL;
                 w->len = vl;

@@ -20,6 +20,9 @@ typedef struct px__bal_w {
     const uint8_t *val;     /* NULL when deleted */
     uint32_t len;
     uint8_t del;
+    uint16_t top;           /* key[0] << 8 | key[1]: the validator's index
+                               picks a write's part by it without loading
+                               the key (in the padding) */
 } px__bal_w;
 
 typedef struct px__bal_tx {

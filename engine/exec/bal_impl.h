@@ -126,10 +126,15 @@ struct px__balws {
 
 /** The part of x->part holding key: its first 16 bits scaled to n_part,
  *  so the parts are key ranges in key order. */
+static inline unsigned px__bal_part_of_top(uint16_t top, unsigned n_part)
+{
+    return (unsigned)(((uint64_t)top * n_part) >> 16);
+}
+
 static inline unsigned px__bal_part_of(const uint8_t *key, unsigned n_part)
 {
-    return (unsigned)((((uint32_t)key[0] << 8 | key[1]) * (uint64_t)n_part)
-        >> 16);
+    return px__bal_part_of_top((uint16_t)((unsigned)key[0] << 8 | key[1]),
+        n_part);
 }
 
 /** The written key key in part pt (h: its seeded hash), or NULL. */

@@ -83,7 +83,9 @@ static int build_part(balx *x, unsigned p, px__worker *wk)
         uint32_t k;
         for (k = 0; k < bt->nw; k++) {
             const px__bal_w *w = &bt->w[k];
-            if (px__bal_part_of(w->key, x->n_part) != p) {
+            /* Every part scans every write: by its top bits, so that the
+             * other parts' keys are not loaded. */
+            if (px__bal_part_of_top(w->top, x->n_part) != p) {
                 continue;
             }
             if (n == pt->cap_tmp) {
