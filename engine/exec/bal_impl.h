@@ -54,6 +54,9 @@ typedef struct wpart {
                                write (copies in the worker's arena), sorted
                                by key; nk entries */
     int rc;
+    /* Parts are one array, each built by one worker that writes nk per
+     * key: a line of padding between neighbours. */
+    char pad_end[64];
 } wpart;
 
 typedef struct ovent {

@@ -148,6 +148,10 @@ typedef struct apply_part {
     size_t *start;              /* threads + 1 range starts in buf */
     uint64_t fees;
     int bad;                    /* a rejection or a fee overflow */
+    /* One per worker in one array, fees and n written per tx and key by
+     * their own worker: a line of padding keeps the neighbours' apart
+     * (40 bytes each shared one). */
+    char pad_end[64];
 } apply_part;
 
 typedef struct apply_job {

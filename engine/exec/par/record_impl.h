@@ -34,6 +34,9 @@ typedef struct px__recpart {
     uint8_t *chg;               /* whether each changed its key */
     size_t cap;                 /* entries of v and chg */
     int rc;
+    /* Parts are one array, each recorded by one worker that writes buf
+     * on every entry: a line of padding between neighbours. */
+    char pad_end[64];
 } px__recpart;
 
 static void recparts_free(px__scratch *s)
