@@ -500,6 +500,7 @@ static void test_schnorr_key_cache(void **state)
     uint8_t same_set[WAYS + 1][32];
     uint64_t h0, m0, h1, m1;
     size_t i, found;
+    unsigned other;
     tu_rng r;
 
     (void)state;
@@ -534,9 +535,13 @@ static void test_schnorr_key_cache(void **state)
     assert_int_equal(h1 - h0, 0);
     assert_int_equal(m1 - m0, 2);
 
-    /* WAYS + 1 valid keys of one set (first two bytes fixed): about half
-     * of all x coordinates are on the curve. A candidate is valid iff
-     * its second lookup hits. */
+    /* WAYS + 1 valid keys of one set (first two bytes fixed), not the
+     * signing key's set, which the end checks is untouched (with a fixed
+     * set, 1 seed in PX_SCHNORR_CACHE_SETS gave the signing key that set:
+     * CI, seed 1796353993681595786): about half of all x coordinates are
+     * on the curve. A candidate is valid iff its second lookup hits. */
+    other = (((unsigned)pub[0] | (unsigned)pub[1] << 8) + 1) %
+            PX_SCHNORR_CACHE_SETS;
     found = 0;
     while (found < WAYS + 1) {
         uint8_t *x = same_set[found];
@@ -544,8 +549,8 @@ static void test_schnorr_key_cache(void **state)
         for (i = 0; i < 32; i++) {
             x[i] = (uint8_t)tu_rng_next(&r);
         }
-        x[0] = 0x01;
-        x[1] = 0x00;
+        x[0] = (uint8_t)(other & 0xff);
+        x[1] = (uint8_t)(other >> 8);
         (void)px__schnorr_verify(sig, msg, x);
         px__schnorr_cache_stats(&h0, &m0);
         (void)px__schnorr_verify(sig, msg, x);
