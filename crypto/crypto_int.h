@@ -15,26 +15,29 @@
 
 /* ---- SHA-256 (FIPS 180-4) ---- */
 
-/** Incremental SHA-256. The state is opaque; init takes the thread's
- *  spare context (allocates one when there is none), final and discard
- *  give it back (or free it). */
+/** Incremental SHA-256. The state is opaque and lives in the struct (the
+ *  caller's stack): nothing is allocated. Not to be copied while active. */
 typedef struct px__sha256 {
-    void *md;    /* EVP_MD_CTX * */
+    void *md;    /* st while active (init to final or discard), else NULL */
     int failed;  /* an update failed; final reports it */
+    union {
+        uint64_t align;
+        unsigned char b[128];
+    } st;        /* OpenSSL's SHA256_CTX */
 } px__sha256;
 
-/** Returns 0, or -1 on allocation failure (then nothing to free). */
+/** Returns 0, or -1 when the backend fails (only the tests' failure hook
+ *  does so today; then nothing to discard). */
 int px__sha256_init(px__sha256 *h);
-/** A failure (OpenSSL, never the data) is kept for px__sha256_final. */
+/** A failure (the backend, never the data) is kept for px__sha256_final. */
 void px__sha256_update(px__sha256 *h, const void *data, size_t len);
-/** Writes the digest and frees the state. Returns 0, or -1 if OpenSSL
+/** Writes the digest and ends the state. Returns 0, or -1 if the backend
  *  failed in an update or here (out is then unspecified). */
 int px__sha256_final(px__sha256 *h, uint8_t out[32]);
-/** Frees the state without a digest (error paths). Zeroed state: no-op. */
+/** Ends the state without a digest (error paths). Zeroed state: no-op. */
 void px__sha256_discard(px__sha256 *h);
 
-/** One-shot SHA-256. Cannot fail: when OpenSSL's EVP layer fails
- *  (allocation), an allocation-free path computes the same digest. */
+/** One-shot SHA-256. Cannot fail, allocates nothing. */
 void px__sha256_once(uint8_t out[32], const void *data, size_t len);
 
 /** BIP-340 tagged hash: SHA-256(SHA-256(tag) || SHA-256(tag) || a || b);
