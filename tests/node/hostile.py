@@ -634,9 +634,19 @@ def attack5(tmp):
     note("%d bodies held at %d bytes, %d refused with 503" %
          (held, size - 1, refused))
     ok(refused > 0, "the body budget refused the bodies past it (503)")
-    ok(grown < budget + (48 << 20),
-       "RSS grew by %.0f MiB with 100 bodies of 4 MiB in flight (bound: "
-       "the %d MiB budget + 48 MiB)" % (grown / 2 ** 20, budget >> 20))
+    if SANITIZED:
+        # Bodies cut at the deadline while the sends go on (a loaded
+        # machine: CI runs two tests at once) give their budget back, and
+        # the sanitizer's quarantine keeps their memory resident while new
+        # bodies take the budget: 40-48 MiB usually, once 119 MiB (ASan,
+        # session 10). The default build checks the bound.
+        note("RSS growth %.0f MiB not checked: the sanitizer's allocator "
+             "holds freed memory" % (grown / 2 ** 20))
+    else:
+        ok(grown < budget + (48 << 20),
+           "RSS grew by %.0f MiB with 100 bodies of 4 MiB in flight "
+           "(bound: the %d MiB budget + 48 MiB)" % (grown / 2 ** 20,
+                                                    budget >> 20))
     ok(probe(node.port, "127.0.4.1", 3.0),
        "a small request still gets in (the last eighth of the budget)")
     # The deadline closes the held bodies and gives their budget back.
