@@ -51,20 +51,20 @@ static SHA256_CTX tag_sha[N_TAGS];  /* read-only after hash_init() */
 _Static_assert(sizeof(SHA256_CTX) <= sizeof(((px__sha256 *)0)->st),
     "px__sha256.st holds a SHA256_CTX");
 
-static atomic_int evp_fail;
+static atomic_int test_fail;
 
 void px__crypto_test_fail(int on)
 {
-    atomic_store(&evp_fail, on);
+    atomic_store(&test_fail, on);
 }
 
 int px__crypto_test_failing(void)
 {
-    return atomic_load_explicit(&evp_fail, memory_order_relaxed);
+    return atomic_load_explicit(&test_fail, memory_order_relaxed);
 }
 
-/* TH(tag, a || b), or plain SHA-256(a || b) when tag is NULL, without EVP. */
-static void fallback_hash(uint8_t out[32], const char *tag, const void *a,
+/* TH(tag, a || b), or plain SHA-256(a || b) when tag is NULL. */
+static void sha256_parts(uint8_t out[32], const char *tag, const void *a,
     size_t alen, const void *b, size_t blen)
 {
     SHA256_CTX c;
@@ -164,7 +164,7 @@ void px__sha256_discard(px__sha256 *h)
 
 void px__sha256_once(uint8_t out[32], const void *data, size_t len)
 {
-    fallback_hash(out, NULL, data, len, NULL, 0);
+    sha256_parts(out, NULL, data, len, NULL, 0);
 }
 
 void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
@@ -182,7 +182,7 @@ void px__tagged_hash(uint8_t out[32], const char *tag, const void *a,
         }
     }
     if (i == N_TAGS) {
-        fallback_hash(out, tag, a, alen, b, blen);
+        sha256_parts(out, tag, a, alen, b, blen);
         return;
     }
     c = tag_sha[i];

@@ -146,10 +146,10 @@ static inline void px__conflict_mark(px__conflict *c, int w, int32_t bt)
  *  the scratch's), their critical path weighted by each tx's slot count
  *  (a cheap chained tx weighs less than a costly free one) extrapolated to
  *  the block less an eighth, and px__exec_choose() narrow on a block of
- *  that shape. 0 for blocks
- *  under 256 txs, or when the scratch cannot grow. Lets the parallel
- *  executor send a block that is mostly one chain (most txs writing one
- *  key) to the reference without estimating most of it first; a
+ *  that shape. 0 for blocks under 256 txs, or when the scratch cannot
+ *  grow. Lets the parallel executor send a block that is mostly one
+ *  chain (most txs writing one key) to the reference without estimating
+ *  most of it first; a
  *  heuristic for the decision only, never for the results. Defined in
  *  engine/exec/par/analysis_impl.h. */
 int px__exec_sample_is_chain(const px__exec_env *env);

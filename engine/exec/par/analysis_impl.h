@@ -123,21 +123,26 @@ static inline size_t est_cell(const uint8_t *key, unsigned bits)
  * A block whose sampled txs conflict while the rest do not (the sample's
  * places are fixed) runs on the reference: exact, and slower by at most
  * what parallel execution would have gained. */
-/* The sample's longest conflict path, in work (each tx costing its slot
- * count when weighted, 1 otherwise: then the path is the sampled txs'
- * batch count), into *path, and their whole work into *work. 0 when the
- * block is too small to sample or the scratch cannot grow. */
-static int sample_path(const px__exec_env *env, int weighted,
-    uint64_t *path, uint64_t *work)
+typedef struct sample_cell {
+    px__conflict w, u;  /* finish times: weighted, unweighted */
+} sample_cell;
+
+/* The sample's longest conflict path in one pass, two ways: weighted
+ * (each tx costing its slot count) into *pw with the sampled txs' whole
+ * work into *ww, and unweighted (each tx costing 1: the sampled txs'
+ * batch count) into *pu with their number into *wu. One walk and one
+ * hash per key serve both. 0 when the block is too small to sample or
+ * the scratch cannot grow. */
+static int sample_paths(const px__exec_env *env, uint64_t *pw,
+    uint64_t *ww, uint64_t *pu, uint64_t *wu)
 {
     const px__block *blk = env->blk;
     px__scratch *sc = env->scratch;
     size_t n = blk->n, ncell = (size_t)1 << SAMPLE_BITS, k;
     size_t ns = n >= SAMPLE_FULL_TXS ? SAMPLE_TXS : SAMPLE_TXS_SMALL;
-    px__conflict *cells;
+    sample_cell *cells;
 
-    *path = 0;
-    *work = 0;
+    *pw = *ww = *pu = *wu = 0;
     if (n < SAMPLE_MIN_TXS) {
         return 0;
     }
@@ -153,38 +158,56 @@ static int sample_path(const px__exec_env *env, int weighted,
         uint64_t r = (uint64_t)(k + 1) * 0x9e3779b97f4a7c15u;
         const px__btx *b = &blk->txs[lo + (size_t)((r >> 32) % (hi - lo))];
         uint32_t i, n_slots, acct = px__tx_acct_slot(b, &n_slots);
-        int32_t start = 0, fin;
+        int32_t sw = 0, su = 0, fw, fu;
 
         /* Cells hold finish times here, not batches: the path's work up
          * to and including the last tx that wrote (wbatch) or read
          * (rbatch) the cell; -1 (none) counts as 0. With unit costs this
          * is the batch rule, finish = batch + 1. */
         for (i = 0; i < n_slots; i++) {
-            const px__conflict *c = &cells[est_cell(px__tx_slot_key(b, i),
+            const sample_cell *c = &cells[est_cell(px__tx_slot_key(b, i),
                 SAMPLE_BITS)];
-            if (c->wbatch > start) {
-                start = c->wbatch;
+            int wr = px__tx_slot_writes(b, i, acct);
+            if (c->w.wbatch > sw) {
+                sw = c->w.wbatch;
             }
-            if (px__tx_slot_writes(b, i, acct) && c->rbatch > start) {
-                start = c->rbatch;
+            if (c->u.wbatch > su) {
+                su = c->u.wbatch;
+            }
+            if (wr && c->w.rbatch > sw) {
+                sw = c->w.rbatch;
+            }
+            if (wr && c->u.rbatch > su) {
+                su = c->u.rbatch;
             }
         }
-        fin = start + (int32_t)(weighted ? n_slots : 1);
+        fw = sw + (int32_t)n_slots;
+        fu = su + 1;
         for (i = 0; i < n_slots; i++) {
-            px__conflict *c = &cells[est_cell(px__tx_slot_key(b, i),
+            sample_cell *c = &cells[est_cell(px__tx_slot_key(b, i),
                 SAMPLE_BITS)];
             if (px__tx_slot_writes(b, i, acct)) {
-                c->wbatch = fin;
-            } else if (c->rbatch < fin) {
-                c->rbatch = fin;
+                c->w.wbatch = fw;
+                c->u.wbatch = fu;
+            } else {
+                if (c->w.rbatch < fw) {
+                    c->w.rbatch = fw;
+                }
+                if (c->u.rbatch < fu) {
+                    c->u.rbatch = fu;
+                }
             }
         }
-        if ((uint64_t)fin > *path) {
-            *path = (uint64_t)fin;
+        if ((uint64_t)fw > *pw) {
+            *pw = (uint64_t)fw;
         }
-        *work += weighted ? n_slots : 1;
+        if ((uint64_t)fu > *pu) {
+            *pu = (uint64_t)fu;
+        }
+        *ww += n_slots;
+        *wu += 1;
     }
-    return *work != 0;
+    return *ww != 0;
 }
 
 /* The sampled verdict, and in *cost_q16 the factor (2^16 = 1) by which
@@ -198,7 +221,7 @@ static int sample_decide(const px__exec_env *env, uint32_t *cost_q16)
     uint64_t pw, ww, pu, wu;
 
     *cost_q16 = 0;
-    if (!sample_path(env, 1, &pw, &ww)) {
+    if (!sample_paths(env, &pw, &ww, &pu, &wu)) {
         return 0;
     }
     /* Batches of a block of equal txs with the same share of its work on
@@ -212,7 +235,7 @@ static int sample_decide(const px__exec_env *env, uint32_t *cost_q16)
     if (px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
         return 1;
     }
-    if (sample_path(env, 0, &pu, &wu) && pw * wu < pu * ww) {
+    if (pw * wu < pu * ww) {
         /* (pw / ww) / (pu / wu), in 2^-16 */
         *cost_q16 = (uint32_t)((pw * wu << 16) / (pu * ww));
         if (*cost_q16 == 0) {
