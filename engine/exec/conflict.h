@@ -153,5 +153,16 @@ static inline void px__conflict_mark(px__conflict *c, int w, int32_t bt)
  *  heuristic for the decision only, never for the results. Defined in
  *  engine/exec/par/analysis_impl.h. */
 int px__exec_sample_is_chain(const px__exec_env *env);
+/** Whether the sample judges env's block wide by a margin (doubled path
+ *  share plus an eighth of the block still parallel): such a block skips
+ *  the whole-block estimate, and its exact analysis, while the txs run,
+ *  sends it to the reference if it is narrow after all. 0 where
+ *  px__exec_sample_is_chain() is 1 or the block is not sampled. */
+int px__exec_sample_is_wide(const px__exec_env *env);
+/** The sample's size for a block of n txs (0 under 256), and the index of
+ *  its k-th tx (k below that size): fixed, so that tests can build blocks
+ *  that the sample misjudges. */
+size_t px__exec_sample_size(size_t n);
+size_t px__exec_sample_place(size_t n, size_t k);
 
 #endif /* PX_CONFLICT_H */

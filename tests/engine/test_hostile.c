@@ -29,11 +29,16 @@
 #include "testutil.h"
 #include "txb.h"
 #include "engine_int.h"
+#include "exec/conflict.h"
 
 #define N_MODES 5       /* 0: sequential reference; 1..4: parallel threads */
 #define N_SENDERS 8
 #define P_LOOP 410      /* loops over undeclared keys, see prog_loop */
 #define P_MAXW 411      /* writes a value of u32le(args) on its write set */
+
+/* The engines' min_batch_width: 1, the parallel path forced, but for the
+ * test of the narrow decision. */
+static uint32_t g_width = 1;
 
 typedef struct world {
     char *dir;
@@ -155,7 +160,7 @@ static void world_open(world *w, int mode, const parex_limits *lim)
     parex_engine_options_default(&eo);
     eo.sequential = mode == 0;
     eo.threads = mode == 0 ? 1 : (unsigned)mode;
-    eo.min_batch_width = 1;
+    eo.min_batch_width = g_width;
     if (lim != NULL) {
         eo.limits = *lim;
     }
@@ -639,6 +644,132 @@ static void test_analysis_is_linear_in_declared_keys(void **state)
     assert_true(big <= 4 * 4 * lookups);
 }
 
+/* ---- a chain the sample cannot see ----------------------------------------- */
+
+/* One block of n txs, built and signed on w: the txs at the sample's
+ * places (px__exec_sample_place) write keys of their own, every other tx
+ * writes one shared key. The sample sees independent txs (wide by its
+ * margin, tests/engine/test_internal.c checks it on this shape), the
+ * block is seven eighths one chain. */
+static uint8_t *hidden_chain_block(world *w, size_t n, size_t *len,
+    uint8_t (**keys)[32], parex_tx **txs_out)
+{
+    static const uint8_t args[4] = { 8, 0, 0, 0 };
+    uint8_t (*k)[32] = calloc(n, 32);
+    uint8_t *at = calloc(n, 1);
+    parex_tx *txs = calloc(n, sizeof(*txs));
+    size_t j, ns = px__exec_sample_size(n);
+    uint8_t *blk;
+
+    assert_non_null(k);
+    assert_non_null(at);
+    assert_non_null(txs);
+    assert_true(ns > 0);
+    for (j = 0; j < ns; j++) {
+        at[px__exec_sample_place(n, j)] = 1;
+    }
+    for (j = 0; j < n; j++) {
+        char name[32];
+        int s = (int)(j % N_SENDERS);
+        if (at[j]) {
+            snprintf(name, sizeof(name), "own-%zu", j);
+        } else {
+            snprintf(name, sizeof(name), "hot");
+        }
+        txb_named_key(k[j], name);
+        txs[j].chain_id = 1;
+        txs[j].nonce = w->nonce[s]++;
+        txs[j].fee = 1;
+        txs[j].program = P_MAXW;
+        txs[j].args = args;
+        txs[j].args_len = 4;
+        txs[j].write_set = k[j];
+        txs[j].n_write = 1;
+        txb_sign(&txs[j], w->sec[s]);
+    }
+    blk = block_of(w, len, txs, n);
+    free(at);
+    *keys = k;
+    *txs_out = txs;
+    return blk;
+}
+
+/* The block on one engine: 0 the reference, 1 the parallel path forced
+ * at 2 threads, 2 the default decision at 2 threads. */
+static void hidden_chain_run(int which, const uint8_t *blk, size_t len,
+    size_t n, parex_header *hdr, parex_receipt *r, uint8_t digest[32],
+    parex_block_stats *st)
+{
+    world w;
+    parex_error_info err;
+    int rc;
+
+    g_width = which == 2 ? 0 : 1;
+    world_open(&w, which == 0 ? 0 : 2, NULL);
+    g_width = 1;
+    st->size = sizeof(*st);
+    rc = parex_engine_execute(w.e, hdr, r, n, st, &err, blk, len,
+        PAREX_EXEC_COMMIT);
+    if (rc != PAREX_OK) {
+        fail_msg("engine %d: %s", which, err.message);
+    }
+    txb_state_digest(digest, w.db);
+    assert_int_equal(parex_db_verify(w.db, NULL), PAREX_OK);
+    world_close(&w);
+}
+
+/* A block the sample judges wide but which is narrow: the exact analysis
+ * finds it out while the txs run, and the block goes to the reference,
+ * with the same results, the exact batch count and the narrow reason. */
+static void test_chain_hidden_from_the_sample(void **state)
+{
+    const size_t n = 1024;
+    world w;
+    uint8_t (*keys)[32], d[3][32];
+    parex_tx *txs;
+    parex_header hdr[3];
+    parex_block_stats st[3];
+    parex_receipt *r[3];
+    size_t len, j;
+    uint8_t *blk;
+    int i;
+
+    (void)state;
+    world_open(&w, 0, NULL);
+    blk = hidden_chain_block(&w, n, &len, &keys, &txs);
+    world_close(&w);
+    for (i = 0; i < 3; i++) {
+        r[i] = calloc(n, sizeof(parex_receipt));
+        assert_non_null(r[i]);
+        memset(&st[i], 0, sizeof(st[i]));
+        hidden_chain_run(i, blk, len, n, &hdr[i], r[i], d[i], &st[i]);
+    }
+    for (i = 1; i < 3; i++) {
+        uint8_t x[PAREX_HEADER_BYTES], y[PAREX_HEADER_BYTES];
+        parex_header_encode(x, &hdr[0]);
+        parex_header_encode(y, &hdr[i]);
+        assert_memory_equal(x, y, sizeof(x));
+        assert_memory_equal(d[0], d[i], 32);
+        for (j = 0; j < n; j++) {
+            assert_memory_equal(r[0][j].txid, r[i][j].txid, 32);
+            assert_int_equal(r[0][j].status, r[i][j].status);
+            assert_true(r[0][j].fee == r[i][j].fee);
+        }
+    }
+    /* Seven eighths of the block on one key. */
+    assert_int_equal(st[1].fallback, 0);
+    assert_true(st[1].batches >= n - px__exec_sample_size(n));
+    assert_int_equal(st[2].fallback_reason, PAREX_FALLBACK_NARROW);
+    assert_true(st[2].batches == st[1].batches);
+    assert_true(st[2].reexecutions == 0);
+    for (i = 0; i < 3; i++) {
+        free(r[i]);
+    }
+    free(blk);
+    free(txs);
+    free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_undeclared_keys_in_a_loop),
         cmocka_unit_test(test_max_value_on_every_key),
         cmocka_unit_test(test_analysis_is_linear_in_declared_keys),
+        cmocka_unit_test(test_chain_hidden_from_the_sample),
     };
 
     return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);

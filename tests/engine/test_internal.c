@@ -522,9 +522,24 @@ static size_t key_own(size_t i) { return i % 64; }
 static size_t key_hot80(size_t i) { return i % 5 < 4 ? 0 : 1 + i % 63; }
 static size_t key_hot60(size_t i) { return i % 5 < 3 ? 0 : 1 + i % 63; }
 static size_t key_hot40(size_t i) { return i % 5 < 2 ? 0 : 1 + i % 63; }
+/* In a block of 1,024 txs, the sampled txs write keys of their own and
+ * all others key 0 (tests/engine/test_hostile.c runs such a block). */
+static size_t key_hidden(size_t i)
+{
+    size_t k;
+
+    for (k = 0; k < px__exec_sample_size(1024); k++) {
+        if (px__exec_sample_place(1024, k) == i) {
+            return 1 + k % 63;
+        }
+    }
+    return 0;
+}
 static size_t sender_spread(size_t i) { return i % 256; }
 static size_t sender_runs(size_t i) { return i / 32 % 256; }
 
+/* 1: the sample judges the block a chain; -1: wide by its margin; 0:
+ * neither (estimated whole). */
 static int sample_chain(size_t n, size_t (*key_fn)(size_t),
     size_t (*sender_of)(size_t), unsigned threads, uint32_t min_width)
 {
@@ -541,6 +556,10 @@ static int sample_chain(size_t n, size_t (*key_fn)(size_t),
     env.threads = threads;
     env.min_width = min_width;
     r = px__exec_sample_is_chain(&env);
+    if (px__exec_sample_is_wide(&env)) {
+        assert_false(r);
+        r = -1;
+    }
     px__scratch_free(&sc);
     sample_free(&sb);
     return r;
@@ -557,9 +576,10 @@ static void test_sampled_chain_test(void **state)
     assert_true(sample_chain(8192, key_hot, sender_runs, 2, 0));
     /* 16 interleaved chains, 64 keys, runs of one sender: not chains,
      * left to the whole-block estimate. */
-    assert_false(sample_chain(4096, key_interleaved, sender_spread, 2, 0));
-    assert_false(sample_chain(4096, key_own, sender_spread, 2, 0));
-    assert_false(sample_chain(8192, key_own, sender_runs, 2, 0));
+    assert_int_equal(sample_chain(4096, key_interleaved, sender_spread, 2,
+                         0), -1);
+    assert_int_equal(sample_chain(4096, key_own, sender_spread, 2, 0), -1);
+    assert_int_equal(sample_chain(8192, key_own, sender_runs, 2, 0), -1);
     /* Mostly one chain: 4 txs in 5 on one key is narrow by the sample
      * (extrapolated batches about 0.8 x 7/8 of the txs), in blocks of
      * 1,024 txs and more (128 sampled) and of 256-1,023 (64 sampled). At
@@ -569,19 +589,45 @@ static void test_sampled_chain_test(void **state)
     assert_true(sample_chain(4096, key_hot80, sender_spread, 2, 0));
     assert_true(sample_chain(700, key_hot80, sender_spread, 2, 0));
     assert_true(sample_chain(256, key_hot80, sender_spread, 2, 0));
-    assert_false(sample_chain(4096, key_hot60, sender_spread, 2, 0));
-    assert_false(sample_chain(700, key_hot60, sender_spread, 2, 0));
-    assert_false(sample_chain(4096, key_hot40, sender_spread, 2, 0));
+    assert_int_equal(sample_chain(4096, key_hot60, sender_spread, 2, 0), 0);
+    assert_int_equal(sample_chain(700, key_hot60, sender_spread, 2, 0), 0);
+    /* 2 in 5 is parallel, but doubled (plus an eighth) it is not: not
+     * wide by the sample's margin, estimated whole. */
+    assert_int_equal(sample_chain(4096, key_hot40, sender_spread, 2, 0), 0);
     /* More threads gain more from the fifth that is off the chain: at
      * 16 the decision needs 0.77 of the txs in one chain, so 4 in 5 is
      * left to the whole-block estimate. */
-    assert_false(sample_chain(4096, key_hot80, sender_spread, 16, 0));
+    assert_int_equal(sample_chain(4096, key_hot80, sender_spread, 16, 0),
+        0);
     /* Small blocks are estimated whole; min_batch_width 1 never falls
-     * back; an explicit width judges the extrapolated shape. */
-    assert_false(sample_chain(255, key_hot, sender_spread, 2, 0));
+     * back (every sample is wide); an explicit width judges the
+     * extrapolated shape. */
+    assert_int_equal(sample_chain(255, key_hot, sender_spread, 2, 0), 0);
     assert_true(sample_chain(256, key_hot, sender_spread, 2, 0));
-    assert_false(sample_chain(4096, key_hot, sender_spread, 2, 1));
+    assert_int_equal(sample_chain(4096, key_hot, sender_spread, 2, 1), -1);
+    /* A chain off the sample's places is not seen (the exact analysis
+     * catches it, see test_hostile.c). */
+    assert_int_equal(sample_chain(1024, key_hidden, sender_spread, 2, 0),
+        -1);
     assert_true(sample_chain(4096, key_hot, sender_spread, 2, 2));
+}
+
+/* The sample's places are the strata's, one each, in block order. */
+static void test_sample_places(void **state)
+{
+    size_t sizes[] = { 256, 700, 1023, 1024, 4096, 100000 }, i, k;
+
+    (void)state;
+    assert_int_equal(px__exec_sample_size(255), 0);
+    assert_int_equal(px__exec_sample_size(256), 64);
+    assert_int_equal(px__exec_sample_size(1024), 128);
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i], ns = px__exec_sample_size(n);
+        for (k = 0; k < ns; k++) {
+            size_t p = px__exec_sample_place(n, k);
+            assert_true(p >= n * k / ns && p < n * (k + 1) / ns);
+        }
+    }
 }
 
 static void test_fallback_names(void **state)
@@ -626,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_keymap_generation_wraps),
         cmocka_unit_test(test_choose_decides_on_the_whole_block),
         cmocka_unit_test(test_sampled_chain_test),
+        cmocka_unit_test(test_sample_places),
         cmocka_unit_test(test_fallback_names),
         cmocka_unit_test(test_checked_builds_abort_on_a_broken_invariant),
     };

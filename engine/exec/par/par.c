@@ -119,7 +119,8 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
             if (!o->begun) {
                 /* The estimate stopped early: the tables are set up here,
                  * beside the reference. */
-                o->X->total_keys = count_keys(o->X->env->blk);
+                size_t pre;
+                o->X->total_keys = count_keys(o->X->env->blk, 0, &pre);
                 o->rc_an = analyse_begin(o->X, o->A, 0);
                 o->A->arena = &o->X->env->workers[o->X->env->threads - 1]
                                    .arena;
@@ -389,7 +390,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     if (rc != PAREX_OK) {
         goto out;
     }
-    if (!complete || px__exec_choose(env, &shape) == PX__EXEC_NARROW) {
+    if (!complete || (!X.late_check &&
+            px__exec_choose(env, &shape) == PX__EXEC_NARROW)) {
         /* The reference executor is exact by definition. The exact
          * analysis overlaps it so the batch count stays exact for free,
          * unless it would cost about as much as the reference itself:
@@ -498,6 +500,21 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
             }
             res->reexecutions++;
         }
+    }
+    if (X.late_narrow) {
+        /* Narrow after all (late_narrow()): the reference counts the
+         * batches, as for a block the estimate sent to it. The txs run
+         * so far are discarded (nothing was pushed to the result yet). */
+        px__exec_env se = *env;
+        uint64_t wasted = res->exec_ns + (px__now_ns() - t0);
+        se.count_batches = 1;
+        rc = px__exec_sequential(&se, res);
+        res->exec_ns += wasted;
+        res->map_probes += X.km->probes;
+        res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_NARROW;
+        counted = 1;
+        goto out;
     }
     if (atomic_load(&X.give_up)) {
         /* Past the work bound (see pexec.walk): start over on the

@@ -113,6 +113,11 @@ typedef struct pexec {
     atomic_int give_up;
     char pad_end[64];
     size_t total_keys;          /* declared keys of the block (+ accounts) */
+    /* The sample alone judged the block wide (estimate_shape()): the exact
+     * analysis checks the width, with the sample's cost factor, and sets
+     * late_narrow (then give_up) if the block is narrow after all. */
+    int late_check, late_narrow;
+    uint32_t late_cost_q16;
 } pexec;
 
 typedef struct pctx {
