@@ -207,6 +207,17 @@ static inline size_t px__keymap_count(const px__keymap *m)
     return m->n;
 }
 
+/** Key i of the map (i below px__keymap_count()), in insertion order but
+ *  for deletes (one moves the last key into the hole). Walking keys 0..n-1
+ *  reads the slots one after the other, where px__keymap_next() walks the
+ *  index and reaches each slot at random: the way to visit every key of a
+ *  big map. The map must not change meanwhile. */
+static inline px__keyslot *px__keymap_at(const px__keymap *m, size_t i)
+{
+    PAREX_ASSERT(i < m->n);
+    return &m->slot[i];
+}
+
 /** Iteration, in no particular order: start with *pos = 0; returns the
  *  next key's slot, or NULL at the end. *pos runs over the index's
  *  mask + 1 buckets, so that callers may split an iteration into ranges

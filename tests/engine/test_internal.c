@@ -360,6 +360,18 @@ static void test_keymap_generation_wraps(void **state)
     for (pos = 0, i = 0; px__keymap_next(&m, &pos) != NULL; i++) {
     }
     assert_int_equal(i, 6);
+    /* The dense walk visits the same keys, each once, values intact. */
+    {
+        uint32_t seen = 0;
+        for (pos = 0; pos < px__keymap_count(&m); pos++) {
+            s = px__keymap_at(&m, pos);
+            assert_ptr_equal(px__keymap_find(&m, s->key), s);
+            assert_true(s->val.u64 < 7 && s->val.u64 != 2);
+            assert_int_equal(seen & (1u << s->val.u64), 0);
+            seen |= 1u << s->val.u64;
+        }
+        assert_int_equal(seen, 0x7f & ~(1u << 2));
+    }
     px__keymap_free(&m);
 }
 

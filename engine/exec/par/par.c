@@ -138,11 +138,16 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
 }
 
 /* Parallel apply: worker w settles txs [w n/T, (w+1) n/T) (receipts, a
- * fee sum of its own) and collects the newest version of every key in
- * slots [w S/T, (w+1) S/T) of the key map, split by key range (the top
+ * fee sum of its own) and collects the newest version of keys
+ * [w K/T, (w+1) K/T) of the key map's K keys, split by key range (the top
  * byte); then worker r gathers key range r from every worker into its
  * place in the change set and sorts it. Ranges are disjoint and ordered,
- * so the concatenation is sorted. */
+ * so the concatenation is sorted. The keys are walked in the map's slot
+ * order (px__keymap_at), in which the analysis inserted them and
+ * allocated their entries: both arrays are read one line after the other,
+ * where a walk of the index reached each slot and entry at random
+ * (bitcoin/413567: the first phase 0.22-0.29 ms at 2 threads for 9,737
+ * keys, 32,768 buckets). */
 typedef struct apply_part {
     px__change *buf;            /* this worker's changes, by key range */
     size_t n;
@@ -185,10 +190,9 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
             record_part(J->rec, wk, w - J->T);
         } else if (J->phase == 0) {
             size_t j, j0 = X->n * w / J->T, j1 = X->n * (w + 1) / J->T;
-            size_t s0 = (X->km->mask + 1) * w / J->T;
-            size_t s1 = (X->km->mask + 1) * (w + 1) / J->T, pos = s0, i;
+            size_t K = px__keymap_count(X->km);
+            size_t s0 = K * w / J->T, s1 = K * (w + 1) / J->T, pos, i;
             size_t cnt[PAREX_MAX_THREADS_APPLY + 1];
-            const px__keyslot *ks;
             px__change *tmp;
             unsigned r;
 
@@ -207,9 +211,8 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
             tmp = P->buf + (s1 - s0);
             P->n = 0;
             memset(cnt, 0, sizeof(cnt));
-            while ((ks = px__keymap_next(X->km, &pos)) != NULL &&
-                pos - 1 < s1) {
-                kent *k = ks->val.ptr;
+            for (pos = s0; pos < s1; pos++) {
+                kent *k = px__keymap_at(X->km, pos)->val.ptr;
                 vnode *v = atomic_load(&k->head);
                 if (v != NULL) {
                     px__change *c = &tmp[P->n++];
@@ -253,7 +256,7 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
 static int apply_parallel(pexec *X, px__result *res, record_job *rj)
 {
     unsigned T = X->env->threads, q, r;
-    size_t S = X->km->mask + 1, total = 0, j;
+    size_t S = px__keymap_count(X->km), total = 0, j;
     apply_job J;
     px__change *base;
     int rc = PAREX_OK, bad = 0;
@@ -355,7 +358,6 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     uint32_t nb = 0;
     uint64_t t0 = px__now_ns(), t1;
     busy_flag *busy = NULL;
-    const px__keyslot *ks;
     px__exec_shape shape;
     size_t pre = 0;
     int complete = 0, counted = 0;
@@ -561,8 +563,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
             goto out;
         }
     }
-    for (j = 0; (ks = px__keymap_next(X.km, &j)) != NULL;) {
-        kent *k = ks->val.ptr;
+    for (j = 0; j < px__keymap_count(X.km); j++) {
+        kent *k = px__keymap_at(X.km, j)->val.ptr;
         vnode *v = atomic_load(&k->head);
         if (v != NULL) {
             rc = px__result_push(res, k->key, v->val, v->len, v->del);
