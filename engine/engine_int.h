@@ -208,10 +208,26 @@ int px__tx_run(parex_ctx *ctx, const px__programs *progs, px__outcome *out);
 
 typedef struct px__change {
     const uint8_t *key;     /* 32 bytes */
+    /* The key's first 8 bytes, big-endian (px__key_top): sorting compares
+     * and buckets on it without reading the key, which apply's gather
+     * finds in the other core's cache (phase 1 of the parallel apply:
+     * 30-50 ns a key, 7-10 with the key at hand). Equal tops (crafted
+     * keys) fall back to the whole key. */
+    uint64_t top;
     const uint8_t *val;     /* NULL when deleted */
     uint32_t len;
     uint8_t del;
 } px__change;
+
+/** A key's first 8 bytes as a big-endian number: ordered as the keys
+ *  are, as far as it goes. */
+static inline uint64_t px__key_top(const uint8_t *key)
+{
+    return (uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 |
+        (uint64_t)key[2] << 40 | (uint64_t)key[3] << 32 |
+        (uint64_t)key[4] << 24 | (uint64_t)key[5] << 16 |
+        (uint64_t)key[6] << 8 | (uint64_t)key[7];
+}
 
 typedef struct px__result {
     px__change *changes;    /* sorted by key, unique; malloc'd */

@@ -147,22 +147,32 @@ int px__result_push(px__result *r, const uint8_t *key, const uint8_t *val,
     }
     c = &r->changes[r->n_changes++];
     c->key = key;
+    c->top = key != NULL ? px__key_top(key) : 0;   /* NULL: set later */
     c->val = del ? NULL : val;
     c->len = del ? 0 : len;
     c->del = (uint8_t)(del != 0);
     return PAREX_OK;
 }
 
+/* Whether change a's key sorts before b's: on the tops, and on the whole
+ * keys only when they tie. */
+static int change_lt(const px__change *a, const px__change *b)
+{
+    return a->top != b->top ? a->top < b->top
+                            : memcmp(a->key, b->key, 32) < 0;
+}
+
 static int cmp_change(const void *a, const void *b)
 {
-    return memcmp(((const px__change *)a)->key, ((const px__change *)b)->key,
-        32);
+    const px__change *x = a, *y = b;
+
+    return change_lt(x, y) ? -1 : change_lt(y, x) ? 1 : 0;
 }
 
 /* Bucket index of a key: its top `bits` bits. */
-static size_t top_bits(const uint8_t *key, unsigned bits)
+static size_t top_bits(const px__change *c, unsigned bits)
 {
-    return (((size_t)key[0] << 8) | key[1]) >> (16 - bits);
+    return (size_t)(c->top >> (64 - bits));
 }
 
 static void sort_small(px__change *v, size_t n)
@@ -175,7 +185,7 @@ static void sort_small(px__change *v, size_t n)
     }
     for (i = 1; i < n; i++) {
         px__change x = v[i];
-        for (j = i; j > 0 && memcmp(v[j - 1].key, x.key, 32) > 0; j--) {
+        for (j = i; j > 0 && change_lt(&x, &v[j - 1]); j--) {
             v[j] = v[j - 1];
         }
         v[j] = x;
@@ -196,6 +206,7 @@ static void check_sorted(const px__result *r)
     for (i = 1; i < r->n_changes; i++) {
         PAREX_ASSERT(memcmp(r->changes[i - 1].key, r->changes[i].key, 32) <
             0);
+        PAREX_ASSERT(r->changes[i].top == px__key_top(r->changes[i].key));
     }
 #else
     (void)r;
@@ -239,13 +250,13 @@ static void bucket_sort(const px__change *in, size_t n, px__change *out,
 
     memset(cnt, 0, (nb + 1) * sizeof(*cnt));
     for (i = 0; i < n; i++) {
-        cnt[top_bits(in[i].key, bits) + 1]++;
+        cnt[top_bits(&in[i], bits) + 1]++;
     }
     for (i = 0; i < nb; i++) {
         cnt[i + 1] += cnt[i];
     }
     for (i = 0; i < n; i++) {
-        out[cnt[top_bits(in[i].key, bits)]++] = in[i];
+        out[cnt[top_bits(&in[i], bits)]++] = in[i];
     }
     /* cnt[b] is now the end of bucket b, the start of bucket b + 1. */
     for (i = 0; i < nb; i++) {

@@ -158,6 +158,7 @@ static int build_part(balx *x, unsigned p, px__worker *wk)
             memcpy(kv + 32, w->val, w->len);
         }
         c->key = kv;
+        c->top = px__key_top(kv);
         c->val = w->del ? NULL : kv + 32;
         c->len = w->del ? 0 : w->len;
         c->del = w->del;

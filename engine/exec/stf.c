@@ -223,6 +223,7 @@ int px__stf_credit_fees(px__result *r, px__snap *snap,
             }
             memcpy(k, key, 32);
             r->changes[pos].key = k;
+            r->changes[pos].top = px__key_top(k);
         }
     }
     if (bal > UINT64_MAX - r->fee_total) {

@@ -171,9 +171,9 @@ typedef struct apply_job {
                                    parts are items T.. of phase 0 */
 } apply_job;
 
-static unsigned key_range(const uint8_t *key, unsigned T)
+static unsigned key_range(uint64_t top, unsigned T)
 {
-    return (unsigned)(((unsigned)key[0] * T) >> 8);
+    return (unsigned)(((unsigned)(top >> 56) * T) >> 8);
 }
 
 static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
@@ -217,10 +217,11 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
                 if (v != NULL) {
                     px__change *c = &tmp[P->n++];
                     c->key = k->key;
+                    c->top = px__key_top(k->key);
                     c->del = v->del;
                     c->val = v->del ? NULL : v->val;
                     c->len = v->del ? 0 : v->len;
-                    cnt[key_range(k->key, J->T) + 1]++;
+                    cnt[key_range(c->top, J->T) + 1]++;
                 }
             }
             for (r = 0; r < J->T; r++) {
@@ -230,7 +231,7 @@ static void run_apply(void *arg, unsigned wk, size_t b, size_t e)
                 P->start[r] = cnt[r];
             }
             for (i = 0; i < P->n; i++) {
-                P->buf[cnt[key_range(tmp[i].key, J->T)]++] = tmp[i];
+                P->buf[cnt[key_range(tmp[i].top, J->T)]++] = tmp[i];
             }
         } else {
             /* Range w from every worker, then sorted. */
