@@ -95,6 +95,31 @@ static int narrow_counted(const pexec *X)
     return X->env->bal_out == NULL && X->env->blk->n > 0;
 }
 
+/* A narrow block on the reference, which counts its batches: decided
+ * before any tx ran, or after (late_narrow(): the txs run so far, whose
+ * time is `wasted`, are discarded; nothing was pushed to the result). The
+ * caller's analysis so far is res->analysis_ns. */
+static int narrow_reference(pexec *X, px__result *res, uint64_t wasted)
+{
+    px__exec_env se = *X->env;
+    int rc;
+
+    se.count_batches = 1;
+    if (se.profile != NULL && X->n > 0) {
+        /* The profile is the reference's run alone, as its re-execution
+         * count (none) says. */
+        memset(se.profile, 0, X->n * sizeof(*se.profile));
+    }
+    rc = px__exec_sequential(&se, res);
+    res->exec_ns += wasted;
+    if (X->km != NULL) {
+        res->map_probes += X->km->probes;
+    }
+    res->fallback = 1;
+    res->fallback_reason = PAREX_FALLBACK_NARROW;
+    return rc;
+}
+
 static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
 {
     overlap_job *o = arg;
@@ -403,17 +428,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
         if (narrow_counted(&X)) {
-            px__exec_env se = *env;
-            se.count_batches = 1;
-            rc = px__exec_sequential(&se, res);
-            nb = (uint32_t)res->batches;
-            PAREX_ASSERT(rc != PAREX_OK || !complete || nb <= shape.batches);
-            res->analysis_ns = t1 - t0;
-            if (X.km != NULL) {
-                res->map_probes += X.km->probes;
-            }
-            res->fallback = 1;
-            res->fallback_reason = PAREX_FALLBACK_NARROW;
+            rc = narrow_reference(&X, res, 0);
+            PAREX_ASSERT(rc != PAREX_OK || !complete ||
+                res->batches <= shape.batches);
             counted = 1;    /* the reference set the profile's batches */
             goto out;
         }
@@ -447,6 +464,12 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     t1 = px__now_ns();
     res->analysis_ns = t1 - t0;
+    if (late_narrow(&X, &A)) {
+        /* Narrow by its first txs already (all of a small block). */
+        rc = narrow_reference(&X, res, 0);
+        counted = 1;
+        goto out;
+    }
     /* The analysed first chunk is claimable; the rest is analysed while
      * it runs. analysis_ns is the whole analysis, exec_ns the rest of the
      * wall time, so the stages still add up. */
@@ -505,17 +528,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         }
     }
     if (X.late_narrow) {
-        /* Narrow after all (late_narrow()): the reference counts the
-         * batches, as for a block the estimate sent to it. The txs run
-         * so far are discarded (nothing was pushed to the result yet). */
-        px__exec_env se = *env;
-        uint64_t wasted = res->exec_ns + (px__now_ns() - t0);
-        se.count_batches = 1;
-        rc = px__exec_sequential(&se, res);
-        res->exec_ns += wasted;
-        res->map_probes += X.km->probes;
-        res->fallback = 1;
-        res->fallback_reason = PAREX_FALLBACK_NARROW;
+        /* Narrow after all (late_narrow()), as the estimate would have
+         * said. */
+        rc = narrow_reference(&X, res, res->exec_ns + (px__now_ns() - t0));
         counted = 1;
         goto out;
     }
