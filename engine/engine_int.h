@@ -346,6 +346,8 @@ typedef struct px__scratch {
     size_t slots_bytes;
     void *est;              /* the whole-block width estimate's cells */
     size_t est_bytes;
+    void *sample;           /* the sample's cells, left all 0xff after
+                               every use (analysis_impl.h) */
     void *apply;            /* the parallel apply's per-worker changes */
     size_t apply_bytes;
     struct px__recpart *rec;/* the BAL recording's parts (n_rec of them,

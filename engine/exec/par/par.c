@@ -95,22 +95,28 @@ static int narrow_counted(const pexec *X)
     return X->env->bal_out == NULL && X->env->blk->n > 0;
 }
 
-/* A narrow block on the reference, which counts its batches: decided
- * before any tx ran, or after (late_narrow(): the txs run so far, whose
- * time is `wasted`, are discarded; nothing was pushed to the result). The
- * caller's analysis so far is res->analysis_ns. */
-static int narrow_reference(pexec *X, px__result *res, uint64_t wasted)
+/* A narrow block on the reference, which counts its batches unless the
+ * exact analysis has seen the whole block (A non-NULL: its count stands,
+ * and the txs' batches are in X->t): decided before any tx ran, or after
+ * (late_narrow(): the txs run so far, whose time is `wasted`, are
+ * discarded; nothing was pushed to the result). The caller's analysis so
+ * far is res->analysis_ns. */
+static int narrow_reference(pexec *X, const analysis *A, px__result *res,
+    uint64_t wasted)
 {
     px__exec_env se = *X->env;
     int rc;
 
-    se.count_batches = 1;
+    se.count_batches = A == NULL;
     if (se.profile != NULL && X->n > 0) {
         /* The profile is the reference's run alone, as its re-execution
          * count (none) says. */
         memset(se.profile, 0, X->n * sizeof(*se.profile));
     }
     rc = px__exec_sequential(&se, res);
+    if (A != NULL) {
+        res->batches = A->nb;
+    }
     res->exec_ns += wasted;
     if (X->km != NULL) {
         res->map_probes += X->km->probes;
@@ -428,7 +434,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
         if (narrow_counted(&X)) {
-            rc = narrow_reference(&X, res, 0);
+            rc = narrow_reference(&X, NULL, res, 0);
             PAREX_ASSERT(rc != PAREX_OK || !complete ||
                 res->batches <= shape.batches);
             counted = 1;    /* the reference set the profile's batches */
@@ -465,9 +471,10 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     t1 = px__now_ns();
     res->analysis_ns = t1 - t0;
     if (late_narrow(&X, &A)) {
-        /* Narrow by its first txs already (all of a small block). */
-        rc = narrow_reference(&X, res, 0);
-        counted = 1;
+        /* Narrow by its first txs already; a block of at most FIRST_CHUNK
+         * txs is analysed whole, and its count stands. */
+        counted = A.next_tx < n;
+        rc = narrow_reference(&X, counted ? NULL : &A, res, 0);
         goto out;
     }
     /* The analysed first chunk is claimable; the rest is analysed while
@@ -530,7 +537,8 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     if (X.late_narrow) {
         /* Narrow after all (late_narrow()), as the estimate would have
          * said. */
-        rc = narrow_reference(&X, res, res->exec_ns + (px__now_ns() - t0));
+        rc = narrow_reference(&X, NULL, res,
+            res->exec_ns + (px__now_ns() - t0));
         counted = 1;
         goto out;
     }

@@ -175,6 +175,7 @@ void px__scratch_free(px__scratch *s)
     free(s->order);
     free(s->slots);
     free(s->est);
+    free(s->sample);
     free(s->apply);
     free(s->seq_ents);
     free(s->seq_log);
