@@ -89,6 +89,7 @@ PAREX_API int parex_engine_create(parex_engine **out, parex_db *db,
     }
     px__result_init(&e->res);
     px__scratch_init(&e->scratch);
+    px__precount_init(&e->pre);
     rc = px__programs_init(&e->progs);
     if (rc != PAREX_OK) {
         goto err;
@@ -151,6 +152,7 @@ PAREX_API void parex_engine_destroy(parex_engine *e)
     }
     px__programs_finish(&e->progs);
     px__scratch_free(&e->scratch);
+    px__precount_free(&e->pre);
     px__buf_free(&e->bal_out);
     px__bal_release(&e->bal);
     px__balws_free(e->balws);

@@ -358,6 +358,28 @@ typedef struct px__scratch {
 void px__scratch_init(px__scratch *s);
 void px__scratch_free(px__scratch *s);
 
+/* The block's exact batch count from stage 1 (engine/exec/precount.c):
+ * kept in the engine, valid for the block in execution only. */
+typedef struct px__precount {
+    int valid;              /* set for this block by px__precount_run() */
+    size_t n;               /* its txs */
+    uint32_t nb;            /* batches */
+    uint32_t cost_q16;      /* px__exec_shape.cost_q16 of the whole block */
+    uint32_t *batch;        /* per tx */
+    size_t cap;
+    px__keymap km;          /* key -> index in cf */
+    struct px__conflict *cf;
+    size_t n_cf, cap_cf;
+} px__precount;
+
+void px__precount_init(px__precount *pc);
+void px__precount_free(px__precount *pc);
+/** The conflict analysis' batch of every tx of blk and the block's batch
+ *  count, into pc (valid, unless memory ran out). Reads only the txs'
+ *  declared sets and senders, so it may run while other threads verify
+ *  them (the verify items write their ids and account keys). */
+void px__precount_run(px__precount *pc, const px__block *blk);
+
 typedef struct px__exec_env {
     const px__block *blk;
     const px__programs *progs;
@@ -381,6 +403,9 @@ typedef struct px__exec_env {
     struct px__balws *balws;/* the BAL executors' buffers (the engine's);
                                set whenever the block's BAL mode is not
                                off */
+    const px__precount *pre;/* NULL, or the block's exact batches from
+                               stage 1: the parallel executor decides on
+                               them */
 } px__exec_env;
 
 /** The executors px__exec_choose() picks from. */
@@ -447,6 +472,7 @@ struct parex_engine {
                                  a moving average over sequential blocks
                                  (the narrow-or-parallel decision) */
     px__scratch scratch;
+    px__precount pre;       /* stage 1's batch count, for stage 2 */
     int profiling;
     parex_tx_profile *prof;   /* per-tx profile of the last block */
     size_t n_prof, cap_prof;

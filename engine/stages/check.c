@@ -15,6 +15,8 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
     parex_header head;
     int rc;
 
+    /* No block's count is valid before its own stage 1 has run. */
+    e->pre.valid = 0;
     if (blk->n > cap) {
         return px__fail(err, PAREX_E_BUFFER, 0, -1, "receipts", "block has "
             "%zu txs but room for %zu receipts", blk->n, cap);
@@ -96,6 +98,8 @@ typedef struct verify_job {
     uint32_t chain_id;
     uint8_t *bad;       /* per tx: 0 ok, else a parex_reject reason */
     int trusted;        /* PAREX_EXEC_VERIFIED: ids, keys, chain ids only */
+    px__precount *pre;  /* non-NULL: item 0 is the batch count, item i + 1
+                           tx i */
 } verify_job;
 
 static void run_verify(void *arg, unsigned w, size_t b, size_t e)
@@ -105,9 +109,27 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
 
     (void)w;
     for (i = b; i < e; i++) {
-        vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
-            vj->trusted);
+        if (vj->pre == NULL) {
+            vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
+                vj->trusted);
+        } else if (i == 0) {
+            px__precount_run(vj->pre, vj->blk);
+        } else {
+            vj->bad[i - 1] = px__tx_verify_one(&vj->blk->txs[i - 1],
+                vj->chain_id, vj->trusted);
+        }
     }
+}
+
+/* Whether stage 1 counts the block's batches beside the signatures: for
+ * the parallel executor's decision (engine/exec/precount.c), where the
+ * verification is long enough to hide it (not with trusted signatures:
+ * then the stage is a hash or two a tx) and another thread runs the rest
+ * of the job meanwhile. */
+static int precount_here(const parex_engine *e, const px__block *blk,
+    int trusted)
+{
+    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0;
 }
 
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
@@ -122,8 +144,13 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     }
     {
         verify_job vj = { blk, e->chain_id, bad,
-            (flags & PAREX_EXEC_VERIFIED) != 0 };
-        px__pool_run(e->pool, run_verify, &vj, blk->n, 16);
+            (flags & PAREX_EXEC_VERIFIED) != 0, NULL };
+        if (precount_here(e, blk, vj.trusted)) {
+            vj.pre = &e->pre;
+        }
+        /* The count is item 0, so that it starts first. */
+        px__pool_run(e->pool, run_verify, &vj,
+            blk->n + (vj.pre != NULL), 16);
         st->verify_skipped = vj.trusted ? blk->n : 0;
         rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
     }

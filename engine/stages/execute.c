@@ -167,6 +167,7 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     env.tx_ns = e->tx_ns;
     env.bal_out = NULL;
     env.balws = e->balws;
+    env.pre = e->pre.valid && e->pre.n == blk->n ? &e->pre : NULL;
     if (profile_begin(e, blk->n, &env.profile) != PAREX_OK) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }

@@ -364,6 +364,16 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     px__conflict *cells;
     uint32_t nb, cost_q16;
 
+    if (X->env->pre != NULL) {
+        /* Stage 1 counted the block's batches exactly: the decision is
+         * on them, and nothing is left to estimate or to check. */
+        shape->txs = blk->n;
+        shape->batches = X->env->pre->nb;
+        shape->cost_q16 = X->env->pre->cost_q16;
+        X->total_keys = count_keys(blk, head, pre);
+        *complete = 1;
+        return PAREX_OK;
+    }
     /* Narrow even if it were as wide as can be (one batch): a block of a
      * few dozen txs gains less than going parallel costs, whatever its
      * shape (at 1 us a tx on 2 threads, up to 63 txs), and needs no

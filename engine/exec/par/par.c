@@ -107,6 +107,8 @@ static int narrow_reference(pexec *X, const analysis *A, px__result *res,
     px__exec_env se = *X->env;
     int rc;
 
+    /* With stage 1's count the decision was exact and made before. */
+    PAREX_ASSERT(X->env->pre == NULL);
     se.count_batches = A == NULL;
     if (se.profile != NULL && X->n > 0) {
         /* The profile is the reference's run alone, as its re-execution
@@ -433,6 +435,22 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         overlap_job o;
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
+        if (env->pre != NULL) {
+            /* Stage 1's count stands: the plain reference (or the BAL
+             * recorder), no count and no analysis beside it. */
+            size_t i;
+            rc = reference(env, res);
+            res->batches = env->pre->nb;
+            res->fallback = 1;
+            res->fallback_reason = PAREX_FALLBACK_NARROW;
+            if (env->profile != NULL && rc == PAREX_OK) {
+                for (i = 0; i < n; i++) {
+                    env->profile[i].batch = env->pre->batch[i];
+                }
+            }
+            counted = 1;
+            goto out;
+        }
         if (narrow_counted(&X)) {
             rc = narrow_reference(&X, NULL, res, 0);
             PAREX_ASSERT(rc != PAREX_OK || !complete ||
@@ -498,8 +516,10 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         }
         res->tx_ns_sampled = sc != 0 ? (sn + sc - 1) / sc : 0;
     }
-    /* The estimate the decision used bounds the exact count. */
+    /* The estimate the decision used bounds the exact count; stage 1's
+     * count is the exact count. */
     PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);
+    PAREX_ASSERT(rc != PAREX_OK || env->pre == NULL || nb == env->pre->nb);
     res->batches = nb;
     /* Analysis and the undeclared keys of first incarnations. */
     res->map_probes = X.km->probes;

@@ -1,0 +1,176 @@
+/* The block's exact batch count, computed in stage 1 beside signature
+ * verification (stages/check.c runs it as one more item of the verify
+ * job), so that the execution stage decides sequential or parallel on
+ * the exact shape of the whole block at no cost of its own: no sample,
+ * no estimate, and a narrow block runs the plain reference, which then
+ * need not count its batches (engine/exec/par/par.c).
+ *
+ * The conflict rules are engine/exec/conflict.h's, on a key map of its
+ * own. Beside the batches it finds the critical path with each tx
+ * weighted by its slot count, as the sample does (analysis_impl.h: where
+ * the chained txs are cheap ones, e.g. ethereum/15538827, 65 % of its txs
+ * on one account and a dependency-graph bound of 2.00x, the block is
+ * wider than its batches say), and gives the decision that factor. The sender's account key (an implicit write) is derived here
+ * rather than read from the tx: the verify items fill it in at the same
+ * time on other threads. Issue 10's profile: verifying costs 33-43 us a
+ * tx on one core, this pass 0.1-0.5 us, so on a block of any size it
+ * ends long before verification does. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "exec/conflict.h"
+
+void px__precount_init(px__precount *pc)
+{
+    memset(pc, 0, sizeof(*pc));
+    px__keymap_init(&pc->km, 1024);
+}
+
+void px__precount_free(px__precount *pc)
+{
+    free(pc->batch);
+    free(pc->cf);
+    px__keymap_free(&pc->km);
+    memset(pc, 0, sizeof(*pc));
+}
+
+/* The slot count and account slot of tx b, as px__tx_acct_slot() gives
+ * them, with the account key acct. */
+static uint32_t acct_slot(const px__btx *b, const uint8_t *acct,
+    uint32_t *n_slots)
+{
+    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
+    int ai = px__key_bsearch(b->tx.write_set, nw, acct);
+
+    *n_slots = nr + nw;
+    if (ai >= 0) {
+        return nr + (uint32_t)ai;
+    }
+    ai = px__key_bsearch(b->tx.read_set, nr, acct);
+    if (ai >= 0) {
+        return (uint32_t)ai;
+    }
+    return (*n_slots)++;
+}
+
+static const uint8_t *slot_key(const px__btx *b, const uint8_t *acct,
+    uint32_t i)
+{
+    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
+
+    return i < nr ? b->tx.read_set + 32 * (size_t)i
+        : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
+        : acct;
+}
+
+/* The conflict state of key, inserted (unaccessed) if new; NULL when
+ * memory runs out. The states never move: their array has room for every
+ * slot of the block (px__precount_run). */
+static px__conflict *state_of(px__precount *pc, const uint8_t *key)
+{
+    int added;
+    px__keyslot *s = px__keymap_insert(&pc->km, key, &added);
+
+    if (s == NULL) {
+        return NULL;
+    }
+    if (added) {
+        PAREX_ASSERT(2 * pc->n_cf + 1 < 2 * pc->cap_cf);
+        px__conflict_init(&pc->cf[2 * pc->n_cf]);
+        px__conflict_init(&pc->cf[2 * pc->n_cf + 1]);
+        s->val.u64 = pc->n_cf++;
+    }
+    /* Two states a key: batches, then weighted finish times. */
+    return &pc->cf[2 * s->val.u64];
+}
+
+void px__precount_run(px__precount *pc, const px__block *blk)
+{
+    size_t total = 0, j;
+    uint32_t nb = 0;
+    uint64_t pw = 0, ww = 0;
+
+    pc->valid = 0;
+    pc->n = blk->n;
+    px__keymap_clear(&pc->km);
+    pc->n_cf = 0;
+    for (j = 0; j < blk->n; j++) {
+        total += (size_t)blk->txs[j].tx.n_read + blk->txs[j].tx.n_write + 1;
+    }
+    if (px__keymap_reserve(&pc->km, total) != 0) {
+        return;
+    }
+    if (pc->cap_cf < total) {
+        px__conflict *nc = realloc(pc->cf, 2 * (total > 0 ? total : 1) *
+            sizeof(*nc));
+        if (nc == NULL) {
+            return;
+        }
+        pc->cf = nc;
+        pc->cap_cf = total;
+    }
+    if (pc->cap < blk->n) {
+        uint32_t *nbat = realloc(pc->batch,
+            (blk->n > 0 ? blk->n : 1) * sizeof(*nbat));
+        if (nbat == NULL) {
+            return;
+        }
+        pc->batch = nbat;
+        pc->cap = blk->n;
+    }
+    for (j = 0; j < blk->n; j++) {
+        const px__btx *b = &blk->txs[j];
+        /* Entries found in the first pass, so the second need not look
+         * them up again (most txs declare a handful of keys). */
+        px__conflict *seen[32];
+        uint8_t acct[32];
+        uint32_t i, n, as;
+        int32_t bt = 0, sw = 0, fw = 0;
+        int pass;
+
+        parex_account_key(acct, b->tx.sender);
+        as = acct_slot(b, acct, &n);
+        for (pass = 0; pass < 2; pass++) {
+            for (i = 0; i < n; i++) {
+                int w = px__tx_slot_writes(b, i, as);
+                px__conflict *c = pass == 1 && i < 32 ? seen[i]
+                    : state_of(pc, slot_key(b, acct, i));
+                if (c == NULL) {
+                    return;
+                }
+                if (pass == 0) {
+                    if (i < 32) {
+                        seen[i] = c;
+                    }
+                    bt = px__conflict_after(c, w, bt);
+                    /* Finish times: -1 (none) counts as 0, and the tx
+                     * starts after the ones it conflicts with end. */
+                    sw = px__conflict_after(c + 1, w, sw + 1) - 1;
+                } else {
+                    px__conflict_mark(c, w, bt);
+                    px__conflict_mark(c + 1, w, fw);
+                }
+            }
+            fw = sw + (int32_t)n;
+        }
+        if ((uint64_t)fw > pw) {
+            pw = (uint64_t)fw;
+        }
+        ww += n;
+        pc->batch[j] = (uint32_t)bt;
+        if ((uint32_t)bt + 1 > nb) {
+            nb = (uint32_t)bt + 1;
+        }
+    }
+    pc->nb = nb;
+    /* (path share weighted) / (batch share), in 2^-16, when below 1 */
+    pc->cost_q16 = 0;
+    if (nb > 0 && pw * blk->n < (uint64_t)nb * ww) {
+        pc->cost_q16 = (uint32_t)((pw * blk->n << 16) / ((uint64_t)nb * ww));
+        if (pc->cost_q16 == 0) {
+            pc->cost_q16 = 1;
+        }
+    }
+    pc->valid = 1;
+}
