@@ -129,7 +129,10 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
 static int precount_here(const parex_engine *e, const px__block *blk,
     int trusted)
 {
-    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0;
+    /* A block validated by its BAL (px__bal_begin() ran before) has no
+     * use for it. */
+    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0 &&
+        e->bal_mode != PX__BALM_VALIDATE;
 }
 
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
