@@ -348,6 +348,14 @@ typedef struct px__scratch {
     size_t est_bytes;
     void *sample;           /* the sample's cells, left all 0xff after
                                every use (analysis_impl.h) */
+    /* The conflict analysis of the block in execution, when stage 1 ran
+     * it (px__exec_preanalyse): the tables are the scratch's, these are
+     * the counts that go with them. */
+    struct {
+        int valid;
+        size_t n, total_keys, slots_used;
+        uint32_t n_edges, nb;
+    } pa;
     void *apply;            /* the parallel apply's per-worker changes */
     size_t apply_bytes;
     struct px__recpart *rec;/* the BAL recording's parts (n_rec of them,
@@ -365,7 +373,9 @@ typedef struct px__precount {
     size_t n;               /* its txs */
     uint32_t nb;            /* batches */
     uint32_t cost_q16;      /* px__exec_shape.cost_q16 of the whole block */
+    uint64_t ns;            /* thread time of stage 1's item */
     uint32_t *batch;        /* per tx */
+    uint8_t (*accts)[32];   /* per tx: its sender's account key */
     size_t cap;
     px__keymap km;          /* key -> index in cf */
     struct px__conflict *cf;
@@ -445,6 +455,17 @@ int px__exec_sequential(const px__exec_env *env, px__result *res);
 /** Conflict analysis, batched optimistic parallel execution, validation
  *  and re-execution. Same result as px__exec_sequential. */
 int px__exec_parallel(const px__exec_env *env, px__result *res);
+/** The whole conflict analysis of env->blk into env->scratch (its key
+ *  map, tx records, slots and edges; key entries from arena), for
+ *  px__exec_parallel() on the same block next with the same scratch
+ *  and arena: it then starts executing at once. accts: each tx's account
+ *  key (the txs' own may be written meanwhile). On failure the scratch
+ *  holds no analysis and px__exec_parallel() analyses as usual. */
+int px__exec_preanalyse(const px__exec_env *env, px__arena *arena,
+    const uint8_t (*accts)[32]);
+/** Stage 1's extra item (engine/stages/execute.c): the batch count, then,
+ *  when the block will run in parallel, its whole analysis. */
+void px__stage_precount(parex_engine *e, const px__block *blk);
 
 /* ---- the engine and its stages ---- */
 

@@ -82,31 +82,46 @@ static inline int px__key_bsearch(const uint8_t *set, uint32_t n,
     return -1;
 }
 
-/** The account's slot of tx b; *n_slots gets the tx's slot count (its
- *  declared keys, plus one when the account is undeclared). */
-static inline uint32_t px__tx_acct_slot(const px__btx *b, uint32_t *n_slots)
+/** The account's slot of tx b whose account key is acct; *n_slots gets
+ *  the tx's slot count (its declared keys, plus one when the account is
+ *  undeclared). */
+static inline uint32_t px__tx_acct_slot_k(const px__btx *b,
+    const uint8_t *acct, uint32_t *n_slots)
 {
     uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
-    int ai = px__key_bsearch(b->tx.write_set, nw, b->acct);
+    int ai = px__key_bsearch(b->tx.write_set, nw, acct);
 
     *n_slots = nr + nw;
     if (ai >= 0) {
         return nr + (uint32_t)ai;
     }
-    ai = px__key_bsearch(b->tx.read_set, nr, b->acct);
+    ai = px__key_bsearch(b->tx.read_set, nr, acct);
     if (ai >= 0) {
         return (uint32_t)ai;
     }
     return (*n_slots)++;
 }
 
-/** The key of slot i of tx b. */
-static inline const uint8_t *px__tx_slot_key(const px__btx *b, uint32_t i)
+/** The key of slot i of tx b whose account key is acct. */
+static inline const uint8_t *px__tx_slot_key_k(const px__btx *b,
+    const uint8_t *acct, uint32_t i)
 {
     uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
     return i < nr ? b->tx.read_set + 32 * (size_t)i
         : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
-        : b->acct;
+        : acct;
+}
+
+/** px__tx_acct_slot_k() with the tx's own account key (set by stage 1). */
+static inline uint32_t px__tx_acct_slot(const px__btx *b, uint32_t *n_slots)
+{
+    return px__tx_acct_slot_k(b, b->acct, n_slots);
+}
+
+/** px__tx_slot_key_k() with the tx's own account key. */
+static inline const uint8_t *px__tx_slot_key(const px__btx *b, uint32_t i)
+{
+    return px__tx_slot_key_k(b, b->acct, i);
 }
 
 /** Whether slot i of a tx with acct slot `acct` writes. */

@@ -30,38 +30,10 @@ void px__precount_init(px__precount *pc)
 void px__precount_free(px__precount *pc)
 {
     free(pc->batch);
+    free(pc->accts);
     free(pc->cf);
     px__keymap_free(&pc->km);
     memset(pc, 0, sizeof(*pc));
-}
-
-/* The slot count and account slot of tx b, as px__tx_acct_slot() gives
- * them, with the account key acct. */
-static uint32_t acct_slot(const px__btx *b, const uint8_t *acct,
-    uint32_t *n_slots)
-{
-    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
-    int ai = px__key_bsearch(b->tx.write_set, nw, acct);
-
-    *n_slots = nr + nw;
-    if (ai >= 0) {
-        return nr + (uint32_t)ai;
-    }
-    ai = px__key_bsearch(b->tx.read_set, nr, acct);
-    if (ai >= 0) {
-        return (uint32_t)ai;
-    }
-    return (*n_slots)++;
-}
-
-static const uint8_t *slot_key(const px__btx *b, const uint8_t *acct,
-    uint32_t i)
-{
-    uint32_t nr = b->tx.n_read, nw = b->tx.n_write;
-
-    return i < nr ? b->tx.read_set + 32 * (size_t)i
-        : i < nr + nw ? b->tx.write_set + 32 * (size_t)(i - nr)
-        : acct;
 }
 
 /* The conflict state of key, inserted (unaccessed) if new; NULL when
@@ -111,12 +83,18 @@ void px__precount_run(px__precount *pc, const px__block *blk)
         pc->cap_cf = total;
     }
     if (pc->cap < blk->n) {
-        uint32_t *nbat = realloc(pc->batch,
-            (blk->n > 0 ? blk->n : 1) * sizeof(*nbat));
+        size_t cap = blk->n > 0 ? blk->n : 1;
+        uint32_t *nbat = realloc(pc->batch, cap * sizeof(*nbat));
+        uint8_t (*nacc)[32];
         if (nbat == NULL) {
             return;
         }
         pc->batch = nbat;
+        nacc = realloc(pc->accts, cap * sizeof(*nacc));
+        if (nacc == NULL) {
+            return;
+        }
+        pc->accts = nacc;
         pc->cap = blk->n;
     }
     for (j = 0; j < blk->n; j++) {
@@ -124,18 +102,18 @@ void px__precount_run(px__precount *pc, const px__block *blk)
         /* Entries found in the first pass, so the second need not look
          * them up again (most txs declare a handful of keys). */
         px__conflict *seen[32];
-        uint8_t acct[32];
+        const uint8_t *acct = pc->accts[j];
         uint32_t i, n, as;
         int32_t bt = 0, sw = 0, fw = 0;
         int pass;
 
-        parex_account_key(acct, b->tx.sender);
-        as = acct_slot(b, acct, &n);
+        parex_account_key(pc->accts[j], b->tx.sender);
+        as = px__tx_acct_slot_k(b, acct, &n);
         for (pass = 0; pass < 2; pass++) {
             for (i = 0; i < n; i++) {
                 int w = px__tx_slot_writes(b, i, as);
                 px__conflict *c = pass == 1 && i < 32 ? seen[i]
-                    : state_of(pc, slot_key(b, acct, i));
+                    : state_of(pc, px__tx_slot_key_k(b, acct, i));
                 if (c == NULL) {
                     return;
                 }

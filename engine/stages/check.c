@@ -15,8 +15,9 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
     parex_header head;
     int rc;
 
-    /* No block's count is valid before its own stage 1 has run. */
+    /* No block's count or analysis is valid before its own stage 1. */
     e->pre.valid = 0;
+    e->scratch.pa.valid = 0;
     if (blk->n > cap) {
         return px__fail(err, PAREX_E_BUFFER, 0, -1, "receipts", "block has "
             "%zu txs but room for %zu receipts", blk->n, cap);
@@ -100,6 +101,7 @@ typedef struct verify_job {
     int trusted;        /* PAREX_EXEC_VERIFIED: ids, keys, chain ids only */
     px__precount *pre;  /* non-NULL: item 0 is the batch count, item i + 1
                            tx i */
+    parex_engine *e;
 } verify_job;
 
 static void run_verify(void *arg, unsigned w, size_t b, size_t e)
@@ -113,7 +115,7 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
             vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
                 vj->trusted);
         } else if (i == 0) {
-            px__precount_run(vj->pre, vj->blk);
+            px__stage_precount(vj->e, vj->blk);
         } else {
             vj->bad[i - 1] = px__tx_verify_one(&vj->blk->txs[i - 1],
                 vj->chain_id, vj->trusted);
@@ -147,7 +149,7 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     }
     {
         verify_job vj = { blk, e->chain_id, bad,
-            (flags & PAREX_EXEC_VERIFIED) != 0, NULL };
+            (flags & PAREX_EXEC_VERIFIED) != 0, NULL, e };
         if (precount_here(e, blk, vj.trusted)) {
             vj.pre = &e->pre;
         }
@@ -155,6 +157,7 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
         px__pool_run(e->pool, run_verify, &vj,
             blk->n + (vj.pre != NULL), 16);
         st->verify_skipped = vj.trusted ? blk->n : 0;
+        st->stage1_analysis_ns = vj.pre != NULL ? e->pre.ns : 0;
         rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
     }
     free(bad);

@@ -130,6 +130,48 @@ static int profile_begin(parex_engine *e, size_t n, parex_tx_profile **out)
     return PAREX_OK;
 }
 
+/* The decision's inputs, as px__stage_execute() gives them. */
+static void decision_env(const parex_engine *e, const px__block *blk,
+    px__exec_env *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->blk = blk;
+    env->threads = e->threads;
+    env->sequential = e->sequential;
+    env->min_width = e->min_width;
+    env->scratch = (px__scratch *)&e->scratch;
+    env->tx_ns = e->tx_ns;
+}
+
+void px__stage_precount(parex_engine *e, const px__block *blk)
+{
+    px__exec_env env;
+    px__exec_shape shape;
+
+    uint64_t t0 = px__now_ns();
+
+    e->scratch.pa.valid = 0;
+    px__precount_run(&e->pre, blk);
+    if (!e->pre.valid) {
+        e->pre.ns = px__now_ns() - t0;
+        return;
+    }
+    decision_env(e, blk, &env);
+    env.pre = &e->pre;
+    shape.txs = blk->n;
+    shape.batches = e->pre.nb;
+    shape.cost_q16 = e->pre.cost_q16;
+    /* A block that will run in parallel is analysed here too, on the
+     * engine's tables (stage 2 runs next on the same engine): its
+     * execution then starts with every tx claimable. A failure leaves it
+     * to stage 2. */
+    if (px__exec_choose(&env, &shape) == PX__EXEC_PARALLEL) {
+        (void)px__exec_preanalyse(&env, &e->res.arena,
+            (const uint8_t (*)[32])e->pre.accts);
+    }
+    e->pre.ns = px__now_ns() - t0;
+}
+
 int px__stage_execute(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err)
 {

@@ -566,6 +566,16 @@ typedef struct parex_block_stats {
     uint64_t fallback_reason;/**< why the block ran sequentially: one of
                                   PAREX_FALLBACK_*; PAREX_FALLBACK_NONE
                                   exactly when fallback is 0. Since: 0.2.0 */
+    uint64_t stage1_analysis_ns; /**< thread time that stage 1 spent on the
+                                  block's batch count and, for a block
+                                  that then runs in parallel, its conflict
+                                  analysis (ns): one item of the
+                                  signature job, beside the signatures, so
+                                  inside verify_ns's wall time, and then
+                                  analysis_ns is 0. 0 when stage 1 did not
+                                  (one thread, PAREX_EXEC_VERIFIED, a
+                                  prepared block, a BAL validated).
+                                  Since: 0.2.0 */
 } parex_block_stats;
 
 #define PAREX_BLOCK_STATS_INIT PAREX_SIZED_INIT(parex_block_stats)

@@ -181,7 +181,7 @@ int px_bench_work_register(parex_engine *e, uint64_t *steps);
 /* ---- bench_exec.c: types of a run and its results -------------------- */
 
 enum { ST_DECODE, ST_VERIFY, ST_ANALYSIS, ST_EXEC, ST_VALIDATE, ST_APPLY,
-       ST_ROOT, ST_COMMIT, ST_N };
+       ST_ROOT, ST_COMMIT, ST_STAGE1_ANALYSIS, ST_N };
 extern const char *const px_bench_stage_names[ST_N];
 
 typedef struct bench_agg {

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 const char *const px_bench_stage_names[ST_N] = { "decode", "verify",
-    "analysis", "exec", "validate", "apply", "root", "commit" };
+    "analysis", "exec", "validate", "apply", "root", "commit",
+    "stage1_analysis" };
 
 static void stats_add(parex_block_stats *a, const parex_block_stats *b)
 {
@@ -32,6 +33,7 @@ static void stats_add(parex_block_stats *a, const parex_block_stats *b)
     a->root_ns += b->root_ns;
     a->commit_ns += b->commit_ns;
     a->total_ns += b->total_ns;
+    a->stage1_analysis_ns += b->stage1_analysis_ns;
 }
 
 const char *px_bench_fallback_reason(const parex_block_stats *st,

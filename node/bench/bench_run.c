@@ -20,6 +20,7 @@ static uint64_t stage_of(const parex_block_stats *s, int k)
     case ST_VALIDATE: return s->validate_ns;
     case ST_APPLY: return s->apply_ns;
     case ST_ROOT: return s->root_ns;
+    case ST_STAGE1_ANALYSIS: return s->stage1_analysis_ns;
     default: return s->commit_ns;
     }
 }

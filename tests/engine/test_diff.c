@@ -186,6 +186,18 @@ static void run_chain(unsigned blocks, size_t max_txs, double contention,
                 reexec += st.reexecutions;
                 escaped += st.escaped;
             }
+            /* With 2+ threads and verified signatures, stage 1 counts the
+             * batches and analyses a block that runs in parallel: the
+             * execution stage then analyses nothing. */
+            if (rc[i] == PAREX_OK && i >= 2 && i <= 5 && n > 0) {
+                assert_true(st.stage1_analysis_ns > 0);
+                if (!st.fallback) {
+                    assert_true(st.analysis_ns == 0);
+                }
+            }
+            if (rc[i] == PAREX_OK && (i < 2 || i == 6)) {
+                assert_true(st.stage1_analysis_ns == 0);
+            }
             /* On the forced parallel path a fallback means the version-list
              * work bound handed the block to the reference. */
             if (i >= 1 && i <= 4 && rc[i] == PAREX_OK && st.fallback) {

@@ -567,6 +567,7 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
         ptx *t = &X->t[j];
         uint32_t i, last = NO_TX;
         int32_t bt = 0;
+        const uint8_t *acct = X->accts != NULL ? X->accts[j] : b->acct;
 
         t->slots = slots;
         t->recs = NULL;
@@ -576,9 +577,9 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
         t->invalid = 0;
         atomic_init(&t->pending, 2);    /* the claim and this analysis */
         atomic_init(&t->succ, NIL);
-        t->acct_slot = px__tx_acct_slot(b, &t->n_slots);
+        t->acct_slot = px__tx_acct_slot_k(b, acct, &t->n_slots);
         for (i = 0; i < t->n_slots; i++) {
-            kent *k = km_get(X, A->arena, px__tx_slot_key(b, i));
+            kent *k = km_get(X, A->arena, px__tx_slot_key_k(b, acct, i));
             if (k == NULL) {
                 return PAREX_E_NOMEM;
             }
@@ -642,6 +643,11 @@ static int analyse_rest(pexec *X)
     uint64_t t0 = px__now_ns();
     int rc = PAREX_OK;
 
+    if (A->next_tx >= X->n) {
+        X->analysis_ns = 0;     /* analysed whole before (stage 1, or a
+                                   block of one chunk) */
+        return PAREX_OK;
+    }
     if (A->next_tx < X->n) {
         pthread_mutex_lock(&X->km_lock);
         rc = km_reserve(X, X->total_keys);

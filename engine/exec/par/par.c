@@ -384,6 +384,68 @@ out:
     return rc;
 }
 
+int px__exec_preanalyse(const px__exec_env *env, px__arena *arena,
+    const uint8_t (*accts)[32])
+{
+    pexec X;
+    analysis A;
+    size_t n = env->blk->n, pre;
+    int rc;
+
+    env->scratch->pa.valid = 0;
+    memset(&X, 0, sizeof(X));
+    memset(&A, 0, sizeof(A));
+    X.env = env;
+    X.n = (uint32_t)n;
+    X.main_arena = arena;
+    X.accts = accts;
+    X.t = reuse(&env->scratch->t, &env->scratch->t_bytes, n * sizeof(*X.t));
+    if (X.t == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    X.total_keys = count_keys(env->blk, 0, &pre);
+    /* Nothing runs yet: the key map is sized for the whole block at once
+     * and no lock is taken. */
+    rc = analyse_begin(&X, &A, X.total_keys);
+    if (rc == PAREX_OK) {
+        rc = analyse_range(&X, &A, 0, n);
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    env->scratch->pa.n = n;
+    env->scratch->pa.total_keys = X.total_keys;
+    env->scratch->pa.slots_used = (size_t)(A.slots - X.slots_base);
+    env->scratch->pa.n_edges = X.n_edges;
+    env->scratch->pa.nb = A.nb;
+    env->scratch->pa.valid = 1;
+    return PAREX_OK;
+}
+
+/* Takes up stage 1's analysis of this block (px__exec_preanalyse): the
+ * tables are where analyse_begin() puts them, the counts are the
+ * scratch's. */
+static void analyse_adopt(pexec *X, analysis *A)
+{
+    px__scratch *sc = X->env->scratch;
+    size_t total = sc->pa.total_keys;
+
+    X->km = &sc->km;
+    X->total_keys = total;
+    memset(A, 0, sizeof(*A));
+    A->arena = X->main_arena;
+    X->slots_base = sc->slots;
+    A->slots = X->slots_base + sc->pa.slots_used;
+    X->edges = sc->order;
+    X->q = (uint32_t *)(X->edges + total + 1);
+    X->n_edges_max = (uint32_t)total + 1;
+    X->n_edges = sc->pa.n_edges;
+    X->walk_budget = 16 * ((uint64_t)total + X->n) + 65536;
+    A->nb = sc->pa.nb;
+    A->next_tx = X->n;
+    sc->pa.valid = 0;
+}
+
 int px__exec_parallel(const px__exec_env *env, px__result *res)
 {
     pexec X;
@@ -394,7 +456,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     busy_flag *busy = NULL;
     px__exec_shape shape;
     size_t pre = 0;
-    int complete = 0, counted = 0;
+    int complete = 0, counted = 0, adopted;
     analysis A;
     int rc;
 
@@ -419,8 +481,21 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     X.busy = busy;
     memset(&A, 0, sizeof(A));
     memset(&shape, 0, sizeof(shape));
-    rc = estimate_shape(&X, &shape, &pre, &complete);
-    if (rc == PAREX_OK && complete) {
+    adopted = env->pre != NULL && env->scratch->pa.valid &&
+        env->scratch->pa.n == n;
+    if (adopted) {
+        /* Stage 1 analysed the block (it runs in parallel by stage 1's
+         * count, the decision below agrees). */
+        analyse_adopt(&X, &A);
+        rc = PAREX_OK;
+        shape.txs = n;
+        shape.batches = env->pre->nb;
+        shape.cost_q16 = env->pre->cost_q16;
+        complete = 1;
+    } else {
+        rc = estimate_shape(&X, &shape, &pre, &complete);
+    }
+    if (rc == PAREX_OK && complete && !adopted) {
         rc = analyse_begin(&X, &A, pre);
     }
     if (rc != PAREX_OK) {
@@ -482,11 +557,14 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         res->fallback_reason = PAREX_FALLBACK_NARROW;
         goto out;
     }
-    rc = analyse_range(&X, &A, 0, n < FIRST_CHUNK ? n : FIRST_CHUNK);
+    if (!adopted) {
+        rc = analyse_range(&X, &A, 0, n < FIRST_CHUNK ? n : FIRST_CHUNK);
+    }
     if (rc != PAREX_OK) {
         goto out;
     }
-    t1 = px__now_ns();
+    /* Adopted: no analysis here, the setup counts as execution. */
+    t1 = adopted ? t0 : px__now_ns();
     res->analysis_ns = t1 - t0;
     if (late_narrow(&X, &A)) {
         /* Narrow by its first txs already; a block of at most FIRST_CHUNK

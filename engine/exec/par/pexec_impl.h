@@ -118,6 +118,10 @@ typedef struct pexec {
      * late_narrow (then give_up) if the block is narrow after all. */
     int late_check, late_narrow;
     uint32_t late_cost_q16;
+    /* The txs' account keys when the analysis runs in stage 1, beside the
+     * verify items that write the txs' own (px__exec_preanalyse); NULL:
+     * the txs' own. */
+    const uint8_t (*accts)[32];
 } pexec;
 
 typedef struct pctx {
