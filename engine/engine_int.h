@@ -463,9 +463,10 @@ int px__exec_parallel(const px__exec_env *env, px__result *res);
  *  holds no analysis and px__exec_parallel() analyses as usual. */
 int px__exec_preanalyse(const px__exec_env *env, px__arena *arena,
     const uint8_t (*accts)[32]);
-/** Stage 1's extra item (engine/stages/execute.c): the batch count, then,
+/** Stage 1's extra item (engine/stages/execute.c), on worker w: for a
+ *  block its BAL validates, the BAL's index; else the batch count, then,
  *  when the block will run in parallel, its whole analysis. */
-void px__stage_precount(parex_engine *e, const px__block *blk);
+void px__stage_precount(parex_engine *e, const px__block *blk, unsigned w);
 
 /* ---- the engine and its stages ---- */
 
@@ -538,6 +539,14 @@ const char *px__bal_kind_name(int kind);
 /** Runs every tx at once against the pre-state bal gives it and checks
  *  its writes and reads against its entry; the change set is the BAL's
  *  final values. A mismatch is res's reject (BAL_MISMATCH) with *v. */
+/** The index of bal's writes (by key, in tx order, and the state after
+ *  the block) built whole on this thread (wk: its worker) into
+ *  env->balws, for px__exec_bal_validate() on the same block next: stage
+ *  1's item, beside the signatures. On failure that builds it as usual. */
+int px__bal_preindex(const px__exec_env *env, const px__bal *bal,
+    px__worker *wk);
+/** Clears what px__bal_preindex() left (the next block's stage 1). */
+void px__bal_preindex_drop(struct px__balws *ws);
 int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     px__result *res, px__bal_verdict *v);
 /** The reference loop in block order, recording the BAL (no fee credit

@@ -121,6 +121,13 @@ struct px__balws {
     size_t cap_res;
     wpart *part;            /* validate: the index's parts */
     unsigned cap_part;
+    /* Stage 1 built the index of the block in execution
+     * (px__bal_preindex): its parts and the plan they were built by. */
+    int pre_valid;
+    unsigned pre_n_part;
+    uint64_t pre_s0, pre_s1;
+    size_t pre_n_wr;
+    uint64_t pre_ns;        /* its thread time */
     px__keymap ov;          /* record: key -> index into ove */
     size_t ov_keys;         /* record: keys of the last recorded block */
     ovent *ove;

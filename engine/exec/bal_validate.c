@@ -299,7 +299,11 @@ static void block_job(void *arg, unsigned w, size_t b, size_t e)
     for (it = b; it < e; it++) {
         size_t lo, hi;
         if (it < x->n_part) {
-            int rc = build_part(x, (unsigned)it, &x->env->workers[w]);
+            int rc;
+            if (x->ws->pre_valid) {
+                continue;   /* built in stage 1 (parts_done counts it) */
+            }
+            rc = build_part(x, (unsigned)it, &x->env->workers[w]);
             x->part[it].rc = rc;
             if (rc != PAREX_OK) {
                 atomic_store_explicit(&x->index_rc, rc, memory_order_relaxed);
@@ -327,13 +331,23 @@ static void block_job(void *arg, unsigned w, size_t b, size_t e)
 }
 
 /* The index's parts (x->part): how many, their hash seed, their
- * array. */
+ * array; or, when stage 1 built them, those it used. */
 static int index_setup(balx *x)
 {
     const px__bal *bal = x->bal;
     px__balws *ws = x->ws;
     size_t j;
 
+    if (ws->pre_valid) {
+        x->n_wr = ws->pre_n_wr;
+        x->n_part = ws->pre_n_part;
+        x->s0 = ws->pre_s0;
+        x->s1 = ws->pre_s1;
+        x->part = ws->part;
+        atomic_init(&x->parts_done, x->n_part);
+        atomic_init(&x->index_rc, PAREX_OK);
+        return PAREX_OK;
+    }
     for (j = 0; j < bal->n; j++) {
         x->n_wr += bal->tx[j].nw;
     }
@@ -355,6 +369,46 @@ static int index_setup(balx *x)
     x->part = ws->part;
     atomic_init(&x->parts_done, 0);
     atomic_init(&x->index_rc, PAREX_OK);
+    return PAREX_OK;
+}
+
+void px__bal_preindex_drop(px__balws *ws)
+{
+    if (ws != NULL) {
+        ws->pre_valid = 0;
+    }
+}
+
+int px__bal_preindex(const px__exec_env *env, const px__bal *bal,
+    px__worker *wk)
+{
+    balx x;
+    unsigned p;
+    int rc;
+    uint64_t t0 = px__now_ns();
+
+    env->balws->pre_valid = 0;
+    rc = px__balx_init(&x, env, env->threads);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    x.bal = bal;
+    rc = index_setup(&x);
+    /* Every part on this thread, in stage 1 beside the signatures: the
+     * execution stage then starts every tx at once. */
+    for (p = 0; rc == PAREX_OK && p < x.n_part; p++) {
+        rc = build_part(&x, p, wk);
+        x.part[p].rc = rc;
+    }
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    x.ws->pre_n_wr = x.n_wr;
+    x.ws->pre_n_part = x.n_part;
+    x.ws->pre_s0 = x.s0;
+    x.ws->pre_s1 = x.s1;
+    x.ws->pre_ns = px__now_ns() - t0;
+    x.ws->pre_valid = 1;
     return PAREX_OK;
 }
 
@@ -448,5 +502,6 @@ int px__exec_bal_validate(const px__exec_env *env, const px__bal *bal,
     res->apply_ns = px__now_ns() - t0;
     res->batches = n > 0 ? 1 : 0;
 out:
+    x.ws->pre_valid = 0;
     return rc;
 }

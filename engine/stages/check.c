@@ -18,6 +18,7 @@ int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
     /* No block's count or analysis is valid before its own stage 1. */
     e->pre.valid = 0;
     e->scratch.pa.valid = 0;
+    px__bal_preindex_drop(e->balws);
     if (blk->n > cap) {
         return px__fail(err, PAREX_E_BUFFER, 0, -1, "receipts", "block has "
             "%zu txs but room for %zu receipts", blk->n, cap);
@@ -109,13 +110,12 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
     verify_job *vj = arg;
     size_t i;
 
-    (void)w;
     for (i = b; i < e; i++) {
         if (vj->pre == NULL) {
             vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
                 vj->trusted);
         } else if (i == 0) {
-            px__stage_precount(vj->e, vj->blk);
+            px__stage_precount(vj->e, vj->blk, w);
         } else {
             vj->bad[i - 1] = px__tx_verify_one(&vj->blk->txs[i - 1],
                 vj->chain_id, vj->trusted);
@@ -131,10 +131,9 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
 static int precount_here(const parex_engine *e, const px__block *blk,
     int trusted)
 {
-    /* A block validated by its BAL (px__bal_begin() ran before) has no
-     * use for it. */
-    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0 &&
-        e->bal_mode != PX__BALM_VALIDATE;
+    /* For a block its BAL validates (px__bal_begin() ran before) the
+     * item builds the BAL's index instead. */
+    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0;
 }
 
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,

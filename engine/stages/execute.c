@@ -143,13 +143,20 @@ static void decision_env(const parex_engine *e, const px__block *blk,
     env->tx_ns = e->tx_ns;
 }
 
-void px__stage_precount(parex_engine *e, const px__block *blk)
+void px__stage_precount(parex_engine *e, const px__block *blk, unsigned w)
 {
     px__exec_env env;
     px__exec_shape shape;
-
     uint64_t t0 = px__now_ns();
 
+    if (e->bal_mode == PX__BALM_VALIDATE) {
+        decision_env(e, blk, &env);
+        env.workers = e->workers;
+        env.balws = e->balws;
+        (void)px__bal_preindex(&env, &e->bal, &e->workers[w]);
+        e->pre.ns = px__now_ns() - t0;
+        return;
+    }
     e->scratch.pa.valid = 0;
     px__precount_run(&e->pre, blk);
     if (!e->pre.valid) {

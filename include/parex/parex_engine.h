@@ -569,12 +569,13 @@ typedef struct parex_block_stats {
     uint64_t stage1_analysis_ns; /**< thread time that stage 1 spent on the
                                   block's batch count and, for a block
                                   that then runs in parallel, its conflict
-                                  analysis (ns): one item of the
-                                  signature job, beside the signatures, so
-                                  inside verify_ns's wall time, and then
-                                  analysis_ns is 0. 0 when stage 1 did not
-                                  (one thread, PAREX_EXEC_VERIFIED, a
-                                  prepared block, a BAL validated).
+                                  analysis, or for a block its BAL
+                                  validates the BAL's index (ns): one item
+                                  of the signature job, beside the
+                                  signatures, so inside verify_ns's wall
+                                  time; analysis_ns then leaves it out. 0
+                                  when stage 1 did not (one thread,
+                                  PAREX_EXEC_VERIFIED, a prepared block).
                                   Since: 0.2.0 */
 } parex_block_stats;
 

@@ -563,6 +563,13 @@ static void run_chain(unsigned blocks, size_t max_txs, double decl,
                                  rc_buf[VAL(t)], max_txs + 1, &st, &err,
                                  bblk, blen, PAREX_EXEC_COMMIT),
                 PAREX_OK);
+            /* From 2 threads on, stage 1 builds the BAL's index beside the
+             * signatures (px__bal_preindex); validation then builds
+             * nothing. */
+            if (n > 0) {
+                assert_true(t >= 2 ? st.stage1_analysis_ns > 0
+                                   : st.stage1_analysis_ns == 0);
+            }
             /* Not recorded unless asked. */
             l = 0;
             assert_int_equal(parex_engine_bal(w.e[VAL(t)], NULL, &l),
