@@ -131,7 +131,7 @@ static int profile_begin(parex_engine *e, size_t n, parex_tx_profile **out)
 }
 
 /* The decision's inputs, as px__stage_execute() gives them. */
-static void decision_env(const parex_engine *e, const px__block *blk,
+static void decision_env(parex_engine *e, const px__block *blk,
     px__exec_env *env)
 {
     memset(env, 0, sizeof(*env));
@@ -139,7 +139,7 @@ static void decision_env(const parex_engine *e, const px__block *blk,
     env->threads = e->threads;
     env->sequential = e->sequential;
     env->min_width = e->min_width;
-    env->scratch = (px__scratch *)&e->scratch;
+    env->scratch = &e->scratch;
     env->tx_ns = e->tx_ns;
 }
 
