@@ -451,10 +451,10 @@ static void test_choose_decides_on_the_whole_block(void **state)
     /* A tiny block does not pay for the pool's wake-up. */
     assert_int_equal(choose(2, 0, 1000, 8, 1), PX__EXEC_NARROW);
     /* The bound below which estimate_shape() sends a block to the
-     * reference unanalysed (one batch still narrow): 63 txs at 1 us a tx
+     * reference unanalysed (one batch still narrow): 32 txs at 1 us a tx
      * on 2 threads. */
-    assert_int_equal(choose(2, 0, 1000, 63, 1), PX__EXEC_NARROW);
-    assert_int_equal(choose(2, 0, 1000, 64, 1), PX__EXEC_PARALLEL);
+    assert_int_equal(choose(2, 0, 1000, 32, 1), PX__EXEC_NARROW);
+    assert_int_equal(choose(2, 0, 1000, 33, 1), PX__EXEC_PARALLEL);
     /* A sample whose chained txs cost half of the others' halves the
      * path the decision sees (and a factor of 1 or more changes nothing):
      * 1000 txs with 700 batches is narrow, with 350 parallel. */

@@ -380,7 +380,7 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     }
     /* Narrow even if it were as wide as can be (one batch): a block of a
      * few dozen txs gains less than going parallel costs, whatever its
-     * shape (at 1 us a tx on 2 threads, up to 63 txs), and needs no
+     * shape (at 1 us a tx on 2 threads, up to 32 txs), and needs no
      * analysis to tell. */
     shape->txs = blk->n;
     shape->batches = blk->n > 0 ? 1 : 0;
