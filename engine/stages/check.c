@@ -100,7 +100,7 @@ typedef struct verify_job {
     uint32_t chain_id;
     uint8_t *bad;       /* per tx: 0 ok, else a parex_reject reason */
     int trusted;        /* PAREX_EXEC_VERIFIED: ids, keys, chain ids only */
-    px__precount *pre;  /* non-NULL: item 0 is the batch count, item i + 1
+    int item0;          /* item 0 is px__stage_precount()'s, item i + 1
                            tx i */
     parex_engine *e;
 } verify_job;
@@ -111,7 +111,7 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
     size_t i;
 
     for (i = b; i < e; i++) {
-        if (vj->pre == NULL) {
+        if (!vj->item0) {
             vj->bad[i] = px__tx_verify_one(&vj->blk->txs[i], vj->chain_id,
                 vj->trusted);
         } else if (i == 0) {
@@ -148,15 +148,13 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     }
     {
         verify_job vj = { blk, e->chain_id, bad,
-            (flags & PAREX_EXEC_VERIFIED) != 0, NULL, e };
-        if (precount_here(e, blk, vj.trusted)) {
-            vj.pre = &e->pre;
-        }
-        /* The count is item 0, so that it starts first. */
-        px__pool_run(e->pool, run_verify, &vj,
-            blk->n + (vj.pre != NULL), 16);
+            (flags & PAREX_EXEC_VERIFIED) != 0, 0, e };
+        vj.item0 = precount_here(e, blk, vj.trusted);
+        /* The extra item is item 0, so that it starts first. */
+        px__pool_run(e->pool, run_verify, &vj, blk->n + (size_t)vj.item0,
+            16);
         st->verify_skipped = vj.trusted ? blk->n : 0;
-        st->stage1_analysis_ns = vj.pre != NULL ? e->pre.ns : 0;
+        st->stage1_analysis_ns = vj.item0 ? e->pre.ns : 0;
         rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
     }
     free(bad);

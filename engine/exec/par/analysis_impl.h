@@ -351,6 +351,14 @@ static size_t count_keys(const px__block *blk, size_t head, size_t *pre)
  * and one cell per key, so that the decision sees the whole block, not a
  * prefix (a block's first txs, e.g. one sender's, can be far narrower
  * than the block). */
+/* The whole block's exact shape, from stage 1's count. */
+static void shape_of_pre(const px__exec_env *env, px__exec_shape *shape)
+{
+    shape->txs = env->blk->n;
+    shape->batches = env->pre->nb;
+    shape->cost_q16 = env->pre->cost_q16;
+}
+
 static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     int *complete)
 {
@@ -367,9 +375,7 @@ static int estimate_shape(pexec *X, px__exec_shape *shape, size_t *pre,
     if (X->env->pre != NULL) {
         /* Stage 1 counted the block's batches exactly: the decision is
          * on them, and nothing is left to estimate or to check. */
-        shape->txs = blk->n;
-        shape->batches = X->env->pre->nb;
-        shape->cost_q16 = X->env->pre->cost_q16;
+        shape_of_pre(X->env, shape);
         /* A narrow block needs no tables: not even the key count, a pass
          * over every tx (3 % of hot's reference time). */
         *complete = px__exec_choose(X->env, shape) != PX__EXEC_NARROW;

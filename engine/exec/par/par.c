@@ -488,9 +488,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
          * count, the decision below agrees). */
         analyse_adopt(&X, &A);
         rc = PAREX_OK;
-        shape.txs = n;
-        shape.batches = env->pre->nb;
-        shape.cost_q16 = env->pre->cost_q16;
+        shape_of_pre(env, &shape);
         complete = 1;
     } else {
         rc = estimate_shape(&X, &shape, &pre, &complete);
