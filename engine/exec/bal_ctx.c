@@ -8,9 +8,7 @@
 
 #include "bal_impl.h"
 
-/* The last write of key by a tx below j in the carried BAL, or NULL. */
-static const px__bal_w *bal_before(const balx *x, const uint8_t *key,
-    size_t j)
+const px__bal_w *px__bal_before(const balx *x, const uint8_t *key, size_t j)
 {
     const wpart *pt = &x->part[px__bal_part_of(key, x->n_part)];
     const wkey *k = px__bal_wkey_find(pt, key,
@@ -35,17 +33,68 @@ static const px__bal_w *bal_before(const balx *x, const uint8_t *key,
     return lo > 0 ? &x->bal->w[wl[lo - 1].w] : NULL;
 }
 
+/* Validation: key's place among tx j's BAL entries, writes then reads
+ * (*i in [0, nw + nr)), 1 when listed. Both lists are strictly
+ * increasing by key (bal/bal.h); they are a few keys in one stretch of
+ * the BAL, where a lookup in the parts' tables touches random lines that
+ * another core wrote. */
+static int listed_at(const px__bal_tx *bt, const uint8_t *key, uint32_t *i)
+{
+    uint32_t lo = 0, hi = bt->nw;
+
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = px__bal_key_cmp(bt->w[mid].key, key);
+        if (c == 0) {
+            *i = mid;
+            return 1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo = 0;
+    hi = bt->nr;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = px__bal_key_cmp(bt->r + 32 * (size_t)mid, key);
+        if (c == 0) {
+            *i = bt->nw + mid;
+            return 1;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
 /* The value of key before tx t->j: PAREX_OK (*present, *v, *l set) or a
- * snapshot error. */
-static int source(tctx *t, const uint8_t *key, const uint8_t **v,
-    uint32_t *l, uint8_t *present)
+ * snapshot error. li: key's place in tx j's BAL entry (listed_at), or
+ * UINT32_MAX when unlisted or recording. */
+static int source(tctx *t, const uint8_t *key, uint32_t li,
+    const uint8_t **v, uint32_t *l, uint8_t *present)
 {
     balx *x = t->x;
     size_t sl;
     int rc;
 
     if (x->bal != NULL) {
-        const px__bal_w *w = bal_before(x, key, t->j);
+        const px__bal_w *w;
+        if (li != UINT32_MAX && x->src_w != NULL) {
+            /* Resolved in stage 1. */
+            const px__bal_tx *bt = &x->bal->tx[t->j];
+            uint32_t src = li < bt->nw
+                ? x->src_w[(size_t)(bt->w - x->bal->w) + li]
+                : x->src_r[x->r_off[t->j] + li - bt->nw];
+            w = src == 0 ? NULL : &x->bal->w[src - 1];
+        } else {
+            w = px__bal_before(x, key, t->j);
+        }
         if (w != NULL) {
             *present = !w->del;
             *v = w->val;
@@ -74,15 +123,51 @@ static int source(tctx *t, const uint8_t *key, const uint8_t **v,
     return rc;
 }
 
+/* a's key, pre- and current value on the tx's first touch of key. */
+static int touch(tctx *t, acc *a, const uint8_t *key, uint32_t li)
+{
+    int rc;
+
+    memcpy(a->key, key, 32);
+    rc = source(t, key, li, &a->pre, &a->pre_len, &a->pre_present);
+    if (rc != PAREX_OK) {
+        return rc;
+    }
+    a->cur = a->pre;
+    a->cur_len = a->pre_len;
+    a->cur_present = a->pre_present;
+    a->touched = 1;
+    t->nt++;
+    return PAREX_OK;
+}
+
 /* The record of key in this tx, created (with its pre-value) on first
  * touch; PAREX_E_LIMIT past max_tx_accesses distinct keys, as the other
- * executors. */
+ * executors. Validating, a key tx j's BAL entry lists has its record at
+ * its place there (t->a[0, t->nl)); any other key (the tx does not match
+ * its entry) gets one after those, through the key map, as every key
+ * does when recording. */
 static int get_acc(tctx *t, const uint8_t *key, acc **out)
 {
     int added, rc;
-    px__keyslot *s = px__keymap_insert(&t->km, key, &added);
+    px__keyslot *s;
+    uint32_t li;
     acc *a;
 
+    if (t->nl > 0 && listed_at(&t->x->bal->tx[t->j], key, &li)) {
+        a = &t->a[li];
+        if (!a->touched) {
+            if (t->nt >= t->base.lim->max_tx_accesses) {
+                return PAREX_E_LIMIT;
+            }
+            if ((rc = touch(t, a, key, li)) != PAREX_OK) {
+                return rc;
+            }
+        }
+        *out = a;
+        return PAREX_OK;
+    }
+    s = px__keymap_insert(&t->km, key, &added);
     if (s == NULL) {
         return PAREX_E_NOMEM;
     }
@@ -90,7 +175,7 @@ static int get_acc(tctx *t, const uint8_t *key, acc **out)
         *out = &t->a[s->val.u64];
         return PAREX_OK;
     }
-    if (t->n >= t->base.lim->max_tx_accesses) {
+    if (t->nt >= t->base.lim->max_tx_accesses) {
         px__keymap_delete(&t->km, key);
         return PAREX_E_LIMIT;
     }
@@ -105,15 +190,11 @@ static int get_acc(tctx *t, const uint8_t *key, acc **out)
         t->cap = cap;
     }
     a = &t->a[t->n];
-    memcpy(a->key, key, 32);
-    rc = source(t, key, &a->pre, &a->pre_len, &a->pre_present);
+    rc = touch(t, a, key, UINT32_MAX);
     if (rc != PAREX_OK) {
         px__keymap_delete(&t->km, key);
         return rc;
     }
-    a->cur = a->pre;
-    a->cur_len = a->pre_len;
-    a->cur_present = a->pre_present;
     s->val.u64 = t->n++;
     *out = a;
     return PAREX_OK;
@@ -169,6 +250,9 @@ static void bal_rollback(parex_ctx *ctx)
 
     PAREX_ASSERT(t->puts >= 1);
     for (i = 0; i < t->n; i++) {
+        if (!t->a[i].touched) {
+            continue;   /* a listed key the tx has not touched */
+        }
         t->a[i].cur = t->a[i].pre;
         t->a[i].cur_len = t->a[i].pre_len;
         t->a[i].cur_present = t->a[i].pre_present;
@@ -182,10 +266,13 @@ static const px__ctx_ops bal_ops = { bal_get, bal_put, bal_rollback };
 
 #define ACC_LESS(a, b) px__bal_key_lt((a).key, (b).key)
 
-/* Runs tx j on t; its records end sorted by key. */
+/* Runs tx j on t. Recording, its records end sorted by key; validating,
+ * they are at their places in tx j's BAL entry (px__bal_listed_match,
+ * px__bal_records_sort). */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
 {
     const px__exec_env *env = x->env;
+    size_t i;
     int rc;
 
     t->base.ops = &bal_ops;
@@ -195,13 +282,70 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->x = x;
     t->j = j;
     t->n = 0;
+    t->nl = 0;
+    t->nt = 0;
     t->puts = 0;
+    if (x->bal != NULL) {
+        const px__bal_tx *bt = &x->bal->tx[j];
+        size_t nl = (size_t)bt->nw + bt->nr;
+        if (nl > t->cap) {
+            size_t cap = nl > 2 * t->cap ? nl : 2 * t->cap;
+            acc *na = realloc(t->a, cap * sizeof(*na));
+            if (na == NULL) {
+                return PAREX_E_NOMEM;
+            }
+            t->a = na;
+            t->cap = cap;
+        }
+        for (i = 0; i < nl; i++) {
+            t->a[i].touched = 0;
+        }
+        t->n = t->nl = nl;
+    }
     px__keymap_clear(&t->km);
     rc = px__tx_run(&t->base, env->progs, out);
-    if (rc == PAREX_OK) {
+    if (rc == PAREX_OK && x->bal == NULL) {
         PX__BAL_SORT(acc, t->a, t->n, ACC_LESS);
     }
     return rc;
+}
+
+int px__bal_listed_match(const tctx *t, const px__bal_tx *bt)
+{
+    uint32_t k;
+
+    if (t->n != t->nl || t->nt != t->nl) {
+        return 0;   /* an unlisted key, or a listed one untouched */
+    }
+    for (k = 0; k < bt->nw; k++) {
+        const acc *a = &t->a[k];
+        const px__bal_w *w = &bt->w[k];
+        if (a->cur_present == w->del || a->cur_len != w->len ||
+            (w->len > 0 && memcmp(a->cur, w->val, w->len) != 0) ||
+            !px__bal_changed(a)) {
+            return 0;
+        }
+    }
+    for (k = 0; k < bt->nr; k++) {
+        if (px__bal_changed(&t->a[bt->nw + k])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void px__bal_records_sort(tctx *t)
+{
+    size_t i, m = 0;
+
+    for (i = 0; i < t->n; i++) {
+        if (t->a[i].touched) {
+            t->a[m++] = t->a[i];
+        }
+    }
+    t->n = m;
+    t->nl = 0;
+    PX__BAL_SORT(acc, t->a, t->n, ACC_LESS);
 }
 
 int px__balx_init(balx *x, const px__exec_env *env, unsigned n)
@@ -262,6 +406,9 @@ void px__balws_free(px__balws *ws)
         free(ws->part[i].chg);
     }
     free(ws->part);
+    free(ws->src_w);
+    free(ws->src_r);
+    free(ws->r_off);
     free(ws->res);
     free(ws->ove);
     px__keymap_free(&ws->ov);

@@ -15,6 +15,7 @@ typedef struct acc {
     const uint8_t *pre, *cur;
     uint32_t pre_len, cur_len;
     uint8_t pre_present, cur_present;
+    uint8_t touched;    /* validating: a listed key's record is in use */
 } acc;
 
 /* validate: the carried BAL's writes indexed by key (exec/bal_validate.c).
@@ -84,6 +85,9 @@ typedef struct tctx {
     px__keymap km;      /* key -> index into a */
     acc *a;
     size_t n, cap;
+    size_t nl;          /* validating: records [0, nl) are tx j's listed
+                           keys, writes then reads, in its BAL order */
+    size_t nt;          /* distinct keys touched (the access limit) */
     size_t acct;        /* the prelude's put: restored after rollback */
     const uint8_t *acct_val;
     uint32_t acct_len;
@@ -109,6 +113,13 @@ struct balx {
     atomic_uint parts_done; /* validate: parts of the index built */
     atomic_int index_rc;    /* validate: a part's failure, else PAREX_OK */
     uint64_t index_ns;      /* validate: when the last part was built */
+    /* validate, when stage 1 resolved them (px__bal_preindex): per BAL
+     * write (by its index in bal->w) and per BAL read (tx j's from
+     * r_off[j]), where the tx's pre-value comes from: 0 the snapshot,
+     * else 1 + the index in bal->w of the last write of the key by an
+     * earlier tx. NULL otherwise (every first touch then looks the key up
+     * in the parts). */
+    const uint32_t *src_w, *src_r, *r_off;
     size_t n_ove;           /* record: entries of ws->ove in use */
     tres *res;
     tctx *ctx;              /* one per worker */
@@ -128,6 +139,8 @@ struct px__balws {
     uint64_t pre_s0, pre_s1;
     size_t pre_n_wr;
     uint64_t pre_ns;        /* its thread time */
+    uint32_t *src_w, *src_r, *r_off;    /* its resolved sources (balx) */
+    size_t cap_src_w, cap_src_r, cap_r_off;
     px__keymap ov;          /* record: key -> index into ove */
     size_t ov_keys;         /* record: keys of the last recorded block */
     ovent *ove;
@@ -176,9 +189,22 @@ static inline int px__bal_changed(const acc *a)
                                (a->cur_len > 0 &&
                                    memcmp(a->pre, a->cur, a->cur_len) != 0)));
 }
+/** The last write of key by a tx below j in the carried BAL (x->bal,
+ *  indexed in x->part), or NULL. */
+const px__bal_w *px__bal_before(const balx *x, const uint8_t *key, size_t j);
 /** Runs tx j on t (validate: against the BAL's values; record: against
- *  the block overlay); its records end sorted by key. */
+ *  the block overlay). Recording, its records end sorted by key;
+ *  validating, each key tx j's BAL entry lists has its record at its
+ *  place there and any other key one after those. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out);
+/** Validating: whether t's records match tx j's entry bt exactly (what
+ *  the merge of px__bal_records_sort's order with the entry would find),
+ *  without sorting: every listed key touched and no other, the writes
+ *  changed to the BAL's values, the reads unchanged. */
+int px__bal_listed_match(const tctx *t, const px__bal_tx *bt);
+/** Validating: t's touched records, sorted by key, for the merge that
+ *  names a mismatch. */
+void px__bal_records_sort(tctx *t);
 /** x on env, with n contexts from env's px__balws (PAREX_E_NOMEM). */
 int px__balx_init(balx *x, const px__exec_env *env, unsigned n);
 

@@ -261,6 +261,32 @@ static void await_index(balx *x)
     }
 }
 
+/* Tx j's records and BAL entry toward this core's cache while the tx
+ * before it runs: another core decoded and verified them, so each first
+ * touch would otherwise wait for a line from there. */
+static void prefetch_tx(const balx *x, size_t j)
+{
+    const px__btx *b;
+    const px__bal_tx *bt;
+    size_t o;
+
+    if (j >= x->bal->n) {
+        return;
+    }
+    b = &x->env->blk->txs[j];
+    bt = &x->bal->tx[j];
+    __builtin_prefetch(b);
+    __builtin_prefetch((const char *)b + 64);
+    __builtin_prefetch(bt);
+    for (o = 0; o < bt->enc_len; o += 64) {
+        __builtin_prefetch(bt->enc + o);
+    }
+    for (o = 0; o < b->tx.args_len; o += 64) {
+        __builtin_prefetch(b->tx.args + o);
+    }
+    __builtin_prefetch(bt->w);
+}
+
 /* Txs [lo, hi) on worker w's context. */
 static void validate_txs(balx *x, unsigned w, size_t lo, size_t hi)
 {
@@ -272,9 +298,12 @@ static void validate_txs(balx *x, unsigned w, size_t lo, size_t hi)
     for (j = lo; j < hi; j++) {
         tres *r = &x->res[j];
         uint64_t ts = x->env->profile != NULL ? px__now_ns() : 0;
+        prefetch_tx(x, j + 1);
         r->kind = PX__BAL_OK;
         r->rc = px__bal_run_tx(x, t, j, &r->out);
-        if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE) {
+        if (r->rc == PAREX_OK && r->out.reject == PAREX_REJECT_NONE &&
+            !px__bal_listed_match(t, &x->bal->tx[j])) {
+            px__bal_records_sort(t);
             compare(t, &x->bal->tx[j], r);
         }
         if (x->env->profile != NULL) {
@@ -344,6 +373,9 @@ static int index_setup(balx *x)
         x->s0 = ws->pre_s0;
         x->s1 = ws->pre_s1;
         x->part = ws->part;
+        x->src_w = ws->src_w;
+        x->src_r = ws->src_r;
+        x->r_off = ws->r_off;
         atomic_init(&x->parts_done, x->n_part);
         atomic_init(&x->index_rc, PAREX_OK);
         return PAREX_OK;
@@ -369,6 +401,73 @@ static int index_setup(balx *x)
     x->part = ws->part;
     atomic_init(&x->parts_done, 0);
     atomic_init(&x->index_rc, PAREX_OK);
+    return PAREX_OK;
+}
+
+/* *p grown to at least n entries (kept across blocks). */
+static int grow_u32(uint32_t **p, size_t *cap, size_t n)
+{
+    uint32_t *np;
+
+    if (n <= *cap && *p != NULL) {
+        return PAREX_OK;
+    }
+    np = realloc(*p, (n > 0 ? n : 1) * sizeof(*np));
+    if (np == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    *p = np;
+    *cap = n > 0 ? n : 1;
+    return PAREX_OK;
+}
+
+/* Stage 1, once the parts are built: every BAL entry's pre-value source
+ * (balx.src_w, src_r), so that the execution stage's first touch of a key
+ * a tx's entry lists reads only that entry. A write's source is the write
+ * before it in its key's list; a read's is a lookup. */
+static int resolve(balx *x)
+{
+    const px__bal *bal = x->bal;
+    px__balws *ws = x->ws;
+    size_t j, e, nr = 0;
+    unsigned p;
+    int rc;
+
+    for (j = 0; j < bal->n; j++) {
+        nr += bal->tx[j].nr;
+    }
+    if (nr > UINT32_MAX || x->n_wr >= UINT32_MAX) {
+        return PAREX_E_LIMIT;
+    }
+    if ((rc = grow_u32(&ws->src_w, &ws->cap_src_w, x->n_wr)) != PAREX_OK ||
+        (rc = grow_u32(&ws->src_r, &ws->cap_src_r, nr)) != PAREX_OK ||
+        (rc = grow_u32(&ws->r_off, &ws->cap_r_off, bal->n + 1)) !=
+            PAREX_OK) {
+        return rc;
+    }
+    for (p = 0; p < x->n_part; p++) {
+        const wpart *pt = &x->part[p];
+        for (e = 0; e < pt->nk; e++) {
+            const wkey *k = &pt->k[e];
+            uint32_t i, prev = 0;
+            for (i = 0; i < k->n; i++) {
+                uint32_t w = pt->wl[k->first + i].w;
+                ws->src_w[w] = prev;
+                prev = w + 1;
+            }
+        }
+    }
+    nr = 0;
+    for (j = 0; j < bal->n; j++) {
+        const px__bal_tx *bt = &bal->tx[j];
+        uint32_t k;
+        ws->r_off[j] = (uint32_t)nr;
+        for (k = 0; k < bt->nr; k++) {
+            const px__bal_w *w = px__bal_before(x, bt->r + 32 * (size_t)k, j);
+            ws->src_r[nr++] = w == NULL ? 0 : (uint32_t)(w - bal->w) + 1;
+        }
+    }
+    ws->r_off[bal->n] = (uint32_t)nr;
     return PAREX_OK;
 }
 
@@ -399,6 +498,9 @@ int px__bal_preindex(const px__exec_env *env, const px__bal *bal,
     for (p = 0; rc == PAREX_OK && p < x.n_part; p++) {
         rc = build_part(&x, p, wk);
         x.part[p].rc = rc;
+    }
+    if (rc == PAREX_OK) {
+        rc = resolve(&x);
     }
     if (rc != PAREX_OK) {
         return rc;

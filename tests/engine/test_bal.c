@@ -260,6 +260,22 @@ static const char *const t_names[] = { "value", "del", "missing write",
     "extra write", "swap txs", "missing read", "extra read",
     "read as write", "fee", "count", "unsorted" };
 
+/* What the engine's message must say for each class of a well-formed
+ * BAL (NULL: it depends on the block), so that the verdict's kind is
+ * checked, not only agreed on across thread counts. */
+static const char *const t_says[] = {
+    "a write's value differs from the BAL's",
+    "a write's value differs from the BAL's",
+    "a write is missing from the BAL",
+    "the BAL lists a write the tx did not make",
+    NULL,
+    "a read is missing from the BAL",
+    "the BAL lists a read the tx did not make",
+    "the BAL lists a write the tx did not make",
+    "the block-end fee credit differs from the BAL's",
+    NULL,
+    NULL };
+
 /* Applies tampering kind to b; returns the tx index the engine must name
  * (-1 for block-level), or -2 when b has nothing to tamper with. */
 static int64_t tamper(tbal *b, int kind, tu_rng *rng, int *malformed)
@@ -467,6 +483,11 @@ static void try_tampering(world *w, tu_rng *rng, const uint8_t *blk,
                     parex_errname(rc), parex_reject_name(err.reject),
                     (long long)err.tx_index, err.message,
                     (unsigned long long)g_seed);
+            }
+            if (t_says[kind] != NULL && strstr(err.message, t_says[kind]) ==
+                NULL) {
+                fail_msg("tampering '%s', %u threads: '%s' does not say "
+                    "'%s'", t_names[kind], t, err.message, t_says[kind]);
             }
             if (t == 1) {
                 err0 = err;
