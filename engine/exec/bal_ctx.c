@@ -37,16 +37,38 @@ const px__bal_w *px__bal_before(const balx *x, const uint8_t *key, size_t j)
  * (*i in [0, nw + nr)), 1 when listed. Both lists are strictly
  * increasing by key (bal/bal.h); they are a few keys in one stretch of
  * the BAL, where a lookup in the parts' tables touches random lines that
- * another core wrote. */
-static int listed_at(const px__bal_tx *bt, const uint8_t *key, uint32_t *i)
+ * another core wrote. The place found last in each list and the one
+ * after it are tried first (t->hw, t->hr: one past the last found), since
+ * a tx mostly reads a key before it writes it, and walks keys in order
+ * where it walks many (the trace program walks them sorted): a binary
+ * search's branches are a guess each. */
+static int listed_at(tctx *t, const px__bal_tx *bt, const uint8_t *key,
+    uint32_t *i)
 {
-    uint32_t lo = 0, hi = bt->nw;
+    uint32_t lo, hi, h;
 
+    for (h = t->hw > 0 ? t->hw - 1 : 0; h <= t->hw && h < bt->nw; h++) {
+        if (px__keymap_eq(bt->w[h].key, key)) {
+            *i = h;
+            t->hw = h + 1;
+            return 1;
+        }
+    }
+    for (h = t->hr > 0 ? t->hr - 1 : 0; h <= t->hr && h < bt->nr; h++) {
+        if (px__keymap_eq(bt->r + 32 * (size_t)h, key)) {
+            *i = bt->nw + h;
+            t->hr = h + 1;
+            return 1;
+        }
+    }
+    lo = 0;
+    hi = bt->nw;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         int c = px__bal_key_cmp(bt->w[mid].key, key);
         if (c == 0) {
             *i = mid;
+            t->hw = mid + 1;
             return 1;
         }
         if (c < 0) {
@@ -62,6 +84,7 @@ static int listed_at(const px__bal_tx *bt, const uint8_t *key, uint32_t *i)
         int c = px__bal_key_cmp(bt->r + 32 * (size_t)mid, key);
         if (c == 0) {
             *i = bt->nw + mid;
+            t->hr = mid + 1;
             return 1;
         }
         if (c < 0) {
@@ -154,7 +177,7 @@ static int get_acc(tctx *t, const uint8_t *key, acc **out)
     uint32_t li;
     acc *a;
 
-    if (t->nl > 0 && listed_at(&t->x->bal->tx[t->j], key, &li)) {
+    if (t->nl > 0 && listed_at(t, &t->x->bal->tx[t->j], key, &li)) {
         a = &t->a[li];
         if (!a->touched) {
             if (t->nt >= t->base.lim->max_tx_accesses) {
@@ -284,6 +307,8 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->n = 0;
     t->nl = 0;
     t->nt = 0;
+    t->hw = 0;
+    t->hr = 0;
     t->puts = 0;
     if (x->bal != NULL) {
         const px__bal_tx *bt = &x->bal->tx[j];
@@ -321,7 +346,7 @@ int px__bal_listed_match(const tctx *t, const px__bal_tx *bt)
         const acc *a = &t->a[k];
         const px__bal_w *w = &bt->w[k];
         if (a->cur_present == w->del || a->cur_len != w->len ||
-            (w->len > 0 && memcmp(a->cur, w->val, w->len) != 0) ||
+            !px__bal_bytes_eq(a->cur, w->val, w->len) ||
             !px__bal_changed(a)) {
             return 0;
         }

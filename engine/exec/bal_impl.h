@@ -88,6 +88,8 @@ typedef struct tctx {
     size_t nl;          /* validating: records [0, nl) are tx j's listed
                            keys, writes then reads, in its BAL order */
     size_t nt;          /* distinct keys touched (the access limit) */
+    uint32_t hw, hr;    /* validating: one past the listed write and read
+                           found last (bal_ctx.c, listed_at) */
     size_t acct;        /* the prelude's put: restored after rollback */
     const uint8_t *acct_val;
     uint32_t acct_len;
@@ -181,13 +183,30 @@ static inline const wkey *px__bal_wkey_find(const wpart *pt,
     }
 }
 
+/** Whether len bytes at a and b are equal: values are mostly 32 bytes
+ *  (hashes, the trace program's writes) or an account's 16, compared
+ *  inline rather than by a call to memcmp. */
+static inline int px__bal_bytes_eq(const uint8_t *a, const uint8_t *b,
+    uint32_t len)
+{
+    if (len == 32) {
+        return px__keymap_eq(a, b);
+    }
+    if (len == 16) {
+        uint64_t x[2], y[2];
+        memcpy(x, a, 16);
+        memcpy(y, b, 16);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    return len == 0 || memcmp(a, b, len) == 0;
+}
+
 /** Whether the tx changed a's key (value or presence). */
 static inline int px__bal_changed(const acc *a)
 {
     return a->pre_present != a->cur_present ||
         (a->cur_present && (a->pre_len != a->cur_len ||
-                               (a->cur_len > 0 &&
-                                   memcmp(a->pre, a->cur, a->cur_len) != 0)));
+                               !px__bal_bytes_eq(a->pre, a->cur, a->cur_len)));
 }
 /** The last write of key by a tx below j in the carried BAL (x->bal,
  *  indexed in x->part), or NULL. */
