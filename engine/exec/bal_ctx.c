@@ -47,14 +47,16 @@ static int listed_at(tctx *t, const px__bal_tx *bt, const uint8_t *key,
 {
     uint32_t lo, hi, h;
 
-    for (h = t->hw > 0 ? t->hw - 1 : 0; h <= t->hw && h < bt->nw; h++) {
+    for (h = t->hw > 0 ? t->hw - 1 : 0;
+         bt->nw > PX__HINT_MIN && h <= t->hw && h < bt->nw; h++) {
         if (px__keymap_eq(bt->w[h].key, key)) {
             *i = h;
             t->hw = h + 1;
             return 1;
         }
     }
-    for (h = t->hr > 0 ? t->hr - 1 : 0; h <= t->hr && h < bt->nr; h++) {
+    for (h = t->hr > 0 ? t->hr - 1 : 0;
+         bt->nr > PX__HINT_MIN && h <= t->hr && h < bt->nr; h++) {
         if (px__keymap_eq(bt->r + 32 * (size_t)h, key)) {
             *i = bt->nw + h;
             t->hr = h + 1;

@@ -9,6 +9,7 @@
 
 #include "engine_int.h"
 #include "bal/bal.h"
+#include "exec/conflict.h"
 
 typedef struct acc {
     uint8_t key[32];

@@ -131,6 +131,8 @@ typedef struct pctx {
     uint32_t j;
     px__worker *wk;
     uint32_t touched, puts;
+    uint32_t hw, hr;            /* one past the declared write and read
+                                   find_rec() found last */
     const uint8_t *prelude_val;
     uint32_t prelude_len;
     uint64_t steps;             /* version-list steps of this execution */
