@@ -333,9 +333,13 @@ PAREX_API int parex_engine_execute(parex_engine *e, parex_header *header,
         return rc;
     }
     st.txs = blk.n;
-    rc = px__bal_begin(e, &blk, flags, err);
+    /* The header's checks, then the BAL's decode (in stage 1's first item
+     * where stage 1 has one), then the signatures: that order of verdicts
+     * on every path. */
+    rc = px__stage_check(e, &blk, cap, &snaps, err);
     if (rc == PAREX_OK) {
-        rc = px__stage_check(e, &blk, cap, &snaps, err);
+        rc = px__bal_begin(e, &blk, flags,
+            px__stage1_item(e, &blk, flags), err);
     }
     if (rc == PAREX_OK) {
         /* The BAL's decode counts as its validation's analysis. */
@@ -387,9 +391,9 @@ PAREX_API int parex_engine_execute_prepared(parex_engine *e,
      * the prepared signatures stands where verification would run. A
      * carried BAL (or RECORD_BAL) sets the block's mode as there: without
      * it the mode of the block before would stand. */
-    rc = px__bal_begin(e, blk, flags, err);
+    rc = px__stage_check(e, blk, cap, &snaps, err);
     if (rc == PAREX_OK) {
-        rc = px__stage_check(e, blk, cap, &snaps, err);
+        rc = px__bal_begin(e, blk, flags, 0, err);
     }
     if (rc == PAREX_OK) {
         rc = px__prepared_verdict(e, p, flags, &st, err);

@@ -521,6 +521,9 @@ struct parex_engine {
                                store gets the block sealed with it */
     uint64_t bal_ns;        /* px__bal_begin's decode of the BAL: part of
                                the block's analysis_ns, not decode_ns */
+    int bal_deferred;       /* the decode is stage 1's (px__bal_begin) */
+    int bal_drc;            /* its verdict, and what it says */
+    parex_error_info bal_derr;
     int has_bal_root;       /* tx_root commits to bal_root, the hash of
                                bal_hashed (bal_hashed_len bytes): taken by
                                the root stage's job beside the state
@@ -561,10 +564,18 @@ typedef struct px__balws px__balws;
 int px__balws_create(px__balws **out);
 void px__balws_free(px__balws *ws);
 
-/** The engine side (engine/bal/stage.c). Decodes the block's BAL and
- *  picks the mode from the flags; PAREX_E_BLOCK on a malformed BAL. */
+/** The engine side (engine/bal/stage.c). Picks the mode from the flags
+ *  and decodes the block's BAL (PAREX_E_BLOCK on a malformed one), or,
+ *  with defer and a BAL to validate, leaves the decode to stage 1's first
+ *  item (px__bal_load_deferred). Runs after px__stage_check(). */
 int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
-    parex_error_info *err);
+    int defer, parex_error_info *err);
+/** Stage 1's item: the deferred decode, its verdict kept in the engine
+ *  (e->bal_drc, e->bal_derr). Returns that verdict. */
+int px__bal_load_deferred(parex_engine *e, const px__block *blk);
+/** After stage 1: the deferred decode's verdict (err filled as
+ *  px__bal_begin() would have), PAREX_OK when none was deferred. */
+int px__bal_deferred_verdict(const parex_engine *e, parex_error_info *err);
 /** The executor of this block when the mode is not off (else returns 1). */
 int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc);
 /** After the fee credit: the fee entry (recorded or checked), the BAL
@@ -598,9 +609,15 @@ void px__engine_snaps_reset(parex_engine *e);
  *  (HEIGHT, PARENT), PAREX_E_NOTFOUND (no genesis), storage errors. */
 int px__stage_check(parex_engine *e, const px__block *blk, size_t cap,
     int *snaps, parex_error_info *err);
+/** Whether stage 1b runs one more item beside the signatures (the
+ *  block's count and analysis, or its BAL's decode and index), from
+ *  flags (PAREX_EXEC_VERIFIED: no). */
+int px__stage1_item(const parex_engine *e, const px__block *blk,
+    unsigned flags);
 /** Stage 1b: tx ids, account keys, chain ids and signatures, in parallel.
- *  Returns PAREX_OK, PAREX_E_BLOCK (CHAIN_ID, BAD_SIGNATURE; the first
- *  bad tx), PAREX_E_NOMEM. */
+ *  Returns PAREX_OK, PAREX_E_BLOCK (a deferred BAL decode's verdict
+ *  first, then CHAIN_ID, BAD_SIGNATURE: the first bad tx),
+ *  PAREX_E_NOMEM. */
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     parex_block_stats *st, parex_error_info *err);
 /** One tx's part of stage 1b (also the prepared path's): fills t's id and

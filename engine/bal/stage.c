@@ -7,8 +7,32 @@
 
 #include "engine_int.h"
 
-int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
+/* The carried BAL decoded into e->bal and checked against the block:
+ * PAREX_OK, PAREX_E_BLOCK (err says why), PAREX_E_NOMEM. */
+static int bal_load(parex_engine *e, const px__block *blk,
     parex_error_info *err)
+{
+    int rc = px__bal_decode(&e->bal, err, blk->bal, blk->bal_len, &e->lim);
+
+    if (rc == PAREX_E_NOMEM) {
+        return rc;
+    }
+    if (rc == PAREX_OK && e->bal.n != blk->n) {
+        rc = px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
+            "bal.txs", "the BAL has %zu entries for %zu txs", e->bal.n,
+            blk->n);
+    }
+    if (rc != PAREX_OK) {
+        if (err != NULL) {
+            err->code = PAREX_E_BLOCK;
+        }
+        return PAREX_E_BLOCK;
+    }
+    return PAREX_OK;
+}
+
+int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
+    int defer, parex_error_info *err)
 {
     uint64_t t0 = px__now_ns();
     int rc;
@@ -23,32 +47,31 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
     e->bal_in_len = blk->bal_len;
     e->bal_v.tx = -1;
     e->bal_v.kind = PX__BAL_OK;
+    e->bal_deferred = 0;
     if (blk->bal != NULL) {
-        rc = px__bal_decode(&e->bal, err, blk->bal, blk->bal_len, &e->lim);
-        if (rc == PAREX_E_NOMEM) {
-            return rc;
-        }
-        if (rc == PAREX_OK && e->bal.n != blk->n) {
-            rc = px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
-                "bal.txs", "the BAL has %zu entries for %zu txs", e->bal.n,
-                blk->n);
-        }
-        if (rc != PAREX_OK) {
-            if (err != NULL) {
-                err->code = PAREX_E_BLOCK;
+        e->bal_mode = (flags & PAREX_EXEC_IGNORE_BAL) == 0
+            ? PX__BALM_VALIDATE
+            : (flags & PAREX_EXEC_RECORD_BAL) != 0 ? PX__BALM_RECORD
+                                                   : PX__BALM_OFF;
+        if (defer && e->bal_mode == PX__BALM_VALIDATE) {
+            /* Decoded by stage 1's first item (px__bal_load_deferred),
+             * beside the signatures; px__stage_verify reports its
+             * verdict before theirs, as here. */
+            e->bal_deferred = 1;
+            e->bal_drc = PAREX_E_MISUSE;
+        } else {
+            rc = bal_load(e, blk, err);
+            if (rc != PAREX_OK) {
+                e->bal_mode = PX__BALM_OFF;
+                return rc;
             }
-            return PAREX_E_BLOCK;
+            e->bal_ns = px__now_ns() - t0;
         }
         /* The tx root commits to the carried bytes, whatever the mode
          * (hashed by the root stage). */
         e->bal_hashed = blk->bal;
         e->bal_hashed_len = blk->bal_len;
         e->has_bal_root = 1;
-        e->bal_mode = (flags & PAREX_EXEC_IGNORE_BAL) == 0
-            ? PX__BALM_VALIDATE
-            : (flags & PAREX_EXEC_RECORD_BAL) != 0 ? PX__BALM_RECORD
-                                                   : PX__BALM_OFF;
-        e->bal_ns = px__now_ns() - t0;
     } else if (flags & PAREX_EXEC_RECORD_BAL) {
         e->bal_mode = PX__BALM_RECORD;
     }
@@ -58,6 +81,25 @@ int px__bal_begin(parex_engine *e, const px__block *blk, unsigned flags,
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
     return PAREX_OK;
+}
+
+int px__bal_load_deferred(parex_engine *e, const px__block *blk)
+{
+    PAREX_ASSERT(e->bal_deferred);
+    px__err_clear(&e->bal_derr);
+    e->bal_drc = bal_load(e, blk, &e->bal_derr);
+    return e->bal_drc;
+}
+
+int px__bal_deferred_verdict(const parex_engine *e, parex_error_info *err)
+{
+    if (!e->bal_deferred || e->bal_drc == PAREX_OK) {
+        return PAREX_OK;
+    }
+    if (err != NULL) {
+        *err = e->bal_derr;
+    }
+    return e->bal_drc;
 }
 
 int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
@@ -222,6 +264,7 @@ void px__bal_end(parex_engine *e)
      * them); what they point into does not. */
     e->bal.n = 0;
     e->bal.has_fee = 0;
+    e->bal_deferred = 0;
     e->bal_in = NULL;
     e->bal_in_len = 0;
 }

@@ -132,8 +132,14 @@ static int precount_here(const parex_engine *e, const px__block *blk,
     int trusted)
 {
     /* For a block its BAL validates (px__bal_begin() ran before) the
-     * item builds the BAL's index instead. */
+     * item decodes the BAL and builds its index instead. */
     return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0;
+}
+
+int px__stage1_item(const parex_engine *e, const px__block *blk,
+    unsigned flags)
+{
+    return precount_here(e, blk, (flags & PAREX_EXEC_VERIFIED) != 0);
 }
 
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
@@ -155,7 +161,13 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
             16);
         st->verify_skipped = vj.trusted ? blk->n : 0;
         st->stage1_analysis_ns = vj.item0 ? e->pre.ns : 0;
-        rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
+        /* The BAL's verdict comes before the signatures', as where
+         * px__bal_begin() decodes it. */
+        PAREX_ASSERT(!e->bal_deferred || vj.item0);
+        rc = px__bal_deferred_verdict(e, err);
+        if (rc == PAREX_OK) {
+            rc = px__verify_verdict(blk, bad, e->chain_id, vj.trusted, err);
+        }
     }
     free(bad);
     if (rc == PAREX_OK) {

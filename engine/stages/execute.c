@@ -153,6 +153,10 @@ void px__stage_precount(parex_engine *e, const px__block *blk, unsigned w)
     uint64_t t0 = px__now_ns();
 
     if (e->bal_mode == PX__BALM_VALIDATE) {
+        if (e->bal_deferred && px__bal_load_deferred(e, blk) != PAREX_OK) {
+            e->pre.ns = px__now_ns() - t0;
+            return;     /* px__stage_verify reports it */
+        }
         decision_env(e, blk, &env);
         env.workers = e->workers;
         env.balws = e->balws;

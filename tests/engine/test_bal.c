@@ -759,6 +759,70 @@ static void test_bal_decode_rejects_noncanonical(void **state)
     free(p);
 }
 
+/* A block with a bad signature and a malformed BAL: the BAL's verdict
+ * comes first at every thread count and with trusted signatures, whether
+ * stage 1 decodes the BAL beside the signatures (2 threads on) or the
+ * engine does before them; the block alone is rejected for its
+ * signature. Nothing is written. */
+static void test_bal_verdict_before_signatures(void **state)
+{
+    world w;
+    bg_world bw;
+    tu_rng rng;
+    parex_header parent, before, after;
+    parex_receipt *rcpt;
+    uint64_t *used;
+    int64_t bad_index;
+    uint8_t bal[5], *blk, *bblk;
+    size_t len, blen, n = 40;
+    unsigned t, f;
+
+    (void)state;
+    tu_rng_seed(&rng, g_seed + 3);
+    bg_world_init(&bw, 24, 64);
+    used = calloc(bw.n_senders, sizeof(*used));
+    rcpt = calloc(n + 1, sizeof(*rcpt));
+    open_world(&w, &bw);
+    head_of(w.db[0], &parent);
+    blk = bg_block(&bw, &rng, &parent, n, 0.3, 0.0, BG_BAD_SIG, &len, used,
+        &bad_index);
+    assert_true(bad_index >= 0);
+    /* The version and a tx count, then nothing: truncated. */
+    bal[0] = PAREX_BAL_VERSION;
+    bal[1] = (uint8_t)n;
+    bal[2] = bal[3] = bal[4] = 0;
+    bblk = attach(blk, len, bal, sizeof(bal), &blen);
+    for (t = 1; t <= 4; t++) {
+        for (f = 0; f < 2; f++) {
+            parex_error_info err;
+            unsigned flags = PAREX_EXEC_COMMIT | (f ? PAREX_EXEC_VERIFIED : 0);
+            head_of(w.db[VAL(t)], &before);
+            assert_int_equal(parex_engine_execute(w.e[VAL(t)], NULL, rcpt,
+                                 n + 1, NULL, &err, bblk, blen, flags),
+                PAREX_E_BLOCK);
+            assert_int_equal(err.reject, PAREX_REJECT_MALFORMED);
+            assert_true(strncmp(err.field, "bal", 3) == 0);
+            head_of(w.db[VAL(t)], &after);
+            assert_memory_equal(&before, &after, sizeof(before));
+        }
+        {
+            parex_error_info err;
+            assert_int_equal(parex_engine_execute(w.e[VAL(t)], NULL, rcpt,
+                                 n + 1, NULL, &err, blk, len,
+                                 PAREX_EXEC_COMMIT),
+                PAREX_E_BLOCK);
+            assert_int_equal(err.reject, PAREX_REJECT_BAD_SIGNATURE);
+            assert_int_equal(err.tx_index, bad_index);
+        }
+    }
+    free(bblk);
+    free(blk);
+    free(rcpt);
+    free(used);
+    close_world(&w);
+    bg_world_finish(&bw);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +830,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_recorded_bal_validates_identically),
         cmocka_unit_test(test_tampered_bal_rejected_identically),
         cmocka_unit_test(test_large_blocks),
+        cmocka_unit_test(test_bal_verdict_before_signatures),
     };
     g_seed = tu_seed(argc, argv);
     return cmocka_run_group_tests_name("bal", tests, NULL, NULL);
