@@ -46,7 +46,9 @@ static int listed_at(tctx *t, const px__bal_tx *bt, const uint8_t *key,
     uint32_t *i)
 {
     uint32_t lo, hi, h;
+    int r;
 
+    /* The writes' keys are pointers into the encoding: their own walk. */
     for (h = t->hw > 0 ? t->hw - 1 : 0;
          bt->nw > PX__HINT_MIN && h <= t->hw && h < bt->nw; h++) {
         if (px__keymap_eq(bt->w[h].key, key)) {
@@ -55,13 +57,9 @@ static int listed_at(tctx *t, const px__bal_tx *bt, const uint8_t *key,
             return 1;
         }
     }
-    for (h = t->hr > 0 ? t->hr - 1 : 0;
-         bt->nr > PX__HINT_MIN && h <= t->hr && h < bt->nr; h++) {
-        if (px__keymap_eq(bt->r + 32 * (size_t)h, key)) {
-            *i = bt->nw + h;
-            t->hr = h + 1;
-            return 1;
-        }
+    if ((r = px__key_near(bt->r, bt->nr, key, &t->hr)) >= 0) {
+        *i = bt->nw + (uint32_t)r;
+        return 1;
     }
     lo = 0;
     hi = bt->nw;
@@ -79,21 +77,10 @@ static int listed_at(tctx *t, const px__bal_tx *bt, const uint8_t *key,
             hi = mid;
         }
     }
-    lo = 0;
-    hi = bt->nr;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        int c = px__bal_key_cmp(bt->r + 32 * (size_t)mid, key);
-        if (c == 0) {
-            *i = bt->nw + mid;
-            t->hr = mid + 1;
-            return 1;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    if ((r = px__key_bsearch(bt->r, bt->nr, key)) >= 0) {
+        *i = bt->nw + (uint32_t)r;
+        t->hr = (uint32_t)r + 1;
+        return 1;
     }
     return 0;
 }

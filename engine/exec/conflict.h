@@ -70,6 +70,24 @@ static inline int px__key_cmp(const uint8_t *a, const uint8_t *b)
  *  executor 5-10 % of its execution (bench, session 12). */
 #define PX__HINT_MIN 4
 
+/** Where key lies in a sorted set of n keys if it is at *hint - 1 or
+ *  *hint (*hint: one past the place found last, moved on a hit), else -1;
+ *  always -1 when n <= PX__HINT_MIN. */
+static inline int px__key_near(const uint8_t *set, uint32_t n,
+    const uint8_t *key, uint32_t *hint)
+{
+    uint32_t h;
+
+    for (h = *hint > 0 ? *hint - 1 : 0;
+         n > PX__HINT_MIN && h <= *hint && h < n; h++) {
+        if (px__keymap_eq(set + 32 * (size_t)h, key)) {
+            *hint = h + 1;
+            return (int)h;
+        }
+    }
+    return -1;
+}
+
 /** Index of key in a sorted set of n keys, or -1. */
 static inline int px__key_bsearch(const uint8_t *set, uint32_t n,
     const uint8_t *key)

@@ -74,46 +74,32 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
     ptx *t = c->t;
     const parex_tx *tx = &c->base.btx->tx;
     px__keyslot *u;
-    int i, added;
+    int i, r, added;
     kent *k;
-
-    uint32_t h;
 
     /* The place found last in each set and the one after it first: a tx
      * mostly reads a key before it writes it, and walks keys in order
      * where it walks many (the trace program walks them sorted), where a
      * binary search's branches are a guess each (as BAL validation's
      * listed_at, engine/exec/bal_ctx.c). */
-    for (h = c->hw > 0 ? c->hw - 1 : 0;
-         tx->n_write > PX__HINT_MIN && h <= c->hw && h < tx->n_write; h++) {
-        if (px__keymap_eq(tx->write_set + 32 * (size_t)h, key)) {
-            c->hw = h + 1;
-            *out = tx->n_read + h;
-            *writable = 1;
-            return PAREX_OK;
+    i = px__key_near(tx->write_set, tx->n_write, key, &c->hw);
+    r = i < 0 ? px__key_near(tx->read_set, tx->n_read, key, &c->hr) : -1;
+    if (i < 0 && r < 0) {
+        if ((i = px__key_bsearch(tx->write_set, tx->n_write, key)) >= 0) {
+            c->hw = (uint32_t)i + 1;
+        } else if ((r = px__key_bsearch(tx->read_set, tx->n_read, key)) >=
+            0) {
+            c->hr = (uint32_t)r + 1;
         }
     }
-    for (h = c->hr > 0 ? c->hr - 1 : 0;
-         tx->n_read > PX__HINT_MIN && h <= c->hr && h < tx->n_read; h++) {
-        if (px__keymap_eq(tx->read_set + 32 * (size_t)h, key)) {
-            c->hr = h + 1;
-            *out = h;
-            *writable = h == t->acct_slot;
-            return PAREX_OK;
-        }
-    }
-    i = px__key_bsearch(tx->write_set, tx->n_write, key);
     if (i >= 0) {
-        c->hw = (uint32_t)i + 1;
         *out = tx->n_read + (uint32_t)i;
         *writable = 1;
         return PAREX_OK;
     }
-    i = px__key_bsearch(tx->read_set, tx->n_read, key);
-    if (i >= 0) {
-        c->hr = (uint32_t)i + 1;
-        *out = (uint32_t)i;
-        *writable = (uint32_t)i == t->acct_slot;
+    if (r >= 0) {
+        *out = (uint32_t)r;
+        *writable = (uint32_t)r == t->acct_slot;
         return PAREX_OK;
     }
     if (memcmp(key, c->base.btx->acct, 32) == 0) {
