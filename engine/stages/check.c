@@ -127,19 +127,14 @@ static void run_verify(void *arg, unsigned w, size_t b, size_t e)
  * the parallel executor's decision (engine/exec/precount.c), where the
  * verification is long enough to hide it (not with trusted signatures:
  * then the stage is a hash or two a tx) and another thread runs the rest
- * of the job meanwhile. */
-static int precount_here(const parex_engine *e, const px__block *blk,
-    int trusted)
-{
-    /* For a block its BAL validates (px__bal_begin() ran before) the
-     * item decodes the BAL and builds its index instead. */
-    return !trusted && !e->sequential && e->threads >= 2 && blk->n > 0;
-}
-
+ * of the job meanwhile. For a block its BAL validates, the item decodes
+ * the BAL and builds its index instead (px__bal_begin() asks here
+ * whether to leave the decode to it). */
 int px__stage1_item(const parex_engine *e, const px__block *blk,
     unsigned flags)
 {
-    return precount_here(e, blk, (flags & PAREX_EXEC_VERIFIED) != 0);
+    return (flags & PAREX_EXEC_VERIFIED) == 0 && !e->sequential &&
+        e->threads >= 2 && blk->n > 0;
 }
 
 int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
@@ -155,7 +150,7 @@ int px__stage_verify(parex_engine *e, px__block *blk, unsigned flags,
     {
         verify_job vj = { blk, e->chain_id, bad,
             (flags & PAREX_EXEC_VERIFIED) != 0, 0, e };
-        vj.item0 = precount_here(e, blk, vj.trusted);
+        vj.item0 = px__stage1_item(e, blk, flags);
         /* The extra item is item 0, so that it starts first. */
         px__pool_run(e->pool, run_verify, &vj, blk->n + (size_t)vj.item0,
             16);
