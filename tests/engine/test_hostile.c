@@ -664,7 +664,8 @@ static uint8_t *hidden_chain_block(world *w, size_t n, size_t *len,
     assert_non_null(k);
     assert_non_null(at);
     assert_non_null(txs);
-    assert_true(ns > 0);
+    /* A block too small for a sample is one chain. */
+    assert_true(ns > 0 || n < 128);
     for (j = 0; j < ns; j++) {
         at[px__exec_sample_place(n, j)] = 1;
     }
@@ -697,23 +698,37 @@ static uint8_t *hidden_chain_block(world *w, size_t n, size_t *len,
 /* The block on one engine: 0 the reference, 1 the parallel path forced
  * at 2 threads, 2 the default decision at 2 threads (on stage 1's exact
  * count), 3 the same with trusted signatures (no count in stage 1: the
- * sample and the exact analysis decide). */
+ * sample and the exact analysis decide), 4 as 3 recording the BAL (the
+ * recorder cannot count: the analysis counts beside it). The reference
+ * records the BAL too, into bal (*bal_len bytes, at most BAL_CAP). */
+#define BAL_CAP (1u << 20)
 static void hidden_chain_run(int which, const uint8_t *blk, size_t len,
     size_t n, parex_header *hdr, parex_receipt *r, uint8_t digest[32],
-    parex_block_stats *st)
+    parex_block_stats *st, uint8_t *bal, size_t *bal_len)
 {
     world w;
     parex_error_info err;
+    unsigned flags = PAREX_EXEC_COMMIT;
     int rc;
 
+    if (which >= 3) {
+        flags |= PAREX_EXEC_VERIFIED;
+    }
+    if (which == 0 || which == 4) {
+        flags |= PAREX_EXEC_RECORD_BAL;
+    }
     g_width = which >= 2 ? 0 : 1;
     world_open(&w, which == 0 ? 0 : 2, NULL);
     g_width = 1;
     st->size = sizeof(*st);
-    rc = parex_engine_execute(w.e, hdr, r, n, st, &err, blk, len,
-        PAREX_EXEC_COMMIT | (which == 3 ? PAREX_EXEC_VERIFIED : 0));
+    rc = parex_engine_execute(w.e, hdr, r, n, st, &err, blk, len, flags);
     if (rc != PAREX_OK) {
         fail_msg("engine %d: %s", which, err.message);
+    }
+    *bal_len = 0;
+    if (flags & PAREX_EXEC_RECORD_BAL) {
+        *bal_len = BAL_CAP;
+        assert_int_equal(parex_engine_bal(w.e, bal, bal_len), PAREX_OK);
     }
     txb_state_digest(digest, w.db);
     assert_int_equal(parex_db_verify(w.db, NULL), PAREX_OK);
@@ -722,36 +737,46 @@ static void hidden_chain_run(int which, const uint8_t *blk, size_t len,
 
 /* A block the sample judges wide but which is narrow: stage 1's count
  * says so before any tx runs, and without it the exact analysis finds it
- * out while the txs run; either way the block goes to the reference,
- * with the same results, the exact batch count and the narrow reason. */
-static void test_chain_hidden_from_the_sample(void **state)
+ * out, after the first txs were analysed (n = 80: the first chunk is the
+ * chain) or while the txs run (n = 1024); either way the block goes to
+ * the reference, with the same results, the same BAL, the exact batch
+ * count and the narrow reason. */
+static void chain_hidden(size_t n)
 {
-    const size_t n = 1024;
+    enum { RUNS = 5 };
     world w;
-    uint8_t (*keys)[32], d[4][32];
+    uint8_t (*keys)[32], d[RUNS][32];
     parex_tx *txs;
-    parex_header hdr[4];
-    parex_block_stats st[4];
-    parex_receipt *r[4];
+    parex_header hdr[RUNS];
+    parex_block_stats st[RUNS];
+    parex_receipt *r[RUNS];
+    uint8_t *bal[RUNS];
+    size_t bal_len[RUNS];
     size_t len, j;
     uint8_t *blk;
     int i;
 
-    (void)state;
     world_open(&w, 0, NULL);
     blk = hidden_chain_block(&w, n, &len, &keys, &txs);
     world_close(&w);
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < RUNS; i++) {
         r[i] = calloc(n, sizeof(parex_receipt));
+        bal[i] = malloc(BAL_CAP);
         assert_non_null(r[i]);
+        assert_non_null(bal[i]);
         memset(&st[i], 0, sizeof(st[i]));
-        hidden_chain_run(i, blk, len, n, &hdr[i], r[i], d[i], &st[i]);
+        hidden_chain_run(i, blk, len, n, &hdr[i], r[i], d[i], &st[i],
+            bal[i], &bal_len[i]);
     }
-    for (i = 1; i < 4; i++) {
+    for (i = 1; i < RUNS; i++) {
+        /* A block sealed with its recorded BAL has another tx root. */
+        int same = i == 4 ? 0 : 1;
         uint8_t x[PAREX_HEADER_BYTES], y[PAREX_HEADER_BYTES];
-        parex_header_encode(x, &hdr[0]);
+        parex_header_encode(x, &hdr[same]);
         parex_header_encode(y, &hdr[i]);
         assert_memory_equal(x, y, sizeof(x));
+        assert_memory_equal(hdr[0].state_root, hdr[i].state_root, 32);
+        assert_memory_equal(hdr[0].receipts_root, hdr[i].receipts_root, 32);
         assert_memory_equal(d[0], d[i], 32);
         for (j = 0; j < n; j++) {
             assert_memory_equal(r[0][j].txid, r[i][j].txid, 32);
@@ -759,20 +784,36 @@ static void test_chain_hidden_from_the_sample(void **state)
             assert_true(r[0][j].fee == r[i][j].fee);
         }
     }
+    assert_true(bal_len[0] > 0);
+    assert_int_equal(bal_len[4], bal_len[0]);
+    assert_memory_equal(bal[4], bal[0], bal_len[0]);
     /* Seven eighths of the block on one key. */
     assert_int_equal(st[1].fallback, 0);
     assert_true(st[1].batches >= n - px__exec_sample_size(n));
-    for (i = 2; i < 4; i++) {
+    for (i = 2; i < RUNS; i++) {
         assert_int_equal(st[i].fallback_reason, PAREX_FALLBACK_NARROW);
         assert_true(st[i].batches == st[1].batches);
         assert_true(st[i].reexecutions == 0);
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < RUNS; i++) {
         free(r[i]);
+        free(bal[i]);
     }
     free(blk);
     free(txs);
     free(keys);
+}
+
+static void test_chain_hidden_from_the_sample(void **state)
+{
+    (void)state;
+    chain_hidden(1024);
+}
+
+static void test_chain_hidden_in_the_first_chunk(void **state)
+{
+    (void)state;
+    chain_hidden(80);
 }
 
 int main(void)
@@ -784,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_max_value_on_every_key),
         cmocka_unit_test(test_analysis_is_linear_in_declared_keys),
         cmocka_unit_test(test_chain_hidden_from_the_sample),
+        cmocka_unit_test(test_chain_hidden_in_the_first_chunk),
     };
 
     return cmocka_run_group_tests_name("hostile", tests, NULL, NULL);

@@ -115,7 +115,9 @@ static int narrow_reference(pexec *X, const analysis *A, px__result *res,
          * count (none) says. */
         memset(se.profile, 0, X->n * sizeof(*se.profile));
     }
-    rc = px__exec_sequential(&se, res);
+    /* The BAL recorder cannot count: it comes here with a whole count. */
+    PAREX_ASSERT(X->env->bal_out == NULL || A != NULL);
+    rc = A != NULL ? reference(&se, res) : px__exec_sequential(&se, res);
     if (A != NULL) {
         res->batches = A->nb;
     }
@@ -168,6 +170,40 @@ static void run_overlap(void *arg, unsigned w, size_t b, size_t e)
             }
         }
     }
+}
+
+/* A narrow block on the reference (or the BAL recorder) on the caller,
+ * with the exact analysis beside it on another core (begun: from
+ * A->next_tx on, else from the start); its count stands. The time from
+ * `since` on, less apply, is execution, added to `wasted` (txs that ran
+ * before): the stages still add up to the wall time, and an analysis
+ * tail that outlasts the reference shows up as execution. */
+static int overlap_reference(pexec *X, analysis *A, px__result *res,
+    int begun, uint64_t since, uint64_t wasted)
+{
+    const px__exec_env *env = X->env;
+    overlap_job o;
+    int rc;
+
+    o.X = X;
+    o.A = A;
+    o.res = res;
+    o.begun = begun;
+    o.rc_seq = PAREX_OK;
+    o.rc_an = PAREX_OK;
+    atomic_init(&o.ref_taken, 0);
+    atomic_init(&o.an_taken, 0);
+    /* The reference allocates in the result's arena meanwhile. */
+    A->arena = &env->workers[env->threads - 1].arena;
+    px__pool_run(env->pool, run_overlap, &o, X->n > 0 ? 2 : 1, 1);
+    rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
+    res->exec_ns = wasted + (px__now_ns() - since) - res->apply_ns;
+    /* The reference set its own overlay's probes. */
+    res->map_probes += X->km->probes;
+    res->batches = A->nb;
+    res->fallback = 1;
+    res->fallback_reason = PAREX_FALLBACK_NARROW;
+    return rc;
 }
 
 /* Parallel apply: worker w settles txs [w n/T, (w+1) n/T) (receipts, a
@@ -505,7 +541,6 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
          * analysis overlaps it so the batch count stays exact for free,
          * unless it would cost about as much as the reference itself:
          * then the reference counts the batches on its own map. */
-        overlap_job o;
         t1 = px__now_ns();
         res->analysis_ns = t1 - t0;
         if (env->pre != NULL) {
@@ -531,28 +566,9 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
             counted = 1;    /* the reference set the profile's batches */
             goto out;
         }
-        o.X = &X;
-        o.A = &A;
-        o.res = res;
-        o.begun = complete;
-        o.rc_seq = PAREX_OK;
-        o.rc_an = PAREX_OK;
-        atomic_init(&o.ref_taken, 0);
-        atomic_init(&o.an_taken, 0);
-        A.arena = &env->workers[env->threads - 1].arena;
-        px__pool_run(env->pool, run_overlap, &o, n > 0 ? 2 : 1, 1);
-        rc = o.rc_seq != PAREX_OK ? o.rc_seq : o.rc_an;
-        nb = A.nb;
-        PAREX_ASSERT(rc != PAREX_OK || !complete || nb <= shape.batches);
-        /* The stages still add up to the wall time: an analysis tail that
-         * outlasts the reference shows up as execution. */
-        res->exec_ns = px__now_ns() - t1 - res->apply_ns;
+        rc = overlap_reference(&X, &A, res, complete, t1, 0);
+        PAREX_ASSERT(rc != PAREX_OK || !complete || A.nb <= shape.batches);
         res->analysis_ns = t1 - t0;
-        /* The reference set its own overlay's probes. */
-        res->map_probes += X.km->probes;
-        res->batches = nb;
-        res->fallback = 1;
-        res->fallback_reason = PAREX_FALLBACK_NARROW;
         goto out;
     }
     if (!adopted) {
@@ -567,6 +583,12 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     if (late_narrow(&X, &A)) {
         /* Narrow by its first txs already; a block of at most FIRST_CHUNK
          * txs is analysed whole, and its count stands. */
+        if (env->bal_out != NULL && A.next_tx < n) {
+            /* The BAL recorder cannot count: the rest of the analysis
+             * runs beside it. */
+            rc = overlap_reference(&X, &A, res, 1, t1, 0);
+            goto out;
+        }
         counted = A.next_tx < n;
         rc = narrow_reference(&X, counted ? NULL : &A, res, 0);
         goto out;
@@ -629,6 +651,11 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
             }
             res->reexecutions++;
         }
+    }
+    if (X.late_narrow && env->bal_out != NULL) {
+        /* As above, after some txs ran. */
+        rc = overlap_reference(&X, &A, res, 1, t0, res->exec_ns);
+        goto out;
     }
     if (X.late_narrow) {
         /* Narrow after all (late_narrow()), as the estimate would have
