@@ -580,7 +580,8 @@ int px__bal_deferred_verdict(const parex_engine *e, parex_error_info *err);
 int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc);
 /** After the fee credit: the fee entry (recorded or checked), the BAL
  *  root. Returns PAREX_OK, PAREX_E_BLOCK, PAREX_E_NOMEM. */
-int px__bal_after_fees(parex_engine *e, parex_error_info *err);
+int px__bal_after_fees(parex_engine *e, const px__block *blk,
+    parex_error_info *err);
 /** The error of a BAL_MISMATCH rejection. */
 int px__bal_reject(parex_engine *e, parex_error_info *err);
 /** Drops the block's decoded BAL (end of every execute). */

@@ -1,17 +1,21 @@
 /* The canonical encoding of block access lists: decoding, which rejects
  * every non-canonical form, and the public helpers of parex_bal.h (the
- * block trailer, the BAL root).
+ * block trailer, the BAL root). docs/formats.md has the grammar:
  *
- *   bal   = u8 version (1) || u32 n_txs || n_txs * entry || fee
- *   entry = u32 n_writes || n_writes * write || u32 n_reads || n_reads * key
- *   write = key[32] || u8 kind (0 deleted, 1 value) || [u32 len || bytes]
+ *   bal   = u8 version (2) || u32 n_txs || n_txs * entry || fee
+ *   entry = var n_writes || n_writes * write || var n_reads || n_reads * ref
+ *   write = ref || var m || [m - 1 bytes]      (m = 0: deleted)
+ *   ref   = var s || [key[32] when s = 0]      (s > 0: declared key s - 1)
  *   fee   = u8 0 | u8 1 || key[32] || u32 len || bytes
+ *
+ * var: minimal unsigned LEB128 of at most 32 bits.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
 #include "bal/bal.h"
+#include "exec/conflict.h"
 
 uint8_t *px__buf_append(px__buf *b, size_t n)
 {
@@ -71,20 +75,97 @@ static int need(rd *r, size_t n)
     return r->len - r->off >= n;
 }
 
+/* A minimal unsigned LEB128 of at most 32 bits: 0, or -1 when truncated,
+ * over 32 bits or not minimal (a last byte of 0 after the first). */
+static int get_var(rd *r, uint32_t *v)
+{
+    uint64_t x = 0;
+    unsigned i;
+
+    for (i = 0; i < 5; i++) {
+        uint8_t b;
+        if (!need(r, 1)) {
+            return -1;
+        }
+        b = r->p[r->off++];
+        x |= (uint64_t)(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            if ((i > 0 && b == 0) || x > UINT32_MAX) {
+                return -1;
+            }
+            *v = (uint32_t)x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 #define BAD(code, j, field, ...)                                              \
     px__fail(err, (code), (code) == PAREX_E_LIMIT ? PAREX_REJECT_LIMIT        \
                                                   : PAREX_REJECT_MALFORMED,   \
         (j), (field), __VA_ARGS__)
 
-/* One pass over the encoding, filling out's arrays (sized by the caller
- * for every entry and write that fits in len bytes). The key order checks
- * compare inline (px__bal_key_lt): hashed keys differ in their first 8
- * bytes, so no call into memcmp per key. */
+/* Key reference of tx b (docs/formats.md): *key gets the key, from the
+ * tx's declared sets or in full from the BAL. 0; -1 truncated or out of
+ * range; -2 a declared key given in full (not canonical). */
+static int get_ref(rd *r, const px__btx *b, const uint8_t **key)
+{
+    uint32_t s, nr = b->tx.n_read, nd = nr + b->tx.n_write;
+
+    if (get_var(r, &s) != 0) {
+        return -1;
+    }
+    if (s > 0) {
+        if (s > nd) {
+            return -1;
+        }
+        *key = s <= nr ? b->tx.read_set + 32 * (size_t)(s - 1)
+                       : b->tx.write_set + 32 * (size_t)(s - 1 - nr);
+        return 0;
+    }
+    if (!need(r, 32)) {
+        return -1;
+    }
+    *key = r->p + r->off;
+    r->off += 32;
+    if (px__key_bsearch(b->tx.read_set, nr, *key) >= 0 ||
+        px__key_bsearch(b->tx.write_set, b->tx.n_write, *key) >= 0) {
+        return -2;
+    }
+    return 0;
+}
+
+/* out->w holds at least n writes, out->rk n read keys (grown, contents
+ * kept): 0, or -1 when memory cannot be had. */
+static int grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+    size_t c = *cap ? *cap : 64;
+    void *np;
+
+    if (n <= *cap) {
+        return 0;
+    }
+    while (c < n) {
+        c *= 2;
+    }
+    np = realloc(*p, c * sz);
+    if (np == NULL) {
+        return -1;
+    }
+    *p = np;
+    *cap = c;
+    return 0;
+}
+
+/* One pass over the encoding against the block's txs, filling out's
+ * arrays (grown as it goes; the entries' pointers into them are set at
+ * the end). The key order checks compare inline (px__bal_key_lt): hashed
+ * keys differ in their first 8 bytes, so no call into memcmp per key. */
 static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
-    size_t len, const parex_limits *lim)
+    size_t len, const px__block *blk, const parex_limits *lim)
 {
     rd r = { in, len, 0 };
-    size_t j, n, nw_all = 0;
+    size_t j, n, nw_all = 0, nr_all = 0;
     uint32_t i, k;
 
     if (!need(&r, 5)) {
@@ -101,34 +182,42 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
         return BAD(PAREX_E_LIMIT, -1, "bal.txs", "BAL has %zu entries, over "
             "the limit of %u txs", n, lim->max_block_txs);
     }
+    if (n != blk->n) {
+        return BAD(PAREX_E_INVALID, -1, "bal.txs", "the BAL has %zu entries "
+            "for %zu txs", n, blk->n);
+    }
+    PAREX_ASSERT(n <= out->cap_tx);
     for (j = 0; j < n; j++) {
+        const px__btx *b = &blk->txs[j];
         size_t start = r.off;
         uint32_t nw, nr;
         const uint8_t *prev = NULL;
         const px__bal_w *wv;
-        if (!need(&r, 4)) {
+        int rc;
+        if (get_var(&r, &nw) != 0) {
             return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL entry "
-                "%zu: truncated before its write count", j);
+                "%zu: truncated or non-minimal write count", j);
         }
-        nw = px__ld32(in + r.off);
-        r.off += 4;
-        if (nw > lim->max_tx_accesses || !need(&r, (size_t)nw * 33)) {
+        if (nw > lim->max_tx_accesses || !need(&r, (size_t)nw * 2)) {
             return BAD(nw > lim->max_tx_accesses ? PAREX_E_LIMIT
                                                  : PAREX_E_INVALID,
                 (int64_t)j, "bal.writes", "BAL entry %zu: %u writes (limit "
                 "%u, %zu bytes left)", j, nw, lim->max_tx_accesses,
                 r.len - r.off);
         }
-        /* The writes fit in the bytes left (33 each), so in out->w. */
-        PAREX_ASSERT(nw_all + nw <= out->cap_w);
-        wv = out->w + nw_all;
+        if (grow((void **)&out->w, &out->cap_w, nw_all + nw,
+                sizeof(*out->w)) != 0) {
+            return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+        }
         for (i = 0; i < nw; i++) {
-            const uint8_t *key = in + r.off;
-            uint8_t kind;
-            uint32_t vl = 0;
-            if (!need(&r, 33)) {
+            const uint8_t *key = NULL;
+            uint32_t m;
+            rc = get_ref(&r, b, &key);
+            if (rc != 0) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
-                    "entry %zu: write %u truncated", j, i);
+                    "entry %zu: write %u: %s", j, i, rc == -2
+                        ? "a declared key given in full"
+                        : "key reference truncated or out of range");
             }
             if (prev != NULL && !px__bal_key_lt(prev, key)) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.writes", "BAL "
@@ -136,45 +225,33 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                     j, i);
             }
             prev = key;
-            kind = in[r.off + 32];
-            r.off += 33;
-            if (kind > 1) {
-                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.kind", "BAL "
-                    "entry %zu: write %u has kind %u (0 or 1)", j, i, kind);
+            if (get_var(&r, &m) != 0) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.value", "BAL "
+                    "entry %zu: write %u: truncated or non-minimal value "
+                    "length", j, i);
             }
-            if (kind == 1) {
-                if (!need(&r, 4)) {
-                    return BAD(PAREX_E_INVALID, (int64_t)j, "bal.value",
-                        "BAL entry %zu: write %u truncated", j, i);
-                }
-                vl = px__ld32(in + r.off);
-                r.off += 4;
-                if (vl > lim->max_value_bytes || !need(&r, vl)) {
-                    return BAD(vl > lim->max_value_bytes ? PAREX_E_LIMIT
-                                                         : PAREX_E_INVALID,
-                        (int64_t)j, "bal.value", "BAL entry %zu: write %u "
-                        "value of %u bytes (limit %u, %zu left)", j, i, vl,
-                        lim->max_value_bytes, r.len - r.off);
-                }
+            if (m > 0 && (m - 1 > lim->max_value_bytes || !need(&r, m - 1))) {
+                return BAD(m - 1 > lim->max_value_bytes ? PAREX_E_LIMIT
+                                                        : PAREX_E_INVALID,
+                    (int64_t)j, "bal.value", "BAL entry %zu: write %u value "
+                    "of %u bytes (limit %u, %zu left)", j, i, m - 1,
+                    lim->max_value_bytes, r.len - r.off);
             }
             {
                 px__bal_w *w = &out->w[nw_all + i];
                 w->key = key;
                 w->top = (uint16_t)((unsigned)key[0] << 8 | key[1]);
-                w->del = kind == 0;
-                w->val = kind == 1 ? in + r.off : NULL;
-                w->len = vl;
+                w->del = m == 0;
+                w->val = m > 0 ? in + r.off : NULL;
+                w->len = m > 0 ? m - 1 : 0;
             }
-            r.off += vl;
+            r.off += m > 0 ? m - 1 : 0;
         }
-        if (!need(&r, 4)) {
+        if (get_var(&r, &nr) != 0) {
             return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL entry "
-                "%zu: truncated before its read count", j);
+                "%zu: truncated or non-minimal read count", j);
         }
-        nr = px__ld32(in + r.off);
-        r.off += 4;
-        if ((uint64_t)nr + nw > lim->max_tx_accesses ||
-            !need(&r, (size_t)nr * 32)) {
+        if ((uint64_t)nr + nw > lim->max_tx_accesses || !need(&r, nr)) {
             return BAD((uint64_t)nr + nw > lim->max_tx_accesses
                     ? PAREX_E_LIMIT
                     : PAREX_E_INVALID,
@@ -182,12 +259,24 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                 "writes (limit %u keys, %zu bytes left)", j, nr, nw,
                 lim->max_tx_accesses, r.len - r.off);
         }
+        if (grow((void **)&out->rk, &out->cap_r, nr_all + nr, 32) != 0) {
+            return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
+        }
         /* Reads strictly increasing and disjoint from the writes: a merge
          * against the (already checked) write keys. */
+        wv = out->w + nw_all;
         k = 0;
         for (i = 0; i < nr; i++) {
-            const uint8_t *key = in + r.off + 32 * (size_t)i;
-            if (i > 0 && !px__bal_key_lt(key - 32, key)) {
+            const uint8_t *key = NULL;
+            uint8_t *to = out->rk[nr_all + i];
+            rc = get_ref(&r, b, &key);
+            if (rc != 0) {
+                return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL "
+                    "entry %zu: read %u: %s", j, i, rc == -2
+                        ? "a declared key given in full"
+                        : "key reference truncated or out of range");
+            }
+            if (i > 0 && !px__bal_key_lt(to - 32, key)) {
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads", "BAL "
                     "entry %zu: read keys not strictly increasing at %u",
                     j, i);
@@ -199,20 +288,19 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                 return BAD(PAREX_E_INVALID, (int64_t)j, "bal.reads",
                     "BAL entry %zu: read %u is also a write", j, i);
             }
+            memcpy(to, key, 32);
         }
-        /* Entry j took at least 8 bytes after the 5 of the header. */
-        PAREX_ASSERT(j < out->cap_tx);
         {
             px__bal_tx *t = &out->tx[j];
-            t->w = wv;
+            t->w_at = nw_all;
             t->nw = nw;
-            t->r = in + r.off;
+            t->r_at = nr_all;
             t->nr = nr;
             t->enc = in + start;
-            t->enc_len = r.off + 32 * (size_t)nr - start;
+            t->enc_len = r.off - start;
         }
-        r.off += 32 * (size_t)nr;
         nw_all += nw;
+        nr_all += nr;
     }
     if (!need(&r, 1) || in[r.off] > 1) {
         return BAD(PAREX_E_INVALID, -1, "bal.fee", "BAL: fee flag missing or "
@@ -239,7 +327,15 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
         return BAD(PAREX_E_INVALID, -1, "bal", "%zu trailing bytes after the "
             "BAL", len - r.off);
     }
+    /* The arrays are final: the entries' pointers into them. */
+    for (j = 0; j < n; j++) {
+        px__bal_tx *t = &out->tx[j];
+        t->w = out->w != NULL ? out->w + t->w_at : NULL;
+        t->r = out->rk != NULL ? (const uint8_t *)out->rk + 32 * t->r_at
+                               : NULL;
+    }
     out->n = n;
+    out->nw_all = nw_all;
     return PAREX_OK;
 }
 
@@ -253,83 +349,76 @@ static const parex_limits *lim_or_default(const parex_limits *lim,
     return tmp;
 }
 
-/* *p holds at least n elements of size sz (grown, contents dropped):
- * 0, or -1 when memory cannot be had (then *p and *cap are unchanged). */
-static int reserve(void **p, size_t *cap, size_t n, size_t sz)
-{
-    void *np;
-
-    if (n <= *cap) {
-        return 0;
-    }
-    np = malloc(n * sz);
-    if (np == NULL) {
-        return -1;
-    }
-    free(*p);
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
-    size_t len, const parex_limits *lim)
+    size_t len, const px__block *blk, const parex_limits *lim)
 {
-    /* Bounds on what len bytes can hold (an entry takes 8 bytes or more,
-     * a write 33), so that one pass fills arrays sized before it: no
-     * counting pass, and a warm px__bal allocates nothing. */
-    size_t max_tx = len > 5 ? (len - 5) / 8 : 0;
-    size_t max_w = len > 5 ? (len - 5) / 33 : 0;
-    void *tx = out->tx, *w = out->w;
-    size_t cap_tx = out->cap_tx, cap_w = out->cap_w;
+    int rc;
 
-    if (len >= 5 && px__ld32(in + 1) < max_tx) {
-        max_tx = px__ld32(in + 1);
-    }
-    if (reserve(&tx, &cap_tx, max_tx > 0 ? max_tx : 1, sizeof(px__bal_tx)) ||
-        reserve(&w, &cap_w, max_w > 0 ? max_w : 1, sizeof(px__bal_w))) {
-        out->tx = tx;
-        out->cap_tx = cap_tx;
+    /* The arrays of an earlier decode are reused (grown only): a warm
+     * px__bal allocates nothing. */
+    out->n = 0;
+    out->nw_all = 0;
+    out->has_fee = 0;
+    out->fee_key = NULL;
+    out->fee_val = NULL;
+    out->fee_len = 0;
+    if (grow((void **)&out->tx, &out->cap_tx, blk->n > 0 ? blk->n : 1,
+            sizeof(*out->tx)) != 0) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
-    memset(out, 0, sizeof(*out));
-    out->tx = tx;
-    out->cap_tx = cap_tx;
-    out->w = w;
-    out->cap_w = cap_w;
-    return parse(out, err, in, len, lim);
+    rc = parse(out, err, in, len, blk, lim);
+    if (rc != PAREX_OK) {
+        out->n = 0;
+    }
+    return rc;
 }
 
 void px__bal_release(px__bal *b)
 {
     free(b->tx);
     free(b->w);
+    free(b->rk);
     memset(b, 0, sizeof(*b));
 }
 
 PAREX_API int parex_bal_check(size_t *n_txs, parex_error_info *err,
-    const uint8_t *bal, size_t len, const parex_limits *lim)
+    const uint8_t *block, size_t len, const parex_limits *lim)
 {
     parex_limits tmp;
+    const parex_limits *l = lim_or_default(lim, &tmp);
+    px__block blk;
     px__bal b;
     int rc;
 
     memset(&b, 0, sizeof(b));
+    memset(&blk, 0, sizeof(blk));
     px__err_clear(err);
     if (n_txs != NULL) {
         *n_txs = 0;
     }
-    if (bal == NULL && len > 0) {
+    if (block == NULL) {
         return px__fail(err, PAREX_E_MISUSE, 0, -1, "", "NULL argument");
     }
-    if (bal == NULL) {
-        return BAD(PAREX_E_INVALID, -1, "bal", "empty BAL");
+    /* The BAL refers to the txs' declared keys: the block first. */
+    rc = px__block_decode(&blk, err, block, len, l);
+    if (rc == PAREX_E_BLOCK) {
+        rc = err != NULL && err->reject == PAREX_REJECT_LIMIT
+            ? PAREX_E_LIMIT : PAREX_E_INVALID;
+        if (err != NULL) {
+            err->code = rc;
+        }
     }
-    rc = px__bal_decode(&b, err, bal, len, lim_or_default(lim, &tmp));
+    if (rc == PAREX_OK && blk.bal == NULL) {
+        rc = BAD(PAREX_E_INVALID, -1, "bal", "the block carries no BAL");
+    }
+    if (rc == PAREX_OK) {
+        rc = px__bal_decode(&b, err, blk.bal, blk.bal_len, &blk, l);
+    }
     if (rc == PAREX_OK && n_txs != NULL) {
         *n_txs = b.n;
     }
     px__bal_release(&b);
+    px__block_release(&blk);
     return rc;
 }
 

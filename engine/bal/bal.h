@@ -28,30 +28,57 @@ typedef struct px__bal_w {
 typedef struct px__bal_tx {
     const px__bal_w *w;     /* nw writes */
     uint32_t nw;
-    const uint8_t *r;       /* nr * 32 bytes */
+    const uint8_t *r;       /* nr * 32 bytes, the read keys */
     uint32_t nr;
     const uint8_t *enc;     /* the entry's encoding, enc_len bytes */
     size_t enc_len;
+    size_t w_at, r_at;      /* where w and r start in px__bal's arrays */
 } px__bal_tx;
 
 typedef struct px__bal {
     size_t n;
     px__bal_tx *tx;         /* malloc'd, n entries (cap_tx kept) */
     px__bal_w *w;           /* malloc'd, every write (cap_w kept) */
-    size_t cap_tx, cap_w;
+    uint8_t (*rk)[32];      /* malloc'd, every read's key (cap_r kept):
+                               copied, since a read may refer to a key of
+                               the tx's declared sets */
+    size_t cap_tx, cap_w, cap_r;
+    size_t nw_all;          /* writes in w */
     int has_fee;
     const uint8_t *fee_key; /* the fee recipient's account key */
     const uint8_t *fee_val;
     uint32_t fee_len;
 } px__bal;
 
-/** Decodes a canonical BAL into out, which is zeroed or holds an earlier
- *  decode: its arrays are reused (grown only), so a warm px__bal decodes
- *  without allocating; px__bal_release frees them, whatever the result.
- *  Returns PAREX_OK, PAREX_E_INVALID, PAREX_E_LIMIT (err: tx_index,
- *  field), PAREX_E_NOMEM. */
+/** Decodes a canonical BAL of block blk (whose txs' declared keys its
+ *  key references name; in may be blk's trailer or any other BAL) into
+ *  out, which is zeroed or holds an earlier decode: its arrays are reused
+ *  (grown only), so a warm px__bal decodes without allocating;
+ *  px__bal_release frees them, whatever the result. Write keys borrow
+ *  from in or from blk's txs. Returns PAREX_OK, PAREX_E_INVALID,
+ *  PAREX_E_LIMIT (err: tx_index, field), PAREX_E_NOMEM. */
+struct px__block;
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
-    size_t len, const parex_limits *lim);
+    size_t len, const struct px__block *blk, const parex_limits *lim);
+
+/** Bytes of v as a minimal unsigned LEB128 (the BAL's counts, key
+ *  references and value lengths). */
+static inline size_t px__var_len(uint32_t v)
+{
+    return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3
+        : v < (1u << 28) ? 4 : 5;
+}
+
+/** Writes v as a minimal unsigned LEB128 at p; returns the byte after. */
+static inline uint8_t *px__var_put(uint8_t *p, uint32_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
 void px__bal_release(px__bal *b);
 
 /** memcmp(a, b, 32)'s sign for 32-byte keys, inline: no call when their

@@ -12,15 +12,11 @@
 static int bal_load(parex_engine *e, const px__block *blk,
     parex_error_info *err)
 {
-    int rc = px__bal_decode(&e->bal, err, blk->bal, blk->bal_len, &e->lim);
+    int rc = px__bal_decode(&e->bal, err, blk->bal, blk->bal_len, blk,
+        &e->lim);
 
     if (rc == PAREX_E_NOMEM) {
         return rc;
-    }
-    if (rc == PAREX_OK && e->bal.n != blk->n) {
-        rc = px__fail(err, PAREX_E_INVALID, PAREX_REJECT_MALFORMED, -1,
-            "bal.txs", "the BAL has %zu entries for %zu txs", e->bal.n,
-            blk->n);
     }
     if (rc != PAREX_OK) {
         if (err != NULL) {
@@ -167,7 +163,8 @@ static int fail_v(parex_engine *e, parex_error_info *err, int64_t tx,
     return px__bal_reject(e, err);
 }
 
-int px__bal_after_fees(parex_engine *e, parex_error_info *err)
+int px__bal_after_fees(parex_engine *e, const px__block *blk,
+    parex_error_info *err)
 {
     uint8_t key[32];
     const px__change *c = NULL;
@@ -212,7 +209,7 @@ int px__bal_after_fees(parex_engine *e, parex_error_info *err)
             memset(&rec, 0, sizeof(rec));
             if (!e->bal_out.oom &&
                 px__bal_decode(&rec, NULL, e->bal_out.p, e->bal_out.len,
-                    &e->lim) == PAREX_OK) {
+                    blk, &e->lim) == PAREX_OK) {
                 for (i = 0; i < rec.n && i < e->bal.n; i++) {
                     if (rec.tx[i].enc_len != e->bal.tx[i].enc_len ||
                         memcmp(rec.tx[i].enc, e->bal.tx[i].enc,

@@ -23,54 +23,93 @@
 
 #include "bal_impl.h"
 
-/* Appends tx j's entry (t's records, sorted) to the encoding, sized
- * first and written in place. */
-static void encode_entry(px__buf *b, const tctx *t)
+/* The key reference of each of t's records (sorted by key) in tx b's
+ * declared sets, also sorted: a merge, one step per key. ref[i] = 1 + the
+ * key's place in the read set, then the write set; 0 undeclared. */
+static void entry_refs(const tctx *t, const px__btx *b, uint32_t *ref)
 {
-    size_t i, size = 8;
+    const uint8_t *rs = b->tx.read_set, *ws = b->tx.write_set;
+    uint32_t nr = b->tx.n_read, nw = b->tx.n_write, ir = 0, iw = 0;
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        const uint8_t *k = t->a[i].key;
+        ref[i] = 0;
+        while (ir < nr && px__bal_key_lt(rs + 32 * (size_t)ir, k)) {
+            ir++;
+        }
+        if (ir < nr && px__keymap_eq(rs + 32 * (size_t)ir, k)) {
+            ref[i] = 1 + ir;
+            continue;
+        }
+        while (iw < nw && px__bal_key_lt(ws + 32 * (size_t)iw, k)) {
+            iw++;
+        }
+        if (iw < nw && px__keymap_eq(ws + 32 * (size_t)iw, k)) {
+            ref[i] = 1 + nr + iw;
+        }
+    }
+}
+
+/* A key reference at p: the returned byte follows it. */
+static uint8_t *put_ref(uint8_t *p, uint32_t ref, const uint8_t *key)
+{
+    p = px__var_put(p, ref);
+    if (ref == 0) {
+        memcpy(p, key, 32);
+        p += 32;
+    }
+    return p;
+}
+
+/* Appends tx j's entry (t's records, sorted; ref their key references)
+ * to the encoding, sized first and written in place. */
+static void encode_entry(px__buf *b, const tctx *t, const uint32_t *ref)
+{
+    size_t i, size = 0;
     uint32_t nw = 0;
     uint8_t *p;
 
     for (i = 0; i < t->n; i++) {
         const acc *a = &t->a[i];
+        size += px__var_len(ref[i]) + (ref[i] == 0 ? 32 : 0);
         if (!px__bal_changed(a)) {
-            size += 32;
             continue;
         }
         nw++;
-        size += a->cur_present ? 37 + (size_t)a->cur_len : 33;
+        size += a->cur_present
+            ? px__var_len(a->cur_len + 1) + (size_t)a->cur_len
+            : 1;
     }
+    size += px__var_len(nw) + px__var_len((uint32_t)t->n - nw);
     p = px__buf_append(b, size);
     if (p == NULL) {
         return;
     }
-    px__st32(p, nw);
-    p += 4;
+    p = px__var_put(p, nw);
     for (i = 0; i < t->n; i++) {
         const acc *a = &t->a[i];
         if (!px__bal_changed(a)) {
             continue;
         }
-        memcpy(p, a->key, 32);
-        p[32] = a->cur_present;
+        p = put_ref(p, ref[i], a->key);
         if (a->cur_present) {
-            px__st32(p + 33, a->cur_len);
+            p = px__var_put(p, a->cur_len + 1);
             if (a->cur_len > 0) {
-                memcpy(p + 37, a->cur, a->cur_len);
+                memcpy(p, a->cur, a->cur_len);
             }
-            p += 37 + (size_t)a->cur_len;
+            p += a->cur_len;
         } else {
-            p += 33;
+            *p++ = 0;
         }
     }
-    px__st32(p, (uint32_t)t->n - nw);
-    p += 4;
+    p = px__var_put(p, (uint32_t)t->n - nw);
     for (i = 0; i < t->n; i++) {
         if (!px__bal_changed(&t->a[i])) {
-            memcpy(p, t->a[i].key, 32);
-            p += 32;
+            p = put_ref(p, ref[i], t->a[i].key);
         }
     }
+    PAREX_ASSERT(p == b->p + b->len);
 }
 
 /* Its changed keys into the block overlay. */
@@ -119,6 +158,8 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     uint8_t hdr[5];
     const px__keyslot *ks;
     uint64_t t0 = px__now_ns();
+    uint32_t *ref = NULL;
+    size_t cap_ref = 0;
     int rc;
 
     rc = px__balx_init(&x, env, 1);
@@ -154,7 +195,17 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
         if (px__stf_settle(res, env->receipts, j, &o)) {
             goto out;
         }
-        encode_entry(out, t);
+        if (t->n > cap_ref) {
+            uint32_t *nr = realloc(ref, 2 * t->n * sizeof(*nr));
+            if (nr == NULL) {
+                rc = PAREX_E_NOMEM;
+                goto out;
+            }
+            ref = nr;
+            cap_ref = 2 * t->n;
+        }
+        entry_refs(t, &env->blk->txs[j], ref);
+        encode_entry(out, t, ref);
         rc = apply(&x, t);
         if (rc != PAREX_OK) {
             goto out;
@@ -181,5 +232,6 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     res->fallback = 1;
     rc = out->oom ? PAREX_E_NOMEM : PAREX_OK;
 out:
+    free(ref);
     return rc;
 }

@@ -271,5 +271,5 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     }
     rc = px__stf_credit_fees(&e->res, e->workers[0].snap,
         e->hdr.fee_recipient, e->receipts, e->n_receipts, err);
-    return rc == PAREX_OK ? px__bal_after_fees(e, err) : rc;
+    return rc == PAREX_OK ? px__bal_after_fees(e, blk, err) : rc;
 }

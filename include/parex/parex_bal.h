@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /** Encoding version byte of a BAL. */
-#define PAREX_BAL_VERSION 1
+#define PAREX_BAL_VERSION 2
 
 /** Execute flag: record the BAL of the block (parex_engine_bal()); the
  *  new header's tx_root commits to it, and the committed block is stored
@@ -36,21 +36,27 @@ extern "C" {
  *  carried one byte for byte. Since: 0.2.0 */
 #define PAREX_EXEC_IGNORE_BAL 8u
 
-/** Check that bal is one canonical BAL within lim: version, strictly
- *  increasing and disjoint write and read keys per tx, write kinds, no
- *  trailing bytes, counts within max_block_txs, max_tx_accesses and
- *  max_value_bytes.
+/** Check that the BAL an encoded block carries (its trailer, after the
+ *  last tx) is one canonical BAL of that block within lim: version, one
+ *  entry per tx, key references within each tx's declared sets (a
+ *  declared key always by reference, docs/formats.md), strictly
+ *  increasing and disjoint write and read keys per tx, minimal varints,
+ *  no trailing bytes, counts within max_block_txs, max_tx_accesses and
+ *  max_value_bytes. The block's framing and txs are decoded too (not
+ *  their signatures).
  *
- *  Returns: PAREX_OK; PAREX_E_INVALID (malformed) or PAREX_E_LIMIT;
- *           err (may be NULL) then names the tx entry (tx_index) and the
- *           field.
+ *  Returns: PAREX_OK; PAREX_E_INVALID (malformed, or no BAL) or
+ *           PAREX_E_LIMIT; err (may be NULL) then names the tx entry
+ *           (tx_index) and the field; PAREX_E_NOMEM; PAREX_E_MISUSE
+ *           (block NULL).
  *  Out:     n_txs: may be NULL; the number of tx entries.
- *  In:      bal: len bytes (may be NULL iff len is 0); lim: NULL for
- *           parex_limits_default().
+ *  In:      block: len bytes, as parex_block_attach_bal() writes it; lim:
+ *           NULL for parex_limits_default().
+ *  Thread-safety: reentrant; reads only its arguments.
  *  Since: 0.2.0
  */
 PAREX_API PAREX_WARN_UNUSED_RESULT int parex_bal_check(size_t *n_txs,
-    parex_error_info *err, const uint8_t *bal, size_t len,
+    parex_error_info *err, const uint8_t *block, size_t len,
     const parex_limits *lim);
 
 /** Root of a BAL: tagged hash, tag "parex/bal", of its encoding.

@@ -158,36 +158,63 @@ static uint64_t batches(const aset *sets, size_t n, size_t keys)
 typedef struct bentry {
     uint8_t *w;     /* nw write keys */
     size_t nw;
-    const uint8_t *r;
+    uint8_t *r;     /* nr read keys */
     size_t nr;
 } bentry;
 
-static bentry *parse_bal(const uint8_t *p, size_t len, size_t n)
+/* A minimal LEB128 at p + *off (the BAL was validated by execution). */
+static uint32_t get_var(const uint8_t *p, size_t *off)
+{
+    uint32_t v = 0;
+    unsigned sh = 0;
+
+    for (;;) {
+        uint8_t b = p[(*off)++];
+        v |= (uint32_t)(b & 0x7f) << sh;
+        if ((b & 0x80) == 0) {
+            return v;
+        }
+        sh += 7;
+    }
+}
+
+/* A key reference of tx t into out: a declared key by its place (read
+ * set, then write set), else the key in full. */
+static void get_ref(const uint8_t *p, size_t *off, const parex_tx *t,
+    uint8_t *out)
+{
+    uint32_t s = get_var(p, off);
+
+    if (s == 0) {
+        memcpy(out, p + *off, 32);
+        *off += 32;
+    } else if (s <= t->n_read) {
+        memcpy(out, t->read_set + 32 * (size_t)(s - 1), 32);
+    } else {
+        memcpy(out, t->write_set + 32 * (size_t)(s - 1 - t->n_read), 32);
+    }
+}
+
+static bentry *parse_bal(const uint8_t *p, size_t len, size_t n,
+    const parex_tx *tx)
 {
     bentry *e = node_calloc(n > 0 ? n : 1, sizeof(*e));
     size_t off = 5, j, i;
 
     for (j = 0; j < n; j++) {
-        uint32_t nw = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
-            (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
-        off += 4;
+        uint32_t nw = get_var(p, &off), m;
         e[j].w = node_malloc(nw > 0 ? 32 * (size_t)nw : 1);
         e[j].nw = nw;
         for (i = 0; i < nw; i++) {
-            memcpy(e[j].w + 32 * i, p + off, 32);
-            if (p[off + 32] == 1) {
-                uint32_t vl = (uint32_t)p[off + 33] |
-                    (uint32_t)p[off + 34] << 8 | (uint32_t)p[off + 35] << 16 |
-                    (uint32_t)p[off + 36] << 24;
-                off += 37 + vl;
-            } else {
-                off += 33;
-            }
+            get_ref(p, &off, &tx[j], e[j].w + 32 * i);
+            m = get_var(p, &off);
+            off += m > 0 ? m - 1 : 0;
         }
-        e[j].nr = (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
-            (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
-        e[j].r = p + off + 4;
-        off += 4 + 32 * e[j].nr;
+        e[j].nr = get_var(p, &off);
+        e[j].r = node_malloc(e[j].nr > 0 ? 32 * e[j].nr : 1);
+        for (i = 0; i < e[j].nr; i++) {
+            get_ref(p, &off, &tx[j], e[j].r + 32 * i);
+        }
     }
     (void)len;
     return e;
@@ -295,7 +322,14 @@ static int audit_block(const audit_opts *o, achain *par, achain *rec,
         free(acct);
         return 1;
     }
-    be = parse_bal(bal, bal_len, n);
+    for (j = 0; j < n; j++) {
+        if (parex_tx_decode(&tx[j], NULL, txs[j].p, txs[j].len, NULL) !=
+            PAREX_OK) {
+            node_die(NODE_EXIT_INPUT, "%s: block %zu: tx %zu does not "
+                "decode", file, bi, j);
+        }
+    }
+    be = parse_bal(bal, bal_len, n, tx);
     if (o->json) {
         jb = json_object();
         jtx = json_array();
@@ -303,11 +337,6 @@ static int audit_block(const audit_opts *o, achain *par, achain *rec,
     for (j = 0; j < n; j++) {
         const uint8_t **un, **ud, **orr;
         size_t nun = 0, nud = 0, nor = 0;
-        if (parex_tx_decode(&tx[j], NULL, txs[j].p, txs[j].len, NULL) !=
-            PAREX_OK) {
-            node_die(NODE_EXIT_INPUT, "%s: block %zu: tx %zu does not "
-                "decode", file, bi, j);
-        }
         parex_account_key(acct[j], tx[j].sender);
         decl[j].r = tx[j].read_set;
         decl[j].nr = tx[j].n_read;
@@ -393,6 +422,7 @@ static int audit_block(const audit_opts *o, achain *par, achain *rec,
     }
     for (j = 0; j < n; j++) {
         free(be[j].w);
+        free(be[j].r);
     }
     free(be);
     free(bal);

@@ -129,36 +129,116 @@ static uint8_t *dupb(const uint8_t *p, size_t n)
     return c;
 }
 
-/* The encoding is docs/formats.md's; the input is a valid BAL. */
-static void tbal_parse(tbal *b, const uint8_t *p, size_t len)
+/* The txs' declared sets of a block, which a BAL's key references name:
+ * tx j's read set, then its write set. */
+typedef struct tdecl {
+    parex_tx *tx;
+    size_t n;
+} tdecl;
+
+static void tdecl_of(tdecl *d, const uint8_t *blk, size_t len)
+{
+    size_t off = PAREX_HEADER_BYTES + 4, j;
+
+    assert_true(len >= off);
+    d->n = ld32(blk + PAREX_HEADER_BYTES);
+    d->tx = calloc(d->n + 1, sizeof(*d->tx));
+    assert_non_null(d->tx);
+    for (j = 0; j < d->n; j++) {
+        uint32_t tl = ld32(blk + off);
+        assert_int_equal(parex_tx_decode(&d->tx[j], NULL, blk + off + 4, tl,
+                             NULL), PAREX_OK);
+        off += 4 + tl;
+    }
+}
+
+static void tdecl_free(tdecl *d)
+{
+    free(d->tx);
+}
+
+static uint32_t get_var(const uint8_t *p, size_t *off)
+{
+    uint32_t v = 0;
+    unsigned sh = 0;
+
+    for (;;) {
+        uint8_t b = p[(*off)++];
+        v |= (uint32_t)(b & 0x7f) << sh;
+        if ((b & 0x80) == 0) {
+            return v;
+        }
+        sh += 7;
+    }
+}
+
+/* Key reference s of tx t: 1 + its place among the declared keys, 0 for
+ * a key in full. */
+static uint32_t ref_of(const parex_tx *t, const uint8_t *key)
+{
+    uint32_t i;
+
+    for (i = 0; t != NULL && i < t->n_read + t->n_write; i++) {
+        const uint8_t *k = i < t->n_read
+            ? t->read_set + 32 * (size_t)i
+            : t->write_set + 32 * (size_t)(i - t->n_read);
+        if (memcmp(k, key, 32) == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static void get_key(const uint8_t *p, size_t *off, const parex_tx *t,
+    uint8_t *out)
+{
+    uint32_t s = get_var(p, off);
+
+    if (s == 0) {
+        memcpy(out, p + *off, 32);
+        *off += 32;
+    } else {
+        assert_non_null(t);
+        assert_true(s <= t->n_read + t->n_write);
+        memcpy(out, s <= t->n_read ? t->read_set + 32 * (size_t)(s - 1)
+                                   : t->write_set +
+                    32 * (size_t)(s - 1 - t->n_read), 32);
+    }
+}
+
+/* The encoding is docs/formats.md's; the input is a valid BAL of the
+ * block whose declared sets d holds. */
+static void tbal_parse(tbal *b, const uint8_t *p, size_t len,
+    const tdecl *d)
 {
     size_t off = 5, j;
     uint32_t i;
 
     memset(b, 0, sizeof(*b));
-    assert_true(len >= 6 && p[0] == 1);
+    assert_true(len >= 6 && p[0] == 2);
     b->n = ld32(p + 1);
     b->tx = calloc(b->n + 1, sizeof(*b->tx));
     for (j = 0; j < b->n; j++) {
         tentry *t = &b->tx[j];
-        t->nw = ld32(p + off);
-        off += 4;
+        const parex_tx *tx = j < d->n ? &d->tx[j] : NULL;
+        t->nw = get_var(p, &off);
         t->w = calloc(t->nw + 1, sizeof(*t->w));
         for (i = 0; i < t->nw; i++) {
-            memcpy(t->w[i].key, p + off, 32);
-            t->w[i].del = p[off + 32] == 0;
-            off += 33;
+            uint32_t m;
+            get_key(p, &off, tx, t->w[i].key);
+            m = get_var(p, &off);
+            t->w[i].del = m == 0;
             if (!t->w[i].del) {
-                t->w[i].len = ld32(p + off);
-                t->w[i].val = dupb(p + off + 4, t->w[i].len);
-                off += 4 + t->w[i].len;
+                t->w[i].len = m - 1;
+                t->w[i].val = dupb(p + off, t->w[i].len);
+                off += t->w[i].len;
             }
         }
-        t->nr = ld32(p + off);
-        off += 4;
+        t->nr = get_var(p, &off);
         t->r = calloc(t->nr + 1, 32);
-        memcpy(t->r, p + off, 32 * (size_t)t->nr);
-        off += 32 * (size_t)t->nr;
+        for (i = 0; i < t->nr; i++) {
+            get_key(p, &off, tx, t->r[i]);
+        }
     }
     b->has_fee = p[off++];
     if (b->has_fee) {
@@ -170,7 +250,10 @@ static void tbal_parse(tbal *b, const uint8_t *p, size_t len)
     assert_int_equal(off, len);
 }
 
-static uint8_t *tbal_write(const tbal *b, size_t *len)
+/* b encoded for the block whose declared sets d holds: the entry at place
+ * j names tx j's declared keys by reference (so an entry moved to another
+ * place is written for that tx). */
+static uint8_t *tbal_write(const tbal *b, const tdecl *d, size_t *len)
 {
     size_t cap = 64, off = 0, j;
     uint8_t *p = malloc(cap);
@@ -184,32 +267,47 @@ static uint8_t *tbal_write(const tbal *b, size_t *len)
             assert_non_null(p);                                               \
         }                                                                     \
     } while (0)
+#define PUTV(v)                                                               \
+    do {                                                                      \
+        uint32_t v_ = (v);                                                    \
+        NEED(5);                                                              \
+        while (v_ >= 0x80) {                                                  \
+            p[off++] = (uint8_t)(v_ | 0x80);                                  \
+            v_ >>= 7;                                                         \
+        }                                                                     \
+        p[off++] = (uint8_t)v_;                                               \
+    } while (0)
+#define PUTK(tx, key)                                                         \
+    do {                                                                      \
+        uint32_t s_ = ref_of((tx), (key));                                    \
+        PUTV(s_);                                                             \
+        if (s_ == 0) {                                                        \
+            NEED(32);                                                         \
+            memcpy(p + off, (key), 32);                                       \
+            off += 32;                                                        \
+        }                                                                     \
+    } while (0)
     NEED(5);
-    p[0] = 1;
+    p[0] = 2;
     st32(p + 1, b->n);
     off = 5;
     for (j = 0; j < b->n; j++) {
         const tentry *t = &b->tx[j];
-        NEED(4);
-        st32(p + off, t->nw);
-        off += 4;
+        const parex_tx *tx = j < d->n ? &d->tx[j] : NULL;
+        PUTV(t->nw);
         for (i = 0; i < t->nw; i++) {
-            NEED(37 + (size_t)t->w[i].len);
-            memcpy(p + off, t->w[i].key, 32);
-            p[off + 32] = (uint8_t)!t->w[i].del;
-            off += 33;
+            PUTK(tx, t->w[i].key);
+            PUTV(t->w[i].del ? 0 : t->w[i].len + 1);
             if (!t->w[i].del) {
-                st32(p + off, t->w[i].len);
-                memcpy(p + off + 4, t->w[i].val, t->w[i].len);
-                off += 4 + t->w[i].len;
+                NEED(t->w[i].len);
+                memcpy(p + off, t->w[i].val, t->w[i].len);
+                off += t->w[i].len;
             }
         }
-        NEED(4 + 32 * (size_t)t->nr);
-        st32(p + off, t->nr);
-        if (t->nr > 0) {
-            memcpy(p + off + 4, t->r, 32 * (size_t)t->nr);
+        PUTV(t->nr);
+        for (i = 0; i < t->nr; i++) {
+            PUTK(tx, t->r[i]);
         }
-        off += 4 + 32 * (size_t)t->nr;
     }
     NEED(37 + (size_t)b->fee_len);
     p[off++] = (uint8_t)b->has_fee;
@@ -219,6 +317,8 @@ static uint8_t *tbal_write(const tbal *b, size_t *len)
         memcpy(p + off + 36, b->fee_val, b->fee_len);
         off += 36 + b->fee_len;
     }
+#undef PUTK
+#undef PUTV
 #undef NEED
     *len = off;
     return p;
@@ -442,7 +542,9 @@ static void try_tampering(world *w, tu_rng *rng, const uint8_t *blk,
 {
     int kind;
     parex_receipt *rcpt = calloc(max_txs + 1, sizeof(*rcpt));
+    tdecl d;
 
+    tdecl_of(&d, blk, len);
     for (kind = 0; kind < T_KINDS; kind++) {
         tbal tb;
         int malformed;
@@ -452,13 +554,13 @@ static void try_tampering(world *w, tu_rng *rng, const uint8_t *blk,
         unsigned t;
         parex_error_info err0;
 
-        tbal_parse(&tb, bal, bal_len);
+        tbal_parse(&tb, bal, bal_len, &d);
         want = tamper(&tb, kind, rng, &malformed);
         if (want == -2) {
             tbal_free(&tb);
             continue;
         }
-        nb = tbal_write(&tb, &nb_len);
+        nb = tbal_write(&tb, &d, &nb_len);
         tbal_free(&tb);
         if (nb_len == bal_len && memcmp(nb, bal, bal_len) == 0) {
             free(nb); /* swapped two equal entries */
@@ -501,6 +603,7 @@ static void try_tampering(world *w, tu_rng *rng, const uint8_t *blk,
         free(tblk);
         free(nb);
     }
+    tdecl_free(&d);
     free(rcpt);
 }
 
@@ -551,9 +654,14 @@ static void run_chain(unsigned blocks, size_t max_txs, double decl,
                 PAREX_E_BUFFER);
             rb = malloc(l);
             assert_int_equal(parex_engine_bal(w.e[k], rb, &l), PAREX_OK);
-            assert_int_equal(parex_bal_check(&i, &err, rb, l, NULL),
-                PAREX_OK);
-            assert_int_equal(i, n);
+            {
+                size_t sl;
+                uint8_t *sb = attach(blk, len, rb, l, &sl);
+                assert_int_equal(parex_bal_check(&i, &err, sb, sl, NULL),
+                    PAREX_OK);
+                assert_int_equal(i, n);
+                free(sb);
+            }
             if (t == 1) {
                 bal = rb;
                 bal_len = l;
@@ -655,90 +763,170 @@ static void test_large_blocks(void **state)
     run_chain(tu_iters(8) / 2 + 1, 800, 0.2, g_seed + 2, 1);
 }
 
-/* The decoder rejects every truncation, a trailing byte, and a wrong
- * version; a block's trailer must be exactly one BAL. */
+/* A block of two unsigned txs (the check decodes, it does not verify):
+ * tx 0 reads key 3..3 and writes key 1..1, tx 1 declares nothing. */
+static uint8_t *two_tx_block(size_t *len, uint8_t keys[2][32])
+{
+    parex_tx tx[2];
+    parex_header h;
+    uint8_t *blk;
+
+    memset(tx, 0, sizeof(tx));
+    memset(&h, 0, sizeof(h));
+    memset(keys[0], 3, 32);
+    memset(keys[1], 1, 32);
+    tx[0].chain_id = tx[1].chain_id = 1;
+    tx[0].program = tx[1].program = 1;
+    tx[1].nonce = 1;
+    tx[0].read_set = keys[0];
+    tx[0].n_read = 1;
+    tx[0].write_set = keys[1];
+    tx[0].n_write = 1;
+    *len = 0;
+    assert_int_equal(parex_block_encode(NULL, len, &h, tx, 2),
+        PAREX_E_BUFFER);
+    blk = malloc(*len);
+    assert_non_null(blk);
+    assert_int_equal(parex_block_encode(blk, len, &h, tx, 2), PAREX_OK);
+    return blk;
+}
+
+/* parex_bal_check of bal (bal_len bytes) as blk's trailer. */
+static int check_on(const uint8_t *blk, size_t len, const uint8_t *bal,
+    size_t bal_len, parex_error_info *err, const parex_limits *lim,
+    size_t *n)
+{
+    size_t sl;
+    uint8_t *sb = attach(blk, len, bal, bal_len, &sl);
+    int rc = parex_bal_check(n, err, sb, sl, lim);
+    free(sb);
+    return rc;
+}
+
+/* The decoder rejects every truncation, a trailing byte, a wrong
+ * version, a declared key given in full, a reference past the declared
+ * keys and a non-minimal varint; a block's trailer must be exactly one
+ * BAL. */
 static void test_bal_decode_rejects_noncanonical(void **state)
 {
     tbal tb;
     tentry e[2];
     twrite w[2];
-    uint8_t rd[2][32], *p, *blk, *bb;
+    tdecl d;
+    uint8_t rd[2][32], keys[2][32], *p, *blk, *bb, *q;
     size_t len, cut, blen, bblen, n;
     parex_error_info err;
-    parex_header h;
     const uint8_t *got;
 
     (void)state;
+    blk = two_tx_block(&blen, keys);
+    tdecl_of(&d, blk, blen);
     memset(&tb, 0, sizeof(tb));
     memset(e, 0, sizeof(e));
     memset(w, 0, sizeof(w));
-    memset(w[0].key, 1, 32);
+    memset(w[0].key, 1, 32);        /* declared: by reference */
     w[0].val = (uint8_t *)"ab";
     w[0].len = 2;
-    memset(w[1].key, 2, 32);
+    memset(w[1].key, 2, 32);        /* undeclared: in full */
     w[1].del = 1;
-    memset(rd[0], 3, 32);
-    memset(rd[1], 4, 32);
+    memset(rd[0], 3, 32);           /* declared */
+    memset(rd[1], 4, 32);           /* undeclared */
     e[0].w = w;
     e[0].nw = 2;
     e[0].r = rd;
     e[0].nr = 2;
     tb.tx = e;
     tb.n = 2;
-    p = tbal_write(&tb, &len);
-    assert_int_equal(parex_bal_check(&n, &err, p, len, NULL), PAREX_OK);
+    p = tbal_write(&tb, &d, &len);
+    /* version, n, entry 0: nw 2, ref 2 (the write set's key), m 3, "ab",
+     * ref 0 + 32 bytes, m 0; nr 2, ref 1, ref 0 + 32 bytes; entry 1: 0 0;
+     * no fee. */
+    assert_int_equal(len, 5 + 1 + (1 + 1 + 2) + (1 + 32 + 1) + 1 + 1 +
+        (1 + 32) + 2 + 1);
+    assert_int_equal(p[6], 2);
+    assert_int_equal(check_on(blk, blen, p, len, &err, NULL, &n), PAREX_OK);
     assert_int_equal(n, 2);
-    for (cut = 0; cut < len; cut++) {
-        int rc = parex_bal_check(NULL, &err, p, cut, NULL);
-        if (cut == 0) {
-            assert_true(rc == PAREX_E_MISUSE || rc == PAREX_E_INVALID);
-            continue;
-        }
+    for (cut = 1; cut < len; cut++) {
+        int rc = check_on(blk, blen, p, cut, &err, NULL, NULL);
         assert_int_equal(rc, PAREX_E_INVALID);
         assert_true(strncmp(err.field, "bal", 3) == 0);
     }
-    p = realloc(p, len + 1);
-    p[len] = 0;
-    assert_int_equal(parex_bal_check(NULL, &err, p, len + 1, NULL),
+    q = malloc(len + 40);
+    assert_non_null(q);
+    memcpy(q, p, len);
+    q[len] = 0;
+    assert_int_equal(check_on(blk, blen, q, len + 1, &err, NULL, NULL),
         PAREX_E_INVALID);
-    p[0] = 2;
-    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+    q[0] = 1;
+    assert_int_equal(check_on(blk, blen, q, len, &err, NULL, NULL),
         PAREX_E_INVALID);
     assert_string_equal(err.field, "bal.version");
-    p[0] = 1;
+    q[0] = 2;
+    /* A reference past tx 0's two declared keys. */
+    q[6] = 3;
+    assert_int_equal(check_on(blk, blen, q, len, &err, NULL, NULL),
+        PAREX_E_INVALID);
+    assert_int_equal(err.tx_index, 0);
+    assert_string_equal(err.field, "bal.writes");
+    /* The same write count as a non-minimal varint (0x82 0x00). */
+    memcpy(q, p, 5);
+    q[5] = 0x82;
+    q[6] = 0x00;
+    memcpy(q + 7, p + 6, len - 6);
+    assert_int_equal(check_on(blk, blen, q, len + 1, &err, NULL, NULL),
+        PAREX_E_INVALID);
+    assert_int_equal(err.tx_index, 0);
+    assert_string_equal(err.field, "bal.writes");
+    /* The declared write key in full instead of by reference. */
+    memcpy(q, p, 6);
+    q[6] = 0;
+    memset(q + 7, 1, 32);
+    memcpy(q + 39, p + 7, len - 7);
+    assert_int_equal(check_on(blk, blen, q, len + 32, &err, NULL, NULL),
+        PAREX_E_INVALID);
+    assert_int_equal(err.tx_index, 0);
+    assert_string_equal(err.field, "bal.writes");
+    assert_non_null(strstr(err.message, "declared key given in full"));
+    free(q);
     /* A read that is also a write; unsorted reads. */
-    memset(rd[0], 1, 32);
+    memset(rd[1], 2, 32);
     free(p);
-    p = tbal_write(&tb, &len);
-    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+    p = tbal_write(&tb, &d, &len);
+    assert_int_equal(check_on(blk, blen, p, len, &err, NULL, NULL),
         PAREX_E_INVALID);
     assert_int_equal(err.tx_index, 0);
     assert_string_equal(err.field, "bal.reads");
-    memset(rd[0], 5, 32);
+    memset(rd[1], 0, 32);
     free(p);
-    p = tbal_write(&tb, &len);
-    assert_int_equal(parex_bal_check(NULL, &err, p, len, NULL),
+    p = tbal_write(&tb, &d, &len);
+    assert_int_equal(check_on(blk, blen, p, len, &err, NULL, NULL),
         PAREX_E_INVALID);
     assert_string_equal(err.field, "bal.reads");
-    memset(rd[0], 3, 32);
+    memset(rd[1], 4, 32);
     /* Over the access limit. */
     free(p);
-    p = tbal_write(&tb, &len);
+    p = tbal_write(&tb, &d, &len);
     {
         parex_limits lim;
         parex_limits_default(&lim);
         lim.max_tx_accesses = 3;
-        assert_int_equal(parex_bal_check(NULL, &err, p, len, &lim),
+        assert_int_equal(check_on(blk, blen, p, len, &err, &lim, NULL),
             PAREX_E_LIMIT);
         assert_int_equal(err.tx_index, 0);
     }
-    /* The trailer of an empty block. */
-    memset(&h, 0, sizeof(h));
-    blen = 0;
-    assert_int_equal(parex_block_encode(NULL, &blen, &h, NULL, 0),
-        PAREX_E_BUFFER);
-    blk = malloc(blen);
-    assert_int_equal(parex_block_encode(blk, &blen, &h, NULL, 0), PAREX_OK);
+    /* One entry for two txs. */
+    tb.n = 1;
+    free(p);
+    p = tbal_write(&tb, &d, &len);
+    assert_int_equal(check_on(blk, blen, p, len, &err, NULL, NULL),
+        PAREX_E_INVALID);
+    assert_string_equal(err.field, "bal.txs");
+    tb.n = 2;
+    free(p);
+    p = tbal_write(&tb, &d, &len);
+    /* The block without a trailer: no BAL to check, none found. */
+    assert_int_equal(parex_bal_check(NULL, &err, blk, blen, NULL),
+        PAREX_E_INVALID);
     assert_int_equal(parex_block_bal(&got, &n, &err, blk, blen, NULL),
         PAREX_OK);
     assert_null(got);
@@ -757,6 +945,7 @@ static void test_bal_decode_rejects_noncanonical(void **state)
     free(bb);
     free(blk);
     free(p);
+    tdecl_free(&d);
 }
 
 /* A block with a bad signature and a malformed BAL: the BAL's verdict

@@ -91,9 +91,11 @@ def main():
                          "/dev/stdout"], check=True,
                         stdout=subprocess.PIPE).stdout
                     write(out, "block", "%s-%d-bal" % (tag, k), sealed)
-                    # Byte 0 even: the decoder.
+                    # Byte 0 even: the decoder, on the sealed block (its
+                    # key references name the txs' declared keys).
+                    assert block_bal(sealed)
                     write(out, "bal", "decode-%s-%d" % (tag, k),
-                          b"\x00" + block_bal(sealed))
+                          b"\x00" + sealed)
     os.remove(tmp)
 
     fixtures = os.path.join(os.path.dirname(__file__), "..", "..",

@@ -232,9 +232,10 @@ check "bench --scaling: a scaling line" $? "$v"
 
 # --bal: BAL validation and production with recording on and off reach
 # the root of the run without --bal; the BAL's size is exact for p2p
-# (per tx: u32 writes, two 16-byte account writes of 32+1+4+16 bytes, u32
-# reads = 114; per block: version and count 5, the fee credit 1+32+4+16,
-# the trailer's framing 8 = 66).
+# (per tx: a 1-byte write count, two 16-byte account writes, both keys
+# declared, of 1 (reference) + 1 (length) + 16 bytes, a 1-byte read count
+# = 38; per block: version and count 5, the fee credit 1+32+4+16, the
+# trailer's framing 8 = 66).
 run "$parex" bench $tiny --threads 1,2 --json --no-profile --bal
 check "bench --bal exits 0" "$rc" "$err"
 printf '%s\n' "$out" | "$jget" $fields >/dev/null 2>"$work/jerr"
@@ -243,12 +244,12 @@ v=$(printf '%s\n' "$out" | "$jget" bal roots_match failed_txs bal_bytes \
     state_root | sort -u)
 r0=$("$parex" bench $tiny --threads 2 --json --no-profile | "$jget" \
     state_root)
-[ "$v" = "$(printf 'true\ttrue\t0\t9252\t%s' "$r0")" ]
-check "bench --bal: roots as without --bal, 114 bytes/tx + 66/block" $? \
+[ "$v" = "$(printf 'true\ttrue\t0\t3172\t%s' "$r0")" ]
+check "bench --bal: roots as without --bal, 38 bytes/tx + 66/block" $? \
     "$v / $r0"
 printf '%s\n' "$out" | "$jget" bal_bytes_per_tx prod_off_total_s \
     prod_on_total_s prod_bal_ratio prod_bal_ratio_medians prod_pairs reps |
-    awk -F'\t' '$1 != 115.65 || $2 <= 0 || $3 <= 0 || $4 <= 0 || $5 <= 0 ||
+    awk -F'\t' '$1 != 39.65 || $2 <= 0 || $3 <= 0 || $4 <= 0 || $5 <= 0 ||
     $6 != 3 * $7 { bad = 1 } END { exit bad }'
 check "bench --bal: bytes per tx, production times, 3 pairs per rep" $? \
     "$out"
@@ -263,9 +264,9 @@ a=$("$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
 [ "$a" = "$(printf 'true\ttrue\t30')" ]
 check "bench hot --bal --tx-work: roots match" $? "$a"
 run "$parex" bench $tiny --threads 2 --no-profile --bal
-printf '%s' "$out" | grep -q '^    bal: 115.7 bytes/tx (9252 bytes); production'
+printf '%s' "$out" | grep -q '^    bal: 39.6 bytes/tx (3172 bytes); production'
 check "bench --bal table: the bal line under the row" $? "$out"
-printf '%s' "$out" | grep -Eq '^p2p +2 +1 +80 +115.7 '
+printf '%s' "$out" | grep -Eq '^p2p +2 +1 +80 +39.6 '
 check "bench --bal table: the per-chain summary" $? "$out"
 run "$parex" bench --bal --rss-blocks 5
 expect_fail "bench --bal --rss-blocks" 2 "does not combine with --rss-blocks"

@@ -34,7 +34,7 @@ printf '%s\n' "$out" | grep -q 'BAL mode'
 check "--no-bal: no block in BAL mode" $((1 - $?)) ""
 # A BAL whose bytes are not canonical is a load error naming the field; a
 # changed value is a BAL_MISMATCH of its block.
-sed 's/"bal": "01/"bal": "02/' "$work/fxb/fee-recipient.json" >"$work/bad1.json"
+sed 's/"bal": "02/"bal": "01/' "$work/fxb/fee-recipient.json" >"$work/bad1.json"
 run "$parex" replay --sync none "$work/bad1.json"
 expect_fail "fixture with a non-canonical bal: load error" 3 "field 'bal'"
 if command -v python3 >/dev/null; then
@@ -79,8 +79,8 @@ sealed=$(wc -c <"$work/sealed.bin")
 check "trace import --bal: the plain block, then a BAL trailer" $? \
     "plain $plain bytes, sealed $sealed"
 run "$parex" trace import "$t1" --bal --json
-printf '%s\n' "$out" | grep -q '"bal": "01'
-check "trace import --bal --json: a \"bal\" field (version 1)" $? \
+printf '%s\n' "$out" | grep -q '"bal": "02'
+check "trace import --bal --json: a \"bal\" field (version 2)" $? \
     "$(printf '%s\n' "$out" | tail -3)"
 
 run "$parex" audit "$traces"

@@ -166,6 +166,21 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
     return PAREX_OK;
 }
 
+/* Record r's key reference at p (r one of t's records: its place among
+ * the nd declared keys, else the key in full); returns the byte after. */
+static uint8_t *put_rec_ref(uint8_t *p, const ptx *t, uint32_t nd,
+    const rec *r)
+{
+    size_t at = (size_t)(r - t->recs);
+
+    if (at < nd) {
+        return px__var_put(p, 1 + (uint32_t)at);
+    }
+    *p++ = 0;
+    memcpy(p, r->k->key, 32);
+    return p + 32;
+}
+
 /* The entries of txs [lo, hi) appended to out, on part rp's buffers. */
 static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
     size_t hi, px__snap *snap)
@@ -177,8 +192,9 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
 
     for (j = lo; j < hi && rc == PAREX_OK; j++) {
         const ptx *t = &X->t[j];
-        uint32_t i, m = 0, nw = 0;
-        size_t size = 8;
+        const parex_tx *tx = &X->env->blk->txs[j].tx;
+        uint32_t i, m = 0, nw = 0, nd = tx->n_read + tx->n_write;
+        size_t size = 0;
         uint8_t *p;
 
         if (rp->cap < t->n_recs) {
@@ -201,46 +217,49 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
         }
         sorted_recs(X, (uint32_t)j, v, aux, &m);
         for (i = 0; i < m && rc == PAREX_OK; i++) {
+            /* The key's reference: its record's place among the declared
+             * keys (read set, then write set), else the key in full. */
+            size_t at = (size_t)(v[i] - t->recs);
+            uint32_t ref = at < nd ? 1 + (uint32_t)at : 0;
             chg[i] = 0;
             if (v[i]->flags & R_WRITE) {
                 rc = rec_changed((uint32_t)j, v[i], snap, &chg[i]);
             }
             nw += chg[i];
-            size += !chg[i] ? 32
-                : (v[i]->flags & R_PRESENT) ? 37 + (size_t)v[i]->len
-                                            : 33;
+            size += px__var_len(ref) + (ref == 0 ? 32 : 0);
+            if (chg[i]) {
+                size += (v[i]->flags & R_PRESENT)
+                    ? px__var_len(v[i]->len + 1) + (size_t)v[i]->len
+                    : 1;
+            }
         }
+        size += px__var_len(nw) + px__var_len(m - nw);
         if (rc != PAREX_OK || (p = px__buf_append(out, size)) == NULL) {
             break;
         }
         /* The entry in place: writes, then reads (docs/formats.md). */
-        px__st32(p, nw);
-        p += 4;
+        p = px__var_put(p, nw);
         for (i = 0; i < m; i++) {
-            if (!chg[i]) {
-                continue;
-            }
-            memcpy(p, v[i]->k->key, 32);
-            if (v[i]->flags & R_PRESENT) {
-                p[32] = 1;
-                px__st32(p + 33, v[i]->len);
-                if (v[i]->len > 0) {
-                    memcpy(p + 37, v[i]->val, v[i]->len);
+            if (chg[i]) {
+                p = put_rec_ref(p, t, nd, v[i]);
+                if (v[i]->flags & R_PRESENT) {
+                    p = px__var_put(p, v[i]->len + 1);
+                    if (v[i]->len > 0) {
+                        memcpy(p, v[i]->val, v[i]->len);
+                    }
+                    p += v[i]->len;
+                } else {
+                    *p++ = 0;
                 }
-                p += 37 + (size_t)v[i]->len;
-            } else {
-                p[32] = 0;
-                p += 33;
             }
         }
-        px__st32(p, m - nw);
-        p += 4;
+        p = px__var_put(p, m - nw);
         for (i = 0; i < m; i++) {
             if (!chg[i]) {
-                memcpy(p, v[i]->k->key, 32);
-                p += 32;
+                p = put_rec_ref(p, t, nd, v[i]);
             }
         }
+        PAREX_ASSERT(p == out->p + out->len);
     }
     return rc != PAREX_OK ? rc : out->oom ? PAREX_E_NOMEM : PAREX_OK;
 }
