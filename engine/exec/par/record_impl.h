@@ -129,6 +129,38 @@ static void sorted_recs(const pexec *X, uint32_t j, rec **v, rec **aux,
     *m = n;
 }
 
+/* Whether len bytes at a and b are equal; values are mostly 32 bytes
+ * (hashes) or an account's 16: compared inline, no call. */
+static inline int vals_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+    uint64_t x[4], y[4];
+
+    if (len == 32) {
+        memcpy(x, a, 32);
+        memcpy(y, b, 32);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+                   (x[3] ^ y[3])) == 0;
+    }
+    if (len == 16) {
+        memcpy(x, a, 16);
+        memcpy(y, b, 16);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    return len == 0 || memcmp(a, b, len) == 0;
+}
+
+/* A value of len bytes to p: the usual sizes inline. */
+static inline void val_put(uint8_t *p, const uint8_t *v, uint32_t len)
+{
+    if (len == 32) {
+        memcpy(p, v, 32);
+    } else if (len == 16) {
+        memcpy(p, v, 16);
+    } else if (len > 0) {
+        memcpy(p, v, len);
+    }
+}
+
 /* *chg: whether tx j's write r changed the key's value. */
 static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
 {
@@ -161,8 +193,7 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
         pp = rc == PAREX_OK;
     }
     *chg = (uint8_t)(pp != post ||
-        (post && (pl != r->len ||
-                     (r->len > 0 && memcmp(pv, r->val, r->len) != 0))));
+        (post && (pl != r->len || !vals_eq(pv, r->val, r->len))));
     return PAREX_OK;
 }
 
@@ -216,24 +247,18 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
             rp->cap = nc;
         }
         sorted_recs(X, (uint32_t)j, v, aux, &m);
+        /* At most 5 bytes a varint, 32 a key in full: room for the
+         * entry's largest form, the unused tail given back after (no
+         * pass to size it first). */
+        size = 10 + (size_t)m * 42;
         for (i = 0; i < m && rc == PAREX_OK; i++) {
-            /* The key's reference: its record's place among the declared
-             * keys (read set, then write set), else the key in full. */
-            size_t at = (size_t)(v[i] - t->recs);
-            uint32_t ref = at < nd ? 1 + (uint32_t)at : 0;
             chg[i] = 0;
             if (v[i]->flags & R_WRITE) {
                 rc = rec_changed((uint32_t)j, v[i], snap, &chg[i]);
             }
             nw += chg[i];
-            size += px__var_len(ref) + (ref == 0 ? 32 : 0);
-            if (chg[i]) {
-                size += (v[i]->flags & R_PRESENT)
-                    ? px__var_len(v[i]->len + 1) + (size_t)v[i]->len
-                    : 1;
-            }
+            size += chg[i] ? v[i]->len : 0;
         }
-        size += px__var_len(nw) + px__var_len(m - nw);
         if (rc != PAREX_OK || (p = px__buf_append(out, size)) == NULL) {
             break;
         }
@@ -244,9 +269,7 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
                 p = put_rec_ref(p, t, nd, v[i]);
                 if (v[i]->flags & R_PRESENT) {
                     p = px__var_put(p, v[i]->len + 1);
-                    if (v[i]->len > 0) {
-                        memcpy(p, v[i]->val, v[i]->len);
-                    }
+                    val_put(p, v[i]->val, v[i]->len);
                     p += v[i]->len;
                 } else {
                     *p++ = 0;
@@ -259,7 +282,8 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
                 p = put_rec_ref(p, t, nd, v[i]);
             }
         }
-        PAREX_ASSERT(p == out->p + out->len);
+        PAREX_ASSERT(p <= out->p + out->len);
+        out->len = (size_t)(p - out->p);
     }
     return rc != PAREX_OK ? rc : out->oom ? PAREX_E_NOMEM : PAREX_OK;
 }
