@@ -23,34 +23,6 @@
 
 #include "bal_impl.h"
 
-/* The key reference of each of t's records (sorted by key) in tx b's
- * declared sets, also sorted: a merge, one step per key. ref[i] = 1 + the
- * key's place in the read set, then the write set; 0 undeclared. */
-static void entry_refs(const tctx *t, const px__btx *b, uint32_t *ref)
-{
-    const uint8_t *rs = b->tx.read_set, *ws = b->tx.write_set;
-    uint32_t nr = b->tx.n_read, nw = b->tx.n_write, ir = 0, iw = 0;
-    size_t i;
-
-    for (i = 0; i < t->n; i++) {
-        const uint8_t *k = t->a[i].key;
-        ref[i] = 0;
-        while (ir < nr && px__bal_key_lt(rs + 32 * (size_t)ir, k)) {
-            ir++;
-        }
-        if (ir < nr && px__keymap_eq(rs + 32 * (size_t)ir, k)) {
-            ref[i] = 1 + ir;
-            continue;
-        }
-        while (iw < nw && px__bal_key_lt(ws + 32 * (size_t)iw, k)) {
-            iw++;
-        }
-        if (iw < nw && px__keymap_eq(ws + 32 * (size_t)iw, k)) {
-            ref[i] = 1 + nr + iw;
-        }
-    }
-}
-
 /* A key reference at p: the returned byte follows it. */
 static uint8_t *put_ref(uint8_t *p, uint32_t ref, const uint8_t *key)
 {
@@ -62,17 +34,19 @@ static uint8_t *put_ref(uint8_t *p, uint32_t ref, const uint8_t *key)
     return p;
 }
 
-/* Appends tx j's entry (t's records, sorted; ref their key references)
- * to the encoding, sized first and written in place. */
-static void encode_entry(px__buf *b, const tctx *t, const uint32_t *ref)
+/* Appends tx j's entry (t's touched records in t->ord's order, by key)
+ * to the encoding, sized first and written in place. A declared key's
+ * record is at its place among the declared keys (bal_ctx.c), which is
+ * its reference. */
+static void encode_entry(px__buf *b, const tctx *t)
 {
     size_t i, size = 0;
     uint32_t nw = 0;
     uint8_t *p;
 
-    for (i = 0; i < t->n; i++) {
-        const acc *a = &t->a[i];
-        size += px__var_len(ref[i]) + (ref[i] == 0 ? 32 : 0);
+    for (i = 0; i < t->n_ord; i++) {
+        const acc *a = &t->a[t->ord[i]];
+        size += t->ord[i] < t->nd ? px__var_len(1 + t->ord[i]) : 33;
         if (!px__bal_changed(a)) {
             continue;
         }
@@ -81,18 +55,18 @@ static void encode_entry(px__buf *b, const tctx *t, const uint32_t *ref)
             ? px__var_len(a->cur_len + 1) + (size_t)a->cur_len
             : 1;
     }
-    size += px__var_len(nw) + px__var_len((uint32_t)t->n - nw);
+    size += px__var_len(nw) + px__var_len((uint32_t)t->n_ord - nw);
     p = px__buf_append(b, size);
     if (p == NULL) {
         return;
     }
     p = px__var_put(p, nw);
-    for (i = 0; i < t->n; i++) {
-        const acc *a = &t->a[i];
+    for (i = 0; i < t->n_ord; i++) {
+        const acc *a = &t->a[t->ord[i]];
         if (!px__bal_changed(a)) {
             continue;
         }
-        p = put_ref(p, ref[i], a->key);
+        p = put_ref(p, t->ord[i] < t->nd ? 1 + t->ord[i] : 0, a->key);
         if (a->cur_present) {
             p = px__var_put(p, a->cur_len + 1);
             if (a->cur_len > 0) {
@@ -103,10 +77,11 @@ static void encode_entry(px__buf *b, const tctx *t, const uint32_t *ref)
             *p++ = 0;
         }
     }
-    p = px__var_put(p, (uint32_t)t->n - nw);
-    for (i = 0; i < t->n; i++) {
-        if (!px__bal_changed(&t->a[i])) {
-            p = put_ref(p, ref[i], t->a[i].key);
+    p = px__var_put(p, (uint32_t)t->n_ord - nw);
+    for (i = 0; i < t->n_ord; i++) {
+        const acc *a = &t->a[t->ord[i]];
+        if (!px__bal_changed(a)) {
+            p = put_ref(p, t->ord[i] < t->nd ? 1 + t->ord[i] : 0, a->key);
         }
     }
     PAREX_ASSERT(p == b->p + b->len);
@@ -118,8 +93,8 @@ static int apply(balx *x, const tctx *t)
     px__balws *ws = x->ws;
     size_t i;
 
-    for (i = 0; i < t->n; i++) {
-        const acc *a = &t->a[i];
+    for (i = 0; i < t->n_ord; i++) {
+        const acc *a = &t->a[t->ord[i]];
         int added;
         px__keyslot *s;
         if (!px__bal_changed(a)) {
@@ -158,8 +133,6 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     uint8_t hdr[5];
     const px__keyslot *ks;
     uint64_t t0 = px__now_ns();
-    uint32_t *ref = NULL;
-    size_t cap_ref = 0;
     int rc;
 
     rc = px__balx_init(&x, env, 1);
@@ -197,17 +170,7 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
         if (px__stf_settle(res, env->receipts, j, &o)) {
             goto out;
         }
-        if (t->n > cap_ref) {
-            uint32_t *nr = realloc(ref, 2 * t->n * sizeof(*nr));
-            if (nr == NULL) {
-                rc = PAREX_E_NOMEM;
-                goto out;
-            }
-            ref = nr;
-            cap_ref = 2 * t->n;
-        }
-        entry_refs(t, &env->blk->txs[j], ref);
-        encode_entry(out, t, ref);
+        encode_entry(out, t);
         rc = apply(&x, t);
         if (rc != PAREX_OK) {
             goto out;
@@ -233,6 +196,5 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
     res->fallback = 1;
     rc = out->oom ? PAREX_E_NOMEM : PAREX_OK;
 out:
-    free(ref);
     return rc;
 }

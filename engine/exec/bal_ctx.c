@@ -159,13 +159,53 @@ static int touch(tctx *t, acc *a, const uint8_t *key, uint32_t li)
  * its place there (t->a[0, t->nl)); any other key (the tx does not match
  * its entry) gets one after those, through the key map, as every key
  * does when recording. */
+/* Recording: key's place among the tx's declared keys (read set, then
+ * write set, each sorted), or -1. The place after the one found last is
+ * tried first (px__key_near), as validation does in a tx's entry. */
+static int slot_of(tctx *t, const uint8_t *key)
+{
+    const parex_tx *tx = &t->base.btx->tx;
+    int r;
+
+    if ((r = px__key_near(tx->read_set, tx->n_read, key, &t->hr)) >= 0) {
+        return r;
+    }
+    if ((r = px__key_near(tx->write_set, tx->n_write, key, &t->hw)) >= 0) {
+        return (int)tx->n_read + r;
+    }
+    if ((r = px__key_bsearch(tx->read_set, tx->n_read, key)) >= 0) {
+        t->hr = (uint32_t)r + 1;
+        return r;
+    }
+    if ((r = px__key_bsearch(tx->write_set, tx->n_write, key)) >= 0) {
+        t->hw = (uint32_t)r + 1;
+        return (int)tx->n_read + r;
+    }
+    return -1;
+}
+
 static int get_acc(tctx *t, const uint8_t *key, acc **out)
 {
-    int added, rc;
+    int added, rc, sl;
     px__keyslot *s;
     uint32_t li;
     acc *a;
 
+    if (t->nd > 0 && (sl = slot_of(t, key)) >= 0) {
+        /* Recording a declared key: its record is at its place, no key
+         * map (a tx mostly touches only its declared keys). */
+        a = &t->a[sl];
+        if (!a->touched) {
+            if (t->nt >= t->base.lim->max_tx_accesses) {
+                return PAREX_E_LIMIT;
+            }
+            if ((rc = touch(t, a, key, UINT32_MAX)) != PAREX_OK) {
+                return rc;
+            }
+        }
+        *out = a;
+        return PAREX_OK;
+    }
     if (t->nl > 0 && listed_at(t, &t->x->bal->tx[t->j], key, &li)) {
         a = &t->a[li];
         if (!a->touched) {
@@ -278,9 +318,72 @@ static const px__ctx_ops bal_ops = { bal_get, bal_put, bal_rollback };
 
 #define ACC_LESS(a, b) px__bal_key_lt((a).key, (b).key)
 
-/* Runs tx j on t. Recording, its records end sorted by key; validating,
- * they are at their places in tx j's BAL entry (px__bal_listed_match,
- * px__bal_records_sort). */
+#define ORD_LESS(i, k) px__bal_key_lt(t->a[(i)].key, t->a[(k)].key)
+
+/* Recording: t->ord lists the touched records by key. The declared
+ * records are two runs already sorted (the read set's, the write set's),
+ * the others (undeclared keys, the account unless declared: one or none,
+ * mostly) are sorted alone; then a three-way merge, no sort of the
+ * records themselves. */
+static int record_order(tctx *t)
+{
+    const parex_tx *tx = &t->base.btx->tx;
+    size_t nr = tx->n_read, i, ia, ib, ic, na = 0, nb, nc, o = 0, n;
+    uint32_t *v;
+
+    if (t->cap_ord < 2 * t->n) {
+        size_t cap = 2 * t->n + 16;
+        uint32_t *nv = realloc(t->ord, cap * sizeof(*nv));
+        if (nv == NULL) {
+            return PAREX_E_NOMEM;
+        }
+        t->ord = nv;
+        t->cap_ord = cap;
+    }
+    /* The runs into the second half, merged into the first. */
+    v = t->ord + t->n;
+    for (i = 0; i < nr; i++) {
+        if (t->a[i].touched) {
+            v[na++] = (uint32_t)i;
+        }
+    }
+    nb = na;
+    for (; i < t->nd; i++) {
+        if (t->a[i].touched) {
+            v[nb++] = (uint32_t)i;
+        }
+    }
+    nc = nb;
+    for (; i < t->n; i++) {
+        v[nc++] = (uint32_t)i;
+    }
+    n = nc;
+    PX__BAL_SORT(uint32_t, v + nb, nc - nb, ORD_LESS);
+    ia = 0;
+    ib = na;
+    ic = nb;
+    for (o = 0; o < n; o++) {
+        /* The smallest head of the three runs (keys are distinct). */
+        size_t *at = ia < na ? &ia : ib < nb ? &ib : &ic;
+        if (at == &ia && ib < nb && ORD_LESS(v[ib], v[*at])) {
+            at = &ib;
+        }
+        if (at != &ic && ic < nc && ORD_LESS(v[ic], v[*at])) {
+            at = &ic;
+        }
+        t->ord[o] = v[(*at)++];
+        PAREX_ASSERT(o == 0 || ORD_LESS(t->ord[o - 1], t->ord[o]));
+    }
+    t->n_ord = n;
+    return PAREX_OK;
+}
+
+#undef ORD_LESS
+
+/* Runs tx j on t. Recording, the declared keys' records are at their
+ * places (t->a[0, t->nd)) and t->ord lists the touched ones by key
+ * (record_order); validating, they are at their places in tx j's BAL
+ * entry (px__bal_listed_match, px__bal_records_sort). */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
 {
     const px__exec_env *env = x->env;
@@ -299,6 +402,8 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->hw = 0;
     t->hr = 0;
     t->puts = 0;
+    t->nd = 0;
+    t->n_ord = 0;
     if (x->bal != NULL) {
         const px__bal_tx *bt = &x->bal->tx[j];
         size_t nl = (size_t)bt->nw + bt->nr;
@@ -315,11 +420,27 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
             t->a[i].touched = 0;
         }
         t->n = t->nl = nl;
+    } else {
+        const parex_tx *tx = &env->blk->txs[j].tx;
+        size_t nd = (size_t)tx->n_read + tx->n_write;
+        if (nd > t->cap) {
+            size_t cap = nd > 2 * t->cap ? nd : 2 * t->cap;
+            acc *na = realloc(t->a, cap * sizeof(*na));
+            if (na == NULL) {
+                return PAREX_E_NOMEM;
+            }
+            t->a = na;
+            t->cap = cap;
+        }
+        for (i = 0; i < nd; i++) {
+            t->a[i].touched = 0;
+        }
+        t->n = t->nd = nd;
     }
     px__keymap_clear(&t->km);
     rc = px__tx_run(&t->base, env->progs, out);
     if (rc == PAREX_OK && x->bal == NULL) {
-        PX__BAL_SORT(acc, t->a, t->n, ACC_LESS);
+        rc = record_order(t);
     }
     return rc;
 }
@@ -410,6 +531,7 @@ void px__balws_free(px__balws *ws)
     for (i = 0; i < ws->n_ctx; i++) {
         px__keymap_free(&ws->ctx[i].km);
         free(ws->ctx[i].a);
+        free(ws->ctx[i].ord);
     }
     free(ws->ctx);
     for (i = 0; i < ws->cap_part; i++) {

@@ -89,6 +89,12 @@ typedef struct tctx {
     size_t nl;          /* validating: records [0, nl) are tx j's listed
                            keys, writes then reads, in its BAL order */
     size_t nt;          /* distinct keys touched (the access limit) */
+    size_t nd;          /* recording: records [0, nd) are the tx's
+                           declared keys at their places (read set, then
+                           write set); the others come after, through the
+                           key map */
+    uint32_t *ord;      /* recording: the touched records by key, n_ord */
+    size_t n_ord, cap_ord;
     uint32_t hw, hr;    /* validating: one past the listed write and read
                            found last (bal_ctx.c, listed_at) */
     size_t acct;        /* the prelude's put: restored after rollback */
@@ -213,7 +219,8 @@ static inline int px__bal_changed(const acc *a)
  *  indexed in x->part), or NULL. */
 const px__bal_w *px__bal_before(const balx *x, const uint8_t *key, size_t j);
 /** Runs tx j on t (validate: against the BAL's values; record: against
- *  the block overlay). Recording, its records end sorted by key;
+ *  the block overlay). Recording, t->ord ends listing its touched
+ *  records by key;
  *  validating, each key tx j's BAL entry lists has its record at its
  *  place there and any other key one after those. */
 int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out);
