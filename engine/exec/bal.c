@@ -87,41 +87,23 @@ static void encode_entry(px__buf *b, const tctx *t)
     PAREX_ASSERT(p == b->p + b->len);
 }
 
-/* Its changed keys into the block overlay. */
-static int apply(balx *x, const tctx *t)
+/* Its changed keys into the block overlay (their entries made on first
+ * touch, bal_ctx.c). */
+static void apply(balx *x, const tctx *t)
 {
-    px__balws *ws = x->ws;
+    ovent *ove = x->ws->ove;
     size_t i;
 
     for (i = 0; i < t->n_ord; i++) {
         const acc *a = &t->a[t->ord[i]];
-        int added;
-        px__keyslot *s;
-        if (!px__bal_changed(a)) {
-            continue;
+        if (px__bal_changed(a)) {
+            ovent *o = &ove[a->ov];
+            o->val = a->cur;
+            o->len = a->cur_len;
+            o->present = a->cur_present;
+            o->written = 1;
         }
-        s = px__keymap_insert(&ws->ov, a->key, &added);
-        if (s == NULL) {
-            return PAREX_E_NOMEM;
-        }
-        if (added) {
-            if (x->n_ove == ws->cap_ove) {
-                size_t cap = ws->cap_ove ? 2 * ws->cap_ove : 1024;
-                ovent *no = realloc(ws->ove, cap * sizeof(*no));
-                if (no == NULL) {
-                    px__keymap_delete(&ws->ov, a->key);
-                    return PAREX_E_NOMEM;
-                }
-                ws->ove = no;
-                ws->cap_ove = cap;
-            }
-            s->val.u64 = x->n_ove++;
-        }
-        ws->ove[s->val.u64].val = a->cur;
-        ws->ove[s->val.u64].len = a->cur_len;
-        ws->ove[s->val.u64].present = a->cur_present;
     }
-    return PAREX_OK;
 }
 
 int px__exec_bal_record(const px__exec_env *env, px__result *res,
@@ -171,19 +153,22 @@ int px__exec_bal_record(const px__exec_env *env, px__result *res,
             goto out;
         }
         encode_entry(out, t);
-        rc = apply(&x, t);
-        if (rc != PAREX_OK) {
-            goto out;
-        }
+        apply(&x, t);
     }
     res->exec_ns = px__now_ns() - t0;
     t0 = px__now_ns();
     /* The change set borrows the overlay's keys, as the sequential
      * executor's borrows its map's: nothing inserts into the overlay
      * again before the next recorded block, which comes after this
-     * block's commit or abort. */
-    for (j = 0; (ks = px__keymap_next(&x.ws->ov, &j)) != NULL;) {
-        const ovent *o = &x.ws->ove[ks->val.u64];
+     * block's commit or abort. The slots in their dense order, not the
+     * index's (a line at random per key). */
+    for (j = 0; j < px__keymap_count(&x.ws->ov); j++) {
+        const ovent *o;
+        ks = px__keymap_at(&x.ws->ov, j);
+        o = &x.ws->ove[ks->val.u64];
+        if (!o->written) {
+            continue;   /* only read by the block */
+        }
         rc = px__result_push(res, ks->key, o->val, o->len, !o->present);
         if (rc != PAREX_OK) {
             goto out;

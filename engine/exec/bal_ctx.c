@@ -113,15 +113,6 @@ static int source(tctx *t, const uint8_t *key, uint32_t li,
             *l = w->len;
             return PAREX_OK;
         }
-    } else {
-        px__keyslot *s = px__keymap_find(&x->ws->ov, key);
-        if (s != NULL) {
-            const ovent *o = &x->ws->ove[s->val.u64];
-            *present = o->present;
-            *v = o->val;
-            *l = o->len;
-            return PAREX_OK;
-        }
     }
     rc = px__snap_get(t->snap, PX_DB_STATE, v, &sl, key, 32);
     if (rc == PAREX_E_NOTFOUND) {
@@ -135,13 +126,67 @@ static int source(tctx *t, const uint8_t *key, uint32_t li,
     return rc;
 }
 
+/* Recording: key's entry in the block overlay, made on the block's first
+ * touch of it with the snapshot's value, so that every later touch and
+ * the tx's write-back (exec/bal.c, apply) find it by index: one lookup
+ * of the overlay per key and tx. *ov gets its index. */
+static int overlay_source(tctx *t, const uint8_t *key, uint32_t *ov)
+{
+    px__balws *ws = t->x->ws;
+    int added, rc;
+    px__keyslot *s = px__keymap_insert(&ws->ov, key, &added);
+
+    if (s == NULL) {
+        return PAREX_E_NOMEM;
+    }
+    if (added) {
+        ovent *o;
+        size_t sl;
+        if (t->x->n_ove == ws->cap_ove) {
+            size_t cap = ws->cap_ove ? 2 * ws->cap_ove : 1024;
+            ovent *no = realloc(ws->ove, cap * sizeof(*no));
+            if (no == NULL) {
+                px__keymap_delete(&ws->ov, key);
+                return PAREX_E_NOMEM;
+            }
+            ws->ove = no;
+            ws->cap_ove = cap;
+        }
+        o = &ws->ove[t->x->n_ove];
+        rc = px__snap_get(t->snap, PX_DB_STATE, &o->val, &sl, key, 32);
+        if (rc != PAREX_OK && rc != PAREX_E_NOTFOUND) {
+            px__keymap_delete(&ws->ov, key);
+            return rc;
+        }
+        o->present = rc == PAREX_OK;
+        o->len = o->present ? (uint32_t)sl : 0;
+        o->val = o->present ? o->val : NULL;
+        o->written = 0;
+        s->val.u64 = t->x->n_ove++;
+    }
+    *ov = (uint32_t)s->val.u64;
+    return PAREX_OK;
+}
+
 /* a's key, pre- and current value on the tx's first touch of key. */
 static int touch(tctx *t, acc *a, const uint8_t *key, uint32_t li)
 {
     int rc;
 
     memcpy(a->key, key, 32);
-    rc = source(t, key, li, &a->pre, &a->pre_len, &a->pre_present);
+    if (t->x->bal == NULL) {
+        const ovent *o;
+        rc = overlay_source(t, key, &a->ov);
+        if (rc != PAREX_OK) {
+            return rc;
+        }
+        o = &t->x->ws->ove[a->ov];
+        a->pre = o->val;
+        a->pre_len = o->len;
+        a->pre_present = o->present;
+    } else {
+        rc = source(t, key, li, &a->pre, &a->pre_len, &a->pre_present);
+    }
     if (rc != PAREX_OK) {
         return rc;
     }

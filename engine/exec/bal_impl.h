@@ -17,6 +17,7 @@ typedef struct acc {
     uint32_t pre_len, cur_len;
     uint8_t pre_present, cur_present;
     uint8_t touched;    /* validating: a listed key's record is in use */
+    uint32_t ov;        /* recording: its entry in the overlay (ove) */
 } acc;
 
 /* validate: the carried BAL's writes indexed by key (exec/bal_validate.c).
@@ -61,10 +62,13 @@ typedef struct wpart {
     char pad_end[64];
 } wpart;
 
+/* record: a key's value before the next tx (the last write of the block
+ * so far, else the snapshot's, which its first touch loaded). */
 typedef struct ovent {
     const uint8_t *val;
     uint32_t len;
     uint8_t present;
+    uint8_t written;        /* by a tx of the block: in the change set */
 } ovent;
 
 /* Outcome of one tx under validation. */
