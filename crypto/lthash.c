@@ -123,27 +123,35 @@ void px__lthash_zero(px__lthash *h)
 int px__lthash_mix(px__lthash *acc, const uint8_t key[32],
     const uint8_t *val, size_t len, int sign)
 {
-    uint8_t e[ELEM_BYTES];
+    /* The element is ChaCha20's keystream, written straight into u16
+     * lanes: on a little-endian machine its bytes are the lanes already,
+     * and the adds below are plain vector adds (assembling each lane from
+     * two bytes made them unpacks and shifts: session 13). */
+    uint16_t e[PX_LTHASH_LANES];
     size_t i;
 
     PAREX_ASSERT(sign >= -1 && sign <= 1);
     if (sign == 0) {
         return 0;
     }
-    if (element(e, key, val, len) != 0) {
+    if (element((uint8_t *)e, key, val, len) != 0) {
         return -1;
     }
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    for (i = 0; i < PX_LTHASH_LANES; i++) {
+        const uint8_t *b = (const uint8_t *)&e[i];
+        e[i] = (uint16_t)(b[0] | (b[1] << 8));
+    }
+#endif
     /* Lanes are u16 and C arithmetic on them is mod 2^16 after the cast,
      * which is exactly the group operation. */
     if (sign > 0) {
         for (i = 0; i < PX_LTHASH_LANES; i++) {
-            uint16_t v = (uint16_t)(e[2 * i] | (e[2 * i + 1] << 8));
-            acc->lanes[i] = (uint16_t)(acc->lanes[i] + v);
+            acc->lanes[i] = (uint16_t)(acc->lanes[i] + e[i]);
         }
     } else {
         for (i = 0; i < PX_LTHASH_LANES; i++) {
-            uint16_t v = (uint16_t)(e[2 * i] | (e[2 * i + 1] << 8));
-            acc->lanes[i] = (uint16_t)(acc->lanes[i] - v);
+            acc->lanes[i] = (uint16_t)(acc->lanes[i] - e[i]);
         }
     }
     return 0;

@@ -36,6 +36,15 @@ static void run_root(void *arg, unsigned w, size_t b, size_t e)
             continue;
         }
         c = &rj->res->changes[i - rj->first];
+        if (i + 1 < e) {
+            /* The next change's key and value: the key's first load
+             * missed in a fifth of the mixes' time (perf, session 13). */
+            const px__change *nc = c + 1;
+            __builtin_prefetch(nc->key);
+            if (nc->val != NULL) {
+                __builtin_prefetch(nc->val);
+            }
+        }
         rc = px__snap_get(rj->workers[w].snap, PX_DB_STATE, &old, &len,
             c->key, 32);
         if (rc == PAREX_OK) {
