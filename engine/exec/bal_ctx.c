@@ -449,27 +449,16 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
     t->puts = 0;
     t->nd = 0;
     t->n_ord = 0;
-    if (x->bal != NULL) {
-        const px__bal_tx *bt = &x->bal->tx[j];
-        size_t nl = (size_t)bt->nw + bt->nr;
-        if (nl > t->cap) {
-            size_t cap = nl > 2 * t->cap ? nl : 2 * t->cap;
-            acc *na = realloc(t->a, cap * sizeof(*na));
-            if (na == NULL) {
-                return PAREX_E_NOMEM;
-            }
-            t->a = na;
-            t->cap = cap;
-        }
-        for (i = 0; i < nl; i++) {
-            t->a[i].touched = 0;
-        }
-        t->n = t->nl = nl;
-    } else {
+    {
+        /* The records at fixed places: validating, tx j's BAL entry's keys
+         * (writes, then reads); recording, its declared keys (read set,
+         * then write set). Untouched until the tx touches them. */
         const parex_tx *tx = &env->blk->txs[j].tx;
-        size_t nd = (size_t)tx->n_read + tx->n_write;
-        if (nd > t->cap) {
-            size_t cap = nd > 2 * t->cap ? nd : 2 * t->cap;
+        size_t np = x->bal != NULL
+            ? (size_t)x->bal->tx[j].nw + x->bal->tx[j].nr
+            : (size_t)tx->n_read + tx->n_write;
+        if (np > t->cap) {
+            size_t cap = np > 2 * t->cap ? np : 2 * t->cap;
             acc *na = realloc(t->a, cap * sizeof(*na));
             if (na == NULL) {
                 return PAREX_E_NOMEM;
@@ -477,10 +466,15 @@ int px__bal_run_tx(balx *x, tctx *t, size_t j, px__outcome *out)
             t->a = na;
             t->cap = cap;
         }
-        for (i = 0; i < nd; i++) {
+        for (i = 0; i < np; i++) {
             t->a[i].touched = 0;
         }
-        t->n = t->nd = nd;
+        t->n = np;
+        if (x->bal != NULL) {
+            t->nl = np;
+        } else {
+            t->nd = np;
+        }
     }
     px__keymap_clear(&t->km);
     rc = px__tx_run(&t->base, env->progs, out);
