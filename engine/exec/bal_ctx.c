@@ -236,23 +236,14 @@ static int get_acc(tctx *t, const uint8_t *key, acc **out)
     uint32_t li;
     acc *a;
 
-    if (t->nd > 0 && (sl = slot_of(t, key)) >= 0) {
-        /* Recording a declared key: its record is at its place, no key
-         * map (a tx mostly touches only its declared keys). */
+    li = UINT32_MAX;
+    if ((t->nd > 0 && (sl = slot_of(t, key)) >= 0) ||
+        (t->nl > 0 && listed_at(t, &t->x->bal->tx[t->j], key, &li) &&
+            (sl = (int)li) >= 0)) {
+        /* A record at a fixed place, no key map: recording, the key's
+         * place among the tx's declared keys (a tx mostly touches only
+         * those); validating, its place in tx j's BAL entry. */
         a = &t->a[sl];
-        if (!a->touched) {
-            if (t->nt >= t->base.lim->max_tx_accesses) {
-                return PAREX_E_LIMIT;
-            }
-            if ((rc = touch(t, a, key, UINT32_MAX)) != PAREX_OK) {
-                return rc;
-            }
-        }
-        *out = a;
-        return PAREX_OK;
-    }
-    if (t->nl > 0 && listed_at(t, &t->x->bal->tx[t->j], key, &li)) {
-        a = &t->a[li];
         if (!a->touched) {
             if (t->nt >= t->base.lim->max_tx_accesses) {
                 return PAREX_E_LIMIT;
