@@ -240,6 +240,10 @@ typedef struct bench_result {
     double prod_ratio;           /* median over the pairs of on / off */
     double prod_ratio_meds;      /* prod_on.med / prod_off.med */
     double prod_ratio_min;       /* prod_on.min / prod_off.min */
+    /* Production's stages (stage_of order), off and on: where the
+     * recording's cost goes (recording in apply, the BAL's hash in root,
+     * its bytes in commit). */
+    bench_agg prod_stage_off[ST_N], prod_stage_on[ST_N];
 } bench_result;
 
 /** Progress callback state: the line on stderr while a run is measured. */

@@ -179,7 +179,7 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     int pipe = !o->no_pipeline && w->nblocks > 1 && !o->bal;
     size_t per = 2 + (pipe ? 2 : 0) + (o->bal ? 2 * PROD_PAIRS : 0);
     size_t nruns = per * (reps + 1);
-    uint64_t *v[6 + ST_N], *unp;
+    uint64_t *v[6 + ST_N], *unp, *pst[2 * ST_N];
     double *pr = NULL;
     bench_exec_cfg cs, cp, qs, qp, cb, co, cn;
     bench_run rs, rp, ps, pp, ro, rn;
@@ -199,6 +199,9 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
     for (k = 0; k < 6 + ST_N; k++) {
         v[k] = node_calloc(k == 4 || k == 5 ? reps * PROD_PAIRS : reps,
             sizeof(uint64_t));
+    }
+    for (k = 0; k < 2 * ST_N; k++) {
+        pst[k] = node_calloc(reps * PROD_PAIRS, sizeof(uint64_t));
     }
     if (o->bal) {
         pr = node_calloc(reps * PROD_PAIRS, sizeof(*pr));
@@ -275,6 +278,11 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
                 v[5][slot * PROD_PAIRS + q] = rn.s.total_ns;
                 pr[slot * PROD_PAIRS + q] = ratio((double)rn.s.total_ns,
                     (double)ro.s.total_ns);
+                for (k = 0; k < ST_N; k++) {
+                    pst[k][slot * PROD_PAIRS + q] = stage_of(&ro.s, (int)k);
+                    pst[ST_N + k][slot * PROD_PAIRS + q] =
+                        stage_of(&rn.s, (int)k);
+                }
             }
         }
         if (slot == reps) {
@@ -311,11 +319,18 @@ void px_bench_measure(bench_result *r, bench_work *w, unsigned threads,
             (double)r->prod_off.med);
         r->prod_ratio_min = ratio((double)r->prod_on.min,
             (double)r->prod_off.min);
+        for (k = 0; k < ST_N; k++) {
+            r->prod_stage_off[k] = agg(pst[k], reps * PROD_PAIRS);
+            r->prod_stage_on[k] = agg(pst[ST_N + k], reps * PROD_PAIRS);
+        }
         r->bal_bytes_per_tx = rp.s.txs > 0
             ? (double)w->bal_bytes / (double)rp.s.txs : 0.0;
     }
     for (k = 0; k < 6 + ST_N; k++) {
         free(v[k]);
+    }
+    for (k = 0; k < 2 * ST_N; k++) {
+        free(pst[k]);
     }
     free(pr);
     r->warm = cs.warm;

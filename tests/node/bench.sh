@@ -253,9 +253,14 @@ printf '%s\n' "$out" | "$jget" bal_bytes_per_tx prod_off_total_s \
     $6 != 3 * $7 { bad = 1 } END { exit bad }'
 check "bench --bal: bytes per tx, production times, 3 pairs per rep" $? \
     "$out"
+printf '%s\n' "$out" | "$jget" prod_stage_ns.off.apply prod_stage_ns.on.apply \
+    prod_stage_ns.off.commit prod_stage_ns.on.commit | awk -F'\t' '
+    $1 <= 0 || $2 <= 0 || $3 <= 0 || $4 <= 0 { bad = 1 } END { exit bad }'
+check "bench --bal: production's stages off and on" $? "$out"
 run "$parex" bench $tiny --threads 2 --json --no-profile
-printf '%s\n' "$out" | "$jget" bal bal_bytes prod_bal_ratio >"$work/v"
-printf 'false\tnull\tnull\n' | cmp -s - "$work/v"
+printf '%s\n' "$out" | "$jget" bal bal_bytes prod_bal_ratio prod_stage_ns \
+    >"$work/v"
+printf 'false\tnull\tnull\tnull\n' | cmp -s - "$work/v"
 check "bench without --bal: bal false, its figures null" $? \
     "$(cat "$work/v")"
 a=$("$parex" bench --workload hot --accounts 10 --block-size 30 --blocks 1 \
