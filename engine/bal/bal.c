@@ -10,6 +10,7 @@
  *
  * var: minimal unsigned LEB128 of at most 32 bits.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,8 +146,11 @@ static int grow(void **p, size_t *cap, size_t n, size_t sz)
     if (n <= *cap) {
         return 0;
     }
-    while (c < n) {
+    while (c < n && c <= SIZE_MAX / 2) {
         c *= 2;
+    }
+    if (c < n || c > SIZE_MAX / sz) {
+        return -1;  /* past the address space: out of memory */
     }
     np = realloc(*p, c * sz);
     if (np == NULL) {
