@@ -136,29 +136,28 @@ static int get_ref(rd *r, const px__btx *b, const uint8_t **key)
     return 0;
 }
 
-/* out->w holds at least n writes, out->rk n read keys (grown, contents
- * kept): 0, or -1 when memory cannot be had. */
-static int grow(void **p, size_t *cap, size_t n, size_t sz)
+void *px__bal_grow(void *p, size_t *cap, size_t n, size_t sz)
 {
     size_t c = *cap ? *cap : 64;
     void *np;
 
-    if (n <= *cap) {
-        return 0;
+    if (n == 0) {
+        n = 1;      /* a grown array is never NULL */
+    }
+    if (n <= *cap && p != NULL) {
+        return p;
     }
     while (c < n && c <= SIZE_MAX / 2) {
         c *= 2;
     }
     if (c < n || c > SIZE_MAX / sz) {
-        return -1;  /* past the address space: out of memory */
+        return NULL;    /* past the address space: out of memory */
     }
-    np = realloc(*p, c * sz);
-    if (np == NULL) {
-        return -1;
+    np = realloc(p, c * sz);
+    if (np != NULL) {
+        *cap = c;
     }
-    *p = np;
-    *cap = c;
-    return 0;
+    return np;
 }
 
 /* One pass over the encoding against the block's txs, filling out's
@@ -170,6 +169,7 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
 {
     rd r = { in, len, 0 };
     size_t j, n, nw_all = 0, nr_all = 0;
+    void *gp;
     uint32_t i, k;
 
     if (!need(&r, 5)) {
@@ -209,10 +209,11 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                 "%u, %zu bytes left)", j, nw, lim->max_tx_accesses,
                 r.len - r.off);
         }
-        if (grow((void **)&out->w, &out->cap_w, nw_all + nw,
-                sizeof(*out->w)) != 0) {
+        if ((gp = px__bal_grow(out->w, &out->cap_w, nw_all + nw,
+                 sizeof(*out->w))) == NULL) {
             return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
         }
+        out->w = gp;
         for (i = 0; i < nw; i++) {
             const uint8_t *key = NULL;
             uint32_t m;
@@ -263,9 +264,11 @@ static int parse(px__bal *out, parex_error_info *err, const uint8_t *in,
                 "writes (limit %u keys, %zu bytes left)", j, nr, nw,
                 lim->max_tx_accesses, r.len - r.off);
         }
-        if (grow((void **)&out->rk, &out->cap_r, nr_all + nr, 32) != 0) {
+        if ((gp = px__bal_grow(out->rk, &out->cap_r, nr_all + nr, 32)) ==
+            NULL) {
             return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
         }
+        out->rk = gp;
         /* Reads strictly increasing and disjoint from the writes: a merge
          * against the (already checked) write keys. */
         wv = out->w + nw_all;
@@ -356,6 +359,7 @@ static const parex_limits *lim_or_default(const parex_limits *lim,
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const px__block *blk, const parex_limits *lim)
 {
+    void *gp;
     int rc;
 
     /* The arrays of an earlier decode are reused (grown only): a warm
@@ -366,10 +370,11 @@ int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     out->fee_key = NULL;
     out->fee_val = NULL;
     out->fee_len = 0;
-    if (grow((void **)&out->tx, &out->cap_tx, blk->n > 0 ? blk->n : 1,
-            sizeof(*out->tx)) != 0) {
+    gp = px__bal_grow(out->tx, &out->cap_tx, blk->n, sizeof(*out->tx));
+    if (gp == NULL) {
         return px__fail(err, PAREX_E_NOMEM, 0, -1, "", "out of memory");
     }
+    out->tx = gp;
     rc = parse(out, err, in, len, blk, lim);
     if (rc != PAREX_OK) {
         out->n = 0;

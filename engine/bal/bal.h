@@ -61,6 +61,13 @@ struct px__block;
 int px__bal_decode(px__bal *out, parex_error_info *err, const uint8_t *in,
     size_t len, const struct px__block *blk, const parex_limits *lim);
 
+/** p (*cap elements of sz bytes, may be NULL) grown to at least n
+ *  elements (one at least), by doubling, contents kept: the BAL's arrays,
+ *  kept from block to block. Returns the array (p itself when it was
+ *  large enough), or NULL when memory cannot be had (then p stays valid
+ *  and *cap unchanged). */
+void *px__bal_grow(void *p, size_t *cap, size_t n, size_t sz);
+
 /** Bytes of v as a minimal unsigned LEB128 (the BAL's counts, key
  *  references and value lengths). */
 static inline size_t px__var_len(uint32_t v)
@@ -104,6 +111,29 @@ static inline int px__bal_key_cmp(const uint8_t *a, const uint8_t *b)
 static inline int px__bal_key_lt(const uint8_t *a, const uint8_t *b)
 {
     return px__bal_key_cmp(a, b) < 0;
+}
+
+/** Whether len bytes at a and b are equal: values are mostly 32 bytes
+ *  (hashes, the trace program's writes) or an account's 16, compared
+ *  inline rather than by a call to memcmp (the recorders' and the
+ *  validator's value compares). */
+static inline int px__bal_bytes_eq(const uint8_t *a, const uint8_t *b,
+    uint32_t len)
+{
+    uint64_t x[4], y[4];
+
+    if (len == 32) {
+        memcpy(x, a, 32);
+        memcpy(y, b, 32);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
+                   (x[3] ^ y[3])) == 0;
+    }
+    if (len == 16) {
+        memcpy(x, a, 16);
+        memcpy(y, b, 16);
+        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+    }
+    return len == 0 || memcmp(a, b, len) == 0;
 }
 
 /** Sorts v[0, m) (elements of type T, m a size_t or narrower) by LESS(a,

@@ -23,21 +23,29 @@
 
 #include "bal_impl.h"
 
-/* A key reference at p: the returned byte follows it. */
-static uint8_t *put_ref(uint8_t *p, uint32_t ref, const uint8_t *key)
+/* The key reference of t's record i (docs/formats.md): a declared key's
+ * record is at its place among the declared keys (bal_ctx.c), so 1 + i;
+ * any other key is given in full (0). */
+static uint32_t ref_of(const tctx *t, uint32_t i)
 {
+    return i < t->nd ? 1 + i : 0;
+}
+
+/* Record i's key reference at p: the returned byte follows it. */
+static uint8_t *put_ref(uint8_t *p, const tctx *t, uint32_t i)
+{
+    uint32_t ref = ref_of(t, i);
+
     p = px__var_put(p, ref);
     if (ref == 0) {
-        memcpy(p, key, 32);
+        memcpy(p, t->a[i].key, 32);
         p += 32;
     }
     return p;
 }
 
 /* Appends tx j's entry (t's touched records in t->ord's order, by key)
- * to the encoding, sized first and written in place. A declared key's
- * record is at its place among the declared keys (bal_ctx.c), which is
- * its reference. */
+ * to the encoding, sized first and written in place. */
 static void encode_entry(px__buf *b, const tctx *t)
 {
     size_t i, size = 0;
@@ -46,7 +54,8 @@ static void encode_entry(px__buf *b, const tctx *t)
 
     for (i = 0; i < t->n_ord; i++) {
         const acc *a = &t->a[t->ord[i]];
-        size += t->ord[i] < t->nd ? px__var_len(1 + t->ord[i]) : 33;
+        uint32_t ref = ref_of(t, t->ord[i]);
+        size += px__var_len(ref) + (ref == 0 ? 32 : 0);
         if (!px__bal_changed(a)) {
             continue;
         }
@@ -66,7 +75,7 @@ static void encode_entry(px__buf *b, const tctx *t)
         if (!px__bal_changed(a)) {
             continue;
         }
-        p = put_ref(p, t->ord[i] < t->nd ? 1 + t->ord[i] : 0, a->key);
+        p = put_ref(p, t, t->ord[i]);
         if (a->cur_present) {
             p = px__var_put(p, a->cur_len + 1);
             if (a->cur_len > 0) {
@@ -81,7 +90,7 @@ static void encode_entry(px__buf *b, const tctx *t)
     for (i = 0; i < t->n_ord; i++) {
         const acc *a = &t->a[t->ord[i]];
         if (!px__bal_changed(a)) {
-            p = put_ref(p, t->ord[i] < t->nd ? 1 + t->ord[i] : 0, a->key);
+            p = put_ref(p, t, t->ord[i]);
         }
     }
     PAREX_ASSERT(p == b->p + b->len);

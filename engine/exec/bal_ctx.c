@@ -200,35 +200,10 @@ static int touch(tctx *t, acc *a, const uint8_t *key, uint32_t li)
 
 /* The record of key in this tx, created (with its pre-value) on first
  * touch; PAREX_E_LIMIT past max_tx_accesses distinct keys, as the other
- * executors. Validating, a key tx j's BAL entry lists has its record at
- * its place there (t->a[0, t->nl)); any other key (the tx does not match
- * its entry) gets one after those, through the key map, as every key
- * does when recording. */
-/* Recording: key's place among the tx's declared keys (read set, then
- * write set, each sorted), or -1. The place after the one found last is
- * tried first (px__key_near), as validation does in a tx's entry. */
-static int slot_of(tctx *t, const uint8_t *key)
-{
-    const parex_tx *tx = &t->base.btx->tx;
-    int r;
-
-    if ((r = px__key_near(tx->read_set, tx->n_read, key, &t->hr)) >= 0) {
-        return r;
-    }
-    if ((r = px__key_near(tx->write_set, tx->n_write, key, &t->hw)) >= 0) {
-        return (int)tx->n_read + r;
-    }
-    if ((r = px__key_bsearch(tx->read_set, tx->n_read, key)) >= 0) {
-        t->hr = (uint32_t)r + 1;
-        return r;
-    }
-    if ((r = px__key_bsearch(tx->write_set, tx->n_write, key)) >= 0) {
-        t->hw = (uint32_t)r + 1;
-        return (int)tx->n_read + r;
-    }
-    return -1;
-}
-
+ * executors. A record at a fixed place (px__bal_run_tx) is found without
+ * the key map: validating, a key tx j's BAL entry lists (t->a[0, t->nl));
+ * recording, a key the tx declared (t->a[0, t->nd), its place among the
+ * declared keys). Any other key gets one after those, through the map. */
 static int get_acc(tctx *t, const uint8_t *key, acc **out)
 {
     int added, rc, sl;
@@ -237,12 +212,11 @@ static int get_acc(tctx *t, const uint8_t *key, acc **out)
     acc *a;
 
     li = UINT32_MAX;
-    if ((t->nd > 0 && (sl = slot_of(t, key)) >= 0) ||
+    if ((t->nd > 0 &&
+            (sl = px__tx_declared_at(&t->base.btx->tx, key, &t->hr,
+                 &t->hw)) >= 0) ||
         (t->nl > 0 && listed_at(t, &t->x->bal->tx[t->j], key, &li) &&
             (sl = (int)li) >= 0)) {
-        /* A record at a fixed place, no key map: recording, the key's
-         * place among the tx's declared keys (a tx mostly touches only
-         * those); validating, its place in tx j's BAL entry. */
         a = &t->a[sl];
         if (!a->touched) {
             if (t->nt >= t->base.lim->max_tx_accesses) {

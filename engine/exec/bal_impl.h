@@ -16,7 +16,7 @@ typedef struct acc {
     const uint8_t *pre, *cur;
     uint32_t pre_len, cur_len;
     uint8_t pre_present, cur_present;
-    uint8_t touched;    /* validating: a listed key's record is in use */
+    uint8_t touched;    /* a record at a fixed place is in use */
     uint32_t ov;        /* recording: its entry in the overlay (ove) */
 } acc;
 
@@ -99,8 +99,9 @@ typedef struct tctx {
                            key map */
     uint32_t *ord;      /* recording: the touched records by key, n_ord */
     size_t n_ord, cap_ord;
-    uint32_t hw, hr;    /* validating: one past the listed write and read
-                           found last (bal_ctx.c, listed_at) */
+    uint32_t hw, hr;    /* one past the write and read found last:
+                           validating, in tx j's entry (listed_at);
+                           recording, in its declared sets */
     size_t acct;        /* the prelude's put: restored after rollback */
     const uint8_t *acct_val;
     uint32_t acct_len;
@@ -192,24 +193,6 @@ static inline const wkey *px__bal_wkey_find(const wpart *pt,
             return &pt->k[(uint32_t)s - 1];
         }
     }
-}
-
-/** Whether len bytes at a and b are equal: values are mostly 32 bytes
- *  (hashes, the trace program's writes) or an account's 16, compared
- *  inline rather than by a call to memcmp. */
-static inline int px__bal_bytes_eq(const uint8_t *a, const uint8_t *b,
-    uint32_t len)
-{
-    if (len == 32) {
-        return px__keymap_eq(a, b);
-    }
-    if (len == 16) {
-        uint64_t x[2], y[2];
-        memcpy(x, a, 16);
-        memcpy(y, b, 16);
-        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-    }
-    return len == 0 || memcmp(a, b, len) == 0;
 }
 
 /** Whether the tx changed a's key (value or presence). */

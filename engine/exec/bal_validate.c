@@ -404,20 +404,16 @@ static int index_setup(balx *x)
     return PAREX_OK;
 }
 
-/* *p grown to at least n entries (kept across blocks). */
+/* *p grown to at least n entries, one at least (a resolved source array
+ * is never NULL: balx.src_w NULL means unresolved). */
 static int grow_u32(uint32_t **p, size_t *cap, size_t n)
 {
-    uint32_t *np;
+    uint32_t *np = px__bal_grow(*p, cap, n, sizeof(**p));
 
-    if (n <= *cap && *p != NULL) {
-        return PAREX_OK;
-    }
-    np = realloc(*p, (n > 0 ? n : 1) * sizeof(*np));
     if (np == NULL) {
         return PAREX_E_NOMEM;
     }
     *p = np;
-    *cap = n > 0 ? n : 1;
     return PAREX_OK;
 }
 

@@ -108,6 +108,35 @@ static inline int px__key_bsearch(const uint8_t *set, uint32_t n,
     return -1;
 }
 
+/** Where key lies among tx's declared keys: read-set key i as i,
+ *  write-set key i as n_read + i, or -1 (the sets are disjoint). The
+ *  place after each set's last hit is tried first (*hr, *hw: one past
+ *  it, moved on a hit; px__key_near), then binary searches: a tx mostly
+ *  reads a key before it writes it, and walks keys in order where it
+ *  walks many (the trace program walks them sorted). The parallel
+ *  executor's records and the BAL recorder's are at these places. */
+static inline int px__tx_declared_at(const parex_tx *tx, const uint8_t *key,
+    uint32_t *hr, uint32_t *hw)
+{
+    int i;
+
+    if ((i = px__key_near(tx->write_set, tx->n_write, key, hw)) >= 0) {
+        return (int)tx->n_read + i;
+    }
+    if ((i = px__key_near(tx->read_set, tx->n_read, key, hr)) >= 0) {
+        return i;
+    }
+    if ((i = px__key_bsearch(tx->write_set, tx->n_write, key)) >= 0) {
+        *hw = (uint32_t)i + 1;
+        return (int)tx->n_read + i;
+    }
+    if ((i = px__key_bsearch(tx->read_set, tx->n_read, key)) >= 0) {
+        *hr = (uint32_t)i + 1;
+        return i;
+    }
+    return -1;
+}
+
 /** The account's slot of tx b whose account key is acct; *n_slots gets
  *  the tx's slot count (its declared keys, plus one when the account is
  *  undeclared). */

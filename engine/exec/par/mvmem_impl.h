@@ -74,32 +74,13 @@ static int find_rec(pctx *c, const uint8_t *key, uint32_t *out, int *writable)
     ptx *t = c->t;
     const parex_tx *tx = &c->base.btx->tx;
     px__keyslot *u;
-    int i, r, added;
+    int i, added;
     kent *k;
 
-    /* The place found last in each set and the one after it first: a tx
-     * mostly reads a key before it writes it, and walks keys in order
-     * where it walks many (the trace program walks them sorted), where a
-     * binary search's branches are a guess each (as BAL validation's
-     * listed_at, engine/exec/bal_ctx.c). */
-    i = px__key_near(tx->write_set, tx->n_write, key, &c->hw);
-    r = i < 0 ? px__key_near(tx->read_set, tx->n_read, key, &c->hr) : -1;
-    if (i < 0 && r < 0) {
-        if ((i = px__key_bsearch(tx->write_set, tx->n_write, key)) >= 0) {
-            c->hw = (uint32_t)i + 1;
-        } else if ((r = px__key_bsearch(tx->read_set, tx->n_read, key)) >=
-            0) {
-            c->hr = (uint32_t)r + 1;
-        }
-    }
+    i = px__tx_declared_at(tx, key, &c->hr, &c->hw);
     if (i >= 0) {
-        *out = tx->n_read + (uint32_t)i;
-        *writable = 1;
-        return PAREX_OK;
-    }
-    if (r >= 0) {
-        *out = (uint32_t)r;
-        *writable = (uint32_t)r == t->acct_slot;
+        *out = (uint32_t)i;
+        *writable = (uint32_t)i >= tx->n_read || (uint32_t)i == t->acct_slot;
         return PAREX_OK;
     }
     if (memcmp(key, c->base.btx->acct, 32) == 0) {

@@ -130,26 +130,6 @@ static void sorted_recs(const pexec *X, uint32_t j, rec **v, rec **aux,
     *m = n;
 }
 
-/* Whether len bytes at a and b are equal; values are mostly 32 bytes
- * (hashes) or an account's 16: compared inline, no call. */
-static inline int vals_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
-{
-    uint64_t x[4], y[4];
-
-    if (len == 32) {
-        memcpy(x, a, 32);
-        memcpy(y, b, 32);
-        return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) |
-                   (x[3] ^ y[3])) == 0;
-    }
-    if (len == 16) {
-        memcpy(x, a, 16);
-        memcpy(y, b, 16);
-        return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-    }
-    return len == 0 || memcmp(a, b, len) == 0;
-}
-
 /* A value of len bytes to p: the usual sizes inline. */
 static inline void val_put(uint8_t *p, const uint8_t *v, uint32_t len)
 {
@@ -194,7 +174,7 @@ static int rec_changed(uint32_t j, const rec *r, px__snap *snap, uint8_t *chg)
         pp = rc == PAREX_OK;
     }
     *chg = (uint8_t)(pp != post ||
-        (post && (pl != r->len || !vals_eq(pv, r->val, r->len))));
+        (post && (pl != r->len || !px__bal_bytes_eq(pv, r->val, r->len))));
     return PAREX_OK;
 }
 
@@ -293,9 +273,7 @@ static int record_range(pexec *X, px__recpart *rp, px__buf *out, size_t lo,
 static void record_part(record_job *J, unsigned w, size_t p)
 {
     px__recpart *rp = J->X->env->scratch->rec;
-    size_t n = J->X->n;
 
-    (void)n;
     rp[p].rc = record_range(J->X, &rp[p], p == 0 ? J->out : &rp[p].buf,
         rp[p].lo, rp[p].hi, J->X->env->workers[w].snap);
 }
@@ -348,7 +326,6 @@ static int record_begin(pexec *X, px__buf *out, record_job *J)
         for (j = 0; j < X->n; j++) {
             total += (uint64_t)X->t[j].n_recs + 4;
         }
-        sc->rec[0].lo = 0;
         for (p = 0, j = 0; p < parts; p++) {
             uint64_t end = total * (p + 1) / parts;
             sc->rec[p].lo = j;
