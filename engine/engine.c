@@ -230,7 +230,8 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
     for (i = 0; i < blk->n; i++) {
         receipts[i] = e->receipts[i];
     }
-    if (header != NULL) {
+    /* A recording left to the commit: the tx root comes with it. */
+    if (header != NULL && !e->recsrc.armed) {
         *header = e->hdr;
     }
     /* The block's txs for the store: borrowed while this call runs,
@@ -244,16 +245,24 @@ static int finish(parex_engine *e, const px__block *blk, parex_header *header,
         }
     }
     e->pending = 1;
-    px__engine_snaps_reset(e);
-    *snaps = 0;
+    if (!e->recsrc.armed) {
+        /* (The recording reads the snapshots: end_call() resets them.) */
+        px__engine_snaps_reset(e);
+        *snaps = 0;
+    }
     if (flags & PAREX_EXEC_COMMIT) {
-        rc = parex_engine_commit(e, st);
+        rc = px__engine_commit(e, st, blk, err);
         if (rc != PAREX_OK) {
-            px__fail(err, rc, 0, -1, "", "commit failed: %s",
-                parex_strerror(rc));
+            if (rc != PAREX_E_BLOCK) {
+                px__fail(err, rc, 0, -1, "", "commit failed: %s",
+                    parex_strerror(rc));
+            }
             parex_engine_abort(e);
+        } else if (header != NULL) {
+            *header = e->hdr;
         }
     }
+    PAREX_ASSERT(!e->recsrc.armed);
     return rc;
 }
 
@@ -292,6 +301,7 @@ static void end_call(parex_engine *e, int rc, int snaps,
     }
     if (rc != PAREX_OK) {
         e->bal_valid = 0;
+        e->recsrc.armed = 0;    /* a block that failed before its commit */
     }
     px__bal_end(e);
     st->total_ns = px__now_ns() - t0;

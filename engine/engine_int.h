@@ -310,6 +310,14 @@ void px__pool_prewake(px__pool *p);
  *  Runs inline, in order, when n <= grain or one thread. */
 void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
     size_t grain);
+/** Posts fn over [0, n), one item a claim, to the other threads and
+ *  returns at once, so that the caller can do work of its own (work that
+ *  must stay on its thread, such as the store's write transaction) beside
+ *  it; px__pool_join() then runs the items nobody took and waits for the
+ *  rest. No other job may run in between. With one thread the items run
+ *  in the join. */
+void px__pool_post(px__pool *p, px__job_fn fn, void *arg, size_t n);
+void px__pool_join(px__pool *p);
 
 /* ---- executors ---- */
 
@@ -390,6 +398,18 @@ void px__precount_free(px__precount *pc);
  *  them (the verify items write their ids and account keys). */
 void px__precount_run(px__precount *pc, const px__block *blk);
 
+/* A parallel block's BAL recording left for later (the commit runs it
+ * beside the store's writes, engine/stages/commit.c): what the recording
+ * reads, all of it valid until the next block starts. */
+typedef struct px__recsrc {
+    int armed;              /* set by the executor: the recording waits */
+    void *t;                /* the executor's per-tx state (par.c) */
+    uint32_t n;
+    const px__block *blk;
+    px__worker *workers;
+    struct px__scratch *scratch;
+} px__recsrc;
+
 typedef struct px__exec_env {
     const px__block *blk;
     const px__programs *progs;
@@ -410,6 +430,9 @@ typedef struct px__exec_env {
     px__buf *bal_out;       /* parallel executor: non-NULL to record the
                                block's BAL (without the fee entry) here;
                                its fallbacks then run the BAL recorder */
+    px__recsrc *rec_defer;  /* with bal_out, non-NULL: a block that runs
+                               parallel to the end leaves its recording
+                               for px__par_record() and arms this */
     struct px__balws *balws;/* the BAL executors' buffers (the engine's);
                                set whenever the block's BAL mode is not
                                off */
@@ -417,6 +440,11 @@ typedef struct px__exec_env {
                                stage 1: the parallel executor decides on
                                them */
 } px__exec_env;
+
+/** The recording rec_defer left: the BAL without the fee entry into out
+ *  (reset first), on worker w's snapshot, as the parallel executor would
+ *  have recorded it. PAREX_E_NOMEM, or a store error. */
+int px__par_record(const px__recsrc *src, unsigned w, px__buf *out);
 
 /** The executors px__exec_choose() picks from. */
 typedef enum px__exec_kind {
@@ -532,6 +560,14 @@ struct parex_engine {
     size_t bal_hashed_len;
     uint8_t bal_root[32];
     px__bal_verdict bal_v;
+    /* RECORD on a block that carried no BAL, committed by the same call
+     * (PAREX_EXEC_COMMIT) on more than one thread: a parallel run may
+     * leave its recording, the fee entry and the BAL root to the commit
+     * (recsrc armed), which runs them on a worker beside the store's
+     * writes, then the tx root, checked against claim_tx_root. */
+    int bal_defer_ok;
+    px__recsrc recsrc;
+    uint8_t claim_tx_root[32];
 };
 
 enum { PX__BALM_OFF = 0, PX__BALM_RECORD, PX__BALM_VALIDATE };
@@ -582,6 +618,16 @@ int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc);
  *  root. Returns PAREX_OK, PAREX_E_BLOCK, PAREX_E_NOMEM. */
 int px__bal_after_fees(parex_engine *e, const px__block *blk,
     parex_error_info *err);
+/** parex_engine_commit() of the pending block; blk: the block, when the
+ *  call that executed it commits it (a recording left to the commit,
+ *  e->recsrc armed, needs it for the tx root; err then gets a claimed
+ *  tx root's mismatch, PAREX_E_BLOCK). */
+int px__engine_commit(parex_engine *e, parex_block_stats *stats,
+    const px__block *blk, parex_error_info *err);
+/** The recording e->recsrc left (armed), on worker w: the BAL, its fee
+ *  entry and its root, as px__bal_after_fees() would have made them.
+ *  PAREX_E_NOMEM, or a store error. */
+int px__bal_record_deferred(parex_engine *e, unsigned w);
 /** The error of a BAL_MISMATCH rejection. */
 int px__bal_reject(parex_engine *e, parex_error_info *err);
 /** Drops the block's decoded BAL (end of every execute). */
@@ -635,8 +681,14 @@ int px__verify_verdict(const px__block *blk, const uint8_t *bad,
  *  Returns PAREX_OK, PAREX_E_BLOCK (the rejected tx), engine errors. */
 int px__stage_execute(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err);
-/** Stage 3: e->lt and e->hdr's state, tx and receipts roots; checks the
- *  roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
+/** e->hdr's tx root: blk's tx ids, with e->bal_root when has_bal_root.
+ *  PAREX_E_NOMEM. */
+int px__tx_root(parex_engine *e, const px__block *blk);
+/** Whether a header's claimed root (all zero: none claimed) allows got. */
+int px__root_claim_ok(const uint8_t claim[32], const uint8_t got[32]);
+/** Stage 3: e->lt and e->hdr's state, tx and receipts roots (the tx root
+ *  left to the commit while e->recsrc is armed, the claim kept in
+ *  e->claim_tx_root); checks the roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
  *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
 int px__stage_root(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err);
@@ -662,11 +714,17 @@ static inline void px__bal_trailer_write(uint8_t *q, const uint8_t *bal,
     px__st32(q + 4, (uint32_t)bal_len);
     memcpy(q + PX__BAL_TRAILER_BYTES, bal, bal_len);
 }
-/** Writes the block record of height h->height (state_int.h: "blocks",
- *  "hashes", "receipts", "blockrcpt"); body is the encoding after the
- *  168-byte header (u32le count, then the txs); bal, when not NULL, the
- *  BAL (bal_len bytes, not already in body) appended after the txs as
- *  parex_block_attach_bal() frames it. */
+/** The receipts of the block at height ("receipts", "blockrcpt"). */
+int px__write_receipts(px__wtxn *w, uint64_t height,
+    const parex_receipt *receipts, size_t n);
+/** The block record of height h->height ("blocks", "hashes"); body is the
+ *  encoding after the 168-byte header (u32le count, then the txs); bal,
+ *  when not NULL, the BAL (bal_len bytes, not already in body) appended
+ *  after the txs as parex_block_attach_bal() frames it. */
+int px__write_block_record(px__wtxn *w, const parex_header *h,
+    const uint8_t *body, size_t body_len, const uint8_t *bal, size_t bal_len);
+/** Both (state_int.h: "blocks", "hashes", "receipts", "blockrcpt"),
+ *  receipts first. */
 int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
     size_t body_len, const uint8_t *bal, size_t bal_len,
     const parex_receipt *receipts, size_t n);
@@ -674,10 +732,9 @@ void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
     size_t len);
 int px__pending_block_keep(px__pending_block *pb);
 void px__pending_block_release(px__pending_block *pb);
-/** The engine commit's one call into the block store. */
+/** The engine commit's block record (after px__write_receipts()). */
 int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const uint8_t *bal, size_t bal_len,
-    const parex_receipt *receipts, size_t n);
+    const px__pending_block *pb, const uint8_t *bal, size_t bal_len);
 /** Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
  *  (chain id 0 when written by parex_db_genesis(), which records none),
  *  PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */

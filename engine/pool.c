@@ -43,6 +43,12 @@ struct px__pool {
     atomic_int stop;
     uint32_t seq;               /* the caller's: the last job posted */
     job job[2];
+    /* px__pool_post()'s job until px__pool_join() (the caller's). */
+    struct {
+        px__job_fn fn;
+        void *arg;
+        size_t n;
+    } posted;
 };
 
 typedef struct worker_arg {
@@ -227,21 +233,13 @@ unsigned px__pool_threads(const px__pool *p)
     return p->threads;
 }
 
-void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
+/* Posts a job of n items (n >= 1) to the workers; the caller has not
+ * joined it yet. */
+static void post_job(px__pool *p, px__job_fn fn, void *arg, size_t n,
     size_t grain)
 {
     job *J;
-    int spins = 0;
 
-    if (grain == 0) {
-        grain = 1;
-    }
-    if (p->threads == 1 || n <= grain) {
-        if (n > 0) {
-            fn(arg, 0, 0, n);
-        }
-        return;
-    }
     /* Item indices live in the low half of the claim word. */
     PAREX_ASSERT(n <= UINT32_MAX);
     p->seq++;
@@ -256,6 +254,14 @@ void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
+}
+
+/* The caller's part of the posted job of n items: what nobody claimed,
+ * then the wait for what the workers claimed. */
+static void join_job(px__pool *p, size_t n)
+{
+    int spins = 0;
+
     run_chunks(p, 0);
     /* Only the items the workers claimed are waited for: a worker that
      * has not come to this job yet (descheduled, still waking) finds it
@@ -274,4 +280,45 @@ void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
         }
         pthread_mutex_unlock(&p->mu);
     }
+}
+
+void px__pool_run(px__pool *p, px__job_fn fn, void *arg, size_t n,
+    size_t grain)
+{
+    PAREX_ASSERT(p->posted.fn == NULL);
+    if (grain == 0) {
+        grain = 1;
+    }
+    if (p->threads == 1 || n <= grain) {
+        if (n > 0) {
+            fn(arg, 0, 0, n);
+        }
+        return;
+    }
+    post_job(p, fn, arg, n, grain);
+    join_job(p, n);
+}
+
+void px__pool_post(px__pool *p, px__job_fn fn, void *arg, size_t n)
+{
+    PAREX_ASSERT(p->posted.fn == NULL && fn != NULL);
+    p->posted.fn = fn;
+    p->posted.arg = arg;
+    p->posted.n = n;
+    if (p->threads > 1 && n > 0) {
+        post_job(p, fn, arg, n, 1);
+    }
+}
+
+void px__pool_join(px__pool *p)
+{
+    size_t n = p->posted.n;
+
+    PAREX_ASSERT(p->posted.fn != NULL);
+    if (p->threads > 1 && n > 0) {
+        join_job(p, n);
+    } else if (n > 0) {
+        p->posted.fn(p->posted.arg, 0, 0, n);
+    }
+    p->posted.fn = NULL;
 }

@@ -111,19 +111,56 @@ static int cmp_txid(const void *a, const void *b)
     return c != 0 ? c : (x > y) - (x < y);
 }
 
-/* The block record: the encoded block under its height, with the computed
- * header in place of the one it came with (whose roots may be zero, "not
- * claimed"), so that the stored block's header hashes to the block hash;
- * the hash -> height index; the receipts under their tx ids and, in block
- * order, under the height. */
-int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
-    size_t body_len, const uint8_t *bal, size_t bal_len,
+/* The receipts of the block at height: under their tx ids and, in block
+ * order, under the height. Written before the block record, so that a
+ * commit can put them while the block's BAL is still being recorded and
+ * hashed (engine/stages/commit.c); the store's content does not depend
+ * on the order. */
+int px__write_receipts(px__wtxn *w, uint64_t height,
     const parex_receipt *receipts, size_t n)
 {
-    uint8_t hk[8], hash[32], hb[8], v[12 + RECEIPT_BYTES];
+    uint8_t hk[8], v[12 + RECEIPT_BYTES];
     const parex_receipt **ord = NULL;
     uint8_t *p = NULL;
     size_t i;
+    int rc = PAREX_OK;
+
+    if (n == 0) {
+        return PAREX_OK;
+    }
+    px__header_key(hk, height);
+    rc = px__wtxn_reserve(w, PX_DB_BLOCK_RECEIPTS, &p, hk, 8,
+        n * RECEIPT_BYTES);
+    for (i = 0; i < n && rc == PAREX_OK; i++) {
+        px__receipt_encode(p + RECEIPT_BYTES * i, &receipts[i]);
+    }
+    if (rc == PAREX_OK && n >= RECEIPTS_SORT_MIN &&
+        (ord = malloc(n * sizeof(*ord))) != NULL) {
+        for (i = 0; i < n; i++) {
+            ord[i] = &receipts[i];
+        }
+        qsort(ord, n, sizeof(*ord), cmp_txid);
+    }
+    for (i = 0; i < n && rc == PAREX_OK; i++) {
+        const parex_receipt *r = ord != NULL ? ord[i] : &receipts[i];
+        px__st64(v, height);
+        px__st32(v + 8, (uint32_t)(r - receipts));
+        px__receipt_encode(v + 12, r);
+        rc = px__wtxn_put(w, PX_DB_RECEIPTS, r->txid, 32, v, sizeof(v));
+    }
+    free(ord);
+    return rc;
+}
+
+/* The block record: the encoded block under its height, with the computed
+ * header in place of the one it came with (whose roots may be zero, "not
+ * claimed"), so that the stored block's header hashes to the block hash;
+ * the hash -> height index. */
+int px__write_block_record(px__wtxn *w, const parex_header *h,
+    const uint8_t *body, size_t body_len, const uint8_t *bal, size_t bal_len)
+{
+    uint8_t hk[8], hash[32], hb[8];
+    uint8_t *p = NULL;
     int rc;
 
     px__header_key(hk, h->height);
@@ -145,29 +182,18 @@ int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
         }
         rc = px__wtxn_put(w, PX_DB_HASHES, hash, 32, hb, 8);
     }
-    if (rc == PAREX_OK && n > 0) {
-        rc = px__wtxn_reserve(w, PX_DB_BLOCK_RECEIPTS, &p, hk, 8,
-            n * RECEIPT_BYTES);
-        for (i = 0; i < n && rc == PAREX_OK; i++) {
-            px__receipt_encode(p + RECEIPT_BYTES * i, &receipts[i]);
-        }
-    }
-    if (rc == PAREX_OK && n >= RECEIPTS_SORT_MIN &&
-        (ord = malloc(n * sizeof(*ord))) != NULL) {
-        for (i = 0; i < n; i++) {
-            ord[i] = &receipts[i];
-        }
-        qsort(ord, n, sizeof(*ord), cmp_txid);
-    }
-    for (i = 0; i < n && rc == PAREX_OK; i++) {
-        const parex_receipt *r = ord != NULL ? ord[i] : &receipts[i];
-        px__st64(v, h->height);
-        px__st32(v + 8, (uint32_t)(r - receipts));
-        px__receipt_encode(v + 12, r);
-        rc = px__wtxn_put(w, PX_DB_RECEIPTS, r->txid, 32, v, sizeof(v));
-    }
-    free(ord);
     return rc;
+}
+
+int px__write_block(px__wtxn *w, const parex_header *h, const uint8_t *body,
+    size_t body_len, const uint8_t *bal, size_t bal_len,
+    const parex_receipt *receipts, size_t n)
+{
+    int rc = px__write_receipts(w, h->height, receipts, n);
+
+    return rc == PAREX_OK
+        ? px__write_block_record(w, h, body, body_len, bal, bal_len)
+        : rc;
 }
 
 void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
@@ -204,11 +230,9 @@ void px__pending_block_release(px__pending_block *pb)
 }
 
 int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const uint8_t *bal, size_t bal_len,
-    const parex_receipt *receipts, size_t n)
+    const px__pending_block *pb, const uint8_t *bal, size_t bal_len)
 {
-    return px__write_block(w, h, pb->body, pb->len, bal, bal_len, receipts,
-        n);
+    return px__write_block_record(w, h, pb->body, pb->len, bal, bal_len);
 }
 
 /* Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both

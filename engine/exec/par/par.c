@@ -493,6 +493,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     px__exec_shape shape;
     size_t pre = 0;
     int complete = 0, counted = 0, adopted;
+    int recording = env->bal_out != NULL;
     analysis A;
     int rc;
 
@@ -685,21 +686,32 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
     }
     t1 = px__now_ns();
     res->validate_ns = t1 - t0;
+    if (env->bal_out != NULL && env->rec_defer != NULL) {
+        /* Every tx is final: the recording can run later, beside the
+         * store's writes, off what stays until the next block. */
+        px__recsrc *d = env->rec_defer;
+        d->armed = 1;
+        d->t = X.t;
+        d->n = X.n;
+        d->blk = env->blk;
+        d->workers = env->workers;
+        d->scratch = env->scratch;
+        recording = 0;
+    }
     /* Recording counts as apply: both read the final versions. */
-    if (env->bal_out != NULL &&
-        (rc = record_begin(&X, env->bal_out, &R)) != PAREX_OK) {
+    if (recording && (rc = record_begin(&X, env->bal_out, &R)) != PAREX_OK) {
         goto out;
     }
     if (env->threads >= 2 && env->threads <= PAREX_MAX_THREADS_APPLY &&
         n >= 256) {
-        rc = apply_parallel(&X, res, env->bal_out != NULL ? &R : NULL);
-        if (rc == PAREX_OK && env->bal_out != NULL) {
+        rc = apply_parallel(&X, res, recording ? &R : NULL);
+        if (rc == PAREX_OK && recording) {
             rc = record_end(&R);
         }
         res->apply_ns = px__now_ns() - t1;
         goto out;
     }
-    if (env->bal_out != NULL) {
+    if (recording) {
         px__pool_run(env->pool, run_record, &R, R.parts, 1);
         if ((rc = record_end(&R)) != PAREX_OK) {
             goto out;
@@ -731,5 +743,33 @@ out:
     pthread_mutex_destroy(&X.km_lock);
     pthread_mutex_destroy(&X.q_lock);
     free(busy);
+    return rc;
+}
+
+int px__par_record(const px__recsrc *src, unsigned w, px__buf *out)
+{
+    px__exec_env env;
+    pexec X;
+    record_job R;
+    int rc;
+
+    PAREX_ASSERT(src->armed);
+    /* One part, on this thread: the executor's state as the recording
+     * reads it (its records and the final versions), nothing else. */
+    memset(&env, 0, sizeof(env));
+    env.blk = src->blk;
+    env.workers = src->workers;
+    env.scratch = src->scratch;
+    env.threads = 1;
+    memset(&X, 0, sizeof(X));
+    X.env = &env;
+    X.t = (ptx *)src->t;
+    X.n = src->n;
+    rc = record_begin(&X, out, &R);
+    if (rc == PAREX_OK) {
+        PAREX_ASSERT(R.parts == 1);
+        record_part(&R, w, 0);
+        rc = record_end(&R);
+    }
     return rc;
 }
