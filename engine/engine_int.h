@@ -401,8 +401,15 @@ void px__precount_run(px__precount *pc, const px__block *blk);
 /* A parallel block's BAL recording left for later (the commit runs it
  * beside the store's writes, engine/stages/commit.c): what the recording
  * reads, all of it valid until the next block starts. */
+enum {
+    PX__REC_NONE = 0,
+    PX__REC_ALL,            /* the parallel executor's: the recording, the
+                               fee entry and the hash wait */
+    PX__REC_HASH            /* the BAL recorder's (recorded as it ran):
+                               the fee entry and the hash wait */
+};
 typedef struct px__recsrc {
-    int armed;              /* set by the executor: the recording waits */
+    int armed;              /* PX__REC_*: what waits for the commit */
     void *t;                /* the executor's per-tx state (par.c) */
     uint32_t n;
     const px__block *blk;
@@ -624,8 +631,9 @@ int px__bal_after_fees(parex_engine *e, const px__block *blk,
  *  tx root's mismatch, PAREX_E_BLOCK). */
 int px__engine_commit(parex_engine *e, parex_block_stats *stats,
     const px__block *blk, parex_error_info *err);
-/** The recording e->recsrc left (armed), on worker w: the BAL, its fee
- *  entry and its root, as px__bal_after_fees() would have made them.
+/** What e->recsrc left (armed), on worker w: the BAL's recording
+ *  (PX__REC_ALL), its fee entry and its root, as px__bal_after_fees()
+ *  would have made them.
  *  PAREX_E_NOMEM, or a store error. */
 int px__bal_record_deferred(parex_engine *e, unsigned w);
 /** The error of a BAL_MISMATCH rejection. */

@@ -132,6 +132,13 @@ int px__bal_execute(parex_engine *e, const px__exec_env *env, int *rc)
                 e->res.fallback_reason = PAREX_FALLBACK_ONE_THREAD;
             }
         }
+        if (*rc == PAREX_OK && e->bal_defer_ok &&
+            e->recsrc.armed == PX__REC_NONE) {
+            /* Recorded as it ran (the BAL recorder, or the parallel
+             * executor's fallback to it): the hash still goes beside the
+             * commit's writes. */
+            e->recsrc.armed = PX__REC_HASH;
+        }
         return 0;
     default:
         return 1;
@@ -194,11 +201,13 @@ int px__bal_record_deferred(parex_engine *e, unsigned w)
     const px__change *c;
     int rc;
 
-    PAREX_ASSERT(e->recsrc.armed && e->bal_mode == PX__BALM_RECORD &&
-        e->bal_in == NULL);
-    rc = px__par_record(&e->recsrc, w, &e->bal_out);
-    if (rc != PAREX_OK) {
-        return rc;
+    PAREX_ASSERT(e->recsrc.armed != PX__REC_NONE &&
+        e->bal_mode == PX__BALM_RECORD && e->bal_in == NULL);
+    if (e->recsrc.armed == PX__REC_ALL) {
+        rc = px__par_record(&e->recsrc, w, &e->bal_out);
+        if (rc != PAREX_OK) {
+            return rc;
+        }
     }
     c = fee_credit(e, key);
     put_fee_entry(e, c, key);

@@ -644,10 +644,11 @@ static void run_chain(unsigned blocks, size_t max_txs, double decl,
         for (t = 1; t <= 7; t++) {
             size_t k = t <= 4 ? REC(t) : PREC(t - 3);
             uint8_t *rb, *claim = NULL;
-            if (t >= 5) {
-                /* The parallel recorder with the commit in the same
-                 * call leaves the BAL and the tx root to the commit:
-                 * a header claiming the BAL recorder's tx root is
+            if (t >= 2) {
+                /* From 2 threads, recording with the commit in the same
+                 * call leaves the BAL's hash (the parallel recorder: the
+                 * recording too) and so the tx root to the commit: a
+                 * header claiming the BAL recorder's tx root is
                  * accepted, one bit off it is rejected as at the root
                  * stage, the store untouched. */
                 parex_header ch, h0, h1;

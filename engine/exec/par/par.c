@@ -690,7 +690,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         /* Every tx is final: the recording can run later, beside the
          * store's writes, off what stays until the next block. */
         px__recsrc *d = env->rec_defer;
-        d->armed = 1;
+        d->armed = PX__REC_ALL;
         d->t = X.t;
         d->n = X.n;
         d->blk = env->blk;
@@ -753,7 +753,7 @@ int px__par_record(const px__recsrc *src, unsigned w, px__buf *out)
     record_job R;
     int rc;
 
-    PAREX_ASSERT(src->armed);
+    PAREX_ASSERT(src->armed == PX__REC_ALL);
     /* One part, on this thread: the executor's state as the recording
      * reads it (its records and the final versions), nothing else. */
     memset(&env, 0, sizeof(env));
