@@ -547,9 +547,13 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
          * it builds itself; replay and sync never pass the flag. */
         execs++;
         /* Sealed with its block access list unless --no-bal: the engine
-         * records it and stores the block with it (issue 13). */
+         * records it and stores the block with it (issue 13). Without a
+         * hook nothing stands between execution and the commit, so the
+         * same call commits: the engine then records and hashes the BAL
+         * beside the store's writes instead of before them. */
         rc = parex_engine_execute(e, &h, rc_out, n, &st, &ei, block.p,
             block.len, PAREX_EXEC_VERIFIED |
+                (hook == NULL ? PAREX_EXEC_COMMIT : 0u) |
                 (c->no_bal ? 0u : PAREX_EXEC_RECORD_BAL));
         if (rc == PAREX_OK) {
             break;
@@ -610,7 +614,15 @@ long node_produce_block_hook(node_ctx *c, parex_engine *e, char *err,
      * LMDB write transaction: readers (rpc.c) see all of it or none. */
     memset(&cst, 0, sizeof(cst));
     cst.size = sizeof(cst);
-    rc = parex_engine_commit(e, &cst);
+    if (hook == NULL) {
+        /* Committed by the execute call: its total included the commit. */
+        cst.commit_ns = st.commit_ns;
+        st.total_ns -= st.commit_ns < st.total_ns ? st.commit_ns
+                                                   : st.total_ns;
+        rc = PAREX_OK;
+    } else {
+        rc = parex_engine_commit(e, &cst);
+    }
     if (rc != PAREX_OK) {
         parex_engine_abort(e);
         node_err(err, "block %llu: commit failed: %s%s",
