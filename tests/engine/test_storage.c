@@ -176,7 +176,9 @@ static int execute(chain *c, parex_error_info *err, const uint8_t *blk,
 
 /* ---- map full ----------------------------------------------------------- */
 
-static void map_full(unsigned threads)
+/* extra: more execute flags (PAREX_EXEC_RECORD_BAL: from 2 threads the
+ * BAL's hash runs beside the failing commit's writes). */
+static void map_full(unsigned threads, unsigned extra)
 {
     chain c, ref;
     committed before;
@@ -190,7 +192,7 @@ static void map_full(unsigned threads)
     for (salt = 0; salt < 64; salt++) {
         before = snapshot(&c);
         blk = fill_block(&c, &len, salt);
-        rc = execute(&c, &err, blk, len, PAREX_EXEC_COMMIT);
+        rc = execute(&c, &err, blk, len, PAREX_EXEC_COMMIT | extra);
         if (rc != PAREX_OK) {
             break;
         }
@@ -204,16 +206,20 @@ static void map_full(unsigned threads)
     assert_int_equal(err.reject, PAREX_REJECT_NONE);
     assert_non_null(strstr(err.message, "map is full"));
     assert_unchanged(&c, &before);
+    if (extra & PAREX_EXEC_RECORD_BAL) {
+        size_t bl = 0;
+        assert_int_equal(parex_engine_bal(c.e, NULL, &bl), PAREX_E_NOTFOUND);
+    }
 
     /* Not pending afterwards: the same block fails the same way. */
-    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT),
+    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT | extra),
         PAREX_E_MAPFULL);
     assert_unchanged(&c, &before);
     /* Executed without commit, the commit fails and the block stays
      * pending until aborted. */
-    assert_int_equal(execute(&c, &err, blk, len, 0), PAREX_OK);
+    assert_int_equal(execute(&c, &err, blk, len, extra), PAREX_OK);
     assert_int_equal(parex_engine_commit(c.e, NULL), PAREX_E_MAPFULL);
-    assert_int_equal(execute(&c, &err, blk, len, 0), PAREX_E_PENDING);
+    assert_int_equal(execute(&c, &err, blk, len, extra), PAREX_E_PENDING);
     parex_engine_abort(c.e);
     assert_unchanged(&c, &before);
 
@@ -222,7 +228,7 @@ static void map_full(unsigned threads)
     chain_detach(&c);
     chain_attach(&c, BIG_MAP, 0, threads);
     assert_unchanged(&c, &before);
-    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT),
+    assert_int_equal(execute(&c, &err, blk, len, PAREX_EXEC_COMMIT | extra),
         PAREX_OK);
     free(blk);
 
@@ -230,7 +236,8 @@ static void map_full(unsigned threads)
     while (head_of(&ref).height < head_of(&c).height) {
         uint32_t s = (uint32_t)head_of(&ref).height;
         blk = fill_block(&ref, &len, s);
-        assert_int_equal(execute(&ref, &err, blk, len, PAREX_EXEC_COMMIT),
+        assert_int_equal(execute(&ref, &err, blk, len,
+                             PAREX_EXEC_COMMIT | extra),
             PAREX_OK);
         free(blk);
     }
@@ -246,13 +253,19 @@ static void map_full(unsigned threads)
 static void test_map_full_commits_nothing_sequential(void **state)
 {
     (void)state;
-    map_full(0);
+    map_full(0, 0);
 }
 
 static void test_map_full_commits_nothing_parallel(void **state)
 {
     (void)state;
-    map_full(2);
+    map_full(2, 0);
+}
+
+static void test_map_full_commits_nothing_recording(void **state)
+{
+    (void)state;
+    map_full(2, PAREX_EXEC_RECORD_BAL);
 }
 
 /* ---- read-only ------------------------------------------------------------ */
@@ -574,6 +587,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_full_commits_nothing_sequential),
         cmocka_unit_test(test_map_full_commits_nothing_parallel),
+        cmocka_unit_test(test_map_full_commits_nothing_recording),
         cmocka_unit_test(test_read_only_store_refuses_blocks),
         cmocka_unit_test(test_unwritable_directory_is_io),
         cmocka_unit_test(test_damaged_meta_pages_are_corrupt),
