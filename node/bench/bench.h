@@ -210,6 +210,7 @@ typedef struct bench_result {
      * pipelined ones in the same reps (equal to the above when not
      * pipelined). */
     double tps_e2e_unpiped, sig_bound_ratio_unpiped;
+    double sig_bound_tps_unpiped;   /* its own bound: the engine's cores */
     int have_proj;           /* the projection's profiled runs ran */
     int have_bound;          /* the per-tx costs were measured (also with
                                 --no-profile: one profiled pass) */

@@ -19,7 +19,7 @@ seq_exec_s par_exec_s
 seq_exec_min_s seq_exec_max_s par_exec_min_s par_exec_max_s seq_total_s
 par_total_s exec_speedup exec_speedup_min e2e_speedup ideal_speedup tps_e2e tps_exec
 seq_tps_e2e verify_us sig_bound_tps sig_bound_ratio tps_e2e_unpipelined
-sig_bound_ratio_unpipelined projected_speedup
+sig_bound_ratio_unpipelined sig_bound_tps_unpipelined projected_speedup
 projected_ideal peak_rss_bytes stage_ns.decode stage_ns.verify
 stage_ns.analysis stage_ns.exec stage_ns.validate stage_ns.apply
 stage_ns.root stage_ns.commit bal bal_bytes bal_bytes_per_tx
@@ -92,6 +92,17 @@ check "bench --progress keeps stdout JSON only" $? "$out"
 printf '%s\n' "$out" | "$jget" verify_us sig_bound_tps | awk -F'\t' \
     '$1 <= 0 || $2 <= 0 { bad = 1 } END { exit bad }'
 check "bench --json: signature bound measured" $? "$out"
+# The bounds' cores: pipelined, every CPU verifies (the preparing threads
+# take the CPUs the engine leaves); unpipelined, the engine's threads.
+cpus=$(nproc)
+printf '%s\n' "$out" | "$jget" threads pipeline verify_us sig_bound_tps \
+    sig_bound_tps_unpipelined | awk -F'\t' -v cpus="$cpus" '
+    function near(a, b) { return (a - b) ^ 2 <= (1e-6 * b) ^ 2 }
+    { c = $1 < cpus ? $1 : cpus; p = $2 == "true" ? cpus : c
+      if (!near($4 * $3 / 1e6, p) || !near($5 * $3 / 1e6, c)) bad = 1 }
+    END { exit bad }'
+check "bench --json: the pipelined bound counts every CPU, the unpipelined the engine's" \
+    $? "$out"
 # The projection: present, at most P at P threads, and never above the
 # ideal min(P, txs / batches) by more than rounding.
 printf '%s\n' "$out" | "$jget" projected_speedup.4 projected_speedup.64 \
