@@ -209,6 +209,8 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     }
     memset(e->receipts, 0, blk->n * sizeof(*e->receipts));
     e->n_receipts = blk->n;
+    /* Every field not set below (rec_defer among them) is zero. */
+    memset(&env, 0, sizeof(env));
     env.blk = blk;
     env.progs = &e->progs;
     env.lim = &e->lim;
