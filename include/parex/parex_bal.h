@@ -28,7 +28,12 @@ extern "C" {
  *  new header's tx_root commits to it, and the committed block is stored
  *  sealed with it (parex_read_block() returns the block with the BAL
  *  trailer). With a block that carries a BAL the recorded one is the
- *  carried one, once validated. Since: 0.2.0 */
+ *  carried one, once validated. Cheapest with PAREX_EXEC_COMMIT in the
+ *  same call on 2 or more threads: the BAL is then recorded and hashed on
+ *  a worker while the commit writes the state (a header claiming a wrong
+ *  tx_root is then rejected at the commit, as PAREX_E_BLOCK /
+ *  PAREX_REJECT_ROOT_MISMATCH with nothing stored, as before it).
+ *  Since: 0.2.0 */
 #define PAREX_EXEC_RECORD_BAL 4u
 /** Execute flag: run a block that carries a BAL on the ordinary executors,
  *  as if it carried none (its tx_root still commits to the carried BAL).

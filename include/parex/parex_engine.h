@@ -549,7 +549,12 @@ typedef struct parex_block_stats {
                                   also decoding and indexing it (so
                                   decode_ns is the block's alone); root_ns
                                   includes hashing the BAL for the tx
-                                  root */
+                                  root, except for a BAL recorded by an
+                                  execute that also commits
+                                  (PAREX_EXEC_COMMIT) on 2 or more
+                                  threads: there the recording (else in
+                                  apply_ns) and the hash run beside the
+                                  commit's writes, in commit_ns */
     uint64_t map_probes;     /**< hash-map slots inspected by conflict
                                   analysis and first executions'
                                   undeclared keys (parallel executor) or
