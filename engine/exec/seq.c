@@ -267,6 +267,31 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
     return PAREX_OK;
 }
 
+/* Tx j's declared keys and account found (inserted when new) and
+ * remembered before it runs, as tx_batch() does when counting: the
+ * lookups are independent of each other, so their misses overlap, where
+ * the program's own first accesses would take them one after another
+ * between its reads. At one thread the counting reference ran hot and
+ * p2p with 2 or 100 accounts 1.11-1.20x faster than this executor without
+ * it (session 14). An entry found and never touched stays unloaded and
+ * clean: it is in no change set and counts against no access limit. */
+static int tx_prefind(seq *s, const px__btx *b)
+{
+    uint32_t n, i, acct = px__tx_acct_slot(b, &n);
+    size_t idx;
+    int rc;
+
+    (void)acct;
+    for (i = 0; i < n; i++) {
+        rc = find(s, px__tx_slot_key(b, i), &idx);
+        if (rc != PAREX_OK) {
+            return rc;
+        }
+        remember(s, idx);
+    }
+    return PAREX_OK;
+}
+
 /* The block's declared keys plus one account per tx: at least its
  * distinct declared keys and accounts. */
 static size_t count_keys(const px__block *blk)
@@ -334,6 +359,8 @@ int px__exec_sequential(const px__exec_env *env, px__result *res)
             if ((uint64_t)bt + 1 > nb) {
                 nb = (uint64_t)bt + 1;
             }
+        } else if ((rc = tx_prefind(&s, &env->blk->txs[j])) != PAREX_OK) {
+            goto out;
         }
         s.base.btx = &env->blk->txs[j];
         s.touch_gen = (uint32_t)j + 1;
