@@ -571,10 +571,9 @@ struct parex_engine {
      * (PAREX_EXEC_COMMIT) on more than one thread: a parallel run may
      * leave its recording, the fee entry and the BAL root to the commit
      * (recsrc armed), which runs them on a worker beside the store's
-     * writes, then the tx root, checked against claim_tx_root. */
+     * writes, then the tx root, checked against the block's claim. */
     int bal_defer_ok;
     px__recsrc recsrc;
-    uint8_t claim_tx_root[32];
 };
 
 enum { PX__BALM_OFF = 0, PX__BALM_RECORD, PX__BALM_VALIDATE };
@@ -694,9 +693,9 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
 int px__tx_root(parex_engine *e, const px__block *blk);
 /** Whether a header's claimed root (all zero: none claimed) allows got. */
 int px__root_claim_ok(const uint8_t claim[32], const uint8_t got[32]);
-/** Stage 3: e->lt and e->hdr's state, tx and receipts roots (the tx root
- *  left to the commit while e->recsrc is armed, the claim kept in
- *  e->claim_tx_root); checks the roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
+/** Stage 3: e->lt and e->hdr's state, tx and receipts roots (the tx root,
+ *  and the check of its claim, left to the commit while e->recsrc is
+ *  armed); checks the roots the header claims. Returns PAREX_OK, PAREX_E_BLOCK
  *  (ROOT_MISMATCH), PAREX_E_NOMEM, storage errors. */
 int px__stage_root(parex_engine *e, const px__block *blk,
     parex_block_stats *st, parex_error_info *err);
@@ -740,9 +739,6 @@ void px__pending_block_set(px__pending_block *pb, const uint8_t *block,
     size_t len);
 int px__pending_block_keep(px__pending_block *pb);
 void px__pending_block_release(px__pending_block *pb);
-/** The engine commit's block record (after px__write_receipts()). */
-int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const uint8_t *bal, size_t bal_len);
 /** Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
  *  (chain id 0 when written by parex_db_genesis(), which records none),
  *  PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */

@@ -229,12 +229,6 @@ void px__pending_block_release(px__pending_block *pb)
     pb->len = 0;
 }
 
-int px__commit_block(px__wtxn *w, const parex_header *h,
-    const px__pending_block *pb, const uint8_t *bal, size_t bal_len)
-{
-    return px__write_block_record(w, h, pb->body, pb->len, bal, bal_len);
-}
-
 /* Meta "chain_id" and "genesis" of the store in sn: PAREX_OK with both
  * (chain id 0 when the genesis was written by parex_db_genesis(), which
  * records none), PAREX_E_NOTFOUND (no genesis yet), PAREX_E_CORRUPT. */

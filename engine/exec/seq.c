@@ -277,11 +277,11 @@ static int tx_batch(seq *s, const px__btx *b, int32_t *out)
  * clean: it is in no change set and counts against no access limit. */
 static int tx_prefind(seq *s, const px__btx *b)
 {
-    uint32_t n, i, acct = px__tx_acct_slot(b, &n);
+    uint32_t n, i;
     size_t idx;
     int rc;
 
-    (void)acct;
+    (void)px__tx_acct_slot(b, &n);  /* only the slot count */
     for (i = 0; i < n; i++) {
         rc = find(s, px__tx_slot_key(b, i), &idx);
         if (rc != PAREX_OK) {

@@ -1,7 +1,8 @@
 /* Stage 4 of a block: the commit. One LMDB write transaction takes the
- * change set, the block and its receipts (db.c, px__commit_block) and the
- * new head; nothing reaches the store before it, so every earlier error
- * leaves state exactly as it was. */
+ * change set, the receipts and the block (records.c:
+ * px__write_receipts, px__write_block_record) and the new head; nothing
+ * reaches the store before it, so every earlier error leaves state
+ * exactly as it was. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@ static int commit_body(px__wtxn *w, parex_engine *e)
      * of the whole block first. */
     int seal = e->bal_seal && e->bal_valid;
 
-    return px__commit_block(w, &e->hdr, &e->body,
+    return px__write_block_record(w, &e->hdr, e->body.body, e->body.len,
         seal ? e->bal_out.p : NULL, seal ? e->bal_out.len : 0);
 }
 
@@ -93,7 +94,7 @@ int px__engine_commit(parex_engine *e, parex_block_stats *stats,
             rc = px__tx_root(e, blk);
         }
         if (rc == PAREX_OK &&
-            !px__root_claim_ok(e->claim_tx_root, e->hdr.tx_root)) {
+            !px__root_claim_ok(blk->hdr.tx_root, e->hdr.tx_root)) {
             rc = px__fail(err, PAREX_E_BLOCK, PAREX_REJECT_ROOT_MISMATCH, -1,
                 "tx_root", "the header's tx_root differs from the computed "
                 "one");

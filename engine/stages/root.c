@@ -151,6 +151,7 @@ static int claimed_roots_match(const parex_header *claim,
     };
     size_t i;
 
+    /* skip_tx: f[0], the tx root, is the commit's to check. */
     for (i = skip_tx ? 1 : 0; i < sizeof(f) / sizeof(f[0]); i++) {
         const uint8_t *c = (const uint8_t *)claim + f[i].off;
         const uint8_t *g = (const uint8_t *)got + f[i].off;
@@ -206,9 +207,6 @@ int px__stage_root(parex_engine *e, const px__block *blk,
         return rc;
     }
     st->root_ns = px__now_ns() - t0;
-    if (e->recsrc.armed) {
-        /* Checked by the commit once the tx root is known. */
-        memcpy(e->claim_tx_root, blk->hdr.tx_root, 32);
-    }
+    /* Armed: the commit checks the tx root once it is known. */
     return claimed_roots_match(&blk->hdr, &e->hdr, e->recsrc.armed, err);
 }
