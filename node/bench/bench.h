@@ -31,6 +31,8 @@
 #define BENCH_MAX_LIST 16
 /* Thread counts the batch-schedule projection is computed for. */
 #define BENCH_NPROJ 5
+/* The most executions of one block per run (--min-time). */
+#define BENCH_MAX_INNER 64
 extern const unsigned px_bench_proj_threads[BENCH_NPROJ];
 
 typedef struct bench_opts {
@@ -60,6 +62,9 @@ typedef struct bench_opts {
     const char *replot;      /* --json output to draw instead of measuring */
     int no_pipeline;         /* --no-pipeline: end-to-end runs unpipelined */
     int cold;                /* --cold: no warm-up execution per engine */
+    double min_time_ms;      /* --min-time: each block's execution stage
+                                timed this long per run at least (repeated,
+                                aborted, bench_exec.c); 0: once */
     char replot_sync[16];
 } bench_opts;
 
@@ -202,6 +207,8 @@ typedef struct bench_result {
     double exec_speedup_min;     /* of the fastest runs: robust to noise
                                     that only ever adds time */
     int warm;                    /* the engines were warmed up (cfg.warm) */
+    unsigned inner;              /* executions of each block per run
+                                    (bench_exec_cfg.inner) */
     uint64_t seq_faults, par_faults; /* minor page faults of the execute
                                     calls, the fewest over the reps */
     double tps_e2e, tps_exec, seq_tps_e2e;
@@ -291,6 +298,13 @@ typedef struct bench_exec_cfg {
      * buffers, the store's pages and the caches are warm as in a node
      * that runs one engine for many blocks. 0: a cold engine. */
     int warm;
+    /* Executions of each block per run (>= 1): the first inner - 1
+     * without COMMIT and aborted, the last committed; the block's
+     * execution-stage fields (analysis, exec, validate, apply) are the
+     * median execution's. For sub-ms blocks, whose single timings vary by
+     * a factor of 2 on a shared VM. Unpipelined only, and not with
+     * PAREX_EXEC_RECORD_BAL (whose commit does part of the work). */
+    unsigned inner;
     const node_buf *blocks;      /* the encoded blocks to run (one per
                                     block of the workload: sealed ones);
                                     NULL: encoded from the workload */

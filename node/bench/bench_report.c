@@ -101,6 +101,10 @@ static void print_json(const bench_opts *o, const bench_result *r)
     set_int(j, "seq_page_faults", r->seq_faults);
     set_int(j, "par_page_faults", r->par_faults);
     set_int(j, "reps", r->reps);
+    /* Executions of each block per run behind the execution figures
+     * (--min-time): their median is the run's. */
+    set_int(j, "inner", r->inner);
+    set_real(j, "min_time_ms", o->min_time_ms);
     set_int(j, "seed", o->seed);
     set_int(j, "txs", r->txs);
     set_int(j, "failed_txs", r->failed);

@@ -66,7 +66,8 @@ void node_help_bench(FILE *f)
 "Measure the parallel engine against the sequential reference executor on\n"
 "the same blocks and pre-state, in one process. Blocks are generated and\n"
 "signed before timing. For every workload and thread count: one warm-up\n"
-"run of each, then --reps repetitions, each on fresh stores; the median and\n"
+"run of each, then --reps repetitions, each on fresh stores, the engine\n"
+"that runs first alternating between them; the median and\n"
 "min-max are reported. The state roots of the two executors must match\n"
 "(exit status 1 otherwise). Steady state, as a node runs one engine for\n"
 "many blocks: in every run, each engine (sequential and parallel alike)\n"
@@ -159,6 +160,13 @@ void node_help_bench(FILE *f)
 "  --tx-work US     extra work per tx, about US microseconds (0-100000;\n"
 "                   default 0: none)\n"
 "  --reps N         timed repetitions (default 3)\n"
+"  --min-time MS    execute each block this many ms per run at least\n"
+"                   (default 5; 0: once): a block whose sequential\n"
+"                   execution stage took t in the warm-up runs\n"
+"                   min(64, MS / t + 1) times (rounded down) per run on each engine, all\n"
+"                   but the last without commit and aborted, and the\n"
+"                   run's execution figures are the median execution's\n"
+"                   (not for pipelined or BAL-recording runs)\n"
 "  --seed N         workload seed (default 1)\n"
 "  --sync MODE      LMDB durability per commit: full (fsync data and meta\n"
 "                   page), meta (default; LMDB's MDB_NOMETASYNC) or none\n"
@@ -278,6 +286,21 @@ static double parse_zipf(const char *val)
             "(0, 10]", val);
     }
     return s;
+}
+
+static double parse_min_time(const char *val)
+{
+    char *end;
+    double ms;
+
+    errno = 0;
+    ms = strtod(val, &end);
+    if (errno != 0 || end == val || *end != '\0' || !(ms >= 0) ||
+            ms > 10000) {
+        node_die(NODE_EXIT_USAGE, "bench: --min-time: '%s' is not a number "
+            "of milliseconds in [0, 10000]", val);
+    }
+    return ms;
 }
 
 static double parse_tx_work(const char *val)
@@ -403,6 +426,7 @@ int node_cmd_bench(int argc, char **argv)
     o.blocks = 3;
     o.seed = 1;
     o.reps = 3;
+    o.min_time_ms = 5;
     o.sync = PAREX_SYNC_META;
     o.sync_name = "meta";
     o.profile = 1;
@@ -430,6 +454,8 @@ int node_cmd_bench(int argc, char **argv)
         } else if (node_opt_value(argc, argv, &k, "--zipf", &val)) {
             o.zipf = parse_zipf(val);
             have_zipf = 1;
+        } else if (node_opt_value(argc, argv, &k, "--min-time", &val)) {
+            o.min_time_ms = parse_min_time(val);
         } else if (node_opt_value(argc, argv, &k, "--reps", &val)) {
             o.reps = node_opt_u64("--reps", val, 1000);
             if (o.reps == 0) {

@@ -12,7 +12,7 @@ jget=$2
 
 tiny="--accounts 10 --block-size 40 --blocks 2 --reps 1 --sync none"
 fields="workload name accounts block_size blocks zipf threads sync pipeline engine_state
-seq_page_faults par_page_faults reps seed
+seq_page_faults par_page_faults reps inner min_time_ms seed
 txs failed_txs batches reexecutions fallback_blocks fallback sequential_block
 tx_work_us tx_work_hashes dag_bound speedup_over_bound dag_depth
 seq_exec_s par_exec_s
@@ -30,7 +30,7 @@ state_root roots_match"
 run "$parex" bench --help
 check "bench --help exits 0" "$rc" "$err"
 for word in --zipf --plot --rss-blocks --scaling --sync --progress \
-    --tx-work --bal --details --no-pipeline --cold "signature bound" "makespan" "dependency graph" \
+    --tx-work --bal --details --no-pipeline --cold --min-time "signature bound" "makespan" "dependency graph" \
     "fallback" "exit status"; do
     printf '%s' "$out" | grep -q -- "$word"
     check "bench --help mentions '$word'" $? "$out"
@@ -70,6 +70,22 @@ printf '%s\n' "$out" | "$jget" state_root failed_txs >"$work/warm-root" 2>&1
 cmp -s "$work/cold-root" "$work/warm-root" && [ -s "$work/warm-root" ]
 check "bench: warm and cold runs reach the same root" $? \
     "$(cat "$work/cold-root" "$work/warm-root")"
+
+# --min-time: how often each block runs per run, from the warm-up's
+# sequential time; the repeated executions are aborted, so the root is the
+# single execution's. Blocks of 40 txs take far less than 1 s: the cap.
+run "$parex" bench $tiny --threads 2 --json --no-profile --min-time 0
+check "bench --min-time 0 exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" inner state_root failed_txs \
+    >"$work/inner-off" 2>&1
+run "$parex" bench $tiny --threads 2 --json --no-profile --min-time 1000
+check "bench --min-time 1000 exits 0" "$rc" "$err"
+printf '%s\n' "$out" | "$jget" inner state_root failed_txs \
+    >"$work/inner-on" 2>&1
+grep -q '^1	' "$work/inner-off" && grep -q '^64	' "$work/inner-on" &&
+    [ "$(cut -f2- "$work/inner-off")" = "$(cut -f2- "$work/inner-on")" ]
+check "bench --min-time: inner 1 at 0, the cap 64 at 1 s, the same root" $? \
+    "$(cat "$work/inner-off" "$work/inner-on")"
 
 # --json: one object per run with every field; --progress goes to stderr.
 run "$parex" bench $tiny --threads 1,2 --json --progress
@@ -395,6 +411,8 @@ run "$parex" bench --tx-work abc
 expect_fail "bench --tx-work abc" 2 "tx-work: 'abc' is not a number"
 run "$parex" bench --tx-work -1
 expect_fail "bench --tx-work -1" 2 "tx-work: '-1'"
+run "$parex" bench --min-time -1
+expect_fail "bench --min-time -1" 2 "min-time: '-1' is not a number"
 run "$parex" bench --threads 0
 expect_fail "bench --threads 0" 2 "threads must be positive"
 run "$parex" bench --accounts 1
