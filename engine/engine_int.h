@@ -241,6 +241,8 @@ typedef struct px__result {
     uint64_t fallback_reason;   /* PAREX_FALLBACK_* */
     uint64_t tx_ns_sampled;     /* parallel runs: mean sampled tx run time
                                    (ns), 0 when none */
+    uint64_t deps;              /* parallel runs: txs in a batch above 0
+                                   (the calibration gate), when known */
     uint64_t analysis_ns, exec_ns, validate_ns, apply_ns;
     uint64_t map_probes;    /* parex_block_stats.map_probes */
     px__arena arena;        /* owns change values not owned elsewhere */
@@ -381,6 +383,8 @@ typedef struct px__precount {
     size_t n;               /* its txs */
     uint32_t nb;            /* batches */
     uint32_t cost_q16;      /* px__exec_shape.cost_q16 of the whole block */
+    uint32_t n_dep;         /* txs that conflict with an earlier tx of the
+                               block (batch > 0): the calibration gate */
     uint64_t ns;            /* thread time of stage 1's item */
     uint32_t *batch;        /* per tx */
     uint8_t (*accts)[32];   /* per tx: its sender's account key */
@@ -433,7 +437,18 @@ typedef struct px__exec_env {
     int count_batches;      /* sequential executor: report the conflict
                                analysis' batch count, not one per tx */
     uint64_t tx_ns;         /* measured cost of one tx on the reference
-                               (ns; earlier blocks), for the decision */
+                               or, before any reference run, sampled in
+                               parallel runs (ns; earlier blocks), for the
+                               decision */
+    uint64_t ref_ns;        /* 0, or the cost of one tx measured on the
+                               reference alone (ns; earlier blocks) */
+    uint64_t par_k;         /* 0, or what one unit of the parallel bound
+                               cost in earlier parallel blocks (ns): their
+                               execution stage / (txs / threads +
+                               (1 - 1 / threads) x critical path) */
+    int calibrate;          /* run a block the decision sends parallel on
+                               the reference instead, to measure ref_ns
+                               (PAREX_FALLBACK_CALIBRATE) */
     px__buf *bal_out;       /* parallel executor: non-NULL to record the
                                block's BAL (without the fee entry) here;
                                its fallbacks then run the BAL recorder */
@@ -525,9 +540,16 @@ struct parex_engine {
     uint32_t chain_id;
     int sequential;
     uint32_t min_width;
-    uint64_t tx_ns;           /* cost per tx on the reference executor,
-                                 a moving average over sequential blocks
-                                 (the narrow-or-parallel decision) */
+    uint64_t tx_ns;           /* cost per tx, a moving average over
+                                 blocks: the reference's, else sampled
+                                 in parallel runs (the decision) */
+    uint64_t ref_ns;          /* the same over reference runs only */
+    uint64_t par_k;           /* px__exec_env.par_k, a moving average */
+    uint32_t since_ref;       /* parallel blocks since the last reference
+                                 run */
+    uint32_t par_runs;        /* parallel blocks so far (saturating) */
+    int dep_heavy;            /* the last parallel block had more than
+                                 half its txs in batches above 0 */
     px__scratch scratch;
     px__precount pre;       /* stage 1's batch count, for stage 2 */
     int profiling;

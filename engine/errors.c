@@ -60,6 +60,8 @@ PAREX_API const char *parex_fallback_name(uint64_t reason)
         return "work bound";
     case PAREX_FALLBACK_ONE_THREAD:
         return "one thread";
+    case PAREX_FALLBACK_CALIBRATE:
+        return "calibration";
     default:
         return "unknown";
     }

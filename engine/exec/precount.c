@@ -67,6 +67,7 @@ void px__precount_run(px__precount *pc, const px__block *blk)
     size_t total = 0, j;
     uint32_t nb = 0;
     uint64_t pw = 0, ww = 0;
+    uint32_t n_dep = 0;
 
     pc->valid = 0;
     pc->n = blk->n;
@@ -142,11 +143,13 @@ void px__precount_run(px__precount *pc, const px__block *blk)
         }
         ww += n;
         pc->batch[j] = (uint32_t)bt;
+        n_dep += bt > 0;
         if ((uint32_t)bt + 1 > nb) {
             nb = (uint32_t)bt + 1;
         }
     }
     pc->nb = nb;
+    pc->n_dep = n_dep;
     /* (path share weighted) / (batch share), in 2^-16, when below 1 */
     pc->cost_q16 = 0;
     if (nb > 0 && pw * blk->n < (uint64_t)nb * ww) {

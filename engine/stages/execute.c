@@ -20,11 +20,34 @@
 #define PAR_BLOCK_OVERHEAD_NS 10000
 /* The cost per tx assumed before any block ran on the reference. */
 #define DEFAULT_TX_NS 1000
+/* Calibration (PAREX_FALLBACK_CALIBRATE): a block of at least this many
+ * txs, more than half of them conflicting with an earlier tx, that the
+ * decision would run parallel runs on the reference when the engine has
+ * never measured the reference, or has run this many blocks in parallel
+ * since it last did. Why: in such blocks nearly every tx reads keys that
+ * another core has just written, and that traffic is not in the parallel
+ * run's sampled tx times. Measured on a 2-core Intel VM (session 17),
+ * p2p with 100 accounts in 10,000-tx blocks: 208 ns a tx sampled at 1
+ * thread, 550-600 ns at 2, and the block 0.56-0.62x of the reference's
+ * speed, while the decision, seeing only sampled times, judged the
+ * reference 2.7 times slower than it is. */
+#define CALIB_MIN_TXS 256
+#define CALIB_EVERY 64
+
+/* The parallel bound's unit count: txs / t + (1 - 1/t) x critical path
+ * (Graham 1969, as below), the path scaled by the cost factor. */
+static double par_units(double n, double nb, uint32_t cost_q16, double t)
+{
+    if (cost_q16 != 0 && cost_q16 < 65536) {
+        nb *= (double)cost_q16 / 65536.0;
+    }
+    return n / t + (1.0 - 1.0 / t) * nb;
+}
 
 px__exec_kind px__exec_choose(const px__exec_env *env,
     const px__exec_shape *shape)
 {
-    double n, nb, t, c, par;
+    double n, nb, t, c, par, u;
 
     if (shape == NULL) {
         if (env->sequential) {
@@ -52,15 +75,22 @@ px__exec_kind px__exec_choose(const px__exec_env *env,
      * the synchronisation it costs, beats the sequential time. */
     n = (double)shape->txs;
     nb = (double)shape->batches;
-    if (shape->cost_q16 != 0 && shape->cost_q16 < 65536) {
-        /* The sample's chained txs are cheaper than its others: the
-         * critical path is that much shorter in time than in txs. */
-        nb *= (double)shape->cost_q16 / 65536.0;
-    }
     t = (double)env->threads;
-    c = env->tx_ns != 0 ? (double)env->tx_ns : DEFAULT_TX_NS;
-    par = (c + PAR_TX_OVERHEAD_NS) * (n / t + (1.0 - 1.0 / t) * nb) +
-        PAR_BLOCK_OVERHEAD_NS;
+    /* The sample's chained txs are cheaper than its others: the critical
+     * path is that much shorter in time than in txs (par_units). */
+    u = par_units(n, nb, shape->cost_q16, t);
+    if (env->ref_ns != 0) {
+        /* The reference measured alone; the parallel path's unit cost as
+         * earlier parallel blocks paid it, cross-core traffic and all,
+         * once one has run since. */
+        c = (double)env->ref_ns;
+        par = (env->par_k != 0 ? (double)env->par_k
+                               : c + PAR_TX_OVERHEAD_NS) * u +
+            PAR_BLOCK_OVERHEAD_NS;
+    } else {
+        c = env->tx_ns != 0 ? (double)env->tx_ns : DEFAULT_TX_NS;
+        par = (c + PAR_TX_OVERHEAD_NS) * u + PAR_BLOCK_OVERHEAD_NS;
+    }
     /* A tenth in reserve: the bound and the overheads are estimates, and
      * a block that gains less is not worth the risk of losing. */
     return par < 0.9 * c * n ? PX__EXEC_PARALLEL : PX__EXEC_NARROW;
@@ -82,13 +112,51 @@ int px__exec_block(const px__exec_env *env, px__result *res)
         res->fallback_reason = PAREX_FALLBACK_ONE_THREAD;
         return rc;
     default:
-        return px__exec_parallel(env, res);
+        break;
     }
+    if (env->calibrate && env->bal_out == NULL && env->pre == NULL) {
+        /* No stage 1 count: the last parallel block's shape decided, and
+         * the reference counts this one's batches. */
+        se = *env;
+        se.count_batches = 1;
+        rc = px__exec_sequential(&se, res);
+        res->fallback = 1;
+        res->fallback_reason = PAREX_FALLBACK_CALIBRATE;
+        return rc;
+    }
+    if (env->calibrate && env->bal_out == NULL) {
+        px__exec_shape sh;
+        sh.txs = env->blk->n;
+        sh.batches = env->pre->nb;
+        sh.cost_q16 = env->pre->cost_q16;
+        if (px__exec_choose(env, &sh) == PX__EXEC_PARALLEL) {
+            /* Stage 1's exact count stands for the batches. */
+            size_t i;
+            rc = px__exec_sequential(env, res);
+            res->batches = env->pre->nb;
+            res->fallback = 1;
+            res->fallback_reason = PAREX_FALLBACK_CALIBRATE;
+            if (env->profile != NULL && rc == PAREX_OK) {
+                for (i = 0; i < env->blk->n; i++) {
+                    env->profile[i].batch = env->pre->batch[i];
+                }
+            }
+            return rc;
+        }
+    }
+    return px__exec_parallel(env, res);
 }
 
-/* Folds a block into the engine's cost per tx (a moving average, weight
- * 1/4 per block of at least 16 txs): the reference's execution time per
- * tx, or the parallel run's sampled tx run times. */
+/* Folds a block of at least 16 txs into the engine's costs (moving
+ * averages): tx_ns (weight 1/4) the reference's execution time per tx,
+ * or the parallel run's sampled tx run times; ref_ns (1/4) the former
+ * only; par_k (1/2) a parallel block's execution stage per unit of its
+ * bound, from the engine's second parallel block on (its first touches
+ * the parallel executor's buffers for the first time: 5-20 % slower on
+ * p2p with 10,000 accounts, session 17). A reference run moves par_k an
+ * eighth of the way back to the prior (ref_ns + PAR_TX_OVERHEAD_NS), so
+ * that a block type once found slower in parallel is tried there again
+ * after a while. */
 static void learn_tx_ns(parex_engine *e, const px__result *r, size_t n)
 {
     uint64_t c;
@@ -98,15 +166,58 @@ static void learn_tx_ns(parex_engine *e, const px__result *r, size_t n)
     }
     if (r->fallback) {
         c = r->exec_ns / n;
+        if (c == 0) {
+            c = 1;
+        }
+        e->ref_ns = e->ref_ns == 0 ? c : (3 * e->ref_ns + c) / 4;
+        e->since_ref = 0;
+        if (e->par_k != 0) {
+            e->par_k = (7 * e->par_k + e->ref_ns + PAR_TX_OVERHEAD_NS) / 8;
+        }
     } else if (r->tx_ns_sampled != 0) {
+        double u = par_units((double)n, (double)r->batches,
+            e->pre.valid && e->pre.n == n ? e->pre.cost_q16 : 0,
+            (double)e->threads);
+        uint64_t wall = r->analysis_ns + r->exec_ns + r->validate_ns +
+            r->apply_ns, k;
+        wall = wall > PAR_BLOCK_OVERHEAD_NS ? wall - PAR_BLOCK_OVERHEAD_NS
+                                             : 1;
+        k = (uint64_t)((double)wall / u);
+        if (k == 0) {
+            k = 1;
+        }
+        if (e->par_runs > 0) {
+            e->par_k = e->par_k == 0 ? k : (e->par_k + k) / 2;
+        }
+        if (e->par_runs < UINT32_MAX) {
+            e->par_runs++;
+        }
+        if (e->since_ref < UINT32_MAX) {
+            e->since_ref++;
+        }
+        e->dep_heavy = 2 * r->deps > n;
         c = r->tx_ns_sampled;
     } else {
         return;
     }
-    if (c == 0) {
-        c = 1;
-    }
     e->tx_ns = e->tx_ns == 0 ? c : (3 * e->tx_ns + c) / 4;
+}
+
+/* Whether this block runs on the reference to measure it
+ * (CALIB_MIN_TXS), should the decision send it parallel: its share of
+ * dependent txs is stage 1's count, else (signatures verified before,
+ * no stage 1) the last parallel block's. Only after one parallel block
+ * (so that an engine's first block, e.g. a replay of one block, is never
+ * a calibration); never with an explicit width, one thread or a BAL
+ * (px__exec_block checks the last). */
+static int calibrate_gate(const parex_engine *e, const px__block *blk)
+{
+    int pre = e->pre.valid && e->pre.n == blk->n;
+
+    return e->threads >= 2 && !e->sequential && e->min_width == 0 &&
+        e->par_runs > 0 && blk->n >= CALIB_MIN_TXS &&
+        (pre ? 2 * (uint64_t)e->pre.n_dep > blk->n : e->dep_heavy) &&
+        (e->ref_ns == 0 || e->since_ref >= CALIB_EVERY);
 }
 
 /* The per-tx profile of this block: n zeroed entries, or NULL when the
@@ -144,6 +255,8 @@ static void decision_env(parex_engine *e, const px__block *blk,
     env->min_width = e->min_width;
     env->scratch = &e->scratch;
     env->tx_ns = e->tx_ns;
+    env->ref_ns = e->ref_ns;
+    env->par_k = e->par_k;
 }
 
 void px__stage_precount(parex_engine *e, const px__block *blk, unsigned w)
@@ -179,7 +292,8 @@ void px__stage_precount(parex_engine *e, const px__block *blk, unsigned w)
      * engine's tables (stage 2 runs next on the same engine): its
      * execution then starts with every tx claimable. A failure leaves it
      * to stage 2. */
-    if (px__exec_choose(&env, &shape) == PX__EXEC_PARALLEL) {
+    if (!calibrate_gate(e, blk) &&
+        px__exec_choose(&env, &shape) == PX__EXEC_PARALLEL) {
         (void)px__exec_preanalyse(&env, &e->res.arena,
             (const uint8_t (*)[32])e->pre.accts);
     }
@@ -223,6 +337,9 @@ int px__stage_execute(parex_engine *e, const px__block *blk,
     env.receipts = e->receipts;
     env.count_batches = 0;
     env.tx_ns = e->tx_ns;
+    env.ref_ns = e->ref_ns;
+    env.par_k = e->par_k;
+    env.calibrate = calibrate_gate(e, blk);
     env.bal_out = NULL;
     env.balws = e->balws;
     env.pre = e->pre.valid && e->pre.n == blk->n ? &e->pre : NULL;

@@ -605,9 +605,21 @@ typedef struct parex_block_stats {
                                          parallel run was dropped and the
                                          block run again sequentially */
 #define PAREX_FALLBACK_ONE_THREAD 3 /**< the engine has one thread */
+#define PAREX_FALLBACK_CALIBRATE 4  /**< the block would have run in
+                                         parallel, but the engine ran it on
+                                         the reference to measure its cost
+                                         per tx there: a block of at least
+                                         256 txs, most of them conflicting
+                                         with an earlier one, after a
+                                         parallel block, when the engine
+                                         has not yet measured the reference
+                                         or has run 64 blocks in parallel
+                                         since (its cross-core traffic is
+                                         then what decides whether parallel
+                                         pays). Since: 0.2.0 */
 
 /** Name of a PAREX_FALLBACK_* reason ("narrow", "work bound", "one
- *  thread", "none"; "unknown" for any other value); static string.
+ *  thread", "calibration", "none"; "unknown" for any other value); static string.
  *  Thread-safe. Since: 0.2.0 */
 PAREX_API const char *parex_fallback_name(uint64_t reason);
 

@@ -216,7 +216,7 @@ char *node_metrics_text(node_ctx *c)
         (double)m->parallel_txs);
     head(&b, "parex_node_fallback_blocks_total", "counter", "Blocks run on "
         "the sequential executor, by the engine's reason "
-        "(parex_fallback_name: narrow, work bound, one thread).");
+        "(parex_fallback_name: narrow, work bound, one thread, calibration).");
     for (i = 1; i < NODE_FALLBACK_REASONS; i++) {
         const char *why = parex_fallback_name(i);
         if (strcmp(why, "unknown") == 0 && i + 1 < NODE_FALLBACK_REASONS) {

@@ -474,6 +474,39 @@ static void test_choose_decides_on_the_whole_block(void **state)
         sh.cost_q16 = 65536 / 2;
         assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_PARALLEL);
     }
+    /* Once the reference has been measured alone (ref_ns), the parallel
+     * path is judged by what its blocks cost per unit of the bound
+     * (par_k), not by the sampled tx times: p2p with 100 accounts on a
+     * 2-core VM (session 17), 575 ns sampled, 208 ns on the reference,
+     * 650 ns a unit in parallel, 684 batches in 10,000 txs. */
+    {
+        px__exec_env ce;
+        px__exec_shape sh;
+        memset(&ce, 0, sizeof(ce));
+        memset(&sh, 0, sizeof(sh));
+        ce.threads = 2;
+        ce.tx_ns = 575;
+        sh.txs = 10000;
+        sh.batches = 684;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_PARALLEL);
+        ce.ref_ns = 208;
+        /* No parallel block measured yet: the reference's cost plus the
+         * prior overhead, just over the sequential time with its tenth
+         * in reserve. */
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+        ce.par_k = 650;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+        /* p2p with 100,000 accounts: 1,560 ns on the reference, 1,580 a
+         * unit in parallel, 5 batches. */
+        ce.ref_ns = 1560;
+        ce.par_k = 1580;
+        sh.batches = 5;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_PARALLEL);
+        /* A unit that costs more than 1.8 reference txs on 2 threads
+         * gains under the tenth in reserve. */
+        ce.par_k = 2 * 1560 * 9 / 10 + 10;
+        assert_int_equal(px__exec_choose(&ce, &sh), PX__EXEC_NARROW);
+    }
     /* An explicit width judges the whole block's average width. */
     assert_int_equal(choose(2, 32, 0, 3200, 100), PX__EXEC_PARALLEL);
     assert_int_equal(choose(2, 32, 0, 3199, 100), PX__EXEC_NARROW);
@@ -657,6 +690,8 @@ static void test_fallback_names(void **state)
         "work bound");
     assert_string_equal(parex_fallback_name(PAREX_FALLBACK_ONE_THREAD),
         "one thread");
+    assert_string_equal(parex_fallback_name(PAREX_FALLBACK_CALIBRATE),
+        "calibration");
     assert_string_equal(parex_fallback_name(99), "unknown");
 }
 

@@ -18,7 +18,7 @@ import urllib.request
 import harness  # tests/node/harness.py, the shared harness
 
 PAREX = sys.argv[1]
-REASONS = ["narrow", "work bound", "one thread"]
+REASONS = ["narrow", "work bound", "one thread", "calibration"]
 n_ok = 0
 procs = []
 

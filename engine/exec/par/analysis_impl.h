@@ -605,6 +605,7 @@ static int analyse_range(pexec *X, analysis *A, size_t from, size_t to)
             px__conflict_mark(&slots[i]->cf, w, bt);
         }
         t->batch = bt;
+        A->n_dep += bt > 0;
         /* The analysis' hold on the tx goes; the claim's stays. */
         (void)PAREX_ALWAYS(atomic_fetch_sub_explicit(&t->pending, 1,
             memory_order_relaxed) >= 2);

@@ -615,6 +615,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         }
         res->tx_ns_sampled = sc != 0 ? (sn + sc - 1) / sc : 0;
     }
+    res->deps = env->pre != NULL ? env->pre->n_dep : A.n_dep;
     /* The estimate the decision used bounds the exact count; stage 1's
      * count is the exact count. */
     PAREX_ASSERT(rc != PAREX_OK || nb <= shape.batches);

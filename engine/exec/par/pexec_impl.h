@@ -145,6 +145,7 @@ typedef struct pctx {
 typedef struct analysis {
     kent **slots;               /* next free slot pointers */
     uint32_t nb;                /* batches so far */
+    uint32_t n_dep;             /* txs so far in a batch above 0 */
     px__arena *arena;           /* key entries */
     size_t next_tx;             /* first tx not analysed yet */
 } analysis;
