@@ -505,6 +505,12 @@ int px__exec_sequential(const px__exec_env *env, px__result *res);
 /** Conflict analysis, batched optimistic parallel execution, validation
  *  and re-execution. Same result as px__exec_sequential. */
 int px__exec_parallel(const px__exec_env *env, px__result *res);
+/** The block on the reference (the BAL recorder when env->bal_out is
+ *  set, which needs env->pre) as a fallback for `reason`
+ *  (PAREX_FALLBACK_*): its batches stage 1's count when env->pre is set,
+ *  with each profile entry's batch, else counted by the reference. */
+int px__exec_reference(const px__exec_env *env, px__result *res,
+    uint64_t reason);
 /** The whole conflict analysis of env->blk into env->scratch (its key
  *  map, tx records, slots and edges; key entries from arena), for
  *  px__exec_parallel() on the same block next with the same scratch

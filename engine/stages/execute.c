@@ -20,11 +20,11 @@
 #define PAR_BLOCK_OVERHEAD_NS 10000
 /* The cost per tx assumed before any block ran on the reference. */
 #define DEFAULT_TX_NS 1000
-/* Calibration (PAREX_FALLBACK_CALIBRATE): a block of at least this many
- * txs, more than half of them conflicting with an earlier tx, that the
- * decision would run parallel runs on the reference when the engine has
- * never measured the reference, or has run this many blocks in parallel
- * since it last did. Why: in such blocks nearly every tx reads keys that
+/* Calibration (PAREX_FALLBACK_CALIBRATE): a block of at least
+ * CALIB_MIN_TXS txs, more than half of them conflicting with an earlier
+ * tx, that the decision would run in parallel runs on the reference
+ * instead when the engine has never measured the reference, or has run
+ * CALIB_EVERY blocks in parallel since it last did. Why: in such blocks nearly every tx reads keys that
  * another core has just written, and that traffic is not in the parallel
  * run's sampled tx times. Measured on a 2-core Intel VM (session 17),
  * p2p with 100 accounts in 10,000-tx blocks: 208 ns a tx sampled at 1
@@ -114,34 +114,19 @@ int px__exec_block(const px__exec_env *env, px__result *res)
     default:
         break;
     }
-    if (env->calibrate && env->bal_out == NULL && env->pre == NULL) {
-        /* No stage 1 count: the last parallel block's shape decided, and
-         * the reference counts this one's batches. */
-        se = *env;
-        se.count_batches = 1;
-        rc = px__exec_sequential(&se, res);
-        res->fallback = 1;
-        res->fallback_reason = PAREX_FALLBACK_CALIBRATE;
-        return rc;
-    }
     if (env->calibrate && env->bal_out == NULL) {
+        /* With stage 1's count, only a block the decision sends parallel;
+         * without it, the last parallel block's shape has decided. */
         px__exec_shape sh;
-        sh.txs = env->blk->n;
-        sh.batches = env->pre->nb;
-        sh.cost_q16 = env->pre->cost_q16;
-        if (px__exec_choose(env, &sh) == PX__EXEC_PARALLEL) {
-            /* Stage 1's exact count stands for the batches. */
-            size_t i;
-            rc = px__exec_sequential(env, res);
-            res->batches = env->pre->nb;
-            res->fallback = 1;
-            res->fallback_reason = PAREX_FALLBACK_CALIBRATE;
-            if (env->profile != NULL && rc == PAREX_OK) {
-                for (i = 0; i < env->blk->n; i++) {
-                    env->profile[i].batch = env->pre->batch[i];
-                }
-            }
-            return rc;
+        int wide = 1;
+        if (env->pre != NULL) {
+            sh.txs = env->blk->n;
+            sh.batches = env->pre->nb;
+            sh.cost_q16 = env->pre->cost_q16;
+            wide = px__exec_choose(env, &sh) == PX__EXEC_PARALLEL;
+        }
+        if (wide) {
+            return px__exec_reference(env, res, PAREX_FALLBACK_CALIBRATE);
         }
     }
     return px__exec_parallel(env, res);

@@ -619,8 +619,8 @@ typedef struct parex_block_stats {
                                          pays). Since: 0.2.0 */
 
 /** Name of a PAREX_FALLBACK_* reason ("narrow", "work bound", "one
- *  thread", "calibration", "none"; "unknown" for any other value); static string.
- *  Thread-safe. Since: 0.2.0 */
+ *  thread", "calibration", "none"; "unknown" for any other value);
+ *  static string. Thread-safe. Since: 0.2.0 */
 PAREX_API const char *parex_fallback_name(uint64_t reason);
 
 /** Create an engine on db with its thread pool (created once, reused for

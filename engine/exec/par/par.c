@@ -95,6 +95,30 @@ static int narrow_counted(const pexec *X)
     return X->env->bal_out == NULL && X->env->blk->n > 0;
 }
 
+int px__exec_reference(const px__exec_env *env, px__result *res,
+    uint64_t reason)
+{
+    px__exec_env se = *env;
+    size_t i;
+    int rc;
+
+    /* The BAL recorder cannot count: it comes with stage 1's count. */
+    PAREX_ASSERT(env->pre != NULL || env->bal_out == NULL);
+    se.count_batches = env->pre == NULL;
+    rc = reference(&se, res);
+    if (env->pre != NULL) {
+        res->batches = env->pre->nb;
+        if (env->profile != NULL && rc == PAREX_OK) {
+            for (i = 0; i < env->blk->n; i++) {
+                env->profile[i].batch = env->pre->batch[i];
+            }
+        }
+    }
+    res->fallback = 1;
+    res->fallback_reason = reason;
+    return rc;
+}
+
 /* A narrow block on the reference, which counts its batches unless the
  * exact analysis has seen the whole block (A non-NULL: its count stands,
  * and the txs' batches are in X->t): decided before any tx ran, or after
@@ -547,16 +571,7 @@ int px__exec_parallel(const px__exec_env *env, px__result *res)
         if (env->pre != NULL) {
             /* Stage 1's count stands: the plain reference (or the BAL
              * recorder), no count and no analysis beside it. */
-            size_t i;
-            rc = reference(env, res);
-            res->batches = env->pre->nb;
-            res->fallback = 1;
-            res->fallback_reason = PAREX_FALLBACK_NARROW;
-            if (env->profile != NULL && rc == PAREX_OK) {
-                for (i = 0; i < n; i++) {
-                    env->profile[i].batch = env->pre->batch[i];
-                }
-            }
+            rc = px__exec_reference(env, res, PAREX_FALLBACK_NARROW);
             counted = 1;
             goto out;
         }
